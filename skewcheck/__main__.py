@@ -1,0 +1,3 @@
+from skewcheck.cli import main
+
+main()

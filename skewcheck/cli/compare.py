@@ -1,0 +1,1 @@
+"""`skewcheck compare` (placeholder)."""

@@ -1,0 +1,1 @@
+"""`skewcheck probe-images` (placeholder until the probe catalogue lands)."""

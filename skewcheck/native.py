@@ -1,0 +1,91 @@
+"""Lazy heavy imports and capture of what C libraries print.
+
+libjpeg, libpng and TensorFlow's C++ runtime write warnings straight to file descriptor 2, below
+Python's ``sys.stderr``. Those lines are evidence ("Premature end of JPEG file" means the decoder
+accepted a truncated file), so :func:`capture_native_stderr` redirects the descriptor into a
+temporary file for the duration of a call and hands the text back instead of losing it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+from types import ModuleType
+
+_VERBOSE = False
+
+
+def set_verbose(verbose: bool) -> None:
+    global _VERBOSE
+    _VERBOSE = verbose
+
+
+class CapturedText:
+    """Filled with the captured text when the ``with`` block exits."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    @property
+    def lines(self) -> list[str]:
+        return [line.strip() for line in self.text.splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def capture_native_stderr() -> Iterator[CapturedText]:
+    captured = CapturedText()
+    try:
+        fd = sys.stderr.fileno() if hasattr(sys.stderr, "fileno") else 2
+    except (OSError, ValueError):  # pytest's capture or an embedded interpreter
+        fd = 2
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        yield captured
+        return
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        os.dup2(sink.fileno(), fd)
+        try:
+            yield captured
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            sink.seek(0)
+            captured.text = sink.read().decode("utf-8", "replace")
+            if _VERBOSE and captured.text:
+                sys.stderr.write(captured.text)
+
+
+def import_tensorflow() -> ModuleType:
+    """Import TensorFlow with its C++ and absl log noise silenced (unless ``--verbose``)."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    if not _VERBOSE:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    with capture_native_stderr(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import tensorflow as tf  # noqa: PLC0415 (lazy on purpose)
+    if not _VERBOSE:
+        tf.get_logger().setLevel(logging.ERROR)
+        with contextlib.suppress(Exception):
+            import absl.logging  # noqa: PLC0415
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
+    return tf
+
+
+def import_cv2() -> ModuleType:
+    import cv2  # noqa: PLC0415 (lazy on purpose)
+
+    return cv2
