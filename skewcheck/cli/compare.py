@@ -1,1 +1,104 @@
-"""`skewcheck compare` (placeholder)."""
+"""`skewcheck compare`: the audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from skewcheck.cli import EXIT_CODES_HELP, app, fail_usage
+from skewcheck.errors import AuditError, UsageError
+from skewcheck.native import set_verbose
+
+
+@app.command(
+    "compare",
+    help="Audit a serving pipeline against the training pipeline through the model.\n\n" + EXIT_CODES_HELP,
+)
+def compare_cmd(
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"),
+    train: Optional[str] = typer.Option(None, "--train", help="training pipeline: pkg.module:fn or file.py:fn"),
+    serve: Optional[str] = typer.Option(None, "--serve", help="serving pipeline: pkg.module:fn or file.py:fn"),
+    images: Optional[Path] = typer.Option(None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV with header file,label (file relative to --images)"),
+    class_names: Optional[Path] = typer.Option(None, "--class-names", help="one class name per line, for labels given by name"),
+    report: list[Path] = typer.Option([], "--report", help="write a report; format from the extension (.json); may repeat"),
+    report_format: Optional[str] = typer.Option(None, "--format", help="report format when the extension does not tell"),
+    fail_on: str = typer.Option("major", "--fail-on", help="gate: critical | major | minor | never"),
+    device: str = typer.Option("auto", "--device", help="cpu | gpu | auto"),
+    unsafe_load: bool = typer.Option(False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
+    atol: float = typer.Option(1e-5, "--atol", help="absolute tolerance for non-class model outputs"),
+    rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance for non-class model outputs"),
+    example: bool = typer.Option(False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
+    verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
+) -> None:
+    set_verbose(verbose)
+    from rich.console import Console
+
+    from skewcheck.api import compare
+    from skewcheck.report import format_for, write_report
+    from skewcheck.report.terminal import render
+
+    if example:
+        from skewcheck.example import example_arguments
+
+        args = example_arguments()
+        model = model or args["model"]
+        train = train or args["train"]
+        serve = serve or args["serve"]
+        images = images or args["images"]
+        labels = labels or args["labels"]
+    if not train or not serve:
+        fail_usage("--train and --serve are required (or --example)")
+    try:
+        for path in report:
+            format_for(path, report_format)
+        with _progress(quiet) as progress:
+            result = compare(
+                model=model or "none", train=train, serve=serve, images=images, labels=labels,
+                class_names=class_names, fail_on=fail_on, device=device, unsafe_load=unsafe_load,
+                batch_size=batch_size, atol=atol, rtol=rtol, progress=progress,
+            )  # fmt: skip
+        for path in report:
+            write_report(result, path, report_format)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    except AuditError as exc:
+        typer.echo(f"skewcheck: audit could not run: {exc}", err=True)
+        raise typer.Exit(3) from None
+    if not quiet:
+        render(result.to_dict(), Console(soft_wrap=False))
+    raise typer.Exit(result.exit_code)
+
+
+class _progress:
+    """A rich progress bar on stderr, or nothing with --quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._bar = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if self.quiet:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(
+            TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=True,
+        )  # fmt: skip
+        self._bar.__enter__()
+        task = self._bar.add_task("audit", total=None)
+
+        def update(done: int, total: int) -> None:
+            self._bar.update(task, completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)

@@ -1,0 +1,29 @@
+"""Pipeline references → objects that turn one image file into one tensor (or a recorded error)."""
+
+from __future__ import annotations
+
+from skewcheck.errors import UsageError
+from skewcheck.pipelines.base import Pipeline
+from skewcheck.pipelines.outcome import Outcome
+
+__all__ = ["Outcome", "Pipeline", "load_pipeline"]
+
+
+def load_pipeline(ref: object, *, what: str = "pipeline") -> Pipeline:
+    """Resolve a ``--train`` / ``--serve`` reference (or a Python callable from the API)."""
+    from skewcheck.pipelines.callable import CallablePipeline
+
+    if callable(ref) and not isinstance(ref, str):
+        name = getattr(ref, "__qualname__", type(ref).__name__)
+        return CallablePipeline(f"{getattr(ref, '__module__', '?')}:{name}", ref, what=what)
+    if hasattr(ref, "run") and hasattr(ref, "ref"):
+        return ref  # already a Pipeline
+    if not isinstance(ref, str) or not ref.strip():
+        raise UsageError(f"{what}: empty pipeline reference")
+    ref = ref.strip()
+    if ref.startswith("tensors:") or ref.endswith(".npz") or ".toml#" in ref:
+        raise UsageError(
+            f"{what} {ref!r}: snapshot, tensors: and TOML pipelines are not supported in this "
+            "version; pass a callable 'pkg.module:fn' or 'file.py:fn'"
+        )
+    return CallablePipeline(ref, what=what)

@@ -1,0 +1,85 @@
+"""The Python API: ``skewcheck.compare(...) -> Report``. The CLI is a thin shell over it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from skewcheck.audit import AuditInputs, ProgressFn, run_audit
+from skewcheck.errors import UsageError
+from skewcheck.images.discover import check_images_dir, iter_image_files
+from skewcheck.images.labels import read_class_names, read_labels
+from skewcheck.pipelines import load_pipeline
+from skewcheck.report.model import GATES, Report
+
+PipelineRef = str | Callable[..., Any]
+
+
+def compare(
+    *,
+    model: Any = "none",
+    train: PipelineRef,
+    serve: PipelineRef,
+    images: str | Path | None = None,
+    labels: str | Path | None = None,
+    class_names: str | Path | list[str] | None = None,
+    fail_on: str = "major",
+    device: str = "auto",
+    unsafe_load: bool = False,
+    batch_size: int = 32,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    progress: ProgressFn | None = None,
+) -> Report:
+    """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
+
+    ``model`` is a path or reference (``model.keras``, a SavedModel dir, ``.tflite``,
+    ``pkg.module:fn``), an already loaded runner, or ``"none"`` for a tensor-only audit.
+    Usage problems raise :class:`skewcheck.errors.UsageError`.
+    """
+    if fail_on not in GATES:
+        raise UsageError(f"--fail-on must be one of {', '.join(GATES)}, got {fail_on!r}")
+    if device not in ("cpu", "gpu", "auto"):
+        raise UsageError(f"--device must be cpu, gpu or auto, got {device!r}")
+    if batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+
+    root, probes = _image_root(images)
+    train_p = load_pipeline(train, what="--train")
+    serve_p = load_pipeline(serve, what="--serve")
+    names = _class_names(class_names)
+    label_map = read_labels(Path(labels), names) if labels is not None else {}
+    skip = {Path(labels)} if labels is not None else set()
+    files = list(iter_image_files(root, skip=skip))
+    if not files:
+        raise UsageError(f"no files found under {root}")
+    runner = _load_model(model, device, unsafe_load)
+    inputs = AuditInputs(
+        train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
+        class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
+    )  # fmt: skip
+    return run_audit(inputs, progress)
+
+
+def _image_root(images: str | Path | None) -> tuple[Path, dict[str, Any]]:
+    from skewcheck.probes import builtin_probe_dir, load_manifest
+
+    root = builtin_probe_dir() if images is None else check_images_dir(Path(images))
+    return root, load_manifest(root)
+
+
+def _class_names(value: str | Path | list[str] | None) -> list[str] | None:
+    if value is None or isinstance(value, list):
+        return value
+    return read_class_names(Path(value))
+
+
+def _load_model(model: Any, device: str, unsafe_load: bool) -> Any:
+    if model is None or (isinstance(model, str) and model.strip().lower() == "none"):
+        return None
+    if not isinstance(model, (str, Path)):
+        return model  # an already loaded runner
+    from skewcheck.models import load_model
+
+    return load_model(str(model), device=device, unsafe_load=unsafe_load)

@@ -1,0 +1,216 @@
+"""The audit loop: images → pipelines → model → comparison → detectors → findings → report.
+
+Images stream through in chunks of ``batch_size``: tensors live only while their chunk is being
+compared; what survives is one small record per image, running totals and a few examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skewcheck import __version__
+from skewcheck.comparison.metrics import compare_class_scores, compare_output, is_class_scores, tensor_metrics
+from skewcheck.comparison.predict import SidePrediction, predict_side
+from skewcheck.comparison.summary import SIDES, RunningSummary
+from skewcheck.diagnose import diagnose
+from skewcheck.diagnose.context import PairContext
+from skewcheck.findings import FindingCollector, Observation, Severity
+from skewcheck.pipelines.base import Pipeline
+from skewcheck.pipelines.outcome import Outcome
+from skewcheck.report.model import Report
+
+ProgressFn = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class AuditInputs:
+    train: Pipeline
+    serve: Pipeline
+    files: list[Path]
+    root: Path
+    runner: Any = None  # a ModelRunner, or None for a tensor-only audit
+    labels: dict[str, int] = field(default_factory=dict)
+    class_names: list[str] | None = None
+    probes: dict[str, Any] = field(default_factory=dict)
+    gate: str = "major"
+    batch_size: int = 32
+    atol: float = 1e-5
+    rtol: float = 1e-5
+
+
+@dataclass
+class _Pair:
+    path: str
+    train: Outcome
+    serve: Outcome
+    predictions: dict[str, SidePrediction | None] = field(default_factory=dict)
+
+
+def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
+    summary = RunningSummary(inputs.class_names)
+    collector = FindingCollector()
+    records: list[dict[str, Any]] = []
+    total = len(inputs.files)
+    done = 0
+    for chunk in _chunks(inputs.files, max(1, inputs.batch_size)):
+        pairs = [_run_pipelines(inputs, path) for path in chunk]
+        if inputs.runner is not None:
+            for side in SIDES:
+                preds = predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
+                for pair, pred in zip(pairs, preds):
+                    pair.predictions[side] = pred
+        for pair in pairs:
+            records.append(_finish_pair(inputs, pair, summary, collector))
+            pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+
+    audit_error = _audit_error(inputs, summary)
+    return Report(
+        gate=inputs.gate,
+        model=inputs.runner.info.to_dict() if inputs.runner is not None else {"path": "none", "format": "none"},
+        pipelines={
+            "train": {"ref": inputs.train.ref, "description": inputs.train.description},
+            "serve": {"ref": inputs.serve.ref, "description": inputs.serve.description},
+        },
+        summary=summary.to_dict(),
+        findings=collector.ranked(max(summary.compared, summary.images)),
+        images=records,
+        probe_matrix=summary.probe_matrix(),
+        worst_images=summary.worst_images(),
+        audit_error=audit_error,
+        version=__version__,
+    )
+
+
+def _chunks(items: list[Path], size: int) -> Iterable[list[Path]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _run_pipelines(inputs: AuditInputs, path: Path) -> _Pair:
+    name = path.relative_to(inputs.root).as_posix()
+    return _Pair(name, inputs.train.run(path), inputs.serve.run(path))
+
+
+def _finish_pair(inputs: AuditInputs, pair: _Pair, summary: RunningSummary, collector: FindingCollector) -> dict[str, Any]:
+    statuses = {"train": pair.train.status, "serve": pair.serve.status}
+    summary.add_outcomes(statuses)
+    record: dict[str, Any] = {"path": pair.path}
+    probe = inputs.probes.get(pair.path)
+    if probe is not None:
+        record["probe"] = {"kind": probe.kind, "category": getattr(probe, "category", None), "expect": probe.expect}
+    record["train"], record["serve"] = pair.train.summary(), pair.serve.summary()
+    label = inputs.labels.get(pair.path)
+    if label is not None:
+        record["label"] = label
+
+    model_dtype = None
+    signature: list[Observation] = []
+    if inputs.runner is not None and inputs.runner.info.inputs:
+        model_dtype = inputs.runner.info.inputs[0].dtype or None
+        if model_dtype in ("any", ""):
+            model_dtype = None
+    for side in SIDES:
+        pred = pair.predictions.get(side)
+        if pred is None:
+            continue
+        record[side]["model"] = pred.summary()
+        if pred.error:
+            summary.add_model_error(side)
+        signature.extend(_signature_observations(side, pred))
+
+    metrics: dict[str, Any] = {}
+    ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype)
+    aligned, _ = ctx.aligned_serve
+    if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
+        metrics["tensor"] = tensor_metrics(pair.train.tensor, aligned)
+        summary.add_tensor_diff(metrics["tensor"]["max_abs_diff"])
+
+    ctx.prediction, ctx.outputs_within_tolerance, output_metrics = _compare_predictions(inputs, pair, summary, label)
+    if ctx.prediction is not None:
+        metrics["prediction"] = ctx.prediction.to_dict()
+    if output_metrics:
+        metrics["outputs"] = output_metrics
+    record["metrics"] = metrics
+
+    ctx.found.extend(signature)
+    observations = diagnose(ctx)
+    flipped = bool(ctx.prediction and ctx.prediction.flipped)
+    for obs in observations:
+        collector.add(pair.path, obs, flipped)
+    record["findings"] = sorted({o.kind for o in observations})
+    if probe is not None:
+        summary.add_probe(probe, statuses, differs=bool(observations))
+    worst = max((o.severity for o in observations), default=Severity.INFO) if observations else -1
+    score = (float(flipped), float(worst), metrics.get("prediction", {}).get("max_abs_dp", 0.0),
+             metrics.get("tensor", {}).get("mean_abs_diff", 0.0))  # fmt: skip
+    if observations or flipped:
+        summary.consider_worst(score, {"path": pair.path, "findings": record["findings"], "flipped": flipped,
+                                       "metrics": metrics, "train": record["train"]["status"],
+                                       "serve": record["serve"]["status"]})  # fmt: skip
+    return record
+
+
+def _signature_observations(side: str, pred: SidePrediction) -> list[Observation]:
+    """Shape/layout misfits against the model's input signature (dtype is the dtype detector's)."""
+    out = []
+    for m in pred.mismatches:
+        if m.kind == "dtype":
+            continue
+        adapted = "adapted to keep comparing predictions" if pred.skipped is None else "prediction skipped"
+        out.append(
+            Observation(
+                m.kind, Severity.MAJOR if m.kind == "layout" else Severity.CRITICAL, side,
+                {"model": m.expected, "got": m.got},
+                f"{side} tensors do not fit the model input ({m.detail}); {adapted}.",
+                f"Make the {side} pipeline return {m.expected}.", 1.0,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _compare_predictions(
+    inputs: AuditInputs, pair: _Pair, summary: RunningSummary, label: int | None
+) -> tuple[Any, bool | None, list[dict[str, Any]]]:
+    preds = {side: pair.predictions.get(side) for side in SIDES}
+    outs = {side: (p.outputs if p is not None else None) for side, p in preds.items()}
+    if label is not None:
+        for side in SIDES:
+            o = outs[side]
+            class_out = next((x for x in o if is_class_scores(x)), None) if o else None
+            if class_out is not None:
+                summary.add_label(side, label, int(np.argmax(class_out)))
+    if outs["train"] is None or outs["serve"] is None:
+        return None, None, []
+    cmp = None
+    within: bool | None = None
+    output_metrics = []
+    for index, (a, b) in enumerate(zip(outs["train"], outs["serve"])):
+        if cmp is None and is_class_scores(a) and is_class_scores(b) and a.shape == b.shape:
+            cmp = compare_class_scores(a, b)
+            summary.add_prediction(cmp, label)
+            continue
+        stats = compare_output(a, b, inputs.atol, inputs.rtol)
+        output_metrics.append({"output": index, **stats})
+        within = stats["within_tolerance"] if within is None else (within and stats["within_tolerance"])
+    return cmp, within, output_metrics
+
+
+def _audit_error(inputs: AuditInputs, summary: RunningSummary) -> str | None:
+    if summary.images == 0:
+        return "no image to audit"
+    if all(summary.errors[s]["ok"] == 0 for s in SIDES) and summary.errors["train"].total() == summary.images \
+            and summary.errors["serve"].total() == summary.images:  # fmt: skip
+        return "both pipelines failed on every image: nothing could be compared"
+    if inputs.runner is not None:
+        fed = summary.images * 2 - summary.errors["train"].total() - summary.errors["serve"].total()
+        if fed and sum(summary.model_errors.values()) >= fed:
+            return "the model failed on every tensor it was given"
+    return None

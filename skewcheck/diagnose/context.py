@@ -1,0 +1,73 @@
+"""Everything a detector may look at for one image pair, with shared work computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from skewcheck.comparison.metrics import ClassComparison
+from skewcheck.diagnose.fit import ValueFit, fit_values
+from skewcheck.pipelines.outcome import Outcome
+
+CHANNEL_COUNTS = (1, 3, 4)
+
+
+@dataclass
+class PairContext:
+    path: str
+    train: Outcome
+    serve: Outcome
+    probe: Any = None  # skewcheck.probes.ProbeEntry when the image comes from a probe set
+    model_dtype: str | None = None  # the model input's dtype, when known
+    prediction: ClassComparison | None = None
+    outputs_within_tolerance: bool | None = None  # non-class outputs (boxes, masks…)
+    found: list[Any] = field(default_factory=list)  # observations of earlier detectors
+
+    @property
+    def both_ok(self) -> bool:
+        return self.train.ok and self.serve.ok
+
+    @cached_property
+    def aligned_serve(self) -> tuple[np.ndarray | None, str | None]:
+        """The serve tensor in train's layout, and how it was moved there (None if it can't be)."""
+        if not self.both_ok:
+            return None, None
+        t, s = self.train.tensor, self.serve.tensor
+        assert t is not None and s is not None
+        if t.shape == s.shape:
+            return s, None
+        return align_layout(t.shape, s)
+
+    @cached_property
+    def value_fit(self) -> ValueFit | None:
+        s, _ = self.aligned_serve
+        if s is None or self.train.tensor is None or self.train.tensor.size == 0:
+            return None
+        if not (np.issubdtype(self.train.tensor.dtype, np.number) and np.issubdtype(s.dtype, np.number)):
+            return None
+        t = self.train.tensor
+        if t.ndim == 3 and t.shape[0] in (3, 4) and t.shape[-1] not in CHANNEL_COUNTS:
+            t, s = np.moveaxis(t, 0, -1), np.moveaxis(s, 0, -1)  # CHW on both sides: fit channels last
+        return fit_values(t, s)
+
+
+def align_layout(train_shape: tuple[int, ...], serve: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """Recognise HWC↔CHW, a missing or extra channel axis, and an extra batch axis."""
+    s_shape = serve.shape
+    if serve.ndim == len(train_shape) + 1 and s_shape[0] == 1 and s_shape[1:] == train_shape:
+        return serve[0], "extra-batch-axis"
+    if serve.ndim + 1 == len(train_shape) and s_shape == train_shape[1:] and train_shape[0] == 1:
+        return serve[None], "missing-batch-axis"
+    if serve.ndim == len(train_shape) == 3:
+        if np.moveaxis(serve, 0, -1).shape == train_shape and s_shape[0] in CHANNEL_COUNTS:
+            return np.moveaxis(serve, 0, -1), "CHW-vs-HWC"
+        if np.moveaxis(serve, -1, 0).shape == train_shape and s_shape[-1] in CHANNEL_COUNTS:
+            return np.moveaxis(serve, -1, 0), "HWC-vs-CHW"
+    if serve.ndim + 1 == len(train_shape) and train_shape[-1] == 1 and s_shape == train_shape[:-1]:
+        return serve[..., None], "missing-channel-axis"
+    if serve.ndim == len(train_shape) + 1 and s_shape[-1] == 1 and s_shape[:-1] == train_shape:
+        return serve[..., 0], "extra-channel-axis"
+    return None, None

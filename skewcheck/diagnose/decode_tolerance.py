@@ -1,0 +1,42 @@
+"""decode-tolerance: one side decodes a file that the other rejects.
+
+Cause: OpenCV and ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` accept truncated JPEGs (grey or
+repeated rows at the bottom) where PIL or tf.io reject them; garbage named ``.jpg`` reaches only
+one side. Evidence: which side accepted, the other's error. When the image is a probe with a known
+expectation, the side that deviates from it is named. Fix: make both sides agree, and prefer
+rejecting (or logging) broken uploads.
+"""
+
+from __future__ import annotations
+
+from skewcheck.diagnose.context import PairContext
+from skewcheck.findings import Observation, Severity
+
+
+def detect(ctx: PairContext) -> list[Observation]:
+    t, s = ctx.train, ctx.serve
+    if t.ok and s.status == "decode-error":
+        accepted, rejected, rejecting = "train", s, "serve"
+    elif s.ok and t.status == "decode-error":
+        accepted, rejected, rejecting = "serve", t, "train"
+    else:
+        return []
+    expect = getattr(ctx.probe, "expect", None)
+    if expect == "reject":
+        side = accepted
+    elif expect == "same-as-base":
+        side = rejecting
+    else:
+        side = None
+    evidence = {"accepts": accepted, "rejects": rejecting, "error_type": rejected.error_type}
+    probe_kind = getattr(ctx.probe, "kind", None)
+    what = f"a {probe_kind} probe" if probe_kind else "this file"
+    return [
+        Observation(
+            "decode-tolerance", Severity.MAJOR, side, evidence,
+            f"{accepted} decodes {what} while {rejecting} rejects it ({rejected.error_type}).",
+            "Decide one policy for broken files and apply it on both sides: reject them "
+            "(PIL's default, tf.io) or accept them the same way; never let only one side accept.",
+            1.0,
+        )
+    ]

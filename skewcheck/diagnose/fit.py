@@ -1,0 +1,144 @@
+"""Fit a value transform that maps the train tensor onto the serve tensor.
+
+The detectors for ``scale``, ``normalization`` and ``channel-order`` read one shared fit: try the
+simplest explanation first (channel permutation alone, then a global factor, a global affine map,
+a per-channel affine map) and accept the first that explains the difference.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from skewcheck.diagnose.presets import PRESETS
+
+# A transform "explains" the pair when what it leaves is below this fraction of the difference it
+# started from, or negligible next to the serve tensor's own spread.
+EXPLAINED_FRACTION = 0.05
+NEGLIGIBLE = 1e-3
+
+NAMED_FACTORS = {
+    "255": 255.0, "1/255": 1 / 255, "127.5": 127.5, "1/127.5": 1 / 127.5, "2": 2.0, "1/2": 0.5,
+    "256": 256.0, "1/256": 1 / 256, "65535": 65535.0, "1/65535": 1 / 65535, "257": 257.0, "1/257": 1 / 257,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ValueFit:
+    model: str  # "identical" | "permutation" | "scale" | "affine" | "channel-affine" | "unexplained"
+    permutation: tuple[int, ...] | None = None  # serve channel c = train channel permutation[c]
+    factor: float | None = None
+    slope: tuple[float, ...] = ()
+    offset: tuple[float, ...] = ()
+    residual: float = 0.0  # RMS left after the transform
+    baseline: float = 0.0  # RMS of serve - train
+    presets: tuple[str, str] | None = None  # (train preset, serve preset) when both are named ones
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def explained(self) -> bool:
+        return self.model not in ("unexplained", "identical")
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+
+
+def _accept(residual: float, baseline: float, spread: float) -> bool:
+    return residual <= EXPLAINED_FRACTION * baseline or residual <= NEGLIGIBLE * max(spread, 1e-12)
+
+
+def named_factor(k: float) -> str | None:
+    for name, value in NAMED_FACTORS.items():
+        if abs(k - value) <= 0.005 * value:
+            return name
+    return None
+
+
+def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
+    """``train`` and ``serve`` have equal shapes, channels last when there are 3 or 4 of them."""
+    t = train.astype(np.float64)
+    s = serve.astype(np.float64)
+    baseline = _rms(s - t)
+    spread = float(np.std(s)) if s.size else 0.0
+    if baseline <= NEGLIGIBLE * max(spread, 1e-12) or baseline == 0:
+        return ValueFit("identical", residual=baseline, baseline=baseline)
+
+    channels = t.shape[-1] if t.ndim >= 3 and t.shape[-1] in (3, 4) else 1
+    perms = list(itertools.permutations(range(channels))) if channels > 1 else [(0,)]
+    tc = t.reshape(-1, channels)
+    sc = s.reshape(-1, channels)
+
+    preset_fit = _fit_presets(t, s, baseline, spread) if channels == 3 else None
+
+    for model in ("permutation", "scale", "affine", "channel-affine"):
+        for perm in perms:
+            tp = tc[:, list(perm)]
+            fit = _fit_one(model, tp, sc, perm, baseline)
+            if fit is not None and _accept(fit.residual, baseline, spread):
+                if preset_fit is not None and model in ("affine", "channel-affine", "scale"):
+                    return preset_fit
+                return fit
+    if preset_fit is not None:
+        return preset_fit
+    best = min(
+        (f for p in perms for f in [_fit_one("channel-affine", tc[:, list(p)], sc, p, baseline)] if f),
+        key=lambda f: f.residual,
+    )
+    return ValueFit("unexplained", residual=best.residual, baseline=baseline)
+
+
+def _fit_one(model: str, tp: np.ndarray, sc: np.ndarray, perm: tuple[int, ...], baseline: float) -> ValueFit | None:
+    identity = perm == tuple(range(len(perm)))
+    if model == "permutation":
+        if identity:
+            return None
+        return ValueFit("permutation", permutation=perm, residual=_rms(sc - tp), baseline=baseline)
+    if model == "scale":
+        denom = float(np.vdot(tp, tp))
+        if denom == 0:
+            return None
+        k = float(np.vdot(tp, sc)) / denom
+        return ValueFit("scale", permutation=None if identity else perm, factor=k,
+                        residual=_rms(sc - k * tp), baseline=baseline)  # fmt: skip
+    if model == "affine":
+        a, b = _lstsq(tp.reshape(-1), sc.reshape(-1))
+        return ValueFit("affine", permutation=None if identity else perm, slope=(a,), offset=(b,),
+                        residual=_rms(sc - (a * tp + b)), baseline=baseline)  # fmt: skip
+    slopes, offsets, pred = [], [], np.empty_like(sc)
+    for c in range(tp.shape[1]):
+        a, b = _lstsq(tp[:, c], sc[:, c])
+        slopes.append(a)
+        offsets.append(b)
+        pred[:, c] = a * tp[:, c] + b
+    return ValueFit("channel-affine", permutation=None if identity else perm, slope=tuple(slopes),
+                    offset=tuple(offsets), residual=_rms(sc - pred), baseline=baseline)  # fmt: skip
+
+
+def _lstsq(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    xm, ym = float(x.mean()), float(y.mean())
+    var = float(np.mean((x - xm) ** 2))
+    if var == 0:
+        return 1.0, ym - xm
+    a = float(np.mean((x - xm) * (y - ym))) / var
+    return a, ym - a * xm
+
+
+def _fit_presets(t: np.ndarray, s: np.ndarray, baseline: float, spread: float) -> ValueFit | None:
+    """Name the conventions when serve = P_serve(P_train⁻¹(train)) for two known presets."""
+    best: tuple[float, str, str] | None = None
+    for name_t, pt in PRESETS.items():
+        raw = pt.invert(t)
+        if raw.min() < -2 or raw.max() > 257:  # not a plausible image under this preset
+            continue
+        for name_s, ps in PRESETS.items():
+            if name_s == name_t:
+                continue
+            residual = _rms(s - ps.apply(raw))
+            if best is None or residual < best[0]:
+                best = (residual, name_t, name_s)
+    if best is None or not _accept(best[0], baseline, spread):
+        return None
+    return ValueFit("presets", presets=(best[1], best[2]), residual=best[0], baseline=baseline)

@@ -1,0 +1,121 @@
+"""Findings: what a detector saw on one image (Observation), merged across images (Finding)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+KINDS = (
+    "shape", "layout", "dtype", "scale", "normalization", "channel-order", "orientation", "resize",
+    "crop", "color-profile", "alpha", "jpeg-decoder", "decode-tolerance", "nondeterminism",
+    "pipeline-error", "prediction",
+)  # fmt: skip
+
+
+class Severity(IntEnum):
+    INFO = 0
+    MINOR = 1
+    MAJOR = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, name: str) -> Severity:
+        return cls[name.upper()]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One detector's explanation of one image pair. Equal ``key``s merge into one Finding."""
+
+    kind: str
+    severity: Severity
+    side: str | None  # "train", "serve", "both" or None when it cannot be told
+    evidence: dict[str, Any]
+    explanation: str
+    fix: str
+    magnitude: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str | None, str]:
+        return (self.kind, self.side, json.dumps(self.evidence, sort_keys=True, default=str))
+
+
+@dataclass
+class Finding:
+    kind: str
+    severity: Severity
+    side: str | None
+    evidence: dict[str, Any]
+    explanation: str
+    fix: str
+    images: int = 0
+    flips: int = 0
+    magnitude: float = 0.0
+    examples: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity.label,
+            "side": self.side,
+            "images": self.images,
+            "flips": self.flips,
+            "evidence": self.evidence,
+            "explanation": self.explanation,
+            "fix": self.fix,
+            "magnitude": round(self.magnitude, 6),
+            "examples": self.examples,
+        }
+
+
+MAX_EXAMPLES = 5
+
+
+class FindingCollector:
+    """Merges observations image by image, keeping counts and a few examples, not every image."""
+
+    def __init__(self) -> None:
+        self._findings: dict[tuple[str, str | None, str], Finding] = {}
+
+    def add(self, path: str, observation: Observation, flipped: bool) -> None:
+        finding = self._findings.get(observation.key)
+        if finding is None:
+            finding = Finding(
+                kind=observation.kind,
+                severity=observation.severity,
+                side=observation.side,
+                evidence=observation.evidence,
+                explanation=observation.explanation,
+                fix=observation.fix,
+            )
+            self._findings[observation.key] = finding
+        finding.images += 1
+        finding.flips += int(flipped)
+        finding.severity = max(finding.severity, observation.severity)
+        finding.magnitude = max(finding.magnitude, observation.magnitude)
+        if len(finding.examples) < MAX_EXAMPLES:
+            finding.examples.append(path)
+
+    def ranked(self, compared_images: int) -> list[Finding]:
+        findings = list(self._findings.values())
+        for finding in findings:
+            finding.severity = escalate(finding, compared_images)
+        return sorted(
+            findings,
+            key=lambda f: (-f.severity, -f.flips, -f.images, -f.magnitude, f.kind),
+        )
+
+
+def escalate(finding: Finding, compared_images: int) -> Severity:
+    """Severity from impact: prediction flips raise a finding's contract-based severity."""
+    severity = finding.severity
+    if finding.flips and compared_images:
+        rate = finding.flips / compared_images
+        severity = max(severity, Severity.CRITICAL if rate >= 0.10 else Severity.MAJOR)
+    return severity

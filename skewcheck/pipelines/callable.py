@@ -1,0 +1,142 @@
+"""User callables as pipelines: ``pkg.module:fn`` or ``path/to/file.py:fn``.
+
+The callable receives the file's bytes, or its path when its first parameter is annotated
+``str`` / ``Path``. Whatever it returns is kept with its exact dtype: dtype skew is a finding,
+never something to fix silently.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skewcheck.errors import UsageError
+from skewcheck.native import capture_native_stderr
+from skewcheck.pipelines.outcome import Outcome
+
+_PATH_ANNOTATIONS = {"str", "Path", "pathlib.Path", "os.PathLike", "PathLike", "str | Path"}
+
+
+def resolve_callable(ref: str, what: str) -> Callable[..., Any]:
+    """Import ``module:attr`` or ``file.py:attr``; any failure is a one-line UsageError."""
+    target, sep, attr = ref.rpartition(":")
+    if not sep or not target or not attr:
+        raise UsageError(f"{what} reference {ref!r} is not of the form 'pkg.module:fn' or 'file.py:fn'")
+    try:
+        if target.endswith(".py") or "/" in target or "\\" in target:
+            module = _import_file(Path(target), what)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                module = importlib.import_module(target)
+    except UsageError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"{what} {ref!r}: cannot import {exc.name!r} ({exc})") from None
+    except Exception as exc:  # the user's module raised while importing
+        raise UsageError(f"{what} {ref!r}: importing it raised {type(exc).__name__}: {exc}") from None
+    fn = getattr(module, attr, None)
+    if fn is None:
+        raise UsageError(f"{what} {ref!r}: {target!r} has no attribute {attr!r}")
+    if not callable(fn):
+        raise UsageError(f"{what} {ref!r}: {attr!r} is not callable")
+    return fn
+
+
+def _import_file(path: Path, what: str) -> Any:
+    if not path.is_file():
+        raise UsageError(f"{what} file not found: {path}")
+    name = f"_skewcheck_user_{abs(hash(str(path.resolve())))}_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{what} file {path} cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    # Let the file import its siblings, as it would when run from its own folder.
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    return module
+
+
+def wants_path(fn: Callable[..., Any]) -> bool:
+    """True when the first parameter is annotated ``str`` or ``Path`` (string annotations too)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if not params:
+        return False
+    ann = params[0].annotation
+    if ann is inspect.Parameter.empty:
+        return False
+    if isinstance(ann, str):
+        return ann.replace(" ", "") in {a.replace(" ", "") for a in _PATH_ANNOTATIONS}
+    if ann is str or ann is Path:
+        return True
+    return isinstance(ann, type) and issubclass(ann, Path)
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """tf.Tensor / torch tensor / ``__array__`` / PIL image → ndarray, dtype untouched."""
+    if isinstance(value, np.ndarray):
+        return value
+    if hasattr(value, "numpy") and callable(value.numpy):
+        return np.asarray(value.numpy())
+    if hasattr(value, "__array__") or hasattr(value, "__array_interface__"):
+        return np.asarray(value)
+    raise TypeError(f"pipeline returned {type(value).__name__}, not an array-like")
+
+
+def finish_tensor(tensor: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Drop a leading batch axis of 1 from a 4-D result and say so."""
+    if tensor.ndim == 4 and tensor.shape[0] == 1:
+        notes.append(f"dropped a leading batch axis of 1 (returned shape {tuple(tensor.shape)})")
+        return tensor[0]
+    return tensor
+
+
+class CallablePipeline:
+    def __init__(self, ref: str, fn: Callable[..., Any] | None = None, *, what: str = "pipeline"):
+        self.ref = ref
+        self.fn = fn if fn is not None else resolve_callable(ref, what)
+        self._wants_path = wants_path(self.fn)
+        name = getattr(self.fn, "__qualname__", repr(self.fn))
+        module = getattr(self.fn, "__module__", "")
+        arg = "path" if self._wants_path else "bytes"
+        self.description = f"callable {name} (from {module or ref}) receiving the file's {arg}"
+
+    def run(self, path: Path) -> Outcome:
+        start = time.perf_counter()
+        with capture_native_stderr() as native:
+            try:
+                arg: Any = str(path) if self._wants_path else path.read_bytes()
+                result = self.fn(arg)
+                tensor = to_numpy(result)
+                error: BaseException | None = None
+            except Exception as exc:  # the user's pipeline failing is a result, not a crash
+                error = exc
+        seconds = time.perf_counter() - start
+        if error is not None:
+            return Outcome.from_exception(error, native.lines, seconds)
+        notes: list[str] = []
+        tensor = finish_tensor(tensor, notes)
+        return Outcome(
+            status="ok", tensor=tensor, native_warnings=native.lines, notes=notes, seconds=seconds
+        )

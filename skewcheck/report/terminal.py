@@ -1,0 +1,144 @@
+"""The rich terminal report, rendered from ``Report.to_dict()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+_SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
+WORST_SHOWN = 5
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def _evidence(evidence: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in evidence.items())
+
+
+def render(data: dict[str, Any], console: Console) -> None:
+    console.print(_verdict(data))
+    console.print(_pipelines(data))
+    if data["findings"]:
+        console.print(_findings_table(data["findings"]))
+    else:
+        console.print(Text("No finding: the two pipelines agree on every compared image.", style="green"))
+    accuracy = data["summary"].get("accuracy")
+    if accuracy:
+        console.print(_accuracy_table(data["summary"]))
+    if data.get("probe_matrix"):
+        console.print(_probe_table(data["probe_matrix"]))
+    if data.get("worst_images"):
+        console.print(_worst_table(data["worst_images"][:WORST_SHOWN]))
+    console.print(_counts(data["summary"]))
+
+
+def _verdict(data: dict[str, Any]) -> Text:
+    summary, verdict = data["summary"], data["verdict"]
+    style = {"pass": "bold green", "fail": "bold red", "error": "bold magenta"}[verdict]
+    text = Text(verdict.upper(), style=style)
+    if verdict == "error":
+        text.append(f"  the audit could not run: {data.get('audit_error')}")
+        return text
+    failing = [f for f in data["findings"] if _at_or_above(f["severity"], data["gate"])]
+    text.append(f"  {len(failing)} finding(s) at or above the gate '{data['gate']}'")
+    text.append(f" · {summary['images']} images, {summary['compared']} compared")
+    if summary.get("top1_agreement") is not None:
+        text.append(f" · top-1 agreement {_pct(summary['top1_agreement'])}")
+    accuracy = summary.get("accuracy")
+    if accuracy:
+        text.append(f" · accuracy train {_pct(accuracy['train'])} → serve {_pct(accuracy['serve'])}")
+    return text
+
+
+def _at_or_above(severity: str, gate: str) -> bool:
+    order = ["info", "minor", "major", "critical"]
+    return gate != "never" and order.index(severity) >= order.index(gate)
+
+
+def _pipelines(data: dict[str, Any]) -> Text:
+    model = data.get("model") or {}
+    p = data["pipelines"]
+    return Text(
+        f"model {model.get('path')} ({model.get('format')})  train {p['train']['ref']}  serve {p['serve']['ref']}",
+        style="dim",
+    )
+
+
+def _findings_table(findings: list[dict[str, Any]]) -> Table:
+    table = Table(title="Findings, most important first", title_justify="left", show_lines=True, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("side", no_wrap=True)
+    table.add_column("images", justify="right", no_wrap=True)
+    table.add_column("flips", justify="right", no_wrap=True)
+    table.add_column("explanation and fix", ratio=1)
+    for i, f in enumerate(findings, 1):
+        body = Text(f["explanation"])
+        if f["evidence"]:
+            body.append(f"\nevidence: {_evidence(f['evidence'])}", style="dim")
+        body.append(f"\nfix: {f['fix']}", style="cyan")
+        table.add_row(
+            str(i), Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]), f["kind"], f["side"] or "-",
+            str(f["images"]), str(f["flips"]), body,
+        )  # fmt: skip
+    return table
+
+
+def _accuracy_table(summary: dict[str, Any]) -> Group:
+    acc = summary["accuracy"]
+    table = Table(title="Accuracy under each pipeline", title_justify="left")
+    for col in ("", "train", "serve", "Δ"):
+        table.add_column(col, justify="right" if col else "left")
+    delta = None if acc["train"] is None or acc["serve"] is None else acc["serve"] - acc["train"]
+    table.add_row("all", _pct(acc["train"]), _pct(acc["serve"]), _pct(delta))
+    rows = sorted(
+        (r for r in summary.get("accuracy_per_class", []) if r["train"] is not None and r["serve"] is not None),
+        key=lambda r: r["serve"] - r["train"],
+    )
+    for r in rows[:5]:
+        table.add_row(f"class {r['name']} ({r['images']})", _pct(r["train"]), _pct(r["serve"]), _pct(r["serve"] - r["train"]))
+    return Group(table)
+
+
+def _probe_table(matrix: dict[str, Any]) -> Table:
+    table = Table(title="Probe kind × outcome", title_justify="left")
+    for col in ("probe kind", "expect", "images", "train", "serve", "differ"):
+        table.add_column(col)
+    for kind, row in matrix.items():
+        table.add_row(
+            kind, row["expect"], str(row["images"]), _statuses(row["train"]), _statuses(row["serve"]), str(row["differ"])
+        )
+    return table
+
+
+def _statuses(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
+def _worst_table(worst: list[dict[str, Any]]) -> Table:
+    table = Table(title="Worst images", title_justify="left")
+    for col in ("image", "findings", "top-1 flip", "max |Δp|", "mean |Δ tensor|"):
+        table.add_column(col)
+    for w in worst:
+        m = w.get("metrics", {})
+        dp = m.get("prediction", {}).get("max_abs_dp")
+        dt = m.get("tensor", {}).get("mean_abs_diff")
+        table.add_row(
+            w["path"], ", ".join(w["findings"]) or "-", "yes" if w["flipped"] else "no",
+            "-" if dp is None else f"{dp:.3f}", "-" if dt is None else f"{dt:.4g}",
+        )  # fmt: skip
+    return table
+
+
+def _counts(summary: dict[str, Any]) -> Text:
+    parts = []
+    for key, label in (("decode_errors", "decode errors"), ("pipeline_errors", "pipeline errors"), ("model_errors", "model errors")):
+        c = summary[key]
+        parts.append(f"{label}: train {c['train']}, serve {c['serve']}")
+    return Text(" · ".join(parts), style="dim")
