@@ -63,10 +63,10 @@ def compare(
 
 
 def _image_root(images: str | Path | None) -> tuple[Path, dict[str, Any]]:
-    from skewcheck.probes import builtin_probe_dir, load_manifest
+    from skewcheck import probes
 
-    root = builtin_probe_dir() if images is None else check_images_dir(Path(images))
-    return root, load_manifest(root)
+    root = probes.builtin_probe_dir() if images is None else check_images_dir(Path(images))
+    return root, probes.load_manifest(root)
 
 
 def _class_names(value: str | Path | list[str] | None) -> list[str] | None:

@@ -11,7 +11,7 @@ __all__ = ["Outcome", "Pipeline", "load_pipeline"]
 
 def load_pipeline(ref: object, *, what: str = "pipeline") -> Pipeline:
     """Resolve a ``--train`` / ``--serve`` reference (or a Python callable from the API)."""
-    from skewcheck.pipelines.callable import CallablePipeline
+    from skewcheck.pipelines.user_callable import CallablePipeline
 
     if callable(ref) and not isinstance(ref, str):
         name = getattr(ref, "__qualname__", type(ref).__name__)
