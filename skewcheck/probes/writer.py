@@ -140,11 +140,16 @@ def _prepare_out_dir(out_dir: Path) -> None:
     if not previous and not (out_dir / MANIFEST).exists():
         raise UsageError(f"{out_dir} is not empty and holds no {MANIFEST}: choose a new or empty directory")
     root = out_dir.resolve()
+    parents: set[Path] = set()
     for file in previous:
         path = (out_dir / file).resolve()
         if root in path.parents and path.is_file():
             path.unlink()
+            parents.update(p for p in path.parents if root in p.parents)
     (out_dir / MANIFEST).unlink()
+    for folder in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def load_manifest(images_dir: Path) -> dict[str, ProbeEntry]:
