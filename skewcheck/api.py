@@ -10,6 +10,7 @@ from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.errors import UsageError
 from skewcheck.images.discover import check_images_dir, iter_image_files
 from skewcheck.images.labels import read_class_names, read_labels
+from skewcheck.native import quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
 from skewcheck.report.model import GATES, Report
 
@@ -45,6 +46,7 @@ def compare(
     if batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
 
+    quiet_tensorflow_env()
     root, probes = _image_root(images)
     train_p = load_pipeline(train, what="--train")
     serve_p = load_pipeline(serve, what="--serve")

@@ -39,10 +39,7 @@ class CapturedText:
 @contextlib.contextmanager
 def capture_native_stderr() -> Iterator[CapturedText]:
     captured = CapturedText()
-    try:
-        fd = sys.stderr.fileno() if hasattr(sys.stderr, "fileno") else 2
-    except (OSError, ValueError):  # pytest's capture or an embedded interpreter
-        fd = 2
+    fd = 2  # C libraries write to descriptor 2 whatever Python's sys.stderr has become
     try:
         saved = os.dup(fd)
     except OSError:
@@ -65,14 +62,18 @@ def capture_native_stderr() -> Iterator[CapturedText]:
                 sys.stderr.write(captured.text)
 
 
+def quiet_tensorflow_env() -> None:
+    """Set TensorFlow's log switches before anything (the user's pipeline too) imports it."""
+    if not _VERBOSE:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+
+
 def import_tensorflow() -> ModuleType:
     """Import TensorFlow with its C++ and absl log noise silenced (unless ``--verbose``)."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    if not _VERBOSE:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-        os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    quiet_tensorflow_env()
     with capture_native_stderr(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import tensorflow as tf  # noqa: PLC0415 (lazy on purpose)

@@ -69,6 +69,11 @@ def compare_cmd(
     except AuditError as exc:
         typer.echo(f"skewcheck: audit could not run: {exc}", err=True)
         raise typer.Exit(3) from None
+    except Exception as exc:  # a bug of ours: one line, the traceback only with --verbose
+        if verbose:
+            raise
+        typer.echo(f"skewcheck: internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)", err=True)
+        raise typer.Exit(3) from None
     if not quiet:
         render(result.to_dict(), Console(soft_wrap=False))
     raise typer.Exit(result.exit_code)

@@ -1,0 +1,81 @@
+"""Pipelines as users write them, referenced by tests as 'tests/pipelines_for_tests.py:NAME'."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def pil_unit(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def pil_unit_again(data: bytes) -> np.ndarray:
+    """Another, exactly equivalent implementation."""
+    with Image.open(io.BytesIO(data)) as im:
+        arr = np.array(im.convert("RGB"))
+    return (arr / np.float32(255.0)).astype(np.float32)
+
+
+def pil_raw(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def opencv_bgr_unit(data: bytes) -> np.ndarray:
+    import cv2
+
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError("cv2.imdecode could not decode the image")
+    return img.astype(np.float32) / 255.0
+
+
+def pil_unit_float64(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB")) / 255.0
+
+
+def pil_unit_chw(data: bytes) -> np.ndarray:
+    return np.transpose(pil_unit(data), (2, 0, 1))
+
+
+def pil_unit_batched(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return (np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0)[None]
+
+
+def pil_tf_mode(data: bytes) -> np.ndarray:
+    return (pil_raw(data).astype(np.float32) / 127.5 - 1.0).astype(np.float32)
+
+
+def pil_torch_mode(data: bytes) -> np.ndarray:
+    mean = np.array([0.485, 0.456, 0.406], np.float32)
+    std = np.array([0.229, 0.224, 0.225], np.float32)
+    return ((pil_unit(data) - mean) / std).astype(np.float32)
+
+
+def raises_on_b(path: str) -> np.ndarray:
+    if "/b/" in path.replace("\\", "/"):
+        raise RuntimeError("serving crashed on this one")
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def tf_unit(data: bytes):  # noqa: ANN201 (returns a tf.Tensor on purpose)
+    import tensorflow as tf
+
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    return tf.cast(image, tf.float32) / 255.0
+
+
+def tf_lenient_unit(data: bytes):  # noqa: ANN201
+    """Accepts truncated JPEGs (libjpeg prints 'Premature end of JPEG file' on fd 2)."""
+    import tensorflow as tf
+
+    image = tf.io.decode_jpeg(data, channels=3, try_recover_truncated=True, acceptable_fraction=0.1)
+    return tf.cast(image, tf.float32) / 255.0
