@@ -92,9 +92,12 @@ class _progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        console = Console(stderr=True)
+        if not console.is_terminal:  # CI logs get the report, not bar redraws
+            return None
         self._bar = Progress(
             TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=True,
+            console=console, transient=True,
         )  # fmt: skip
         self._bar.__enter__()
         task = self._bar.add_task("audit", total=None)
