@@ -20,7 +20,8 @@ def truncated_jpeg(base: Base, ctx: GenContext) -> list[Probe]:
         cut = start + int((end - start) * fraction)
         note = (
             f"JPEG cut after {fraction:.0%} of its entropy-coded data (byte {cut} of {len(data)}): "
-            "an interrupted upload or download; lenient decoders fill the rest with grey"
+            "an interrupted upload or download; lenient decoders (cv2.imread, Pillow with "
+            "LOAD_TRUNCATED_IMAGES) fill the rest with grey"
         )
         probes.append(Probe(f"cut{round(fraction * 100):02d}.jpg", data[:cut], "reject", note, base=base.name))
     return probes
@@ -30,8 +31,9 @@ def truncated_jpeg_no_eoi(base: Base, ctx: GenContext) -> list[Probe]:
     data = encode.jpeg(base.rgb, quality=95)
     assert data.endswith(b"\xff\xd9")
     note = (
-        "JPEG whose last two bytes (the EOI marker) are missing, all pixel data present: "
-        "libjpeg warns 'Premature end of JPEG file' and decodes it whole; refusing it is also defensible"
+        "JPEG whose last two bytes (the EOI marker) are missing, all pixel data present: cv2.imread "
+        "warns 'Premature end of JPEG file' and decodes it whole, Pillow raises 'image file is "
+        "truncated' unless LOAD_TRUNCATED_IMAGES; both are defensible, a mismatch is skew"
     )
     return [Probe("jpg", data[:-2], "either", note, base=base.name)]
 
