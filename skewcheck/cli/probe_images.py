@@ -69,6 +69,9 @@ def probe_images(
     except UsageError as exc:
         fail_usage(str(exc))
         return
+    except OSError as exc:  # unwritable output directory, disk full
+        fail_usage(f"cannot write probes to {out_dir}: {exc.strerror or exc}")
+        return
     elapsed = time.perf_counter() - started
     _print_summary(result, out_dir, elapsed)
 
