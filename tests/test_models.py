@@ -358,10 +358,10 @@ def test_fit_casts_float64() -> None:
 
 def test_fit_float_into_quantized_input_rounds_and_clips() -> None:
     spec = TensorSpec("image", (None, 2, 2, 1), "uint8", quantization=(1 / 255, 0))
-    image = np.array([[[1.4], [300.0]], [[-5.0], [np.nan]]], dtype=np.float32)
+    image = np.array([[[1.6], [300.0]], [[-5.0], [np.nan]]], dtype=np.float32)
     adapted = fit_to_input(image, spec)
     assert adapted.tensor.dtype == np.uint8
-    assert adapted.tensor[..., 0].tolist() == [[1, 255], [0, 0]]
+    assert adapted.tensor[..., 0].tolist() == [[2, 255], [0, 0]]  # rounded, not truncated
     (m,) = adapted.mismatches
     assert m.kind == "dtype" and "no quantization was applied" in m.detail
     assert any("clipped to [0, 255]" in n for n in adapted.notes)

@@ -72,7 +72,12 @@ class KerasRunner:
                     ) from None
                 raise UsageError(f"cannot load model {path}: {one_line(exc)}") from None
         self.model = model
-        inputs = list(getattr(model, "inputs", None) or [])
+        try:
+            inputs = list(model.inputs or [])
+        except Exception:  # subclassed models that were never called have no symbolic inputs
+            inputs = []
+        if not inputs:
+            raise UsageError(f"{path}: the model declares no input signature (a subclassed model?)")
         if len(inputs) != 1:
             raise UsageError(f"{path} has {len(inputs)} inputs; skewcheck feeds one image tensor")
         outputs = list(model.outputs)

@@ -14,7 +14,9 @@ from skewcheck.models.base import ModelRunner
 from skewcheck.models.callable_runner import split_ref
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
-SUPPORTED = "a .keras, .h5 or .tflite file, a SavedModel directory, pkg.module:fn, path/to/file.py:fn, or none"
+SUPPORTED = (
+    "a .keras, .h5 or .tflite file, a SavedModel directory, pkg.module:fn, path/to/file.py:fn, or none"
+)
 
 
 def load_model(ref: str, *, device: str = "auto", unsafe_load: bool = False) -> ModelRunner | None:

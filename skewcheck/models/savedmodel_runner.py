@@ -81,4 +81,5 @@ class SavedModelRunner:
 
 def _spec(name: str, spec: Any) -> TensorSpec:
     shape = spec.shape.as_list() if spec.shape.rank is not None else []
-    return TensorSpec(name=str(name), shape=batch_axis_free(shape), dtype=np.dtype(spec.dtype.as_numpy_dtype).name)
+    dtype = np.dtype(spec.dtype.as_numpy_dtype).name
+    return TensorSpec(name=str(name), shape=batch_axis_free(shape), dtype=dtype)
