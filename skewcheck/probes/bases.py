@@ -45,13 +45,14 @@ def _safe_name(relative: str) -> str:
 
 def _to_srgb(image: Image.Image) -> Image.Image:
     """What a careful decoder shows: EXIF orientation applied, embedded ICC profile to sRGB."""
-    image = ImageOps.exif_transpose(image)
+    image = ImageOps.exif_transpose(image) or image
     icc = image.info.get("icc_profile")
     if icc and image.mode in ("RGB", "RGBA", "CMYK", "L"):
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            image = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError):
+            managed = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            image = managed if managed is not None else image
+        except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # an unusable profile: keep the pixels as they are
     return image.convert("RGB")
 

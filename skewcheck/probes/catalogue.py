@@ -43,15 +43,20 @@ KINDS: tuple[Kind, ...] = (
     Kind("gif-multiframe", "format", "3-frame GIF, first frame is the base", gen_formats.gif_multiframe, False),
     # alpha
     Kind("rgba", "alpha", "RGBA PNG whose transparent pixels hide the base's RGB", gen_formats.rgba_png, True),
-    Kind("alpha-sentinel", "alpha", "RGBA sentinel: drop / white / black compositing all differ", gen_formats.alpha_sentinel_probe, False),
-    Kind("palette-transparency", "alpha", "palette PNG with a transparent palette entry (tRNS)", gen_formats.palette_transparency, False),
+    Kind("alpha-sentinel", "alpha", "RGBA sentinel: drop / white / black compositing all differ",
+         gen_formats.alpha_sentinel_probe, False),
+    Kind("palette-transparency", "alpha", "palette PNG with a transparent palette entry (tRNS)",
+         gen_formats.palette_transparency, False),
     # size
     Kind("size-1x1", "size", "a 1x1 image", gen_synthetic.size_1x1, False),
     Kind("size-extreme-aspect", "size", "4000x8 and 8x4000 images", gen_synthetic.size_extreme_aspect, False),
-    Kind("size-decompression-bomb", "size", "13400x13400 PNG of 21 KiB: trips decompression-bomb guards", gen_synthetic.size_decompression_bomb, False),
+    Kind("size-decompression-bomb", "size", "13400x13400 PNG of 21 KiB: trips decompression-bomb guards",
+         gen_synthetic.size_decompression_bomb, False),
     # sentinel
-    Kind("sentinel-channel-order", "sentinel", "asymmetric red/green/blue blocks: RGB<->BGR cannot cancel", gen_synthetic.sentinel_channel_order, False),
-    Kind("sentinel-resize", "sentinel", "zone plate and circle: resize filters and antialiasing differ", gen_synthetic.sentinel_resize, False),
+    Kind("sentinel-channel-order", "sentinel", "asymmetric red/green/blue blocks: RGB<->BGR cannot cancel",
+         gen_synthetic.sentinel_channel_order, False),
+    Kind("sentinel-resize", "sentinel", "zone plate and circle: resize filters and antialiasing differ",
+         gen_synthetic.sentinel_resize, False),
 )
 
 KINDS_BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
