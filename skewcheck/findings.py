@@ -40,6 +40,7 @@ class Observation:
     explanation: str
     fix: str
     magnitude: float = 0.0
+    measures: dict[str, float] = field(default_factory=dict)  # per-image numbers; worst one kept
 
     @property
     def key(self) -> tuple[str, str | None, str]:
@@ -58,15 +59,17 @@ class Finding:
     flips: int = 0
     magnitude: float = 0.0
     examples: list[str] = field(default_factory=list)
+    worst: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
         return {
             "kind": self.kind,
             "severity": self.severity.label,
             "side": self.side,
             "images": self.images,
             "flips": self.flips,
-            "evidence": self.evidence,
+            "evidence": {**self.evidence, **worst},
             "explanation": self.explanation,
             "fix": self.fix,
             "magnitude": round(self.magnitude, 6),
@@ -99,6 +102,8 @@ class FindingCollector:
         finding.flips += int(flipped)
         finding.severity = max(finding.severity, observation.severity)
         finding.magnitude = max(finding.magnitude, observation.magnitude)
+        for name, value in observation.measures.items():
+            finding.worst[name] = max(finding.worst.get(name, value), value)
         if len(finding.examples) < MAX_EXAMPLES:
             finding.examples.append(path)
 

@@ -9,12 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from skewcheck.diagnose import (
+    alpha,
     channel_order,
+    color_profile,
+    crop,
     decode_tolerance,
     dtype,
+    jpeg_decoder,
+    nondeterminism,
     normalization,
+    orientation,
     pipeline_error,
     prediction,
+    resize,
     scale,
     shape_layout,
 )
@@ -24,11 +31,18 @@ from skewcheck.findings import Observation
 Detector = Callable[[PairContext], list[Observation]]
 
 DETECTORS: tuple[Detector, ...] = (
+    orientation.detect,
     shape_layout.detect,
     dtype.detect,
     scale.detect,
     normalization.detect,
     channel_order.detect,
+    alpha.detect,
+    color_profile.detect,
+    crop.detect,
+    resize.detect,
+    jpeg_decoder.detect,
+    nondeterminism.detect,
     decode_tolerance.detect,
     pipeline_error.detect,
     prediction.detect,

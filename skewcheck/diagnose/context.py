@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from skewcheck.comparison.metrics import ClassComparison
 from skewcheck.diagnose.fit import ValueFit, fit_values
+from skewcheck.diagnose.reference import Reference
+from skewcheck.diagnose.residual import ResidualStats, residual_stats
 from skewcheck.pipelines.outcome import Outcome
 
 CHANNEL_COUNTS = (1, 3, 4)
@@ -25,6 +28,35 @@ class PairContext:
     prediction: ClassComparison | None = None
     outputs_within_tolerance: bool | None = None  # non-class outputs (boxes, masks…)
     found: list[Any] = field(default_factory=list)  # observations of earlier detectors
+    file: Path | None = None  # the image file itself, for detectors that re-render it
+    repeats: dict[str, Outcome] = field(default_factory=dict)  # a second run on the same bytes
+    deviates: dict[str, bool] = field(default_factory=dict)  # per side, vs the probe's expectation
+    shared: dict[str, Any] = field(default_factory=dict)  # per-audit memo (e.g. named resizers)
+
+    @cached_property
+    def reference(self) -> Reference | None:
+        return Reference(self.file) if self.file is not None else None
+
+    @property
+    def found_kinds(self) -> set[str]:
+        return {o.kind for o in self.found}
+
+    @cached_property
+    def residual_stats(self) -> ResidualStats | None:
+        pair = self.residual
+        return residual_stats(*pair) if pair is not None else None
+
+    @cached_property
+    def residual(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(serve, what the value fit predicts for serve), both H×W×C float64, when shapes allow."""
+        fit = self.value_fit
+        s, _ = self.aligned_serve
+        if fit is None or s is None or self.train.tensor is None:
+            return None
+        t = self.train.tensor
+        if t.ndim == 3 and t.shape[0] in (3, 4) and t.shape[-1] not in CHANNEL_COUNTS:
+            t, s = np.moveaxis(t, 0, -1), np.moveaxis(s, 0, -1)
+        return s.astype(np.float64), fit.apply(t)
 
     @property
     def both_ok(self) -> bool:

@@ -15,13 +15,15 @@ from skewcheck.findings import Observation, Severity
 
 def detect(ctx: PairContext) -> list[Observation]:
     t, s = ctx.train, ctx.serve
+    expect = getattr(ctx.probe, "expect", None)
+    if t.ok and s.ok and expect == "reject":
+        return [_both_accept(ctx)]
     if t.ok and s.status == "decode-error":
         accepted, rejected, rejecting = "train", s, "serve"
     elif s.ok and t.status == "decode-error":
         accepted, rejected, rejecting = "serve", t, "train"
     else:
         return []
-    expect = getattr(ctx.probe, "expect", None)
     if expect == "reject":
         side = accepted
     elif expect == "same-as-base":
@@ -40,3 +42,14 @@ def detect(ctx: PairContext) -> list[Observation]:
             1.0,
         )
     ]
+
+
+def _both_accept(ctx: PairContext) -> Observation:
+    kind = getattr(ctx.probe, "kind", "broken")
+    return Observation(
+        "decode-tolerance", Severity.MINOR, "both", {"accepts": "both", "probe": kind},
+        f"both sides decode a {kind} probe that a correct pipeline rejects: consistent, but broken "
+        "uploads reach the model in production.",
+        "Reject (or at least log) files that the decoder reports as truncated or corrupt.",
+        0.5,
+    )

@@ -41,6 +41,21 @@ class ValueFit:
     def explained(self) -> bool:
         return self.model not in ("unexplained", "identical")
 
+    def apply(self, train: np.ndarray) -> np.ndarray:
+        """The serve tensor this fit predicts from ``train`` (train itself when unexplained)."""
+        t = train.astype(np.float64)
+        if self.model in ("identical", "unexplained"):
+            return t
+        if self.model == "presets" and self.presets:
+            return PRESETS[self.presets[1]].apply(PRESETS[self.presets[0]].invert(t))
+        if self.permutation is not None:
+            t = t[..., list(self.permutation)]
+        if self.model == "scale" and self.factor is not None:
+            return self.factor * t
+        if self.model in ("affine", "channel-affine"):
+            return t * np.array(self.slope) + np.array(self.offset)
+        return t
+
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x * x))) if x.size else 0.0

@@ -25,7 +25,7 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     t, s = ctx.train.tensor, ctx.serve.tensor
     assert t is not None and s is not None
-    if t.shape == s.shape:
+    if t.shape == s.shape or "orientation" in ctx.found_kinds:
         return []
     _, move = ctx.aligned_serve
     evidence = {"train": list(t.shape), "serve": list(s.shape)}

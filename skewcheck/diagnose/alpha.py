@@ -1,0 +1,66 @@
+"""alpha: the difference sits on the transparent pixels of an image with an alpha channel.
+
+Cause: one side drops alpha and keeps the hidden RGB under it (``img.convert("RGB")``, cv2's
+default), the other composites on white or black, or ignores the palette's transparency.
+Evidence: the share of the difference on transparent pixels and what each side shows there.
+Fix: composite explicitly on the same background on both sides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.reference import to_hwc3
+from skewcheck.findings import Observation, Severity
+
+SHARE = 0.8  # at least this share of |difference| on transparent pixels
+
+
+def detect(ctx: PairContext) -> list[Observation]:
+    stats, ref = ctx.residual_stats, ctx.reference
+    if stats is None or not stats.significant or ref is None or ref.alpha is None or ref.rgb is None:
+        return []
+    hw = stats.residual.shape[:2]
+    mask = np.asarray(Image.fromarray(ref.alpha).resize((hw[1], hw[0]), Image.NEAREST)) < 255
+    if not mask.any() or mask.all():
+        return []
+    absr = np.abs(stats.residual).sum(axis=-1) if stats.residual.ndim == 3 else np.abs(stats.residual)
+    share = float(absr[mask].sum() / max(absr.sum(), 1e-12))
+    if share < SHARE:
+        return []
+    evidence = {
+        "train": _background(ctx.train.tensor, ref.rgb, ref.alpha, hw),
+        "serve": _background(ctx.serve.tensor, ref.rgb, ref.alpha, hw),
+    }
+    return [
+        Observation(
+            "alpha", Severity.MAJOR, "serve", evidence,
+            f"{share:.0%} of the difference is on transparent pixels: train shows {evidence['train']}, "
+            f"serve shows {evidence['serve']} there.",
+            "Composite on one explicit background on both sides, e.g. Image.alpha_composite over "
+            "white, before converting to RGB.",
+            share,
+            measures={"transparent_share_of_diff": round(share, 3)},
+        )
+    ]
+
+
+def _background(tensor: np.ndarray | None, rgb: np.ndarray, alpha: np.ndarray, hw: tuple[int, int]) -> str:
+    """What a side puts where alpha is 0: the hidden RGB, white, black, or something else."""
+    x = to_hwc3(tensor) if tensor is not None else None
+    if x is None or x.shape[:2] != hw:
+        return "unknown"
+    small_rgb = np.asarray(Image.fromarray(rgb).resize((hw[1], hw[0]), Image.NEAREST), dtype=np.float64)
+    small_alpha = np.asarray(Image.fromarray(alpha).resize((hw[1], hw[0]), Image.NEAREST))
+    opaque, clear = small_alpha == 255, small_alpha == 0
+    if opaque.sum() < 4 or not clear.any():
+        return "unknown"
+    # the side's value convention, fitted on opaque pixels: tensor = a * pixel + b (all channels)
+    a, b = np.polyfit(small_rgb[opaque].ravel(), x[opaque].ravel(), 1)
+    seen = x[clear]
+    options = {"hidden RGB": small_rgb[clear], "white": np.full_like(seen, 255.0), "black": np.zeros_like(seen)}
+    errors = {name: float(np.mean(np.abs(seen - (a * v + b)))) for name, v in options.items()}
+    best = min(errors, key=errors.get)
+    return best if errors[best] <= 0.1 * max(abs(a) * 255, 1e-12) else "another colour"

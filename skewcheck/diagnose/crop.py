@@ -1,0 +1,48 @@
+"""crop: the sides map the image's aspect ratio to the tensor differently.
+
+Cause: one side squashes the whole image to the target size, the other centre-crops first
+(torchvision's Resize(256) + CenterCrop(224)), or letterboxes with padding. Evidence: the geometry
+each side matches when the original is re-rendered both ways. Fix: use one geometry.
+"""
+
+from __future__ import annotations
+
+from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.rerender import GEOMETRIES, RESIZERS
+from skewcheck.findings import Observation, Severity
+
+MAX_PIXELS = 4_000_000
+
+
+def best_geometry(x, rgb) -> str:  # type: ignore[no-untyped-def]
+    hw = x.shape[:2]
+    scores = {name: affine_residual(x, RESIZERS["pil.bilinear"](geo(rgb, hw), hw)) for name, geo in GEOMETRIES.items()}
+    return min(scores, key=scores.get)
+
+
+def detect(ctx: PairContext) -> list[Observation]:
+    stats, ref = ctx.residual_stats, ctx.reference
+    if stats is None or not stats.significant or ref is None or ref.rgb is None:
+        return []
+    rgb = ref.rgb
+    hw = stats.residual.shape[:2]
+    if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+        return []
+    if abs((rgb.shape[1] / rgb.shape[0]) / (hw[1] / hw[0]) - 1) < 0.02:
+        return []  # same aspect ratio: cropping and squashing are the same thing
+    t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
+    if t is None or s is None:
+        return []
+    geometry = {"train": best_geometry(t, rgb), "serve": best_geometry(s, rgb)}
+    if geometry["train"] == geometry["serve"]:
+        return []
+    return [
+        Observation(
+            "crop", Severity.MAJOR, "serve", geometry,
+            f"train {geometry['train']}s the {rgb.shape[1]}×{rgb.shape[0]} image to {hw[1]}×{hw[0]}, "
+            f"serve {geometry['serve']}s it: the framing differs.",
+            f"Use the training geometry ({geometry['train']}) in serving.",
+            1.0,
+        )
+    ]

@@ -1,0 +1,38 @@
+"""nondeterminism: a pipeline gives different tensors for the same bytes.
+
+Cause: random augmentation left on in the serving (or evaluation) path, random crops, a dropout
+layer called in training mode, an unseeded generator. Evidence: the largest difference between
+two runs of the same pipeline on the same file. Fix: disable augmentation outside training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skewcheck.diagnose.context import PairContext
+from skewcheck.findings import Observation, Severity
+
+
+def detect(ctx: PairContext) -> list[Observation]:
+    observations = []
+    for side, first in (("train", ctx.train), ("serve", ctx.serve)):
+        again = ctx.repeats.get(side)
+        if again is None or not first.ok:
+            continue
+        if again.ok and first.tensor.shape == again.tensor.shape and np.array_equal(first.tensor, again.tensor, equal_nan=True):
+            continue
+        if again.ok and first.tensor.shape == again.tensor.shape:
+            diff = float(np.max(np.abs(first.tensor.astype(np.float64) - again.tensor.astype(np.float64))))
+            detail = "the two runs differ"
+        else:
+            diff, detail = float("nan"), "the second run gave another shape or failed"
+        observations.append(
+            Observation(
+                "nondeterminism", Severity.MAJOR, side, {},
+                f"{side} gives different tensors for the same bytes ({detail}): randomness is left on.",
+                f"Turn off augmentation / random crops in the {side} pipeline outside training, or seed it.",
+                1.0,
+                measures={"max_abs_diff_between_runs": diff} if diff == diff else {},
+            )
+        )
+    return observations

@@ -1,0 +1,123 @@
+"""An independent look at the original file, for detectors that need more than the two tensors.
+
+Pillow decodes the file once (no EXIF transpose, no colour management: the bytes as stored), and
+the detectors re-render it with known libraries to tell which method each side used.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Reference:
+    path: Path
+
+    @cached_property
+    def _decoded(self) -> tuple[np.ndarray | None, np.ndarray | None, bytes | None, str | None, int]:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(self.path) as im:
+                im.load()
+                fmt = im.format
+                icc = im.info.get("icc_profile")
+                orientation = int(im.getexif().get(0x0112, 1) or 1)
+                alpha = None
+                if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                    rgba = im.convert("RGBA")
+                    alpha = np.asarray(rgba)[..., 3]
+                    rgb = np.asarray(rgba)[..., :3]
+                else:
+                    rgb = np.asarray(im.convert("RGB"))
+                return rgb, alpha, icc, fmt, orientation
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+            return None, None, None, None, 1
+
+    @property
+    def rgb(self) -> np.ndarray | None:
+        return self._decoded[0]
+
+    @property
+    def alpha(self) -> np.ndarray | None:
+        return self._decoded[1]
+
+    @property
+    def icc_profile(self) -> bytes | None:
+        return self._decoded[2]
+
+    @property
+    def format(self) -> str | None:
+        return self._decoded[3]
+
+    @property
+    def exif_orientation(self) -> int:
+        return self._decoded[4]
+
+    @cached_property
+    def colour_managed_rgb(self) -> np.ndarray | None:
+        """The pixels converted from the embedded profile to sRGB (what a managed decoder shows)."""
+        if self.icc_profile is None or self.rgb is None:
+            return None
+        from PIL import Image, ImageCms
+
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(self.icc_profile))
+            dst = ImageCms.createProfile("sRGB")
+            out = ImageCms.profileToProfile(Image.fromarray(self.rgb), src, dst, outputMode="RGB")
+            return np.asarray(out)
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            return None
+
+    @cached_property
+    def profile_name(self) -> str | None:
+        if self.icc_profile is None:
+            return None
+        from PIL import ImageCms
+
+        try:
+            return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(self.icc_profile))).strip()
+        except (ImageCms.PyCMSError, OSError):
+            return "embedded profile"
+
+
+def to_hwc3(tensor: np.ndarray) -> np.ndarray | None:
+    """A tensor as H×W×3 float64 (CHW moved, grayscale repeated, alpha dropped), or None."""
+    t = np.asarray(tensor, dtype=np.float64)
+    if t.ndim == 2:
+        t = t[..., None]
+    if t.ndim != 3:
+        return None
+    if t.shape[0] in (1, 3, 4) and t.shape[-1] not in (1, 3, 4):
+        t = np.moveaxis(t, 0, -1)
+    if t.shape[-1] == 1:
+        t = np.repeat(t, 3, axis=-1)
+    if t.shape[-1] == 4:
+        t = t[..., :3]
+    return t if t.shape[-1] == 3 else None
+
+
+def affine_residual(tensor: np.ndarray, candidate: np.ndarray) -> float:
+    """How well a per-channel affine map of ``candidate`` explains ``tensor`` (relative RMS).
+
+    Scale, offset and normalisation presets are all per-channel affine, so comparing after this
+    fit asks only "same pixels up to the value convention?". BGR is tried too.
+    """
+    best = np.inf
+    for order in ((0, 1, 2), (2, 1, 0)):
+        c = candidate[..., list(order)]
+        err = 0.0
+        for ch in range(3):
+            x, y = c[..., ch].ravel(), tensor[..., ch].ravel()
+            xm, ym = x.mean(), y.mean()
+            var = ((x - xm) ** 2).mean()
+            a = ((x - xm) * (y - ym)).mean() / var if var > 0 else 0.0
+            err += float(((y - (a * (x - xm) + ym)) ** 2).mean())
+        spread = float(tensor.std()) or 1.0
+        best = min(best, np.sqrt(err / 3) / spread)
+    return float(best)
