@@ -22,6 +22,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.findings import FindingCollector, Observation, Severity
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.outcome import Outcome
+from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
@@ -41,31 +42,37 @@ class AuditInputs:
     batch_size: int = 32
     atol: float = 1e-5
     rtol: float = 1e-5
+    repeat_sample: int = 4  # images run twice per pipeline to catch randomness left on
 
 
 @dataclass
 class _Pair:
     path: str
+    file: Path
     train: Outcome
     serve: Outcome
     predictions: dict[str, SidePrediction | None] = field(default_factory=dict)
+    repeats: dict[str, Outcome] = field(default_factory=dict)
 
 
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
     summary = RunningSummary(inputs.class_names)
     collector = FindingCollector()
     records: list[dict[str, Any]] = []
-    total = len(inputs.files)
+    expectations = ProbeExpectations(inputs.probes)
+    files = expectations.bases_first(inputs.files, inputs.root)
+    shared: dict[str, Any] = {}
+    total = len(files)
     done = 0
-    for chunk in _chunks(inputs.files, max(1, inputs.batch_size)):
-        pairs = [_run_pipelines(inputs, path) for path in chunk]
+    for chunk in _chunks(files, max(1, inputs.batch_size)):
+        pairs = [_run_pipelines(inputs, path, repeat=done + i < inputs.repeat_sample) for i, path in enumerate(chunk)]
         if inputs.runner is not None:
             for side in SIDES:
                 preds = predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
                 for pair, pred in zip(pairs, preds):
                     pair.predictions[side] = pred
         for pair in pairs:
-            records.append(_finish_pair(inputs, pair, summary, collector))
+            records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared))
             pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
         done += len(chunk)
         if progress is not None:
@@ -94,12 +101,20 @@ def _chunks(items: list[Path], size: int) -> Iterable[list[Path]]:
         yield items[start : start + size]
 
 
-def _run_pipelines(inputs: AuditInputs, path: Path) -> _Pair:
+def _run_pipelines(inputs: AuditInputs, path: Path, repeat: bool) -> _Pair:
     name = path.relative_to(inputs.root).as_posix()
-    return _Pair(name, inputs.train.run(path), inputs.serve.run(path))
+    pair = _Pair(name, path, inputs.train.run(path), inputs.serve.run(path))
+    if repeat:
+        for side in SIDES:
+            if getattr(pair, side).ok:
+                pair.repeats[side] = getattr(inputs, side).run(path)
+    return pair
 
 
-def _finish_pair(inputs: AuditInputs, pair: _Pair, summary: RunningSummary, collector: FindingCollector) -> dict[str, Any]:
+def _finish_pair(
+    inputs: AuditInputs, pair: _Pair, summary: RunningSummary, collector: FindingCollector,
+    expectations: ProbeExpectations, shared: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
     statuses = {"train": pair.train.status, "serve": pair.serve.status}
     summary.add_outcomes(statuses)
     record: dict[str, Any] = {"path": pair.path}
@@ -127,7 +142,11 @@ def _finish_pair(inputs: AuditInputs, pair: _Pair, summary: RunningSummary, coll
         signature.extend(_signature_observations(side, pred))
 
     metrics: dict[str, Any] = {}
-    ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype)
+    deviates = expectations.check(pair.path, probe, pair.train, pair.serve)
+    if deviates:
+        record["probe"]["deviates"] = deviates
+    ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype,
+                      file=pair.file, repeats=pair.repeats, deviates=deviates, shared=shared)  # fmt: skip
     aligned, _ = ctx.aligned_serve
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
         metrics["tensor"] = tensor_metrics(pair.train.tensor, aligned)
@@ -141,13 +160,13 @@ def _finish_pair(inputs: AuditInputs, pair: _Pair, summary: RunningSummary, coll
     record["metrics"] = metrics
 
     ctx.found.extend(signature)
-    observations = diagnose(ctx)
+    observations = expectations.attribute(diagnose(ctx), probe, deviates)
     flipped = bool(ctx.prediction and ctx.prediction.flipped)
     for obs in observations:
-        collector.add(pair.path, obs, flipped)
+        collector.add(pair.path, obs, flipped, deviating=_deviating_side(deviates))
     record["findings"] = sorted({o.kind for o in observations})
     if probe is not None:
-        summary.add_probe(probe, statuses, differs=bool(observations))
+        summary.add_probe(probe, statuses, differs=bool(observations), deviates=deviates)
     worst = max((o.severity for o in observations), default=Severity.INFO) if observations else -1
     score = (float(flipped), float(worst), metrics.get("prediction", {}).get("max_abs_dp", 0.0),
              metrics.get("tensor", {}).get("mean_abs_diff", 0.0))  # fmt: skip
@@ -156,6 +175,11 @@ def _finish_pair(inputs: AuditInputs, pair: _Pair, summary: RunningSummary, coll
                                        "metrics": metrics, "train": record["train"]["status"],
                                        "serve": record["serve"]["status"]})  # fmt: skip
     return record
+
+
+def _deviating_side(deviates: dict[str, bool]) -> str | None:
+    sides = [side for side, wrong in deviates.items() if wrong]
+    return sides[0] if len(sides) == 1 else ("both" if len(sides) == 2 else None)
 
 
 def _signature_observations(side: str, pred: SidePrediction) -> list[Observation]:

@@ -60,6 +60,7 @@ class Finding:
     magnitude: float = 0.0
     examples: list[str] = field(default_factory=list)
     worst: dict[str, float] = field(default_factory=dict)
+    deviating: dict[str, int] = field(default_factory=dict)  # probes where that side broke the expectation
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
@@ -72,9 +73,19 @@ class Finding:
             "evidence": {**self.evidence, **worst},
             "explanation": self.explanation,
             "fix": self.fix,
+            "probe_expectation": self.expectation_text(),
             "magnitude": round(self.magnitude, 6),
             "examples": self.examples,
         }
+
+
+    def expectation_text(self) -> str | None:
+        """E.g. 'serve deviates from the expected decode on 7/7 probe images'."""
+        if not self.deviating:
+            return None
+        side, count = max(self.deviating.items(), key=lambda kv: kv[1])
+        who = "both sides deviate" if side == "both" else f"{side} deviates"
+        return f"{who} from the probe's expected decode on {count}/{self.images} images"
 
 
 MAX_EXAMPLES = 5
@@ -86,7 +97,7 @@ class FindingCollector:
     def __init__(self) -> None:
         self._findings: dict[tuple[str, str | None, str], Finding] = {}
 
-    def add(self, path: str, observation: Observation, flipped: bool) -> None:
+    def add(self, path: str, observation: Observation, flipped: bool, deviating: str | None = None) -> None:
         finding = self._findings.get(observation.key)
         if finding is None:
             finding = Finding(
@@ -100,6 +111,8 @@ class FindingCollector:
             self._findings[observation.key] = finding
         finding.images += 1
         finding.flips += int(flipped)
+        if deviating is not None:
+            finding.deviating[deviating] = finding.deviating.get(deviating, 0) + 1
         finding.severity = max(finding.severity, observation.severity)
         finding.magnitude = max(finding.magnitude, observation.magnitude)
         for name, value in observation.measures.items():

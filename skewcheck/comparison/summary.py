@@ -59,14 +59,16 @@ class RunningSummary:
     def add_tensor_diff(self, max_abs_diff: float) -> None:
         self.max_abs_diff = max(self.max_abs_diff, max_abs_diff)
 
-    def add_probe(self, probe: Any, statuses: dict[str, str], differs: bool) -> None:
+    def add_probe(self, probe: Any, statuses: dict[str, str], differs: bool, deviates: dict[str, bool]) -> None:
         row = self.probe.setdefault(
             probe.kind,
             {"category": getattr(probe, "category", None), "expect": probe.expect, "images": 0,
-             "train": Counter(), "serve": Counter(), "differ": 0},
+             "train": Counter(), "serve": Counter(), "differ": 0, "deviates": {"train": 0, "serve": 0}},
         )  # fmt: skip
         row["images"] += 1
         row["differ"] += int(differs)
+        for side, wrong in deviates.items():
+            row["deviates"][side] += int(wrong)
         for side in SIDES:
             row[side][statuses[side]] += 1
 
