@@ -1,0 +1,194 @@
+"""Golden snapshots: one pipeline's tensors (or errors) for a set of images, in one ``.npz`` file.
+
+``skewcheck snapshot`` writes it in training CI; ``compare --train golden.npz`` replays it in
+serving CI, where the training code (and its framework) may not even be installed.
+
+File layout (``np.savez_compressed``, readable with ``np.load(path, allow_pickle=False)``):
+
+* ``__meta__``: a uint8 array holding UTF-8 JSON: format, skewcheck version, the pipeline's ref
+  and description, and one record per image: relative path, sha256 and size of the file's bytes,
+  the outcome's status, error, notes and native warnings, and the name of its tensor array;
+* ``t000000``, ``t000001`` …: the tensors, exactly as the pipeline returned them (dtype, shape).
+
+Nothing in the file is pickled, so loading a snapshot cannot run code. Replay matches images by
+content hash, so renamed or moved files still match; a file whose relative path is in the snapshot
+but whose bytes differ is reported as changed (status ``missing``), never compared.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skewcheck.errors import UsageError
+from skewcheck.pipelines.base import Pipeline
+from skewcheck.pipelines.outcome import Outcome
+
+FORMAT = "skewcheck.snapshot/v1"
+META_KEY = "__meta__"
+CHANGED = "SnapshotBytesChanged"  # error_type of an image whose bytes differ from the snapshot's
+NOT_IN_SNAPSHOT = "NotInSnapshot"
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class SnapshotStats:
+    images: int = 0
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    bytes_written: int = 0
+
+
+def write_snapshot(
+    pipeline: Pipeline,
+    files: Iterable[Path],
+    root: Path,
+    out: Path,
+    *,
+    version: str,
+    progress: Callable[[int], None] | None = None,
+) -> SnapshotStats:
+    """Run ``pipeline`` on every file and write the golden ``.npz`` to ``out``."""
+    arrays: dict[str, np.ndarray] = {}
+    seen: dict[str, str] = {}  # tensor content hash -> array name
+    records: list[dict[str, Any]] = []
+    stats = SnapshotStats()
+    for path in files:
+        data = path.read_bytes()
+        outcome = pipeline.run(path)
+        record: dict[str, Any] = {
+            "path": path.relative_to(root).as_posix(),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+            "status": outcome.status,
+            "seconds": round(outcome.seconds, 6),
+        }
+        if outcome.ok and outcome.tensor is not None and outcome.tensor.dtype.hasobject:
+            outcome = Outcome(
+                status="pipeline-error", error_type="TypeError",
+                error=f"the pipeline returned an object array ({outcome.tensor.dtype}); a snapshot stores numeric tensors only",
+            )  # fmt: skip
+            record["status"] = outcome.status
+        if outcome.ok:
+            tensor = np.ascontiguousarray(outcome.tensor)
+            content = hashlib.sha256(f"{tensor.dtype.str}{tensor.shape}".encode() + tensor.tobytes()).hexdigest()
+            key = seen.setdefault(content, f"t{len(seen):06d}")
+            arrays.setdefault(key, tensor)  # identical tensors (duplicate images) stored once
+            record["array"] = key
+            stats.ok += 1
+        else:
+            record["error_type"] = outcome.error_type
+            record["error"] = outcome.error
+            stats.errors[outcome.status] = stats.errors.get(outcome.status, 0) + 1
+        for name in ("notes", "native_warnings"):
+            if getattr(outcome, name):
+                record[name] = list(getattr(outcome, name))
+        records.append(record)
+        stats.images += 1
+        if progress is not None:
+            progress(stats.images)
+    meta = {
+        "format": FORMAT,
+        "skewcheck_version": version,
+        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "pipeline": {"ref": pipeline.ref, "description": pipeline.description},
+        "images": records,
+    }
+    arrays[META_KEY] = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as fh:  # a file object: savez would otherwise append ".npz" to the name
+        np.savez_compressed(fh, **arrays)
+    stats.bytes_written = out.stat().st_size
+    return stats
+
+
+def read_meta(npz: Any, path: Path) -> dict[str, Any]:
+    if META_KEY not in npz.files:
+        raise UsageError(f"{path} is a .npz file but not a skewcheck snapshot (no {META_KEY} entry)")
+    try:
+        meta = json.loads(npz[META_KEY].tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: the snapshot's metadata is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise UsageError(f"{path}: unknown snapshot format {meta.get('format') if isinstance(meta, dict) else meta!r} (expected {FORMAT})")
+    return meta
+
+
+class SnapshotPipeline:
+    """Replays a snapshot: the tensor recorded for the same bytes, or a ``missing`` outcome."""
+
+    def __init__(self, path: str | Path, *, images_root: Path | None = None, what: str = "pipeline") -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise UsageError(f"{what}: snapshot file not found: {self.path}")
+        try:
+            self._npz = np.load(self.path, allow_pickle=False)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise UsageError(f"{what}: cannot read snapshot {self.path}: {exc}") from None
+        if not hasattr(self._npz, "files"):  # a plain .npy saved under a .npz name
+            raise UsageError(f"{what}: {self.path} is not a .npz archive")
+        self.meta = read_meta(self._npz, self.path)
+        self.images_root = images_root
+        self.records: list[dict[str, Any]] = list(self.meta.get("images", []))
+        self._by_hash = {r["sha256"]: r for r in self.records}
+        self._by_path = {r["path"]: r for r in self.records}
+        source = self.meta.get("pipeline", {})
+        self.ref = str(self.path)
+        self.description = (
+            f"snapshot of {source.get('ref', '?')} ({source.get('description', '')}), "
+            f"{len(self.records)} images, skewcheck {self.meta.get('skewcheck_version', '?')}"
+        )
+
+    def run(self, path: Path) -> Outcome:
+        digest = sha256_file(path)
+        record = self._by_hash.get(digest)
+        if record is None:
+            return self._not_found(path, digest)
+        notes = [f"replayed from snapshot {self.path.name}", *record.get("notes", [])]
+        if record["status"] != "ok":
+            return Outcome(
+                status=record["status"], error_type=record.get("error_type"), error=record.get("error"),
+                native_warnings=list(record.get("native_warnings", [])), notes=notes,
+                seconds=float(record.get("seconds", 0.0)),
+            )  # fmt: skip
+        tensor = self._npz[record["array"]]
+        return Outcome(
+            status="ok", tensor=tensor, native_warnings=list(record.get("native_warnings", [])),
+            notes=notes, seconds=float(record.get("seconds", 0.0)),
+        )  # fmt: skip
+
+    def _not_found(self, path: Path, digest: str) -> Outcome:
+        rel = _relative(path, self.images_root)
+        record = self._by_path.get(rel) if rel is not None else None
+        if record is not None:
+            return Outcome(
+                status="missing", error_type=CHANGED,
+                error=(
+                    f"the bytes of {rel} changed since the snapshot (sha256 {record['sha256'][:12]}… "
+                    f"recorded, {digest[:12]}… now); not compared"
+                ),
+            )  # fmt: skip
+        return Outcome(
+            status="missing", error_type=NOT_IN_SNAPSHOT,
+            error=f"no image with these bytes (sha256 {digest[:12]}…) in snapshot {self.path.name}",
+        )  # fmt: skip
+
+
+def _relative(path: Path, root: Path | None) -> str | None:
+    if root is None:
+        return None
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
