@@ -48,8 +48,8 @@ def compare(
 
     quiet_tensorflow_env()
     root, probes = _image_root(images)
-    train_p = load_pipeline(train, what="--train")
-    serve_p = load_pipeline(serve, what="--serve")
+    train_p = load_pipeline(train, what="--train", images_root=root)
+    serve_p = load_pipeline(serve, what="--serve", images_root=root)
     names = _class_names(class_names)
     label_map = read_labels(Path(labels), names) if labels is not None else {}
     skip = {Path(labels)} if labels is not None else set()

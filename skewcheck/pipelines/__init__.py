@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from skewcheck.errors import UsageError
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.outcome import Outcome
@@ -9,8 +11,12 @@ from skewcheck.pipelines.outcome import Outcome
 __all__ = ["Outcome", "Pipeline", "load_pipeline"]
 
 
-def load_pipeline(ref: object, *, what: str = "pipeline") -> Pipeline:
-    """Resolve a ``--train`` / ``--serve`` reference (or a Python callable from the API)."""
+def load_pipeline(ref: object, *, what: str = "pipeline", images_root: Path | None = None) -> Pipeline:
+    """Resolve a ``--train`` / ``--serve`` reference (or a Python callable from the API).
+
+    ``images_root`` (the ``--images`` folder) lets file-backed pipelines (``tensors:DIR``,
+    snapshots) name an image by its path relative to it; callables never need it.
+    """
     from skewcheck.pipelines.user_callable import CallablePipeline
 
     if callable(ref) and not isinstance(ref, str):
@@ -21,9 +27,17 @@ def load_pipeline(ref: object, *, what: str = "pipeline") -> Pipeline:
     if not isinstance(ref, str) or not ref.strip():
         raise UsageError(f"{what}: empty pipeline reference")
     ref = ref.strip()
-    if ref.startswith("tensors:") or ref.endswith(".npz") or ".toml#" in ref:
+    if ref.startswith("tensors:"):
+        from skewcheck.pipelines.tensors_dir import TensorsDirPipeline
+
+        return TensorsDirPipeline(ref, images_root=images_root, what=what)
+    if ref.lower().endswith(".npz"):
+        from skewcheck.pipelines.snapshot import SnapshotPipeline
+
+        return SnapshotPipeline(ref, images_root=images_root, what=what)
+    if ".toml#" in ref:
         raise UsageError(
-            f"{what} {ref!r}: snapshot, tensors: and TOML pipelines are not supported in this "
+            f"{what} {ref!r}: TOML pipelines are not supported in this "
             "version; pass a callable 'pkg.module:fn' or 'file.py:fn'"
         )
     return CallablePipeline(ref, what=what)
