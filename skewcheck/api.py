@@ -31,12 +31,16 @@ def compare(
     batch_size: int = 32,
     atol: float = 1e-5,
     rtol: float = 1e-5,
+    max_flip_rate: float | None = None,
     progress: ProgressFn | None = None,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
     ``model`` is a path or reference (``model.keras``, a SavedModel dir, ``.tflite``,
     ``pkg.module:fn``), an already loaded runner, or ``"none"`` for a tensor-only audit.
+    ``atol``/``rtol`` apply to non-class model outputs and to tensors: a pair with
+    |serve - train| <= atol + rtol·|train| everywhere counts as equal (dtype and shape still count).
+    ``max_flip_rate`` fails the gate when top-1 flips / predicted images exceeds it.
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
     if fail_on not in GATES:
@@ -45,6 +49,10 @@ def compare(
         raise UsageError(f"--device must be cpu, gpu or auto, got {device!r}")
     if batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    if max_flip_rate is not None and not 0 <= max_flip_rate <= 1:
+        raise UsageError(f"--max-flip-rate must be between 0 and 1, got {max_flip_rate}")
+    if atol < 0 or rtol < 0:
+        raise UsageError("--atol and --rtol must not be negative")
 
     quiet_tensorflow_env()
     root, probes = _image_root(images)
@@ -60,6 +68,7 @@ def compare(
     inputs = AuditInputs(
         train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
+        max_flip_rate=max_flip_rate,
     )  # fmt: skip
     return run_audit(inputs, progress)
 

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from skewcheck import __version__
-from skewcheck.comparison.metrics import compare_class_scores, compare_output, is_class_scores, tensor_metrics
+from skewcheck.comparison.metrics import (
+    as_probabilities, compare_class_scores, compare_output, is_class_scores, tensor_metrics,
+)  # fmt: skip
 from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import diagnose
@@ -24,6 +26,7 @@ from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
+from skewcheck.report.thumbnails import ExampleStore, finding_key, make_example
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -42,6 +45,7 @@ class AuditInputs:
     batch_size: int = 32
     atol: float = 1e-5
     rtol: float = 1e-5
+    max_flip_rate: float | None = None  # gate: fail when flips / predicted images exceeds it
     repeat_sample: int = 4  # images run twice per pipeline to catch randomness left on
 
 
@@ -58,6 +62,7 @@ class _Pair:
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
     summary = RunningSummary(inputs.class_names)
     collector = FindingCollector()
+    examples = ExampleStore()
     records: list[dict[str, Any]] = []
     expectations = ProbeExpectations(inputs.probes)
     files = expectations.bases_first(inputs.files, inputs.root)
@@ -72,7 +77,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
                 for pair, pred in zip(pairs, preds):
                     pair.predictions[side] = pred
         for pair in pairs:
-            records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared))
+            records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples))
             pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
         done += len(chunk)
         if progress is not None:
@@ -93,6 +98,8 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
         worst_images=summary.worst_images(),
         audit_error=audit_error,
         version=__version__,
+        max_flip_rate=inputs.max_flip_rate,
+        examples=examples.to_dict(),
     )
 
 
@@ -113,7 +120,7 @@ def _run_pipelines(inputs: AuditInputs, path: Path, repeat: bool) -> _Pair:
 
 def _finish_pair(
     inputs: AuditInputs, pair: _Pair, summary: RunningSummary, collector: FindingCollector,
-    expectations: ProbeExpectations, shared: dict[str, Any],
+    expectations: ProbeExpectations, shared: dict[str, Any], examples: ExampleStore,
 ) -> dict[str, Any]:  # fmt: skip
     statuses = {"train": pair.train.status, "serve": pair.serve.status}
     summary.add_outcomes(statuses)
@@ -146,10 +153,11 @@ def _finish_pair(
     if deviates:
         record["probe"]["deviates"] = deviates
     ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype,
-                      file=pair.file, repeats=pair.repeats, deviates=deviates, shared=shared)  # fmt: skip
+                      file=pair.file, repeats=pair.repeats, deviates=deviates, shared=shared,
+                      tolerance=(inputs.atol, inputs.rtol))  # fmt: skip
     aligned, _ = ctx.aligned_serve
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
-        metrics["tensor"] = tensor_metrics(pair.train.tensor, aligned)
+        metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}
         summary.add_tensor_diff(metrics["tensor"]["max_abs_diff"])
 
     ctx.prediction, ctx.outputs_within_tolerance, output_metrics = _compare_predictions(inputs, pair, summary, label)
@@ -174,7 +182,23 @@ def _finish_pair(
         summary.consider_worst(score, {"path": pair.path, "findings": record["findings"], "flipped": flipped,
                                        "metrics": metrics, "train": record["train"]["status"],
                                        "serve": record["serve"]["status"]})  # fmt: skip
+    _keep_examples(examples, pair, record, observations, score, aligned, flipped)
     return record
+
+
+def _keep_examples(examples: ExampleStore, pair: _Pair, record: dict[str, Any], observations: list[Observation],
+                   score: tuple[float, ...], aligned: np.ndarray | None, flipped: bool) -> None:  # fmt: skip
+    """Offer this image to each of its findings' example slots; thumbnails are drawn at most once."""
+    made: list[dict[str, Any]] = []
+
+    def make() -> dict[str, Any]:
+        if not made:
+            summaries = {side: record[side] for side in SIDES}
+            made.append(make_example(pair.path, pair.train.tensor, pair.serve.tensor, aligned, summaries, flipped))
+        return made[0]
+
+    for obs in observations:
+        examples.offer(finding_key(obs.kind, obs.side, obs.evidence), score, make)
 
 
 def _deviating_side(deviates: dict[str, bool]) -> str | None:
@@ -205,12 +229,15 @@ def _compare_predictions(
 ) -> tuple[Any, bool | None, list[dict[str, Any]]]:
     preds = {side: pair.predictions.get(side) for side in SIDES}
     outs = {side: (p.outputs if p is not None else None) for side, p in preds.items()}
-    if label is not None:
-        for side in SIDES:
-            o = outs[side]
-            class_out = next((x for x in o if is_class_scores(x)), None) if o else None
-            if class_out is not None:
-                summary.add_label(side, label, int(np.argmax(class_out)))
+    for side in SIDES:
+        o = outs[side]
+        class_out = next((x for x in o if is_class_scores(x)), None) if o else None
+        if class_out is not None:
+            probs = as_probabilities(class_out)
+            top1 = int(np.argmax(probs))
+            summary.add_confidence(side, pair.path, float(probs[top1]), top1, label)
+            if label is not None:
+                summary.add_label(side, label, top1)
     if outs["train"] is None or outs["serve"] is None:
         return None, None, []
     cmp = None

@@ -10,6 +10,9 @@ from skewcheck.comparison.metrics import ClassComparison
 
 SIDES = ("train", "serve")
 WORST_KEPT = 10
+CONFIDENT = 0.9  # a wrong top-1 at or above this confidence is flagged: confidence is no proof
+CONFIDENCE_BINS = 10  # histogram of top-1 confidence: [0, 0.1), [0.1, 0.2) … [0.9, 1.0]
+CONFIDENT_WRONG_KEPT = 5
 
 
 class RunningSummary:
@@ -30,6 +33,9 @@ class RunningSummary:
         self.class_names = class_names
         self.probe: dict[str, dict[str, Any]] = {}
         self._worst: list[tuple[tuple[float, ...], int, dict[str, Any]]] = []
+        self.confidence = {side: [0] * CONFIDENCE_BINS for side in SIDES}
+        self.confident_wrong = {side: 0 for side in SIDES}
+        self._confident_wrong: list[tuple[float, int, dict[str, Any]]] = []  # serve side, most confident kept
 
     def add_outcomes(self, statuses: dict[str, str]) -> None:
         self.images += 1
@@ -55,6 +61,19 @@ class RunningSummary:
         if side == "train":
             self.per_class[label]["n"] += 1
         self.per_class[label][side] += int(label == top1)
+
+    def add_confidence(self, side: str, path: str, confidence: float, top1: int, label: int | None) -> None:
+        self.confidence[side][min(int(confidence * CONFIDENCE_BINS), CONFIDENCE_BINS - 1)] += 1
+        if label is None or top1 == label or confidence < CONFIDENT:
+            return
+        self.confident_wrong[side] += 1
+        if side == "serve":
+            item = (confidence, -self.images, {"path": path, "label": label, "predicted": top1,
+                                               "confidence": round(confidence, 6)})  # fmt: skip
+            if len(self._confident_wrong) < CONFIDENT_WRONG_KEPT:
+                heapq.heappush(self._confident_wrong, item)
+            elif item[:2] > self._confident_wrong[0][:2]:
+                heapq.heapreplace(self._confident_wrong, item)
 
     def add_tensor_diff(self, max_abs_diff: float) -> None:
         self.max_abs_diff = max(self.max_abs_diff, max_abs_diff)
@@ -101,9 +120,13 @@ class RunningSummary:
             "mean_js_divergence": round(self.js / self.predicted, 6) if self.predicted else None,
             "max_abs_dp": round(self.max_dp, 6) if self.predicted else None,
             "flips": self.predicted - self.agree,
+            "flip_rate": round((self.predicted - self.agree) / self.predicted, 6) if self.predicted else None,
             "min_atol_to_pass": self.max_abs_diff,
             "accuracy": None,
         }
+        if any(sum(bins) for bins in self.confidence.values()):
+            out["confidence"] = {"bins": [round(i / CONFIDENCE_BINS, 2) for i in range(CONFIDENCE_BINS + 1)],
+                                 **{s: list(self.confidence[s]) for s in SIDES}}  # fmt: skip
         if any(self.labelled.values()):
             out["accuracy"] = {
                 s: round(self.correct[s] / self.labelled[s], 6) if self.labelled[s] else None for s in SIDES
@@ -119,4 +142,8 @@ class RunningSummary:
                 }
                 for c, row in sorted(self.per_class.items())
             ]
+            out["confident_wrong"] = {
+                "threshold": CONFIDENT, **self.confident_wrong,
+                "examples": [r for _, _, r in sorted(self._confident_wrong, key=lambda x: x[:2], reverse=True)],
+            }  # fmt: skip
         return out

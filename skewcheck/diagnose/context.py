@@ -28,6 +28,7 @@ class PairContext:
     prediction: ClassComparison | None = None
     outputs_within_tolerance: bool | None = None  # non-class outputs (boxes, masks…)
     found: list[Any] = field(default_factory=list)  # observations of earlier detectors
+    tolerance: tuple[float, float] | None = None  # (atol, rtol): tensors this close count as equal
     file: Path | None = None  # the image file itself, for detectors that re-render it
     repeats: dict[str, Outcome] = field(default_factory=dict)  # a second run on the same bytes
     deviates: dict[str, bool] = field(default_factory=dict)  # per side, vs the probe's expectation
@@ -74,9 +75,23 @@ class PairContext:
         return align_layout(t.shape, s)
 
     @cached_property
-    def value_fit(self) -> ValueFit | None:
+    def within_tolerance(self) -> bool:
+        """|serve - train| <= atol + rtol·|train| everywhere (layout aligned; dtype is not a value)."""
         s, _ = self.aligned_serve
-        if s is None or self.train.tensor is None or self.train.tensor.size == 0:
+        t = self.train.tensor
+        if self.tolerance is None or s is None or t is None or s.shape != t.shape:
+            return False
+        if not (np.issubdtype(t.dtype, np.number) and np.issubdtype(s.dtype, np.number)):
+            return False
+        atol, rtol = self.tolerance
+        a, b = t.astype(np.float64), s.astype(np.float64)
+        return bool(np.all(np.abs(b - a) <= atol + rtol * np.abs(a)))
+
+    @cached_property
+    def value_fit(self) -> ValueFit | None:
+        """None when there is nothing to fit: no pair of numeric tensors, or equal within tolerance."""
+        s, _ = self.aligned_serve
+        if s is None or self.train.tensor is None or self.train.tensor.size == 0 or self.within_tolerance:
             return None
         if not (np.issubdtype(self.train.tensor.dtype, np.number) and np.issubdtype(s.dtype, np.number)):
             return None

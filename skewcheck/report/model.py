@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skewcheck.findings import Finding, Severity
+from skewcheck.report.thumbnails import finding_key
 
 SCHEMA = "skewcheck.report/v1"
 GATES = ("critical", "major", "minor", "never")
@@ -15,6 +16,13 @@ GATES = ("critical", "major", "minor", "never")
 
 def gate_threshold(gate: str) -> Severity | None:
     return None if gate == "never" else Severity.parse(gate)
+
+
+def strictest_passing_gate(worst: Severity | None) -> str:
+    """The strictest --fail-on that findings of severity ``worst`` (at most) would pass."""
+    if worst is None or worst == Severity.INFO:
+        return "minor"
+    return {Severity.MINOR: "major", Severity.MAJOR: "critical"}.get(worst, "never")
 
 
 @dataclass
@@ -29,6 +37,8 @@ class Report:
     worst_images: list[dict[str, Any]] = field(default_factory=list)
     audit_error: str | None = None
     version: str = ""
+    max_flip_rate: float | None = None  # gate: fail when flips / predicted exceeds it
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # finding key → thumbnails
 
     @property
     def failing_findings(self) -> list[Finding]:
@@ -38,10 +48,20 @@ class Report:
         return [f for f in self.findings if f.severity >= threshold]
 
     @property
+    def flip_rate(self) -> float | None:
+        predicted = self.summary.get("predicted") or 0
+        return self.summary.get("flips", 0) / predicted if predicted else None
+
+    @property
+    def flip_rate_failed(self) -> bool:
+        rate = self.flip_rate
+        return self.max_flip_rate is not None and rate is not None and rate > self.max_flip_rate
+
+    @property
     def exit_code(self) -> int:
         if self.audit_error is not None:
             return 3
-        return 1 if self.failing_findings else 0
+        return 1 if self.failing_findings or self.flip_rate_failed else 0
 
     @property
     def passed(self) -> bool:
@@ -51,7 +71,27 @@ class Report:
     def verdict(self) -> str:
         return {0: "pass", 1: "fail", 3: "error"}[self.exit_code]
 
-    def to_dict(self) -> dict[str, Any]:
+    def gate_details(self) -> dict[str, Any]:
+        """Which gates failed, and the loosest settings that would pass: how far off this run is."""
+        worst = max((f.severity for f in self.findings), default=None)
+        failed = (["fail-on"] if self.failing_findings else []) + (["max-flip-rate"] if self.flip_rate_failed else [])
+        rate = self.flip_rate
+        return {
+            "fail_on": self.gate,
+            "failing_findings": len(self.failing_findings),
+            "max_flip_rate": self.max_flip_rate,
+            "flip_rate": None if rate is None else round(rate, 6),
+            "failed": failed,
+            "to_pass": {
+                "fail_on": strictest_passing_gate(worst),
+                "max_flip_rate": None if rate is None else round(rate, 6),
+                "tensor_atol": self.summary.get("min_atol_to_pass"),
+            },
+        }
+
+    def to_dict(self, thumbnails: bool = False) -> dict[str, Any]:
+        """The plain data every renderer reads. ``thumbnails`` adds each finding's example images
+        (base64 PNGs, for the HTML report) under the finding's ``thumbnails`` key."""
         out: dict[str, Any] = {
             "schema": SCHEMA,
             "skewcheck_version": self.version,
@@ -61,7 +101,8 @@ class Report:
             "model": self.model,
             "pipelines": self.pipelines,
             "summary": self.summary,
-            "findings": [f.to_dict() for f in self.findings],
+            "gate_details": self.gate_details(),
+            "findings": [self._finding_dict(f, thumbnails) for f in self.findings],
             "probe_matrix": self.probe_matrix,
             "worst_images": self.worst_images,
             "images": self.images,
@@ -70,8 +111,29 @@ class Report:
             out["audit_error"] = self.audit_error
         return _finite(out)
 
+    def _finding_dict(self, finding: Finding, thumbnails: bool) -> dict[str, Any]:
+        out = finding.to_dict()
+        if thumbnails:
+            out["thumbnails"] = self.examples.get(finding_key(finding.kind, finding.side, finding.evidence), [])
+        return out
+
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False) + "\n"
+
+    def to_markdown(self) -> str:
+        from skewcheck.report.markdown import render_markdown
+
+        return render_markdown(self.to_dict())
+
+    def to_junit(self) -> str:
+        from skewcheck.report.junit import render_junit
+
+        return render_junit(self.to_dict())
+
+    def to_html(self) -> str:
+        from skewcheck.report.html import render_html
+
+        return render_html(self.to_dict(thumbnails=True))
 
 
 def _finite(value: Any) -> Any:

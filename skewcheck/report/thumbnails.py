@@ -1,0 +1,144 @@
+"""A few example images per finding, kept while the audit streams: small PNGs, encoded at once.
+
+Memory stays flat whatever the number of images: at most ``PER_FINDING`` examples for each of at
+most ``MAX_FINDINGS`` finding keys, each example three thumbnails of at most ``THUMB_SIDE`` px
+(train, serve, |diff| heat map) as PNG bytes. Full tensors are never kept.
+
+Tensors are made viewable, not faithful: each is min-max scaled to 0-255 on its own (so a /255
+bug looks the same on both sides: the captions carry the value ranges), CHW is moved to HWC, and
+channels are shown in the order they are stored (a BGR tensor is drawn as if it were RGB, so a
+channel swap shows as swapped colours).
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+PER_FINDING = 3
+MAX_FINDINGS = 64
+THUMB_SIDE = 128
+CHANNEL_COUNTS = (1, 3, 4)
+
+# The "inferno" colour map at five anchors: black → purple → red → orange → pale yellow.
+_HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], dtype=np.float64)
+
+
+def finding_key(kind: str, side: str | None, evidence: dict[str, Any]) -> str:
+    """The same identity as ``Observation.key``: equal keys merge into one Finding."""
+    return json.dumps([kind, side, json.dumps(evidence, sort_keys=True, default=str)])
+
+
+def to_hwc(tensor: np.ndarray) -> np.ndarray | None:
+    """H×W or H×W×C (C = 1, 3 or 4) float64, or None when the tensor is not an image."""
+    t = np.asarray(tensor)
+    if t.dtype == bool:
+        t = t.astype(np.uint8)
+    if not np.issubdtype(t.dtype, np.number) or np.iscomplexobj(t):
+        return None
+    while t.ndim > 3 and t.shape[0] == 1:
+        t = t[0]
+    if t.ndim == 3 and t.shape[0] in CHANNEL_COUNTS and t.shape[-1] not in CHANNEL_COUNTS:
+        t = np.moveaxis(t, 0, -1)
+    if t.ndim == 3 and t.shape[-1] not in CHANNEL_COUNTS:
+        t = t[..., 0]  # many channels: show the first
+    if t.ndim not in (2, 3) or min(t.shape[:2]) < 1:
+        return None
+    return np.nan_to_num(t.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def viewable(tensor: np.ndarray) -> np.ndarray | None:
+    """uint8 H×W or H×W×3: min-max per tensor to 0-255 (alpha dropped, single channel as grey)."""
+    t = to_hwc(tensor)
+    if t is None:
+        return None
+    if t.ndim == 3:
+        t = t[..., 0] if t.shape[-1] == 1 else t[..., :3]
+    lo, hi = float(t.min()), float(t.max())
+    scaled = (t - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(t)
+    return np.round(scaled).astype(np.uint8)
+
+
+def heat_map(train: np.ndarray, serve: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """|serve - train| averaged over channels, coloured from 0 (black) to its maximum (pale yellow)."""
+    a, b = to_hwc(train), to_hwc(serve)
+    if a is None or b is None or a.shape != b.shape:
+        return None
+    diff = np.abs(b - a)
+    peak = float(diff.max()) if diff.size else 0.0
+    if diff.ndim == 3:
+        diff = diff.mean(axis=-1)
+    level = diff / peak if peak > 0 else np.zeros_like(diff)
+    anchors = np.linspace(0, 1, len(_HEAT))
+    rgb = np.stack([np.interp(level, anchors, _HEAT[:, c]) for c in range(3)], axis=-1)
+    return np.round(rgb).astype(np.uint8), peak
+
+
+def png_base64(image: np.ndarray) -> str:
+    from PIL import Image
+
+    im = Image.fromarray(image)
+    if max(im.size) > THUMB_SIDE:
+        im.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=True)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def side_view(tensor: np.ndarray | None, summary: dict[str, Any]) -> dict[str, Any]:
+    """One side of an example: its thumbnail (or None) and what the report says about it."""
+    image = viewable(tensor) if tensor is not None else None
+    out = {k: summary[k] for k in ("status", "shape", "dtype", "range", "error_type", "error") if k in summary}
+    out["png"] = png_base64(image) if image is not None else None
+    return out
+
+
+def make_example(path: str, train: np.ndarray | None, serve: np.ndarray | None, aligned_serve: np.ndarray | None,
+                 summaries: dict[str, dict[str, Any]], flipped: bool) -> dict[str, Any]:  # fmt: skip
+    example: dict[str, Any] = {
+        "path": path,
+        "flipped": flipped,
+        "train": side_view(train, summaries["train"]),
+        "serve": side_view(serve, summaries["serve"]),
+        "diff": None,
+    }
+    if train is not None and aligned_serve is not None:
+        heat = heat_map(train, aligned_serve)
+        if heat is not None:
+            example["diff"] = {"png": png_base64(heat[0]), "max_abs": heat[1]}
+    return example
+
+
+class ExampleStore:
+    """For each finding key, the ``PER_FINDING`` highest-scoring examples seen so far."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, list[tuple[tuple[float, ...], int, dict[str, Any]]]] = {}
+        self._seen = 0
+
+    def offer(self, key: str, score: tuple[float, ...], make: Callable[[], dict[str, Any]]) -> None:
+        """``make`` builds the thumbnails; it runs only when the example is kept."""
+        self._seen += 1
+        heap = self._kept.get(key)
+        if heap is None:
+            if len(self._kept) >= MAX_FINDINGS:
+                return
+            heap = self._kept[key] = []
+        item_key = (score, -self._seen)
+        if len(heap) >= PER_FINDING and item_key <= heap[0][:2]:
+            return
+        item = (score, -self._seen, make())
+        if len(heap) < PER_FINDING:
+            heapq.heappush(heap, item)
+        else:
+            heapq.heapreplace(heap, item)
+
+    def to_dict(self) -> dict[str, list[dict[str, Any]]]:
+        """Finding key → its examples, worst first."""
+        return {key: [e for _, _, e in sorted(heap, key=lambda x: x[:2], reverse=True)] for key, heap in self._kept.items()}
