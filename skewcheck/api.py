@@ -68,7 +68,7 @@ def compare(
     inputs = AuditInputs(
         train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
-        max_flip_rate=max_flip_rate,
+        max_flip_rate=max_flip_rate, model_expects=_expected_input(runner),
     )  # fmt: skip
     return run_audit(inputs, progress)
 
@@ -84,6 +84,13 @@ def _class_names(value: str | Path | list[str] | None) -> list[str] | None:
     if value is None or isinstance(value, list):
         return value
     return read_class_names(Path(value))
+
+
+def _expected_input(runner: Any) -> Any:
+    """What the model's own layers / quantization say its input should hold (None: unknown)."""
+    from skewcheck.models.inspect import expected_input
+
+    return expected_input(runner)
 
 
 def _load_model(model: Any, device: str, unsafe_load: bool) -> Any:

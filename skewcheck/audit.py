@@ -47,6 +47,7 @@ class AuditInputs:
     rtol: float = 1e-5
     max_flip_rate: float | None = None  # gate: fail when flips / predicted images exceeds it
     repeat_sample: int = 4  # images run twice per pipeline to catch randomness left on
+    model_expects: Any = None  # skewcheck.models.inspect.ExpectedInput, for the range lint
 
 
 @dataclass
@@ -86,7 +87,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     audit_error = _audit_error(inputs, summary)
     return Report(
         gate=inputs.gate,
-        model=inputs.runner.info.to_dict() if inputs.runner is not None else {"path": "none", "format": "none"},
+        model=_model_dict(inputs),
         pipelines={
             "train": {"ref": inputs.train.ref, "description": inputs.train.description},
             "serve": {"ref": inputs.serve.ref, "description": inputs.serve.description},
@@ -101,6 +102,15 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
         max_flip_rate=inputs.max_flip_rate,
         examples=examples.to_dict(),
     )
+
+
+def _model_dict(inputs: AuditInputs) -> dict[str, Any]:
+    if inputs.runner is None:
+        return {"path": "none", "format": "none"}
+    out = inputs.runner.info.to_dict()
+    if inputs.model_expects is not None:
+        out["expected_input"] = inputs.model_expects.to_dict()
+    return out
 
 
 def _chunks(items: list[Path], size: int) -> Iterable[list[Path]]:
@@ -154,7 +164,7 @@ def _finish_pair(
         record["probe"]["deviates"] = deviates
     ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype,
                       file=pair.file, repeats=pair.repeats, deviates=deviates, shared=shared,
-                      tolerance=(inputs.atol, inputs.rtol))  # fmt: skip
+                      tolerance=(inputs.atol, inputs.rtol), model_expects=inputs.model_expects)  # fmt: skip
     aligned, _ = ctx.aligned_serve
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
         metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}

@@ -25,6 +25,7 @@ class PairContext:
     serve: Outcome
     probe: Any = None  # skewcheck.probes.ProbeEntry when the image comes from a probe set
     model_dtype: str | None = None  # the model input's dtype, when known
+    model_expects: Any = None  # skewcheck.models.inspect.ExpectedInput: the range the model expects
     prediction: ClassComparison | None = None
     outputs_within_tolerance: bool | None = None  # non-class outputs (boxes, masks…)
     found: list[Any] = field(default_factory=list)  # observations of earlier detectors

@@ -1,6 +1,6 @@
 """``--model REF`` → a runner: sniff the reference and pick the format.
 
-Order: ``none``; ``.onnx`` (not in this build); an existing directory (SavedModel) or file (by
+Order: ``none``; ``.onnx`` (onnxruntime, the optional ``onnx`` extra); an existing directory (SavedModel) or file (by
 extension); ``something:function`` (a user callable); else a one-line UsageError.
 """
 
@@ -15,7 +15,7 @@ from skewcheck.models.callable_runner import split_ref
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 SUPPORTED = (
-    "a .keras, .h5 or .tflite file, a SavedModel directory, pkg.module:fn, path/to/file.py:fn, or none"
+    "a .keras, .h5, .tflite or .onnx file, a SavedModel directory, pkg.module:fn, path/to/file.py:fn, or none"
 )
 
 
@@ -32,7 +32,9 @@ def load_model(ref: str, *, device: str = "auto", unsafe_load: bool = False) -> 
     path = Path(ref).expanduser()
     suffix = path.suffix.lower()
     if suffix == ".onnx":
-        raise UsageError("ONNX models need the optional ONNX extra, which is not part of this build yet")
+        from skewcheck.models.onnx_runner import OnnxRunner  # noqa: PLC0415
+
+        return OnnxRunner(path, device=device)
     if path.is_dir():
         from skewcheck.models.savedmodel_runner import SavedModelRunner  # noqa: PLC0415
 
