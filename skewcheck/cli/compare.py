@@ -23,14 +23,15 @@ def compare_cmd(
     images: Optional[Path] = typer.Option(None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"),
     labels: Optional[Path] = typer.Option(None, "--labels", help="CSV with header file,label (file relative to --images)"),
     class_names: Optional[Path] = typer.Option(None, "--class-names", help="one class name per line, for labels given by name"),
-    report: list[Path] = typer.Option([], "--report", help="write a report; format from the extension (.json); may repeat"),
-    report_format: Optional[str] = typer.Option(None, "--format", help="report format when the extension does not tell"),
+    report: list[Path] = typer.Option([], "--report", help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images); may repeat"),
+    report_format: Optional[str] = typer.Option(None, "--format", help="report format when the extension does not tell: json | markdown | junit | html"),
     fail_on: str = typer.Option("major", "--fail-on", help="gate: critical | major | minor | never"),
+    max_flip_rate: Optional[float] = typer.Option(None, "--max-flip-rate", min=0.0, max=1.0, help="gate: also fail when top-1 flips / predicted images exceeds this (e.g. 0.01)"),
     device: str = typer.Option("auto", "--device", help="cpu | gpu | auto"),
     unsafe_load: bool = typer.Option(False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
-    atol: float = typer.Option(1e-5, "--atol", help="absolute tolerance for non-class model outputs"),
-    rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance for non-class model outputs"),
+    atol: float = typer.Option(1e-5, "--atol", help="absolute tolerance for tensors and non-class model outputs: |serve - train| <= atol + rtol*|train| counts as equal"),
+    rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance for tensors and non-class model outputs"),
     example: bool = typer.Option(False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
@@ -60,7 +61,7 @@ def compare_cmd(
             result = compare(
                 model=model or "none", train=train, serve=serve, images=images, labels=labels,
                 class_names=class_names, fail_on=fail_on, device=device, unsafe_load=unsafe_load,
-                batch_size=batch_size, atol=atol, rtol=rtol, progress=progress,
+                batch_size=batch_size, atol=atol, rtol=rtol, max_flip_rate=max_flip_rate, progress=progress,
             )  # fmt: skip
         for path in report:
             write_report(result, path, report_format)

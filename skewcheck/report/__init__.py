@@ -2,29 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from skewcheck.errors import UsageError
 from skewcheck.report.model import Report
 
-FORMATS = {".json": "json"}
+FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".xml": "junit", ".html": "html", ".htm": "html"}
+
+# format → how a Report becomes that format's text (each one a renderer of the plain data)
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "json": Report.to_json,
+    "markdown": Report.to_markdown,
+    "junit": Report.to_junit,
+    "html": Report.to_html,
+}
 
 
 def format_for(path: Path, explicit: str | None = None) -> str:
-    if explicit:
-        if explicit not in FORMATS.values():
-            raise UsageError(f"unknown report format {explicit!r} (known: {', '.join(sorted(set(FORMATS.values())))})")
-        return explicit
-    fmt = FORMATS.get(path.suffix.lower())
+    """The format of a report file: from its extension; ``explicit`` (--format) when that does not tell."""
+    if explicit is not None and explicit not in RENDERERS:
+        raise UsageError(f"unknown report format {explicit!r} (known: {', '.join(sorted(RENDERERS))})")
+    fmt = FORMATS.get(path.suffix.lower()) or explicit
     if fmt is None:
-        raise UsageError(f"cannot tell the report format of {path} from its extension (known: {', '.join(FORMATS)})")
+        raise UsageError(
+            f"cannot tell the report format of {path} from its extension (known: {', '.join(FORMATS)}; "
+            f"or pass --format {'|'.join(sorted(RENDERERS))})"
+        )
     return fmt
 
 
+def render_report(report: Report, fmt: str) -> str:
+    return RENDERERS[fmt](report)
+
+
 def write_report(report: Report, path: Path, fmt: str | None = None) -> None:
-    chosen = format_for(path, fmt)
-    if chosen == "json":
-        text = report.to_json()
+    text = render_report(report, format_for(path, fmt))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -32,4 +45,4 @@ def write_report(report: Report, path: Path, fmt: str | None = None) -> None:
         raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
 
 
-__all__ = ["Report", "write_report", "format_for"]
+__all__ = ["FORMATS", "RENDERERS", "Report", "format_for", "render_report", "write_report"]

@@ -1,0 +1,115 @@
+"""Wording and arithmetic shared by the Markdown, JUnit and HTML renderers, all on ``to_dict()`` data."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+SEVERITIES = ("info", "minor", "major", "critical")
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def at_or_above(severity: str, gate: str) -> bool:
+    return gate != "never" and SEVERITIES.index(severity) >= SEVERITIES.index(gate)
+
+
+def evidence_text(evidence: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in evidence.items())
+
+
+def failing_findings(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in data["findings"] if at_or_above(f["severity"], data["gate"])]
+
+
+def headline(data: dict[str, Any]) -> str:
+    """One sentence after the verdict: why it failed, or what passed."""
+    if data["verdict"] == "error":
+        return f"the audit could not run: {data.get('audit_error')}"
+    gate = data.get("gate_details") or {}
+    parts = [f"{len(failing_findings(data))} finding(s) at or above the gate '{data['gate']}'"]
+    if gate.get("max_flip_rate") is not None:
+        rate, limit = gate.get("flip_rate"), gate["max_flip_rate"]
+        over = "over" if "max-flip-rate" in gate.get("failed", []) else "within"
+        parts.append(f"flip rate {pct(rate)} {over} --max-flip-rate {limit:g}")
+    return "; ".join(parts)
+
+
+def facts(summary: dict[str, Any]) -> list[str]:
+    """Short facts about the run: counts, agreement, accuracy."""
+    out = [f"{summary['images']} images", f"{summary['compared']} compared"]
+    if summary.get("top1_agreement") is not None:
+        out.append(f"top-1 agreement {pct(summary['top1_agreement'])} ({summary['flips']} flips)")
+    acc = summary.get("accuracy")
+    if acc and acc.get("train") is not None and acc.get("serve") is not None:
+        out.append(f"accuracy train {pct(acc['train'])} → serve {pct(acc['serve'])}")
+    return out
+
+
+def to_pass(data: dict[str, Any]) -> list[str]:
+    """The loosest settings under which this run would pass: how far off it is."""
+    gate = data.get("gate_details")
+    if not gate or data["verdict"] == "error":
+        return []
+    need = gate["to_pass"]
+    worst = data["findings"][0]["severity"] if data["findings"] else None
+    out = [f"--fail-on {need['fail_on']}" + (f" (worst finding: {worst})" if worst else "")]
+    if need.get("max_flip_rate") is not None:
+        out.append(f"--max-flip-rate {_ceil(need['max_flip_rate'])} (flip rate now {pct(need['max_flip_rate'])})")
+    if need.get("tensor_atol") is not None and data["summary"].get("compared"):
+        out.append(f"tensors equal within --atol {_ceil(need['tensor_atol'])} (largest |Δ| of a compared pair)")
+    return out
+
+
+def _ceil(x: float, digits: int = 3) -> str:
+    """``x`` rounded UP to ``digits`` significant digits, so that passing it really passes."""
+    if x <= 0:
+        return f"{x:g}"
+    step = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return f"{math.ceil(round(x / step, 9)) * step:.{digits}g}"
+
+
+def kind_severities(findings: list[dict[str, Any]]) -> dict[str, str]:
+    """An image's record names finding kinds; each kind gets its merged findings' worst severity."""
+    out: dict[str, str] = {}
+    for f in findings:
+        if f["kind"] not in out or SEVERITIES.index(f["severity"]) > SEVERITIES.index(out[f["kind"]]):
+            out[f["kind"]] = f["severity"]
+    return out
+
+
+def image_failures(record: dict[str, Any], severities: dict[str, str], gate: str) -> list[str]:
+    """The kinds on this image whose findings are at or above the gate."""
+    return [k for k in record.get("findings", []) if k in severities and at_or_above(severities[k], gate)]
+
+
+def image_group(record: dict[str, Any]) -> str:
+    """Probe kind when the image is a probe, else its top folder."""
+    probe = record.get("probe") or {}
+    if probe.get("kind"):
+        return str(probe["kind"])
+    path = str(record["path"])
+    return path.split("/", 1)[0] if "/" in path else "(top level)"
+
+
+def class_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per-class accuracy with its delta, worst drop first; classes without both numbers last."""
+    rows = [dict(r) for r in summary.get("accuracy_per_class") or []]
+    for r in rows:
+        r["delta"] = None if r["train"] is None or r["serve"] is None else r["serve"] - r["train"]
+    return sorted(rows, key=lambda r: (r["delta"] is None, r["delta"] or 0.0, str(r["name"])))
+
+
+def side_status(side: dict[str, Any]) -> str:
+    """'float32 32×32×3 [0, 1]' for a tensor, 'decode-error: …' otherwise."""
+    if side.get("status") != "ok":
+        err = side.get("error")
+        return f"{side.get('status')}: {side.get('error_type') or ''} {err}".strip() if err else str(side.get("status"))
+    shape = "×".join(str(d) for d in side.get("shape", []))
+    text = f"{side.get('dtype', '?')} {shape}"
+    if side.get("range"):
+        lo, hi = side["range"]
+        text += f" [{lo:.4g}, {hi:.4g}]"
+    return text

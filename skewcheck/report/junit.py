@@ -1,0 +1,110 @@
+"""JUnit XML for CI test reporters, rendered from ``Report.to_dict()``.
+
+One test suite per probe kind (per top image folder when the images carry no probe metadata), one
+test case per image. An image fails when it carries a finding kind whose merged finding is at or
+above the gate; an image neither pipeline could turn into a tensor is skipped (unless it is a
+probe that should be rejected: then refusing it is the pass). Gates that are not about one image
+(``--max-flip-rate``) and an audit that could not run get a suite of their own, so the job's red
+status always has a red test case behind it. ElementTree escapes every attribute and text.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from typing import Any
+
+from skewcheck.report.common import (
+    evidence_text, failing_findings, image_failures, image_group, kind_severities, pct, side_status,
+)  # fmt: skip
+
+
+def render_junit(data: dict[str, Any]) -> str:
+    root = ET.Element("testsuites", name="skewcheck")
+    severities = kind_severities(data["findings"])
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in data["images"]:
+        groups[image_group(record)].append(record)
+    for name in sorted(groups):
+        suite = _suite(root, name)
+        for record in groups[name]:
+            _image_case(suite, record, data, severities)
+    gate = data.get("gate_details") or {}
+    if data["verdict"] == "error" or gate.get("max_flip_rate") is not None:
+        _gate_suite(root, data, gate)
+    for suite in root:
+        _count(suite)
+    _count(root)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite(root: ET.Element, name: str) -> ET.Element:
+    return ET.SubElement(root, "testsuite", name=name)
+
+
+def _image_case(suite: ET.Element, record: dict[str, Any], data: dict[str, Any], severities: dict[str, str]) -> None:
+    seconds = sum(record.get(side, {}).get("seconds", 0.0) or 0.0 for side in ("train", "serve"))
+    case = ET.SubElement(suite, "testcase", classname=f"skewcheck.{suite.get('name')}", name=record["path"],
+                         time=f"{seconds:.6f}")  # fmt: skip
+    failing = image_failures(record, severities, data["gate"])
+    if failing:
+        findings = [f for f in failing_findings(data) if f["kind"] in failing]
+        message = "; ".join(f"{f['severity']} {f['kind']} ({f['side'] or '-'})" for f in findings)
+        failure = ET.SubElement(case, "failure", message=message, type=",".join(f["kind"] for f in findings))
+        failure.text = "\n\n".join(_finding_text(f) for f in findings) + "\n\n" + _image_text(record)
+        return
+    train, serve = record.get("train", {}), record.get("serve", {})
+    rejected = (record.get("probe") or {}).get("expect") == "reject"
+    if train.get("status") != "ok" and serve.get("status") != "ok" and not rejected:
+        ET.SubElement(case, "skipped", message=f"no tensor to compare: train {train.get('status')}, "
+                                               f"serve {serve.get('status')}")  # fmt: skip
+    if record.get("findings"):  # below the gate: visible in the log, not a failure
+        out = ET.SubElement(case, "system-out")
+        out.text = "findings below the gate: " + ", ".join(record["findings"]) + "\n" + _image_text(record)
+
+
+def _finding_text(f: dict[str, Any]) -> str:
+    lines = [f"[{f['severity']}] {f['kind']} (side: {f['side'] or '-'}; {f['images']} images, {f['flips']} flips)",
+             f["explanation"]]  # fmt: skip
+    if f["evidence"]:
+        lines.append(f"evidence: {evidence_text(f['evidence'])}")
+    lines.append(f"fix: {f['fix']}")
+    return "\n".join(lines)
+
+
+def _image_text(record: dict[str, Any]) -> str:
+    lines = [f"train: {side_status(record.get('train', {}))}", f"serve: {side_status(record.get('serve', {}))}"]
+    metrics = record.get("metrics", {})
+    if "tensor" in metrics:
+        t = metrics["tensor"]
+        lines.append(f"tensor: max |diff| {t['max_abs_diff']:.4g}, mean |diff| {t['mean_abs_diff']:.4g}")
+    if "prediction" in metrics:
+        p = metrics["prediction"]
+        lines.append(f"prediction: top-1 train {p['top1']['train']} → serve {p['top1']['serve']}, "
+                     f"max |dp| {p['max_abs_dp']:.3f}")  # fmt: skip
+    if "label" in record:
+        lines.append(f"label: {record['label']}")
+    return "\n".join(lines)
+
+
+def _gate_suite(root: ET.Element, data: dict[str, Any], gate: dict[str, Any]) -> None:
+    suite = _suite(root, "skewcheck gate")
+    if data["verdict"] == "error":
+        case = ET.SubElement(suite, "testcase", classname="skewcheck.gate", name="audit")
+        ET.SubElement(case, "error", message=str(data.get("audit_error")), type="audit-error")
+    if gate.get("max_flip_rate") is not None:
+        limit, rate = gate["max_flip_rate"], gate.get("flip_rate")
+        case = ET.SubElement(suite, "testcase", classname="skewcheck.gate", name=f"max-flip-rate {limit:g}")
+        if "max-flip-rate" in gate.get("failed", []):
+            s = data["summary"]
+            ET.SubElement(case, "failure", type="max-flip-rate",
+                          message=f"flip rate {pct(rate)} ({s['flips']}/{s['predicted']}) > {limit:g}")  # fmt: skip
+
+
+def _count(element: ET.Element) -> None:
+    cases = list(element.iter("testcase"))
+    element.set("tests", str(len(cases)))
+    for tag, attr in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
+        element.set(attr, str(sum(1 for c in cases if c.find(tag) is not None)))
+    element.set("time", f"{sum(float(c.get('time', 0)) for c in cases):.6f}")

@@ -1,0 +1,157 @@
+"""Markdown for a pull-request comment or ``$GITHUB_STEP_SUMMARY``, rendered from ``Report.to_dict()``.
+
+Every piece of user-controlled text (file names, pipeline references, exception messages) goes
+through :func:`md`, which escapes HTML and the Markdown characters that could break a table or
+inject markup: GitHub renders inline HTML in comments.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from skewcheck.report.common import class_rows, evidence_text, facts, headline, pct, to_pass
+
+FINDINGS_SHOWN = 30
+CLASSES_SHOWN = 10
+WORST_SHOWN = 5
+_ICON = {"pass": "✅", "fail": "❌", "error": "⚠️"}
+_SEVERITY = {"critical": "🔴 critical", "major": "🟠 major", "minor": "🟡 minor", "info": "⚪ info"}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md(text: object) -> str:
+    """Plain text, safe in a Markdown paragraph or table cell: no HTML, no markup, one line."""
+    escaped = html.escape(" ".join(str(text).split()), quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", escaped)
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    s = data["summary"]
+    lines = [
+        f"## {_ICON[data['verdict']]} skewcheck: {data['verdict'].upper()}",
+        "",
+        f"**{md(headline(data))}** · " + " · ".join(md(f) for f in facts(s)),
+        "",
+        _pipelines(data),
+        "",
+    ]
+    passing = to_pass(data)
+    if passing:
+        lines += ["> **Minimum that would pass:** " + " · ".join(md(p) for p in passing), ""]
+    lines += _findings(data["findings"])
+    lines += _accuracy(s)
+    lines += _confidence(s)
+    if data.get("probe_matrix"):
+        lines += _probe_matrix(data["probe_matrix"])
+    if data.get("worst_images"):
+        lines += _worst(data["worst_images"][:WORST_SHOWN])
+    lines += [_errors(s), "", f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]
+    return "\n".join(lines)
+
+
+def _pipelines(data: dict[str, Any]) -> str:
+    model = data.get("model") or {}
+    p = data["pipelines"]
+    return (f"Model: {md(model.get('path'))} ({md(model.get('format'))}) · "
+            f"train: {md(p['train']['ref'])} · serve: {md(p['serve']['ref'])}")  # fmt: skip
+
+
+def _findings(findings: list[dict[str, Any]]) -> list[str]:
+    if not findings:
+        return ["No finding: the two pipelines agree on every compared image.", ""]
+    out = ["### Findings, most important first", "",
+           "| # | severity | kind | side | images | flips | what and why | fix |",
+           "|---:|---|---|---|---:|---:|---|---|"]  # fmt: skip
+    for i, f in enumerate(findings[:FINDINGS_SHOWN], 1):
+        what = md(f["explanation"])
+        if f["evidence"]:
+            what += f"<br>evidence: {md(evidence_text(f['evidence']))}"
+        if f.get("examples"):
+            what += "<br>e.g. " + ", ".join(md(e) for e in f["examples"][:3])
+        out.append(f"| {i} | {_SEVERITY[f['severity']]} | {md(f['kind'])} | {md(f['side'] or '-')} | "
+                   f"{f['images']} | {f['flips']} | {what} | {md(f['fix'])} |")  # fmt: skip
+    if len(findings) > FINDINGS_SHOWN:
+        out.append(f"\n… and {len(findings) - FINDINGS_SHOWN} more findings in the JSON report.")
+    return out + [""]
+
+
+def _accuracy(s: dict[str, Any]) -> list[str]:
+    acc = s.get("accuracy")
+    if not s.get("predicted") and not acc:
+        return []
+    out = ["### Accuracy and agreement", "", "| | train | serve | Δ |", "|---|---:|---:|---:|"]
+    if s.get("top1_agreement") is not None:
+        out.append(f"| top-1 agreement | | {pct(s['top1_agreement'])} | {s['flips']} flips |")
+    if not acc:
+        return out + ["", "No labels given (--labels CSV): accuracy not measured.", ""]
+    delta = None if acc["train"] is None or acc["serve"] is None else acc["serve"] - acc["train"]
+    out.append(f"| **accuracy, all** | {pct(acc['train'])} | {pct(acc['serve'])} | {_signed(delta)} |")
+    rows = class_rows(s)
+    for r in rows[:CLASSES_SHOWN]:
+        out.append(f"| class {md(r['name'])} ({r['images']} images) | {pct(r['train'])} | {pct(r['serve'])} "
+                   f"| {_signed(r['delta'])} |")  # fmt: skip
+    if len(rows) > CLASSES_SHOWN:
+        out.append(f"| … {len(rows) - CLASSES_SHOWN} more classes (smaller drops) | | | |")
+    return out + [""]
+
+
+def _signed(delta: float | None) -> str:
+    return "n/a" if delta is None else f"{100 * delta:+.1f} pts"
+
+
+def _confidence(s: dict[str, Any]) -> list[str]:
+    conf = s.get("confidence")
+    if not conf:
+        return []
+    bins = conf["bins"]
+    out = ["### Top-1 confidence", "", "| confidence | train | serve |", "|---|---:|---:|"]
+    for i in range(len(bins) - 1):
+        if conf["train"][i] or conf["serve"][i]:
+            out.append(f"| {bins[i]:.1f}–{bins[i + 1]:.1f} | {conf['train'][i]} | {conf['serve'][i]} |")
+    wrong = s.get("confident_wrong")
+    if wrong:
+        out += ["", f"**Confidently wrong** (confidence ≥ {wrong['threshold']:g}, wrong label): "
+                    f"serve {wrong['serve']}, train {wrong['train']}. Confidence is no proof of correctness."]  # fmt: skip
+        for e in wrong["examples"]:
+            out.append(f"- {md(e['path'])}: label {e['label']}, serve predicted {e['predicted']} "
+                       f"with confidence {e['confidence']:.3f}")  # fmt: skip
+    return out + [""]
+
+
+def _probe_matrix(matrix: dict[str, Any]) -> list[str]:
+    out = ["### Probe kind × outcome", "", "| probe kind | expect | images | train | serve | differ |",
+           "|---|---|---:|---|---|---:|"]  # fmt: skip
+    for kind, row in matrix.items():
+        out.append(f"| {md(kind)} | {md(row['expect'])} | {row['images']} | {_statuses(row['train'])} | "
+                   f"{_statuses(row['serve'])} | {row['differ']} |")  # fmt: skip
+    return out + [""]
+
+
+def _statuses(counts: dict[str, int]) -> str:
+    return ", ".join(f"{md(k)} {v}" for k, v in sorted(counts.items()))
+
+
+def _worst(worst: list[dict[str, Any]]) -> list[str]:
+    out = ["### Worst images", "", "| image | findings | top-1 flip | max \\|Δp\\| | mean \\|Δ tensor\\| |",
+           "|---|---|---|---:|---:|"]  # fmt: skip
+    for w in worst:
+        m = w.get("metrics", {})
+        dp = m.get("prediction", {}).get("max_abs_dp")
+        dt = m.get("tensor", {}).get("mean_abs_diff")
+        out.append(f"| {md(w['path'])} | {md(', '.join(w['findings']) or '-')} | {'yes' if w['flipped'] else 'no'} "
+                   f"| {'-' if dp is None else f'{dp:.3f}'} | {'-' if dt is None else f'{dt:.4g}'} |")  # fmt: skip
+    return out + [""]
+
+
+def _errors(s: dict[str, Any]) -> str:
+    parts = []
+    for key, label in (("decode_errors", "decode errors"), ("pipeline_errors", "pipeline errors"),
+                       ("model_errors", "model errors")):  # fmt: skip
+        c = s[key]
+        parts.append(f"{label}: train {c['train']}, serve {c['serve']}")
+    return " · ".join(parts)
+
+
+__all__ = ["render_markdown", "md"]
