@@ -192,3 +192,31 @@ def _relative(path: Path, root: Path | None) -> str | None:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return None
+
+
+def take_snapshot(
+    pipeline: object, out: str | Path, *, images: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SnapshotStats:
+    """API behind ``skewcheck snapshot``: run ``pipeline`` (a reference or a callable) on every
+    file under ``images`` (default: the built-in probe set) and write the golden file ``out``."""
+    from skewcheck import __version__, probes
+    from skewcheck.images.discover import check_images_dir, iter_image_files
+    from skewcheck.native import quiet_tensorflow_env
+    from skewcheck.pipelines import load_pipeline
+
+    quiet_tensorflow_env()
+    out = Path(out)
+    if out.suffix.lower() != ".npz":
+        raise UsageError(f"-o {out}: a snapshot is a .npz file; name it e.g. golden.npz")
+    if out.is_dir():
+        raise UsageError(f"-o {out} is a folder; give a file name such as {out / 'golden.npz'}")
+    root = probes.builtin_probe_dir() if images is None else check_images_dir(Path(images))
+    pipe = load_pipeline(pipeline, what="--pipeline", images_root=root)
+    files = list(iter_image_files(root, skip={out}))
+    if not files:
+        raise UsageError(f"no files found under {root}")
+    try:
+        return write_snapshot(pipe, files, root, out, version=__version__, progress=progress)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
