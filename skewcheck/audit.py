@@ -270,6 +270,9 @@ def _audit_error(inputs: AuditInputs, summary: RunningSummary) -> str | None:
     if all(summary.errors[s]["ok"] == 0 for s in SIDES) and summary.errors["train"].total() == summary.images \
             and summary.errors["serve"].total() == summary.images:  # fmt: skip
         return "both pipelines failed on every image: nothing could be compared"
+    for side in SIDES:  # e.g. a snapshot taken on other images, or a tensors: folder for another set
+        if summary.compared == 0 and summary.errors[side]["missing"] == summary.images:
+            return f"{side} ({getattr(inputs, side).ref}) has no tensor for any of the {summary.images} images: nothing could be compared"
     if inputs.runner is not None:
         fed = summary.images * 2 - summary.errors["train"].total() - summary.errors["serve"].total()
         if fed and sum(summary.model_errors.values()) >= fed:

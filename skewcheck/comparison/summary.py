@@ -113,6 +113,7 @@ class RunningSummary:
             "compared": self.compared,
             "decode_errors": {s: self.errors[s]["decode-error"] for s in SIDES},
             "pipeline_errors": {s: self.errors[s]["pipeline-error"] for s in SIDES},
+            "missing": {s: self.errors[s]["missing"] for s in SIDES},  # not in a snapshot / tensors: dir
             "model_errors": {s: self.model_errors[s] for s in SIDES},
             "predicted": self.predicted,
             "top1_agreement": round(self.agree / self.predicted, 6) if self.predicted else None,

@@ -141,4 +141,7 @@ def _counts(summary: dict[str, Any]) -> Text:
     for key, label in (("decode_errors", "decode errors"), ("pipeline_errors", "pipeline errors"), ("model_errors", "model errors")):
         c = summary[key]
         parts.append(f"{label}: train {c['train']}, serve {c['serve']}")
+    missing = summary.get("missing") or {}
+    if any(missing.values()):  # images a snapshot or a tensors: folder has no tensor for
+        parts.append(f"missing: train {missing.get('train', 0)}, serve {missing.get('serve', 0)}")
     return Text(" · ".join(parts), style="dim")
