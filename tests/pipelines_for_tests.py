@@ -79,3 +79,15 @@ def tf_lenient_unit(data: bytes):  # noqa: ANN201
 
     image = tf.io.decode_jpeg(data, channels=3, try_recover_truncated=True, acceptable_fraction=0.1)
     return tf.cast(image, tf.float32) / 255.0
+
+
+def pil_raw_html_error(path: Path) -> np.ndarray:
+    """Raw uint8 (a missing /255), and an exception whose message is markup on files named 'boom*'."""
+    if path.name.startswith("boom"):
+        raise RuntimeError("<script>alert('boom')</script> & more")
+    return pil_raw(path.read_bytes())
+
+
+def pil_unit_small_offset(data: bytes) -> np.ndarray:
+    """pil_unit + 0.002 everywhere: a difference a user may choose to tolerate with --atol."""
+    return (pil_unit(data) + np.float32(0.002)).astype(np.float32)
