@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.fit import _lstsq
 from skewcheck.diagnose.reference import to_hwc3
 from skewcheck.findings import Observation, Severity
 
@@ -21,6 +22,8 @@ SHARE = 0.8  # at least this share of |difference| on transparent pixels
 def detect(ctx: PairContext) -> list[Observation]:
     stats, ref = ctx.residual_stats, ctx.reference
     if stats is None or not stats.significant or ref is None or ref.alpha is None or ref.rgb is None:
+        return []
+    if ref.exif_orientation != 1 or "crop" in ctx.found_kinds:
         return []
     hw = stats.residual.shape[:2]
     mask = np.asarray(Image.fromarray(ref.alpha).resize((hw[1], hw[0]), Image.NEAREST)) < 255
@@ -43,6 +46,7 @@ def detect(ctx: PairContext) -> list[Observation]:
             "white, before converting to RGB.",
             share,
             measures={"transparent_share_of_diff": round(share, 3)},
+            merge_on=(),
         )
     ]
 
@@ -58,7 +62,7 @@ def _background(tensor: np.ndarray | None, rgb: np.ndarray, alpha: np.ndarray, h
     if opaque.sum() < 4 or not clear.any():
         return "unknown"
     # the side's value convention, fitted on opaque pixels: tensor = a * pixel + b (all channels)
-    a, b = np.polyfit(small_rgb[opaque].ravel(), x[opaque].ravel(), 1)
+    a, b = _lstsq(small_rgb[opaque].ravel(), x[opaque].ravel())
     seen = x[clear]
     options = {"hidden RGB": small_rgb[clear], "white": np.full_like(seen, 255.0), "black": np.zeros_like(seen)}
     errors = {name: float(np.mean(np.abs(seen - (a * v + b)))) for name, v in options.items()}

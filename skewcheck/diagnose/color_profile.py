@@ -20,6 +20,8 @@ def detect(ctx: PairContext) -> list[Observation]:
     stats, ref = ctx.residual_stats, ctx.reference
     if stats is None or not stats.significant or ref is None or ref.icc_profile is None:
         return []
+    if ctx.found_kinds & {"crop", "orientation"}:
+        return []
     raw, managed = ref.rgb, ref.colour_managed_rgb
     if raw is None or managed is None:
         return []
@@ -48,5 +50,6 @@ def detect(ctx: PairContext) -> list[Observation]:
             "ImageCms.createProfile('sRGB')) right after decoding.",
             1.0,
             measures={"managed_vs_naive_mean_abs_255": round(gap, 2)},
+            merge_on=("ignores",),
         )
     ]

@@ -15,17 +15,24 @@ from skewcheck.findings import Observation, Severity
 MAX_PIXELS = 4_000_000
 
 
-def best_geometry(x, rgb) -> str:  # type: ignore[no-untyped-def]
+CLEAR = 0.6  # the best geometry must leave at most this share of the runner-up's residual
+
+
+def best_geometry(x, rgb) -> str | None:  # type: ignore[no-untyped-def]
+    """The geometry that explains ``x`` clearly better than the others, or None."""
     hw = x.shape[:2]
     scores = {name: affine_residual(x, RESIZERS["pil.bilinear"](geo(rgb, hw), hw)) for name, geo in GEOMETRIES.items()}
-    return min(scores, key=scores.get)
+    ranked = sorted(scores, key=scores.get)
+    return ranked[0] if scores[ranked[0]] <= CLEAR * scores[ranked[1]] else None
 
 
 def detect(ctx: PairContext) -> list[Observation]:
     stats, ref = ctx.residual_stats, ctx.reference
     if stats is None or not stats.significant or ref is None or ref.rgb is None:
         return []
-    rgb = ref.rgb
+    if ctx.found_kinds & {"orientation"}:
+        return []
+    rgb = ref.rgb_oriented
     hw = stats.residual.shape[:2]
     if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return []
@@ -35,7 +42,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     if t is None or s is None:
         return []
     geometry = {"train": best_geometry(t, rgb), "serve": best_geometry(s, rgb)}
-    if geometry["train"] == geometry["serve"]:
+    if None in geometry.values() or geometry["train"] == geometry["serve"]:
         return []
     return [
         Observation(
@@ -44,5 +51,6 @@ def detect(ctx: PairContext) -> list[Observation]:
             f"serve {geometry['serve']}s it: the framing differs.",
             f"Use the training geometry ({geometry['train']}) in serving.",
             1.0,
+            merge_on=(),
         )
     ]

@@ -40,6 +40,7 @@ def detect(ctx: PairContext) -> list[Observation]:
             "Decide one policy for broken files and apply it on both sides: reject them "
             "(PIL's default, tf.io) or accept them the same way; never let only one side accept.",
             1.0,
+            merge_on=("accepts", "rejects"),
         )
     ]
 

@@ -86,9 +86,12 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     tc = t.reshape(-1, channels)
     sc = s.reshape(-1, channels)
 
-    preset_fit = _fit_presets(t, s, baseline, spread) if channels == 3 else None
+    preset_fit = _fit_presets(t, s, baseline, spread) if channels == 3 and t.size >= 48 else None
 
-    for model in ("permutation", "scale", "affine", "channel-affine"):
+    # a channel with no texture on either side makes affine fits meaningless (any slope fits)
+    flat = (tc.std(axis=0) <= 0.01 * (float(np.ptp(tc)) or 1.0)) | (sc.std(axis=0) <= 0.01 * (float(np.ptp(sc)) or 1.0))
+    models = ("permutation", "scale") if flat.any() else ("permutation", "scale", "affine", "channel-affine")
+    for model in models:
         for perm in perms:
             tp = tc[:, list(perm)]
             fit = _fit_one(model, tp, sc, perm, baseline)
@@ -98,11 +101,8 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
                 return fit
     if preset_fit is not None:
         return preset_fit
-    best = min(
-        (f for p in perms for f in [_fit_one("channel-affine", tc[:, list(p)], sc, p, baseline)] if f),
-        key=lambda f: f.residual,
-    )
-    return ValueFit("unexplained", residual=best.residual, baseline=baseline)
+    best = _fit_one("channel-affine", tc, sc, perms[0], baseline)
+    return ValueFit("unexplained", residual=best.residual if best else baseline, baseline=baseline)
 
 
 def _fit_one(model: str, tp: np.ndarray, sc: np.ndarray, perm: tuple[int, ...], baseline: float) -> ValueFit | None:

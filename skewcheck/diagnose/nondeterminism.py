@@ -28,8 +28,9 @@ def detect(ctx: PairContext) -> list[Observation]:
             diff, detail = float("nan"), "the second run gave another shape or failed"
         observations.append(
             Observation(
-                "nondeterminism", Severity.MAJOR, side, {},
-                f"{side} gives different tensors for the same bytes ({detail}): randomness is left on.",
+                "nondeterminism", Severity.CRITICAL, side, {},
+                f"{side} gives different tensors for the same bytes ({detail}): randomness is left on, "
+                "so its other differences may be random too.",
                 f"Turn off augmentation / random crops in the {side} pipeline outside training, or seed it.",
                 1.0,
                 measures={"max_abs_diff_between_runs": diff} if diff == diff else {},

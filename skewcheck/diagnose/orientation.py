@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import fit_values
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
 from skewcheck.findings import Observation, Severity
 
@@ -27,55 +26,82 @@ TRANSFORMS = {
 ACCEPT = 0.35  # the transform must remove at least 65 % of the difference
 
 
+EXIF_TRANSFORM = {2: "flip-left-right", 3: "rotate-180", 4: "flip-up-down", 5: "transpose",
+                  6: "rotate-90-cw", 7: "transverse", 8: "rotate-90-ccw"}  # fmt: skip
+FIX = ("Apply the EXIF orientation on both sides (PIL.ImageOps.exif_transpose; OpenCV's imread and "
+       "imdecode do by default, IMREAD_IGNORE_ORIENTATION does not; tf.io.decode_* never does).")  # fmt: skip
+
+
 def detect(ctx: PairContext) -> list[Observation]:
     if not ctx.both_ok:
         return []
     fit = ctx.value_fit
-    if fit is not None and fit.model != "unexplained":
+    if ctx.within_tolerance or (fit is not None and fit.model != "unexplained"):
         return []
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
     if t is None or s is None or t.shape[:2] == (1, 1):
         return []
-    before = float(np.sqrt(np.mean((s - t) ** 2))) if t.shape == s.shape else float(np.std(s)) or 1.0
+    ref = ctx.reference
+    if ref is not None and ref.exif_orientation in EXIF_TRANSFORM and ref.rgb is not None:
+        return _exif_observation(ref, t, s)
+    return _dihedral_observation(t, s)
+
+
+def _exif_observation(ref, t: np.ndarray, s: np.ndarray) -> list[Observation]:  # type: ignore[no-untyped-def]
+    """The file has an orientation tag: which side matches the stored pixels, which the rotated?"""
+    ignores = {}
+    for side, x in (("train", t), ("serve", s)):
+        raw = affine_residual(x, _render(ref.rgb, x.shape[:2]))
+        oriented = affine_residual(x, _render(ref.rgb_oriented, x.shape[:2]))
+        ignores[side] = raw < oriented
+    if ignores["train"] == ignores["serve"]:
+        return []
+    side = "train" if ignores["train"] else "serve"
+    exif = ref.exif_orientation
+    return [
+        Observation(
+            "orientation", Severity.MAJOR, side, {"exif_orientation": exif, "transform": EXIF_TRANSFORM[exif]},
+            f"{side} ignores the EXIF orientation tag ({exif}: {EXIF_TRANSFORM[exif]}): it sees the stored "
+            "pixels, the other side the image upright.",
+            FIX, 1.0, merge_on=(),
+        )
+    ]
+
+
+def _affine_rms(t: np.ndarray, s: np.ndarray) -> float:
+    """RMS left after the best global ``s ≈ a·t + b`` (scale and offset conventions drop out)."""
+    x, y = t.ravel(), s.ravel()
+    xm, ym = x.mean(), y.mean()
+    var = float(((x - xm) ** 2).mean())
+    a = float(((x - xm) * (y - ym)).mean()) / var if var > 0 else 0.0
+    return float(np.sqrt(np.mean((y - ym - a * (x - xm)) ** 2)))
+
+
+def _render(rgb: np.ndarray, hw: tuple[int, ...]) -> np.ndarray:
+    from skewcheck.diagnose.rerender import RESIZERS
+
+    return rgb.astype(np.float64) if rgb.shape[:2] == hw else RESIZERS["pil.bilinear"](rgb, hw[:2])
+
+
+def _dihedral_observation(t: np.ndarray, s: np.ndarray) -> list[Observation]:
+    """No orientation tag: does a flip / rotation of train give serve (augmentation left on)?"""
+    before = _affine_rms(t, s) if t.shape == s.shape else float(np.std(s)) or 1.0
     best: tuple[float, str] | None = None
     for name, transform in TRANSFORMS.items():
         moved = np.ascontiguousarray(transform(t))
         if moved.shape != s.shape:
             continue
-        f = fit_values(moved, s)
-        residual = f.residual if f.model != "unexplained" else float(np.sqrt(np.mean((s - moved) ** 2)))
+        residual = _affine_rms(moved, s)  # one cheap global fit per transform, not the full search
         if best is None or residual < best[0]:
             best = (residual, name)
     if best is None or best[0] > ACCEPT * before:
         return []
-    exif = ctx.reference.exif_orientation if ctx.reference else 1
-    side = _side_ignoring_exif(ctx, t, s) if exif != 1 else "serve"
-    evidence = {"transform": best[1], "exif_orientation": exif}
-    cause = (f"{side} ignores the EXIF orientation tag ({exif})" if exif != 1
-             else "one side flips or rotates the image (augmentation left on?)")  # fmt: skip
     return [
         Observation(
-            "orientation", Severity.MAJOR, side, evidence,
-            f"serve is train transformed by {best[1]}: {cause}.",
-            "Apply the EXIF orientation on both sides (PIL.ImageOps.exif_transpose; OpenCV's imread "
-            "does, imdecode with IMREAD_IGNORE_ORIENTATION does not; tf.io.decode_* never does).",
-            1 - best[0] / before if before else 1.0,
+            "orientation", Severity.MAJOR, "serve", {"transform": best[1]},
+            f"serve is train transformed by {best[1]}: one side flips or rotates the image "
+            "(augmentation left on?).",
+            "Remove flips/rotations from the serving path (augmentation belongs to training only).",
+            1 - best[0] / before if before else 1.0, merge_on=(),
         )
     ]
-
-
-def _side_ignoring_exif(ctx: PairContext, t: np.ndarray, s: np.ndarray) -> str:
-    """The side whose tensor looks like the stored (untransposed) pixels."""
-    from skewcheck.diagnose.rerender import RESIZERS
-
-    raw = ctx.reference.rgb if ctx.reference else None
-    if raw is None:
-        return "serve"
-    scores = {}
-    for side, x in (("train", t), ("serve", s)):
-        if raw.shape[:2] == x.shape[:2]:
-            candidate = raw.astype(np.float64)
-        else:
-            candidate = RESIZERS["pil.bilinear"](raw, x.shape[:2])
-        scores[side] = affine_residual(x, candidate)
-    return min(scores, key=scores.get)

@@ -60,6 +60,21 @@ class Reference:
         return self._decoded[4]
 
     @cached_property
+    def rgb_oriented(self) -> np.ndarray | None:
+        """The pixels with the EXIF orientation applied (what an orientation-aware decoder shows)."""
+        if self.rgb is None:
+            return None
+        from PIL import Image
+
+        transpose = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                     4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                     6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                     8: Image.Transpose.ROTATE_90}.get(self.exif_orientation)  # fmt: skip
+        if transpose is None:
+            return self.rgb
+        return np.asarray(Image.fromarray(self.rgb).transpose(transpose))
+
+    @cached_property
     def colour_managed_rgb(self) -> np.ndarray | None:
         """The pixels converted from the embedded profile to sRGB (what a managed decoder shows)."""
         if self.icc_profile is None or self.rgb is None:

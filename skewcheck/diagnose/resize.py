@@ -30,13 +30,14 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     if ctx.found_kinds & {"alpha", "color-profile", "crop", "orientation"}:
         return []
-    rgb = ref.rgb
+    rgb = ref.rgb_oriented
     hw = stats.residual.shape[:2]
     if rgb.shape[:2] == hw or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return []  # nothing was resized: decoder differences are another detector's
     methods = _methods(ctx, rgb)
-    differs = methods is not None and methods["train"] != methods["serve"]
-    if stats.edge_ratio < EDGE_RATIO and not differs:
+    if methods is not None and methods["train"] == methods["serve"]:
+        return []  # both sides match the same method: the difference comes from elsewhere
+    if stats.edge_ratio < EDGE_RATIO and methods is None:
         return []
     evidence: dict[str, object] = dict(methods) if methods else {}
     severity = Severity.MAJOR if stats.mean_abs_255 >= 2 else Severity.MINOR
@@ -50,6 +51,7 @@ def detect(ctx: PairContext) -> list[Observation]:
             + (f" ({methods['train']})." if methods else "."),
             min(1.0, stats.mean_abs_255 / 255),
             measures={"mean_abs_255": round(stats.mean_abs_255, 2), "edge_ratio": round(stats.edge_ratio, 2)},
+            merge_on=(),
         )
     ]
 

@@ -21,7 +21,7 @@ _DECODE_ERROR_TEXT = re.compile(
     r"cannot identify image|image file is truncated|truncated|corrupt|premature end|"
     r"not a (jpeg|png|valid image)|unknown image file format|decode|decompression ?bomb|"
     r"empty (file|image|buffer)|imdecode|invalid (jpeg|png|image)|bad huffman|"
-    r"unsupported image|broken data stream|cannot decode",
+    r"broken data stream|cannot decode",
     re.IGNORECASE,
 )
 

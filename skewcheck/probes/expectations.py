@@ -69,7 +69,7 @@ class ProbeExpectations:
         if not observations and len(wrong) == 2 and probe is not None and probe.category in _BOTH_WRONG:
             kind, explanation, fix = _BOTH_WRONG[probe.category]
             return [Observation(kind, Severity.MINOR, "both", {"probe": probe.kind}, explanation + ": consistent, "
-                                "but production images like it reach the model wrong.", fix, 0.5)]  # fmt: skip
+                                "but production images like it reach the model wrong.", fix, 0.5, merge_on=())]  # fmt: skip
         return observations
 
 
