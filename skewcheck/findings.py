@@ -41,10 +41,13 @@ class Observation:
     fix: str
     magnitude: float = 0.0
     measures: dict[str, float] = field(default_factory=dict)  # per-image numbers; worst one kept
+    merge_on: tuple[str, ...] | None = None  # evidence keys that split findings; None = all
 
     @property
     def key(self) -> tuple[str, str | None, str]:
-        return (self.kind, self.side, json.dumps(self.evidence, sort_keys=True, default=str))
+        keys = self.evidence.keys() if self.merge_on is None else self.merge_on
+        stable = {k: self.evidence.get(k) for k in keys}
+        return (self.kind, self.side, json.dumps(stable, sort_keys=True, default=str))
 
 
 @dataclass
@@ -104,11 +107,13 @@ class FindingCollector:
                 kind=observation.kind,
                 severity=observation.severity,
                 side=observation.side,
-                evidence=observation.evidence,
+                evidence=dict(observation.evidence),
                 explanation=observation.explanation,
                 fix=observation.fix,
             )
             self._findings[observation.key] = finding
+        else:
+            _merge_evidence(finding.evidence, observation.evidence)
         finding.images += 1
         finding.flips += int(flipped)
         if deviating is not None:
@@ -128,6 +133,25 @@ class FindingCollector:
             findings,
             key=lambda f: (-f.severity, -f.flips, -f.images, -f.magnitude, f.kind),
         )
+
+
+def _merge_evidence(merged: dict[str, Any], new: dict[str, Any]) -> None:
+    """Evidence that varies across merged images becomes the sorted list of values seen."""
+    for key, value in new.items():
+        if key not in merged:
+            merged[key] = value
+            continue
+        current = merged[key]
+        values = current if isinstance(current, _Seen) else _Seen([current])
+        if value not in values:
+            values.append(value)
+            values.sort(key=str)
+        if len(values) > 1:
+            merged[key] = values
+
+
+class _Seen(list):  # type: ignore[type-arg]
+    """A list of the different values one evidence key took (told apart from list-valued evidence)."""
 
 
 def escalate(finding: Finding, compared_images: int) -> Severity:
