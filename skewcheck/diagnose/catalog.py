@@ -1,0 +1,63 @@
+"""The finding catalogue, written from the detectors' own docstrings (as sqlfluff does for rules).
+
+``python -m skewcheck.diagnose.catalog > docs/findings.md`` regenerates the page; a test checks
+that the committed page is current and covers every finding kind.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from skewcheck.diagnose import DETECTORS
+
+_SECTION = re.compile(r"^(Cause|Evidence|Fix):\s*", re.MULTILINE)
+
+HEADER = """# Findings
+
+Every finding skewcheck reports has a stable `kind` (used in the JSON report and in tests), a
+severity, the side it blames, the images it covers, the prediction flips among them, the fitted
+evidence, a one-sentence explanation and a fix. This page is generated from the detectors'
+docstrings (`python -m skewcheck.diagnose.catalog > docs/findings.md`).
+
+Severity starts from the contract (a dtype, layout or scale break is at least `major` even when
+this model happens to tolerate it) and rises with impact: a finding whose images include
+prediction flips is at least `major`, and `critical` when flips reach 10 % of the compared images.
+Findings are ranked by severity, then prediction flips, then images affected, then magnitude.
+
+| kind | detector |
+|---|---|
+"""
+
+
+def sections(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a detector docstring into its summary line and its Cause / Evidence / Fix parts."""
+    text = " ".join(line.strip() for line in doc.strip().splitlines())
+    parts = _SECTION.split(text.replace(" Cause:", "\nCause:").replace(" Evidence:", "\nEvidence:").replace(" Fix:", "\nFix:"))
+    summary = parts[0].strip()
+    named = {parts[i]: " ".join(parts[i + 1].split()) for i in range(1, len(parts) - 1, 2)}
+    return summary, named
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def render() -> str:
+    rows, bodies = [], []
+    for detector in DETECTORS:
+        module = sys.modules[detector.__module__]
+        name = module.__name__.rsplit(".", 1)[1]
+        summary, named = sections(module.__doc__ or "")
+        title, _, meaning = summary.partition(":")
+        rows.append(f"| {title} | `skewcheck/diagnose/{name}.py` |")
+        body = [f"## {title}", "", _capital(meaning.strip() or summary), ""]
+        for label in ("Cause", "Evidence", "Fix"):
+            if label in named:
+                body += [f"**{label}.** {_capital(named[label])}", ""]
+        bodies.append("\n".join(body))
+    return HEADER + "\n".join(rows) + "\n\n" + "\n".join(bodies)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
