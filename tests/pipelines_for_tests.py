@@ -81,11 +81,11 @@ def tf_lenient_unit(data: bytes):  # noqa: ANN201
     return tf.cast(image, tf.float32) / 255.0
 
 
-def pil_raw_html_error(path: Path) -> np.ndarray:
+def pil_raw_html_error(path: str) -> np.ndarray:
     """Raw uint8 (a missing /255), and an exception whose message is markup on files named 'boom*'."""
-    if path.name.startswith("boom"):
+    if Path(path).name.startswith("boom"):
         raise RuntimeError("<script>alert('boom')</script> & more")
-    return pil_raw(path.read_bytes())
+    return pil_raw(Path(path).read_bytes())
 
 
 def pil_unit_small_offset(data: bytes) -> np.ndarray:

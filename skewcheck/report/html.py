@@ -36,7 +36,7 @@ def render_html(data: dict[str, Any]) -> str:
                 f"{_errors(s)}</footer></main>")  # fmt: skip
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{esc(CSP)}\">\n"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<title>skewcheck: {esc(data['verdict'].upper())}</title>\n<style>{CSS}</style></head>\n<body>\n"
         + "\n".join(body)

@@ -1,0 +1,54 @@
+"""skewcheck.testing.assert_no_skew: the audit inside a user's own pytest suite."""
+
+from __future__ import annotations
+
+import pytest
+
+from skewcheck.example import example_arguments
+from skewcheck.testing import assert_no_skew
+from tests.conftest import REPO
+
+REF = "tests/pipelines_for_tests.py:"
+
+
+@pytest.fixture(autouse=True)
+def _run_from_repo(monkeypatch):
+    monkeypatch.chdir(REPO)
+
+
+def test_raises_on_the_examples_buggy_pipeline_with_ranked_findings():
+    with pytest.raises(AssertionError) as caught:
+        assert_no_skew(**example_arguments())
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "skewcheck found training-serving skew: 2 finding(s) at or above --fail-on major (60 images)"
+    assert lines[1].startswith("  1. [critical] scale (side: serve; 60 images, 17 flips): serve tensors are 255 × train")
+    assert lines[1].endswith("Fix: Divide the serve tensor by 255 (as training does), after casting to float.")
+    assert lines[2].startswith("  2. [critical] dtype (side: serve; 60 images, 17 flips): ")
+    assert "Fix: Cast the serve tensor to float32" in lines[2]
+    assert lines[3].startswith("  minimum that would pass: --fail-on never")
+
+
+def test_passes_on_the_fixed_pipeline_and_on_an_identical_pair():
+    args = example_arguments()
+    fixed = assert_no_skew(**{**args, "serve": "skewcheck.example.pipelines:serve_preprocess_fixed"})
+    assert fixed.passed and fixed.summary["flips"] == 0
+    same = assert_no_skew(**{**args, "serve": args["train"]})
+    assert same.passed and same.findings == []
+
+
+def test_keywords_are_those_of_compare(image_dir):
+    # below the gate: passes; the same skew fails a stricter gate
+    assert_no_skew(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, fail_on="never")
+    with pytest.raises(AssertionError, match=r"\[critical\] scale \(side: serve; 6 images, 0 flips\)"):
+        assert_no_skew(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir)
+
+
+def test_flip_rate_gate_alone_fails_with_its_numbers():
+    args = {**example_arguments(), "fail_on": "never", "max_flip_rate": 0.1}
+    with pytest.raises(AssertionError, match=r"flip rate 0\.2833 > --max-flip-rate 0\.1"):
+        assert_no_skew(**args)
+
+
+def test_images_default_to_the_builtin_probes():
+    report = assert_no_skew(train=REF + "pil_unit", serve=REF + "pil_unit_again")
+    assert report.summary["images"] > 50 and report.probe_matrix  # the probe set, with its kinds
