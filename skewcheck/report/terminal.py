@@ -8,6 +8,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from skewcheck.report.common import headline, to_pass
+
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 WORST_SHOWN = 5
 
@@ -23,6 +25,9 @@ def _evidence(evidence: dict[str, Any]) -> str:
 def render(data: dict[str, Any], console: Console) -> None:
     console.print(_verdict(data))
     console.print(_pipelines(data))
+    passing = to_pass(data)
+    if passing:
+        console.print(Text("minimum that would pass: " + " · ".join(passing), style="yellow"))
     if data["findings"]:
         console.print(_findings_table(data["findings"]))
     else:
@@ -44,8 +49,7 @@ def _verdict(data: dict[str, Any]) -> Text:
     if verdict == "error":
         text.append(f"  the audit could not run: {data.get('audit_error')}")
         return text
-    failing = [f for f in data["findings"] if _at_or_above(f["severity"], data["gate"])]
-    text.append(f"  {len(failing)} finding(s) at or above the gate '{data['gate']}'")
+    text.append(f"  {headline(data)}")  # the findings at or above the gate, and the flip-rate gate
     text.append(f" · {summary['images']} images, {summary['compared']} compared")
     if summary.get("top1_agreement") is not None:
         text.append(f" · top-1 agreement {_pct(summary['top1_agreement'])}")
