@@ -154,9 +154,14 @@ class _Seen(list):  # type: ignore[type-arg]
     """A list of the different values one evidence key took (told apart from list-valued evidence)."""
 
 
+REPRESENTATION_KINDS = frozenset({"dtype", "layout"})
+
+
 def escalate(finding: Finding, compared_images: int) -> Severity:
     """Severity from impact: prediction flips raise a finding's contract-based severity."""
     severity = finding.severity
+    if finding.kind in REPRESENTATION_KINDS:
+        return severity  # a cast or an axis move changes no value: the flips belong to another cause
     if finding.flips and compared_images:
         rate = finding.flips / compared_images
         severity = max(severity, Severity.CRITICAL if rate >= 0.10 else Severity.MAJOR)
