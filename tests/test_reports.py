@@ -75,7 +75,7 @@ def test_junit_counts_equal_the_json_report(example):
     assert {s.get("name"): int(s.get("tests")) for s in root} == {str(d): 6 for d in range(10)}
     assert sorted(c.get("name") for c in root.iter("testcase")) == sorted(r["path"] for r in data["images"])
     failure = root.find(".//testcase[@name='0/digit-0305.png']/failure")
-    assert failure.get("message") == "critical scale (serve); critical dtype (serve)"
+    assert failure.get("message") == "critical scale (serve); major dtype (serve)"
     assert "fix: Divide the serve tensor by 255" in failure.text and "top-1 train 0 → serve 5" in failure.text
 
 
