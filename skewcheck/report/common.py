@@ -63,6 +63,10 @@ def to_pass(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def to_pass_label(data: dict[str, Any]) -> str:
+    return "minimum that would pass" if data["verdict"] == "fail" else "tightest settings that still pass"
+
+
 def _ceil(x: float, digits: int = 3) -> str:
     """``x`` rounded UP to ``digits`` significant digits, so that passing it really passes."""
     if x <= 0:

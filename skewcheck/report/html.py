@@ -11,7 +11,7 @@ import html
 from typing import Any
 
 from skewcheck.report.common import (
-    class_rows, evidence_text, failing_findings, headline, pct, side_status, to_pass,
+    class_rows, evidence_text, failing_findings, headline, pct, side_status, to_pass, to_pass_label,
 )  # fmt: skip
 from skewcheck.report.html_assets import CSP, CSS, SCRIPT
 
@@ -75,7 +75,8 @@ def _to_pass(data: dict[str, Any]) -> str:
     items = to_pass(data)
     if not items:
         return ""
-    return "<p class=\"topass\"><b>Minimum that would pass:</b> " + " · ".join(f"<code>{esc(i)}</code>" for i in items) + "</p>"
+    codes = " · ".join(f"<code>{esc(i)}</code>" for i in items)
+    return f"<p class=\"topass\"><b>{esc(to_pass_label(data).capitalize())}:</b> {codes}</p>"
 
 
 def _sev(severity: str) -> str:

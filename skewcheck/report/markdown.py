@@ -11,7 +11,7 @@ import html
 import re
 from typing import Any
 
-from skewcheck.report.common import class_rows, evidence_text, facts, headline, pct, to_pass
+from skewcheck.report.common import class_rows, evidence_text, facts, headline, pct, to_pass, to_pass_label
 
 FINDINGS_SHOWN = 30
 CLASSES_SHOWN = 10
@@ -39,7 +39,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     ]
     passing = to_pass(data)
     if passing:
-        lines += ["> **Minimum that would pass:** " + " · ".join(md(p) for p in passing), ""]
+        lines += [f"> **{to_pass_label(data).capitalize()}:** " + " · ".join(md(p) for p in passing), ""]
     lines += _findings(data["findings"])
     lines += _accuracy(s)
     lines += _confidence(s)

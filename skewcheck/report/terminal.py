@@ -8,7 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from skewcheck.report.common import headline, to_pass
+from skewcheck.report.common import headline, to_pass, to_pass_label
 
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 WORST_SHOWN = 5
@@ -27,7 +27,7 @@ def render(data: dict[str, Any], console: Console) -> None:
     console.print(_pipelines(data))
     passing = to_pass(data)
     if passing:
-        console.print(Text("minimum that would pass: " + " · ".join(passing), style="yellow"))
+        console.print(Text(f"{to_pass_label(data)}: " + " · ".join(passing), style="yellow"))
     if data["findings"]:
         console.print(_findings_table(data["findings"]))
     else:
