@@ -1,0 +1,64 @@
+"""The JSON report is a public contract (DESIGN.md, schema skewcheck.report/v1): check its shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from skewcheck.cli import app
+
+SEVERITIES = {"critical", "major", "minor", "info"}
+STATUSES = {"ok", "decode-error", "pipeline-error", "missing"}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("r") / "audit.json"
+    result = CliRunner().invoke(app, ["compare", "--example", "--quiet", "--report", str(out)])
+    assert result.exit_code == 1, result.output
+    return json.loads(out.read_text())
+
+
+def test_top_level(report):
+    assert report["schema"] == "skewcheck.report/v1"
+    assert report["verdict"] == "fail" and report["exit_code"] == 1 and report["gate"] == "major"
+    assert report["model"]["format"] == "keras"
+    assert report["model"]["input"] == {"shape": [None, 32, 32, 3], "dtype": "float32"}
+    for side in ("train", "serve"):
+        assert set(report["pipelines"][side]) >= {"ref", "description"}
+
+
+def test_summary(report):
+    s = report["summary"]
+    assert s["images"] == 60
+    for key in ("decode_errors", "pipeline_errors", "model_errors"):
+        assert s[key] == {"train": 0, "serve": 0}
+    assert s["top1_agreement"] == pytest.approx(43 / 60, abs=1e-6)
+    assert s["accuracy"] == {"train": pytest.approx(0.95), "serve": pytest.approx(43 / 60, abs=1e-6)}
+
+
+def test_findings(report):
+    findings = report["findings"]
+    assert [f["kind"] for f in findings] == ["scale", "dtype"]
+    for f in findings:
+        assert set(f) >= {"kind", "severity", "side", "images", "flips", "evidence", "explanation", "fix", "examples"}
+        assert f["severity"] in SEVERITIES and f["side"] in {"train", "serve", "both", None}
+        assert isinstance(f["evidence"], dict) and 1 <= len(f["examples"]) <= 5
+    assert findings[0]["evidence"]["k"] == 255.0 and findings[0]["flips"] == 17
+
+
+def test_images(report):
+    images = report["images"]
+    assert len(images) == 60
+    for image in images:
+        assert set(image) >= {"path", "train", "serve", "metrics", "findings"}
+        for side in ("train", "serve"):
+            assert image[side]["status"] in STATUSES
+        assert image["train"]["dtype"] == "float32" and image["serve"]["dtype"] == "uint8"
+        assert image["train"]["shape"] == image["serve"]["shape"] == [32, 32, 3]
+        assert set(image["findings"]) == {"scale", "dtype"}
+        m = image["metrics"]
+        assert set(m["tensor"]) >= {"max_abs_diff", "mean_abs_diff", "rmse", "psnr", "cosine"}
+        assert set(m["prediction"]) >= {"top1", "top5_overlap", "max_abs_dp", "js_divergence"}
