@@ -61,8 +61,8 @@ def _exif_observation(ref, t: np.ndarray, s: np.ndarray) -> list[Observation]:  
     return [
         Observation(
             "orientation", Severity.MAJOR, side, {"exif_orientation": exif, "transform": EXIF_TRANSFORM[exif]},
-            f"{side} ignores the EXIF orientation tag ({exif}: {EXIF_TRANSFORM[exif]}): it sees the stored "
-            "pixels, the other side the image upright.",
+            f"{side} ignores the EXIF orientation tag: it sees the pixels as stored (flipped or rotated), "
+            "the other side the image upright.",
             FIX, 1.0, merge_on=(),
         )
     ]

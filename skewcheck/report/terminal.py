@@ -86,6 +86,8 @@ def _findings_table(findings: list[dict[str, Any]]) -> Table:
         body = Text(f["explanation"])
         if f["evidence"]:
             body.append(f"\nevidence: {_evidence(f['evidence'])}", style="dim")
+        if f.get("probe_expectation"):
+            body.append(f"\nprobes: {f['probe_expectation']}", style="magenta")
         body.append(f"\nfix: {f['fix']}", style="cyan")
         table.add_row(
             str(i), Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]), f["kind"], f["side"] or "-",
@@ -111,13 +113,27 @@ def _accuracy_table(summary: dict[str, Any]) -> Group:
 
 
 def _probe_table(matrix: dict[str, Any]) -> Table:
-    table = Table(title="Probe kind × outcome", title_justify="left")
-    for col in ("probe kind", "expect", "images", "train", "serve", "differ"):
-        table.add_column(col)
+    """One row per probe category (the JSON keeps one per kind): outcomes and expectation breaks."""
+    rows: dict[str, dict[str, Any]] = {}
     for kind, row in matrix.items():
+        cat = rows.setdefault(row.get("category") or kind, {"kinds": 0, "images": 0, "train": {}, "serve": {},
+                                                             "differ": 0, "deviates": {"train": 0, "serve": 0}})
+        cat["kinds"] += 1
+        cat["images"] += row["images"]
+        cat["differ"] += row["differ"]
+        for side in ("train", "serve"):
+            for status, n in row[side].items():
+                cat[side][status] = cat[side].get(status, 0) + n
+            cat["deviates"][side] += row.get("deviates", {}).get(side, 0)
+    table = Table(title="Probe category × outcome (deviates = breaks the probe's expected decode)", title_justify="left")
+    for col in ("category", "images", "train", "serve", "differ", "deviates train", "deviates serve"):
+        table.add_column(col, justify="left" if col in ("category", "train", "serve") else "right")
+    for name, cat in rows.items():
+        style = "red" if cat["differ"] or any(cat["deviates"].values()) else None
         table.add_row(
-            kind, row["expect"], str(row["images"]), _statuses(row["train"]), _statuses(row["serve"]), str(row["differ"])
-        )
+            name, str(cat["images"]), _statuses(cat["train"]), _statuses(cat["serve"]),
+            str(cat["differ"]), str(cat["deviates"]["train"]), str(cat["deviates"]["serve"]), style=style,
+        )  # fmt: skip
     return table
 
 
