@@ -26,7 +26,7 @@ from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
-from skewcheck.report.thumbnails import ExampleStore, finding_key, make_example
+from skewcheck.report.thumbnails import ExampleStore, example_key, make_example
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -208,7 +208,7 @@ def _keep_examples(examples: ExampleStore, pair: _Pair, record: dict[str, Any], 
         return made[0]
 
     for obs in observations:
-        examples.offer(finding_key(obs.kind, obs.side, obs.evidence), score, make)
+        examples.offer(example_key(obs.key), score, make)
 
 
 def _deviating_side(deviates: dict[str, bool]) -> str | None:

@@ -64,6 +64,7 @@ class Finding:
     examples: list[str] = field(default_factory=list)
     worst: dict[str, float] = field(default_factory=dict)
     deviating: dict[str, int] = field(default_factory=dict)  # probes where that side broke the expectation
+    key: tuple[str, str | None, str] | None = None  # the merge identity: its observations' ``key``
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
@@ -110,6 +111,7 @@ class FindingCollector:
                 evidence=dict(observation.evidence),
                 explanation=observation.explanation,
                 fix=observation.fix,
+                key=observation.key,
             )
             self._findings[observation.key] = finding
         else:

@@ -52,3 +52,5 @@ def test_flip_rate_gate_alone_fails_with_its_numbers():
 def test_images_default_to_the_builtin_probes():
     report = assert_no_skew(train=REF + "pil_unit", serve=REF + "pil_unit_again")
     assert report.summary["images"] > 50 and report.probe_matrix  # the probe set, with its kinds
+    findings = report.to_dict(thumbnails=True)["findings"]
+    assert findings and all(f["thumbnails"] for f in findings)  # merged findings keep their examples too

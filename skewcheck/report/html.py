@@ -123,20 +123,20 @@ def _example(e: dict[str, Any]) -> str:
     flip = " <span class=\"flip\">top-1 flipped</span>" if e.get("flipped") else ""
     diff = e.get("diff")
     diff_fig = (_figure(diff["png"], "|diff|", f"max |Δ| {diff['max_abs']:.4g}") if diff
-                else _figure(None, "|diff|", "no aligned pair of tensors"))  # fmt: skip
+                else _figure(None, "|diff|", "no aligned pair of tensors", missing="no diff"))  # fmt: skip
     return (f"<div class=\"example\"><div class=\"path mono\">{esc(e['path'])}{flip}</div><div class=\"triptych\">"
             f"{_side_figure(e['train'], 'train')}{_side_figure(e['serve'], 'serve')}{diff_fig}</div></div>")  # fmt: skip
 
 
 def _side_figure(side: dict[str, Any], name: str) -> str:
-    return _figure(side.get("png"), name, side_status(side))
+    return _figure(side.get("png"), name, side_status(side), missing=str(side.get("status", "no tensor")))
 
 
-def _figure(png: str | None, title: str, caption: str) -> str:
+def _figure(png: str | None, title: str, caption: str, missing: str = "no image") -> str:
     if png:
         picture = f"<img alt=\"{esc(title)}\" src=\"data:image/png;base64,{esc(png)}\">"
     else:
-        picture = f"<div class=\"missing\">{esc(caption)}</div>"
+        picture = f"<div class=\"missing\">{esc(missing)}</div>"
     return f"<figure>{picture}<figcaption><b>{esc(title)}</b> {esc(caption)}</figcaption></figure>"
 
 

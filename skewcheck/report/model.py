@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skewcheck.findings import Finding, Severity
-from skewcheck.report.thumbnails import finding_key
+from skewcheck.report.thumbnails import example_key
 
 SCHEMA = "skewcheck.report/v1"
 GATES = ("critical", "major", "minor", "never")
@@ -114,7 +114,7 @@ class Report:
     def _finding_dict(self, finding: Finding, thumbnails: bool) -> dict[str, Any]:
         out = finding.to_dict()
         if thumbnails:
-            out["thumbnails"] = self.examples.get(finding_key(finding.kind, finding.side, finding.evidence), [])
+            out["thumbnails"] = self.examples.get(example_key(finding.key), []) if finding.key else []
         return out
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -30,9 +30,9 @@ CHANNEL_COUNTS = (1, 3, 4)
 _HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], dtype=np.float64)
 
 
-def finding_key(kind: str, side: str | None, evidence: dict[str, Any]) -> str:
-    """The same identity as ``Observation.key``: equal keys merge into one Finding."""
-    return json.dumps([kind, side, json.dumps(evidence, sort_keys=True, default=str)])
+def example_key(key: tuple[Any, ...]) -> str:
+    """``Observation.key`` (= ``Finding.key``: equal keys merge into one Finding) as a dict key for JSON."""
+    return json.dumps(list(key), default=str)
 
 
 def to_hwc(tensor: np.ndarray) -> np.ndarray | None:
