@@ -204,7 +204,8 @@ def _keep_examples(examples: ExampleStore, pair: _Pair, record: dict[str, Any], 
     def make() -> dict[str, Any]:
         if not made:
             summaries = {side: record[side] for side in SIDES}
-            made.append(make_example(pair.path, pair.train.tensor, pair.serve.tensor, aligned, summaries, flipped))
+            max_abs = record["metrics"].get("tensor", {}).get("max_abs_diff")
+            made.append(make_example(pair.path, pair.train.tensor, pair.serve.tensor, aligned, summaries, flipped, max_abs))
         return made[0]
 
     for obs in observations:

@@ -70,3 +70,10 @@ def test_store_keeps_the_worst_few_and_draws_only_those():
             offer(f"key{i}", score)
     kept = store.to_dict()
     assert len(kept) == MAX_FINDINGS and all(len(v) == PER_FINDING for v in kept.values())
+
+
+def test_big_tensors_are_subsampled_before_any_float64_copy():
+    big = np.zeros((3000, 2000, 3), np.float32)
+    big[1500:, :, 1] = 1.0
+    image = viewable(big)
+    assert max(image.shape[:2]) <= 2 * THUMB_SIDE + 1 and image[-1, 0].tolist() == [0, 255, 0]

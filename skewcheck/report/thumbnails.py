@@ -50,6 +50,9 @@ def to_hwc(tensor: np.ndarray) -> np.ndarray | None:
         t = t[..., 0]  # many channels: show the first
     if t.ndim not in (2, 3) or min(t.shape[:2]) < 1:
         return None
+    step = -(-max(t.shape[:2]) // (2 * THUMB_SIDE))  # ceil
+    if step > 1:  # a big image: a strided view is plenty for a thumbnail (and no full-size float64 copy)
+        t = t[::step, ::step]
     return np.nan_to_num(t.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -66,7 +69,8 @@ def viewable(tensor: np.ndarray) -> np.ndarray | None:
 
 
 def heat_map(train: np.ndarray, serve: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """|serve - train| averaged over channels, coloured from 0 (black) to its maximum (pale yellow)."""
+    """|serve - train| averaged over channels, coloured from 0 (black) to its maximum (pale yellow).
+    The maximum returned is over the pixels drawn (a strided grid for images over 256 px)."""
     a, b = to_hwc(train), to_hwc(serve)
     if a is None or b is None or a.shape != b.shape:
         return None
@@ -100,7 +104,9 @@ def side_view(tensor: np.ndarray | None, summary: dict[str, Any]) -> dict[str, A
 
 
 def make_example(path: str, train: np.ndarray | None, serve: np.ndarray | None, aligned_serve: np.ndarray | None,
-                 summaries: dict[str, dict[str, Any]], flipped: bool) -> dict[str, Any]:  # fmt: skip
+                 summaries: dict[str, dict[str, Any]], flipped: bool, max_abs: float | None = None,
+                 ) -> dict[str, Any]:  # fmt: skip
+    """``max_abs``: the pair's exact max |serve - train| when the audit measured it."""
     example: dict[str, Any] = {
         "path": path,
         "flipped": flipped,
@@ -111,7 +117,7 @@ def make_example(path: str, train: np.ndarray | None, serve: np.ndarray | None, 
     if train is not None and aligned_serve is not None:
         heat = heat_map(train, aligned_serve)
         if heat is not None:
-            example["diff"] = {"png": png_base64(heat[0]), "max_abs": heat[1]}
+            example["diff"] = {"png": png_base64(heat[0]), "max_abs": heat[1] if max_abs is None else max_abs}
     return example
 
 
