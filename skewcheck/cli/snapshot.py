@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,9 +13,9 @@ from skewcheck.native import set_verbose
 
 @app.command("snapshot")
 def snapshot_cmd(
-    pipeline: Optional[str] = typer.Option(None, "--pipeline", "-p", help="the pipeline to record: pkg.module:fn or file.py:fn"),
-    images: Optional[Path] = typer.Option(None, "--images", help="folder of images (recursive); default: the built-in probe set"),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="the golden file to write, e.g. golden.npz"),
+    pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="the pipeline to record: pkg.module:fn or file.py:fn"),
+    images: Path | None = typer.Option(None, "--images", help="folder of images (recursive); default: the built-in probe set"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="the golden file to write, e.g. golden.npz"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
 ) -> None:
@@ -25,8 +24,10 @@ def snapshot_cmd(
     set_verbose(verbose)
     if not pipeline:
         fail_usage("snapshot: --pipeline is required")
+        return
     if out is None:
         fail_usage("snapshot: -o/--out is required (e.g. -o golden.npz)")
+        return
     from skewcheck.pipelines.snapshot import take_snapshot
 
     try:

@@ -135,9 +135,10 @@ class Walker:
         while True:
             consumers = [c for c in layers if current in _sources(c)]
             if len(consumers) == 3 and all(c["class_name"] == "GetItem" for c in consumers):
-                current = self._channel_flip(layers, consumers)
-                if current is None:
+                flipped = self._channel_flip(layers, consumers)
+                if flipped is None:
                     return
+                current = flipped
                 continue
             if len(consumers) != 1 or set(_sources(consumers[0])) != {current}:
                 if consumers:
@@ -167,7 +168,8 @@ class Walker:
 
     def _apply(self, model: Any, layer_cfg: dict[str, Any], args: list[Any] | None) -> bool:
         """Record one step; False (and stop) when the layer is not preprocessing."""
-        cls, name, cfg = layer_cfg["class_name"], layer_cfg.get("name") or layer_cfg["config"].get("name"), layer_cfg["config"]
+        cls, cfg = layer_cfg["class_name"], layer_cfg["config"]
+        name = str(layer_cfg.get("name") or cfg.get("name"))
         if cls == "Rescaling":
             scale, offset = np.asarray(cfg.get("scale", 1.0), float), np.asarray(cfg.get("offset", 0.0), float)
             text = f"Rescaling(scale={_vec(scale)}, offset={_vec(offset)})"
@@ -224,6 +226,7 @@ class Walker:
             self.stopped_at = name
             return False
         c = c1 if c0 is None else c0
+        assert c is not None
         tensor_first = c0 is None
         shown = _vec(c)
         if cls == "Add":

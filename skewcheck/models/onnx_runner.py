@@ -12,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from skewcheck.errors import UsageError
-from skewcheck.models._common import DEFAULT_CHUNK, check_batch, check_device_name, chunks, concat, one_line
+from skewcheck.models._common import (
+    DEFAULT_CHUNK,
+    check_batch,
+    check_device_name,
+    chunks,
+    concat,
+    one_line,
+)
 from skewcheck.models.base import ModelInfo, TensorSpec
 
 EXTRA_HINT = "ONNX models need the optional extra: pip install 'skewcheck[onnx]'"
@@ -27,7 +34,7 @@ _TYPES = {
 
 def import_onnxruntime() -> Any:
     try:
-        import onnxruntime  # noqa: PLC0415
+        import onnxruntime
     except ImportError:
         raise UsageError(EXTRA_HINT) from None
     return onnxruntime

@@ -108,7 +108,7 @@ def write_snapshot(
     arrays[META_KEY] = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as fh:  # a file object: savez would otherwise append ".npz" to the name
-        np.savez_compressed(fh, **arrays)
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
     stats.bytes_written = out.stat().st_size
     return stats
 

@@ -20,6 +20,7 @@ import json
 import time
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from skewcheck.pipelines.outcome import Outcome, classify_error
 from skewcheck.pipelines.user_callable import finish_tensor
 
 PREFIX = "tensors:"
-_BYTE_ORDERS = {"little": "<", "big": ">"}
+_BYTE_ORDERS: dict[str, Literal["<", ">"]] = {"little": "<", "big": ">"}
 
 
 class TensorFileError(ValueError):
@@ -42,7 +43,7 @@ class ForeignError(Exception):
 class TensorsDirPipeline:
     def __init__(self, ref: str, *, images_root: Path | None = None, what: str = "pipeline") -> None:
         self.ref = ref
-        self.dir = Path(ref[len(PREFIX):] if ref.startswith(PREFIX) else ref).expanduser()
+        self.dir = Path(ref.removeprefix(PREFIX)).expanduser()
         if not str(self.dir).strip() or not self.dir.is_dir():
             raise UsageError(f"{what} {ref!r}: tensors folder not found: {self.dir}")
         self.images_root = images_root
@@ -72,9 +73,9 @@ class TensorsDirPipeline:
             error_file = Path(f"{base}.error")
             if error_file.is_file():
                 text = error_file.read_text(encoding="utf-8", errors="replace").strip() or "error"
-                exc = ForeignError(text.splitlines()[0][:500])
+                foreign = ForeignError(text.splitlines()[0][:500])
                 return Outcome(
-                    status=classify_error(exc, []), error_type="ForeignError", error=str(exc),
+                    status=classify_error(foreign, []), error_type="ForeignError", error=str(foreign),
                     notes=[f"error recorded by the other system in {error_file.name}"], seconds=seconds,
                 )  # fmt: skip
             return Outcome(
