@@ -18,8 +18,8 @@ from skewcheck.native import set_verbose
 )
 def compare_cmd(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"),
-    train: Optional[str] = typer.Option(None, "--train", help="training pipeline: pkg.module:fn or file.py:fn"),
-    serve: Optional[str] = typer.Option(None, "--serve", help="serving pipeline: pkg.module:fn or file.py:fn"),
+    train: Optional[str] = typer.Option(None, "--train", help="training pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
+    serve: Optional[str] = typer.Option(None, "--serve", help="serving pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
     images: Optional[Path] = typer.Option(None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"),
     labels: Optional[Path] = typer.Option(None, "--labels", help="CSV with header file,label (file relative to --images)"),
     class_names: Optional[Path] = typer.Option(None, "--class-names", help="one class name per line, for labels given by name"),
