@@ -4,6 +4,7 @@ self-contained and renders in headless Chromium."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -16,7 +17,7 @@ from PIL import Image
 import skewcheck
 from skewcheck.errors import UsageError
 from skewcheck.example import example_arguments
-from skewcheck.report import format_for
+from skewcheck.report import format_for, write_report
 from skewcheck.report.common import SEVERITIES
 from tests.conftest import REPO, photo_like, write_png
 
@@ -150,6 +151,20 @@ def test_user_text_is_escaped_in_every_format(tmp_path):
         assert EVIL_NAME not in text and EVIL_ESCAPED in text
         assert "<script>alert(" not in text and "&lt;script&gt;alert(" in text
     assert report.to_html().count("<script>") == 1  # only the page's own sorting script
+
+
+def test_control_characters_and_undecodable_file_names_still_give_valid_files(tmp_path):
+    images = tmp_path / "images"
+    write_png(images / "ok.png", photo_like(1))
+    write_png(images / "ctl\x1bname.png", photo_like(2))
+    write_png(Path(os.fsdecode(bytes(images) + b"/bad\xffname.png")), photo_like(3))
+    report = skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=images)
+    for name in ("r.json", "r.md", "r.xml", "r.html"):
+        write_report(report, tmp_path / name)
+    root = ET.parse(tmp_path / "r.xml").getroot()
+    names = sorted(c.get("name") for c in root.iter("testcase"))
+    assert names == ["bad\\udcffname.png", "ctl\\x1bname.png", "ok.png"] and root.get("failures") == "3"
+    assert "bad\\udcffname.png" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 def test_format_from_extension_or_flag():

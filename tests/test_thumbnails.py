@@ -8,7 +8,15 @@ import io
 import numpy as np
 from PIL import Image
 
-from skewcheck.report.thumbnails import MAX_FINDINGS, PER_FINDING, THUMB_SIDE, ExampleStore, heat_map, png_base64, viewable
+from skewcheck.report.thumbnails import (
+    MAX_FINDINGS,
+    PER_FINDING,
+    THUMB_SIDE,
+    ExampleStore,
+    heat_map,
+    png_base64,
+    viewable,
+)
 
 
 def decode(b64: str) -> np.ndarray:

@@ -40,7 +40,7 @@ def write_report(report: Report, path: Path, fmt: str | None = None) -> None:
     text = render_report(report, format_for(path, fmt))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
     except OSError as exc:
         raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
 

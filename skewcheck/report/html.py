@@ -11,7 +11,14 @@ import html
 from typing import Any
 
 from skewcheck.report.common import (
-    class_rows, evidence_text, failing_findings, headline, pct, side_status, to_pass, to_pass_label,
+    class_rows,
+    evidence_text,
+    failing_findings,
+    headline,
+    pct,
+    side_status,
+    to_pass,
+    to_pass_label,
 )  # fmt: skip
 from skewcheck.report.html_assets import CSP, CSS, SCRIPT
 
@@ -105,8 +112,8 @@ def _findings_table(findings: list[dict[str, Any]], gate: str) -> str:
 def _examples(findings: list[dict[str, Any]]) -> str:
     if not findings:
         return ""
-    parts = ["<h2>Worst examples per finding <span class=\"muted\">(each tensor min-max scaled on its own; "
-             "channels in stored order; heat map: |serve − train|)</span></h2>"]  # fmt: skip
+    parts = [("<h2>Worst examples per finding <span class=\"muted\">(each tensor min-max scaled on its own; "
+              "channels in stored order; heat map: |serve − train|)</span></h2>")]  # fmt: skip
     for i, f in enumerate(findings, 1):
         shots = f.get("thumbnails") or []
         examples = "".join(_example(e) for e in shots) or "<p class=\"muted\">No example image kept.</p>"

@@ -10,12 +10,19 @@ status always has a red test case behind it. ElementTree escapes every attribute
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
 
 from skewcheck.report.common import (
-    evidence_text, failing_findings, image_failures, image_group, kind_severities, pct, side_status,
+    evidence_text,
+    failing_findings,
+    image_failures,
+    image_group,
+    kind_severities,
+    pct,
+    side_status,
 )  # fmt: skip
 
 
@@ -35,6 +42,7 @@ def render_junit(data: dict[str, Any]) -> str:
     for suite in root:
         _count(suite)
     _count(root)
+    _xml_safe(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
@@ -100,6 +108,23 @@ def _gate_suite(root: ET.Element, data: dict[str, Any], gate: dict[str, Any]) ->
             s = data["summary"]
             ET.SubElement(case, "failure", type="max-flip-rate",
                           message=f"flip rate {pct(rate)} ({s['flips']}/{s['predicted']}) > {limit:g}")  # fmt: skip
+
+
+# Characters XML 1.0 cannot carry at all, even escaped; Linux file names and messages may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Write such characters as visible ``\\xNN`` so the file still parses."""
+
+    def fix(text: str) -> str:
+        return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+    for element in root.iter():
+        if element.text:
+            element.text = fix(element.text)
+        for name, value in list(element.attrib.items()):
+            element.set(name, fix(value))
 
 
 def _count(element: ET.Element) -> None:

@@ -11,7 +11,15 @@ import html
 import re
 from typing import Any
 
-from skewcheck.report.common import class_rows, evidence_text, facts, headline, pct, to_pass, to_pass_label
+from skewcheck.report.common import (
+    class_rows,
+    evidence_text,
+    facts,
+    headline,
+    pct,
+    to_pass,
+    to_pass_label,
+)
 
 FINDINGS_SHOWN = 30
 CLASSES_SHOWN = 10
@@ -112,8 +120,8 @@ def _confidence(s: dict[str, Any]) -> list[str]:
             out.append(f"| {bins[i]:.1f}–{bins[i + 1]:.1f} | {conf['train'][i]} | {conf['serve'][i]} |")
     wrong = s.get("confident_wrong")
     if wrong:
-        out += ["", f"**Confidently wrong** (confidence ≥ {wrong['threshold']:g}, wrong label): "
-                    f"serve {wrong['serve']}, train {wrong['train']}. Confidence is no proof of correctness."]  # fmt: skip
+        out += ["", (f"**Confidently wrong** (confidence ≥ {wrong['threshold']:g}, wrong label): "
+                     f"serve {wrong['serve']}, train {wrong['train']}. Confidence is no proof of correctness.")]  # fmt: skip
         for e in wrong["examples"]:
             out.append(f"- {md(e['path'])}: label {e['label']}, serve predicted {e['predicted']} "
                        f"with confidence {e['confidence']:.3f}")  # fmt: skip
@@ -154,4 +162,4 @@ def _errors(s: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-__all__ = ["render_markdown", "md"]
+__all__ = ["md", "render_markdown"]

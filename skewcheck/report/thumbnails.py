@@ -98,7 +98,7 @@ def png_base64(image: np.ndarray) -> str:
 def side_view(tensor: np.ndarray | None, summary: dict[str, Any]) -> dict[str, Any]:
     """One side of an example: its thumbnail (or None) and what the report says about it."""
     image = viewable(tensor) if tensor is not None else None
-    out = {k: summary[k] for k in ("status", "shape", "dtype", "range", "error_type", "error") if k in summary}
+    out: dict[str, Any] = {k: summary[k] for k in ("status", "shape", "dtype", "range", "error_type", "error") if k in summary}
     out["png"] = png_base64(image) if image is not None else None
     return out
 
