@@ -35,9 +35,8 @@ def load_pipeline(ref: object, *, what: str = "pipeline", images_root: Path | No
         from skewcheck.pipelines.snapshot import SnapshotPipeline
 
         return SnapshotPipeline(ref, images_root=images_root, what=what)
-    if ".toml#" in ref:
-        raise UsageError(
-            f"{what} {ref!r}: TOML pipelines are not supported in this "
-            "version; pass a callable 'pkg.module:fn' or 'file.py:fn'"
-        )
+    if ".toml#" in ref or ref.lower().endswith(".toml"):
+        from skewcheck.pipelines.declarative import load_declarative
+
+        return load_declarative(ref, what=what)
     return CallablePipeline(ref, what=what)
