@@ -23,6 +23,7 @@ from skewcheck.diagnose import diagnose
 from skewcheck.diagnose.context import PairContext
 from skewcheck.findings import FindingCollector, Observation, Severity
 from skewcheck.pipelines.base import Pipeline
+from skewcheck.pipelines.declarative.divergence import divergence_tracer
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
@@ -68,6 +69,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     expectations = ProbeExpectations(inputs.probes)
     files = expectations.bases_first(inputs.files, inputs.root)
     shared: dict[str, Any] = {}
+    tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
     total = len(files)
     done = 0
     for chunk in _chunks(files, max(1, inputs.batch_size)):
@@ -79,6 +81,8 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
                     pair.predictions[side] = pred
         for pair in pairs:
             records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples))
+            if tracer is not None:
+                tracer.offer(pair.file, pair.path, pair.train, pair.serve)
             pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
         done += len(chunk)
         if progress is not None:
@@ -101,6 +105,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
         version=__version__,
         max_flip_rate=inputs.max_flip_rate,
         examples=examples.to_dict(),
+        divergence=tracer.result() if tracer is not None else None,
     )
 
 

@@ -39,6 +39,7 @@ class Report:
     version: str = ""
     max_flip_rate: float | None = None  # gate: fail when flips / predicted exceeds it
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # finding key → thumbnails
+    divergence: dict[str, Any] | None = None  # first divergent step, when both pipelines are declarative
 
     @property
     def failing_findings(self) -> list[Finding]:
@@ -107,6 +108,8 @@ class Report:
             "worst_images": self.worst_images,
             "images": self.images,
         }
+        if self.divergence is not None:
+            out["divergence"] = self.divergence
         if self.audit_error is not None:
             out["audit_error"] = self.audit_error
         return _finite(out)
