@@ -25,6 +25,9 @@ def _evidence(evidence: dict[str, Any]) -> str:
 def render(data: dict[str, Any], console: Console) -> None:
     console.print(_verdict(data))
     console.print(_pipelines(data))
+    divergence = _divergence(data["divergence"]) if data.get("divergence") else None
+    if divergence:
+        console.print(divergence)
     passing = to_pass(data)
     if passing:
         console.print(Text(f"{to_pass_label(data)}: " + " · ".join(passing), style="yellow"))
@@ -71,6 +74,36 @@ def _pipelines(data: dict[str, Any]) -> Text:
         f"model {model.get('path')} ({model.get('format')})  train {p['train']['ref']}  serve {p['serve']['ref']}",
         style="dim",
     )
+
+
+def _divergence(d: dict[str, Any]) -> Text:
+    """One line: where two declarative pipelines first part ways (and where their op lists differ)."""
+    text = Text()
+    if d.get("step") is not None:
+        text.append(f"First divergent step: #{d['step']} ", style="bold")
+        text.append(d["train_step"])
+        if d["serve_step"] != d["train_step"] or d.get("serve_index") != d["step"]:
+            text.append(f" vs serve #{d['serve_index']} {d['serve_step']}")
+        m = d.get("metric", {})
+        if "shape" in m:
+            text.append(f" · shape {m['shape']['train']} vs {m['shape']['serve']}")
+        if "dtype" in m:
+            text.append(f" · dtype {m['dtype']['train']} vs {m['dtype']['serve']}")
+        if "max_abs_diff" in m:
+            text.append(f" · max |Δ| {m['max_abs_diff']:.4g}, mean |Δ| {m['mean_abs_diff']:.4g}")
+        for side, error in m.get("error", {}).items():
+            text.append(f" · {side} failed: {error}")
+        text.append(f" ({d['images']} of {d['sampled']} sampled images)", style="dim")
+    elif d.get("sampled"):
+        text.append(f"Step by step: no step diverges on the {d['sampled']} sampled images", style="dim")
+    ops = d.get("op_lists")
+    if ops:
+        text.append(
+            ("\n" if text else "") + f"Op lists differ at train #{ops['train_index']} / serve #{ops['serve_index']}: "
+            f"train {', '.join(ops['train_steps']) or '(nothing)'} vs serve {', '.join(ops['serve_steps']) or '(nothing)'}",
+            style="dim",
+        )
+    return text
 
 
 def _findings_table(findings: list[dict[str, Any]]) -> Table:
