@@ -193,3 +193,11 @@ def test_html_renders_in_headless_chromium(example, tmp_path):
     assert banner[0] > 150 and banner[1] < 80  # the red FAIL banner is drawn
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 500  # text, tables and thumbnails, not a blank page
 
+
+
+def test_first_divergent_step_of_declarative_pipelines_in_markdown_and_html(image_dir):
+    spec = "docs/examples/pipelines.toml"
+    report = skewcheck.compare(train=f"{spec}#train", serve=f"{spec}#serve", images=image_dir)
+    line = "First divergent step: #0 decode(tf, rgb) vs serve #0 decode(opencv, bgr"
+    assert report.divergence and line in report.to_markdown()
+    assert f'<p class="divergence">{line}' in report.to_html()

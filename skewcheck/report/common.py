@@ -75,6 +75,35 @@ def _ceil(x: float, digits: int = 3) -> str:
     return f"{math.ceil(round(x / step, 9)) * step:.{digits}g}"
 
 
+def divergence_lines(d: dict[str, Any] | None) -> list[str]:
+    """Where two declarative pipelines first part ways, and where their op lists differ (plain text)."""
+    if not d:
+        return []
+    out = []
+    if d.get("step") is not None:
+        text = f"First divergent step: #{d['step']} {d['train_step']}"
+        if d["serve_step"] != d["train_step"] or d.get("serve_index") != d["step"]:
+            text += f" vs serve #{d['serve_index']} {d['serve_step']}"
+        m = d.get("metric", {})
+        if "shape" in m:
+            text += f" · shape {m['shape']['train']} vs {m['shape']['serve']}"
+        if "dtype" in m:
+            text += f" · dtype {m['dtype']['train']} vs {m['dtype']['serve']}"
+        if "max_abs_diff" in m:
+            text += f" · max |Δ| {m['max_abs_diff']:.4g}, mean |Δ| {m['mean_abs_diff']:.4g}"
+        for side, error in m.get("error", {}).items():
+            text += f" · {side} failed: {error}"
+        out.append(text + f" ({d['images']} of {d['sampled']} sampled images)")
+    elif d.get("sampled"):
+        out.append(f"Step by step: no step diverges on the {d['sampled']} sampled images")
+    ops = d.get("op_lists")
+    if ops:
+        out.append(f"Op lists differ at train #{ops['train_index']} / serve #{ops['serve_index']}: "
+                   f"train {', '.join(ops['train_steps']) or '(nothing)'} vs serve "
+                   f"{', '.join(ops['serve_steps']) or '(nothing)'}")  # fmt: skip
+    return out
+
+
 def kind_severities(findings: list[dict[str, Any]]) -> dict[str, str]:
     """An image's record names finding kinds; each kind gets its merged findings' worst severity."""
     out: dict[str, str] = {}

@@ -12,6 +12,7 @@ from typing import Any
 
 from skewcheck.report.common import (
     class_rows,
+    divergence_lines,
     evidence_text,
     failing_findings,
     headline,
@@ -31,7 +32,8 @@ def esc(value: object) -> str:
 
 def render_html(data: dict[str, Any]) -> str:
     s = data["summary"]
-    body = [_banner(data), "<main>", _tiles(data), _to_pass(data), _findings_table(data["findings"], data["gate"])]
+    body = [_banner(data), "<main>", _tiles(data), _divergence(data), _to_pass(data),
+            _findings_table(data["findings"], data["gate"])]  # fmt: skip
     body.append(_examples(data["findings"]))
     body.append(_accuracy(s))
     body.append(_confidence(s))
@@ -76,6 +78,10 @@ def _tiles(data: dict[str, Any]) -> str:
     cells = "".join(f"<div class=\"tile{' bad' if bad else ''}\"><div class=\"n\">{esc(n)}</div>"
                     f"<div class=\"l\">{esc(label)}</div></div>" for n, label, bad in tiles)  # fmt: skip
     return f"<section class=\"tiles\">{cells}</section>"
+
+
+def _divergence(data: dict[str, Any]) -> str:
+    return "".join(f"<p class=\"divergence\">{esc(line)}</p>" for line in divergence_lines(data.get("divergence")))
 
 
 def _to_pass(data: dict[str, Any]) -> str:

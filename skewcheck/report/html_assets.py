@@ -32,6 +32,8 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .tile .n { font-size: 20px; font-weight: 600; white-space: nowrap; }
 .tile .l { color: var(--muted); font-size: 12px; }
 .tile.bad .n { color: var(--red); }
+.divergence { background: var(--bg); border: 1px solid var(--line); border-left: 4px solid var(--purple);
+              border-radius: 8px; padding: 10px 14px; }
 .topass { background: #fff8c5; border: 1px solid #d4a72c66; border-radius: 8px; padding: 10px 14px; }
 table.narrow { width: auto; min-width: 560px; }
 table { border-collapse: collapse; width: 100%; background: var(--bg); border: 1px solid var(--line);

@@ -13,6 +13,7 @@ from typing import Any
 
 from skewcheck.report.common import (
     class_rows,
+    divergence_lines,
     evidence_text,
     facts,
     headline,
@@ -45,6 +46,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         _pipelines(data),
         "",
     ]
+    lines += [line for d in divergence_lines(data.get("divergence")) for line in (md(d), "")]
     passing = to_pass(data)
     if passing:
         lines += [f"> **{to_pass_label(data).capitalize()}:** " + " · ".join(md(p) for p in passing), ""]
