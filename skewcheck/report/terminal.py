@@ -93,7 +93,9 @@ def _divergence(d: dict[str, Any]) -> Text:
             text.append(f" · max |Δ| {m['max_abs_diff']:.4g}, mean |Δ| {m['mean_abs_diff']:.4g}")
         for side, error in m.get("error", {}).items():
             text.append(f" · {side} failed: {error}")
-        text.append(f" ({d['images']} of {d['sampled']} sampled images)", style="dim")
+        text.append(f" ({d['images']} of {d['sampled']} sampled images", style="dim")
+        later = [f"#{b['step']} {b['train_step']} on {b['images']}" for b in d.get("by_step", []) if b["step"] != d["step"]]
+        text.append(f"; the others first differ at {', '.join(later)})" if later else ")", style="dim")
     elif d.get("sampled"):
         text.append(f"Step by step: no step diverges on the {d['sampled']} sampled images", style="dim")
     ops = d.get("op_lists")
