@@ -42,9 +42,10 @@ def decode(data: bytes, step: Decode) -> np.ndarray:
 
 
 def decode_pil(data: bytes, step: Decode) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as im:
-        icc = im.info.get("icc_profile")
-        load_pil(im, allow_truncated=step.truncated == "allow")
+    with Image.open(io.BytesIO(data)) as opened:
+        icc = opened.info.get("icc_profile")
+        load_pil(opened, allow_truncated=step.truncated == "allow")
+        im: Image.Image = opened
         if step.exif == "apply":
             im = ImageOps.exif_transpose(im)
         if step.alpha != "drop" and has_alpha(im):
@@ -52,8 +53,9 @@ def decode_pil(data: bytes, step: Decode) -> np.ndarray:
             im = Image.alpha_composite(background, im.convert("RGBA"))
         if step.icc == "to-srgb" and icc:
             source = im if im.mode in ("RGB", "CMYK", "L") else im.convert("RGB")
-            im = ImageCms.profileToProfile(source, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
-                                           ImageCms.createProfile("sRGB"), outputMode="RGB")  # fmt: skip
+            converted = ImageCms.profileToProfile(source, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                                  ImageCms.createProfile("sRGB"), outputMode="RGB")  # fmt: skip
+            im = converted if converted is not None else source  # None only with inPlace=True
         rgb = np.asarray(im.convert("L" if step.channels == 1 else "RGB"))
     return rgb[..., ::-1] if step.color == "bgr" else rgb
 
@@ -70,7 +72,7 @@ def decode_opencv(data: bytes, step: Decode) -> np.ndarray:
         if step.alpha != "drop":
             raw = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)  # the only flag that keeps alpha (and ignores EXIF)
             if raw is not None and raw.ndim == 3 and raw.shape[2] == 4:
-                raw = (raw >> 8).astype(np.uint8) if raw.dtype == np.uint16 else raw
+                raw = np.right_shift(raw, 8).astype(np.uint8) if raw.dtype == np.uint16 else raw
                 bgr = composite(raw[..., :3], raw[..., 3], BACKGROUND[step.alpha])
     if native.text:
         os.write(2, native.text.encode())  # pass the decoder's warnings on to the outcome
@@ -143,7 +145,7 @@ def icc_profile(data: bytes) -> bytes | None:
             return None
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
         return icc if profile.profile.xcolor_space.strip() == "RGB" else None
-    except Exception:  # bytes Pillow cannot read carry no profile it could use
+    except Exception:  # noqa: BLE001 (bytes Pillow cannot read carry no profile it could use)
         return None
 
 
@@ -156,5 +158,5 @@ def exif_orientation(data: bytes) -> int:
     try:
         with Image.open(io.BytesIO(data)) as im:
             return int(im.getexif().get(0x0112, 1))
-    except Exception:  # no EXIF Pillow can read: nothing to undo
+    except Exception:  # noqa: BLE001 (no EXIF Pillow can read: nothing to undo)
         return 1

@@ -55,8 +55,7 @@ def op_list_difference(train: DeclarativePipeline, serve: DeclarativePipeline) -
 
 
 def _matcher(train: DeclarativePipeline, serve: DeclarativePipeline) -> difflib.SequenceMatcher:
-    ops = lambda p: [step.op for step in p.spec.steps]  # noqa: E731
-    return difflib.SequenceMatcher(a=ops(train), b=ops(serve), autojunk=False)
+    return difflib.SequenceMatcher(a=[s.op for s in train.spec.steps], b=[s.op for s in serve.spec.steps], autojunk=False)
 
 
 def compare_step(t: StepResult, s: StepResult, atol: float, rtol: float) -> dict[str, Any] | None:

@@ -56,7 +56,7 @@ class DeclarativePipeline:
         for index, step in enumerate(self.spec.steps):
             try:
                 value = apply_step(step, value)
-            except Exception as exc:  # a failing step is a result to compare
+            except Exception as exc:  # noqa: BLE001 (a failing step is a result to compare)
                 message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 yield StepResult(index, step.describe(), None, f"{type(exc).__name__}: {message}".rstrip(": "))
                 return
@@ -76,7 +76,7 @@ class DeclarativePipeline:
                 for index, step in enumerate(self.spec.steps):
                     value = apply_step(step, value)
                 error: BaseException | None = None
-            except Exception as exc:  # the pipeline failing on an image is a result, not a crash
+            except Exception as exc:  # noqa: BLE001 (failing on an image is a result, not a crash)
                 error = exc
         seconds = time.perf_counter() - start
         if error is not None:

@@ -13,7 +13,7 @@ them out describes the plain library call, and ``to_dict`` writes them all out.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 LIBRARIES = ("pil", "opencv", "tf")
 METHODS = ("nearest", "bilinear", "bicubic", "area", "lanczos")
@@ -37,7 +37,8 @@ class _Reader:
     """Reads one step's table, remembering which keys were asked for (the rest are typos)."""
 
     def __init__(self, op: str, raw: dict[str, Any]) -> None:
-        self.op, self.raw, self.known = op, raw, set()
+        self.op, self.raw = op, raw
+        self.known: set[str] = set()
 
     def get(self, key: str) -> Any:
         self.known.add(key)
@@ -311,7 +312,7 @@ class Batch:
         return "batch(1)"
 
 
-Step = Union[Decode, Resize, CenterCrop, ChannelOrder, Cast, Scale, Normalize, Preset, Layout, Batch]
+Step = Decode | Resize | CenterCrop | ChannelOrder | Cast | Scale | Normalize | Preset | Layout | Batch
 OPS: dict[str, Any] = {c.op: c for c in (Decode, Resize, CenterCrop, ChannelOrder, Cast, Scale, Normalize, Preset, Layout, Batch)}
 HWC_ONLY = ("resize", "center_crop", "channel_order", "normalize", "preset")
 

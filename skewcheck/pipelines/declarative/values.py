@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from skewcheck.diagnose.presets import PRESETS
-from skewcheck.pipelines.declarative.spec import Batch, Cast, ChannelOrder, Layout, Normalize, Preset, Scale
+from skewcheck.pipelines.declarative.spec import (
+    Batch,
+    Cast,
+    ChannelOrder,
+    Layout,
+    Normalize,
+    Preset,
+    Scale,
+)
 
 # torchvision's Normalize(IMAGENET_MEAN, IMAGENET_STD) after ToTensor() is keras.torch's arithmetic.
 PRESET_CONSTANTS = {
