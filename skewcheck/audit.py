@@ -6,6 +6,7 @@ compared; what survives is one small record per image, running totals and a few 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,9 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
                 for pair, pred in zip(pairs, preds):
                     pair.predictions[side] = pred
         for pair in pairs:
-            records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples))
+            with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
+                warnings.simplefilter("ignore", RuntimeWarning)
+                records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples))
             if tracer is not None:
                 tracer.offer(pair.file, pair.path, pair.train, pair.serve)
             pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
@@ -188,6 +191,8 @@ def _finish_pair(
     for obs in observations:
         collector.add(pair.path, obs, flipped, deviating=_deviating_side(deviates))
     record["findings"] = sorted({o.kind for o in observations})
+    if ctx.detector_errors:
+        record["diagnosis_errors"] = ctx.detector_errors
     if probe is not None:
         summary.add_probe(probe, statuses, differs=bool(observations), deviates=deviates)
     worst = max((o.severity for o in observations), default=Severity.INFO) if observations else -1

@@ -91,3 +91,13 @@ def pil_raw_html_error(path: str) -> np.ndarray:
 def pil_unit_small_offset(data: bytes) -> np.ndarray:
     """pil_unit + 0.002 everywhere: a difference a user may choose to tolerate with --atol."""
     return (pil_unit(data) + np.float32(0.002)).astype(np.float32)
+
+
+def nan_image(data: bytes) -> np.ndarray:
+    x = pil_unit(data)
+    x[:4] = np.nan  # e.g. (x - mean) / std with a zero std
+    return x
+
+
+def object_array(data: bytes) -> np.ndarray:
+    return np.array([object(), 1], dtype=object)

@@ -17,7 +17,10 @@ def tensor_metrics(train: np.ndarray, serve: np.ndarray) -> dict[str, float]:
     rmse = float(np.sqrt(np.mean(diff**2))) if diff.size else 0.0
     peak = float(np.max(a) - np.min(a)) if a.size else 0.0
     peak = peak if peak > 0 else 1.0
-    psnr = math.inf if rmse == 0 else 20 * math.log10(peak / rmse)
+    if not (math.isfinite(rmse) and math.isfinite(peak)):
+        psnr = math.nan  # NaN/Inf in a tensor: reported by the pipeline-error detector
+    else:
+        psnr = math.inf if rmse == 0 else 20 * math.log10(peak / rmse)
     na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
     cosine = 1.0 if na == 0 and nb == 0 else (float(np.vdot(a, b)) / (na * nb) if na and nb else 0.0)
     return {

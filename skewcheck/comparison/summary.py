@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -63,6 +64,8 @@ class RunningSummary:
         self.per_class[label][side] += int(label == top1)
 
     def add_confidence(self, side: str, path: str, confidence: float, top1: int, label: int | None) -> None:
+        if not math.isfinite(confidence):
+            return
         self.confidence[side][min(int(confidence * CONFIDENCE_BINS), CONFIDENCE_BINS - 1)] += 1
         if label is None or top1 == label or confidence < CONFIDENT:
             return

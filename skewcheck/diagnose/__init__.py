@@ -52,6 +52,10 @@ DETECTORS: tuple[Detector, ...] = (
 
 
 def diagnose(ctx: PairContext) -> list[Observation]:
+    """Run every detector; one that fails on an odd tensor is recorded, never fatal to the audit."""
     for detector in DETECTORS:
-        ctx.found.extend(detector(ctx))
+        try:
+            ctx.found.extend(detector(ctx))
+        except Exception as exc:  # noqa: BLE001 (a detector bug must not end the audit)
+            ctx.detector_errors.append(f"{detector.__module__.rsplit('.', 1)[1]}: {type(exc).__name__}: {exc}")
     return list(ctx.found)

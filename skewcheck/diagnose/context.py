@@ -34,6 +34,7 @@ class PairContext:
     repeats: dict[str, Outcome] = field(default_factory=dict)  # a second run on the same bytes
     deviates: dict[str, bool] = field(default_factory=dict)  # per side, vs the probe's expectation
     shared: dict[str, Any] = field(default_factory=dict)  # per-audit memo (e.g. named resizers)
+    detector_errors: list[str] = field(default_factory=list)
 
     @cached_property
     def reference(self) -> Reference | None:
@@ -94,6 +95,8 @@ class PairContext:
         s, _ = self.aligned_serve
         if s is None or self.train.tensor is None or self.train.tensor.size == 0 or self.within_tolerance:
             return None
+        if not (np.isfinite(s).all() and np.isfinite(self.train.tensor).all()):
+            return None  # NaN/Inf: nothing to fit; the pipeline-error detector reports them
         if not (np.issubdtype(self.train.tensor.dtype, np.number) and np.issubdtype(s.dtype, np.number)):
             return None
         t = self.train.tensor

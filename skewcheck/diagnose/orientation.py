@@ -39,7 +39,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     if ctx.within_tolerance or (fit is not None and fit.model != "unexplained"):
         return []
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
-    if t is None or s is None or t.shape[:2] == (1, 1):
+    if t is None or s is None or t.shape[:2] == (1, 1) or not (np.isfinite(t).all() and np.isfinite(s).all()):
         return []
     ref = ctx.reference
     if ref is not None and ref.exif_orientation in EXIF_TRANSFORM and ref.rgb is not None:

@@ -1,10 +1,13 @@
-"""pipeline-error: one side raises for a reason other than decoding, the other does not.
+"""pipeline-error: one side raises for a reason other than decoding, or returns NaN / Inf.
 
 Cause: a mode the code does not handle (RGBA, palette, 16-bit, grayscale), a size assumption, a
-bug. Evidence: the exception type and message. Fix: handle that input in the failing pipeline.
+division by a zero standard deviation, a bug. Evidence: the exception type (or the share of
+non-finite values). Fix: handle that input in the failing pipeline.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.findings import Observation, Severity
@@ -22,4 +25,14 @@ def detect(ctx: PairContext) -> list[Observation]:
                     1.0,
                 )
             )
+        if mine.ok and np.issubdtype(mine.tensor.dtype, np.floating) and not np.isfinite(mine.tensor).all():
+            share = float(1 - np.isfinite(mine.tensor).mean())
+            observations.append(
+                Observation(
+                    "pipeline-error", Severity.CRITICAL, side, {"non_finite": True},
+                    f"{side} returns NaN or Inf values ({share:.0%} of the tensor): the model gets garbage.",
+                    f"Find the division or log that overflows in the {side} pipeline (e.g. a zero std).",
+                    share, measures={"non_finite_share": round(share, 4)},
+                )
+            )  # fmt: skip
     return observations

@@ -104,6 +104,13 @@ def to_numpy(value: Any) -> np.ndarray:
     raise TypeError(f"pipeline returned {type(value).__name__}, not an array-like")
 
 
+def check_numeric(tensor: np.ndarray) -> np.ndarray:
+    """Only real numbers (or booleans) can be compared; anything else is the pipeline's error."""
+    if tensor.dtype == bool or (np.issubdtype(tensor.dtype, np.number) and not np.issubdtype(tensor.dtype, np.complexfloating)):
+        return tensor
+    raise TypeError(f"pipeline returned an array of dtype {tensor.dtype}, not real numbers")
+
+
 def finish_tensor(tensor: np.ndarray, notes: list[str]) -> np.ndarray:
     """Drop a leading batch axis of 1 from a 4-D result and say so."""
     if tensor.ndim == 4 and tensor.shape[0] == 1:
@@ -128,7 +135,7 @@ class CallablePipeline:
             try:
                 arg: Any = str(path) if self._wants_path else path.read_bytes()
                 result = self.fn(arg)
-                tensor = to_numpy(result)
+                tensor = check_numeric(to_numpy(result))
                 error: BaseException | None = None
             except Exception as exc:  # the user's pipeline failing is a result, not a crash
                 error = exc
