@@ -64,6 +64,7 @@ class Finding:
     examples: list[str] = field(default_factory=list)
     worst: dict[str, float] = field(default_factory=dict)
     deviating: dict[str, int] = field(default_factory=dict)  # probes where that side broke the expectation
+    tallies: dict[str, dict[str, tuple[int, Any]]] = field(default_factory=dict, repr=False)
     key: tuple[str, str | None, str] | None = None  # the merge identity: its observations' ``key``
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,8 +115,7 @@ class FindingCollector:
                 key=observation.key,
             )
             self._findings[observation.key] = finding
-        else:
-            _merge_evidence(finding.evidence, observation.evidence)
+        _tally_evidence(finding, observation.evidence)
         finding.images += 1
         finding.flips += int(flipped)
         if deviating is not None:
@@ -137,23 +137,22 @@ class FindingCollector:
         )
 
 
-def _merge_evidence(merged: dict[str, Any], new: dict[str, Any]) -> None:
-    """Evidence that varies across merged images becomes the sorted list of values seen."""
+DOMINANT = 0.8  # evidence shows one value when this share of the merged images agree on it
+
+
+def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
+    """Evidence that varies across merged images shows its dominant value, or the values seen."""
     for key, value in new.items():
-        if key not in merged:
-            merged[key] = value
-            continue
-        current = merged[key]
-        values = current if isinstance(current, _Seen) else _Seen([current])
-        if value not in values:
-            values.append(value)
-            values.sort(key=str)
-        if len(values) > 1:
-            merged[key] = values
-
-
-class _Seen(list):  # type: ignore[type-arg]
-    """A list of the different values one evidence key took (told apart from list-valued evidence)."""
+        tally = finding.tallies.setdefault(key, {})
+        token = json.dumps(value, sort_keys=True, default=str)
+        count, _ = tally.get(token, (0, value))
+        tally[token] = (count + 1, value)
+        total = sum(n for n, _ in tally.values())
+        top_count, top_value = max(tally.values(), key=lambda nv: nv[0])
+        if len(tally) == 1 or top_count >= DOMINANT * total:
+            finding.evidence[key] = top_value
+        else:
+            finding.evidence[key] = sorted((v for _, v in tally.values()), key=str)
 
 
 REPRESENTATION_KINDS = frozenset({"dtype", "layout"})

@@ -138,3 +138,12 @@ def serve_watermark(path: str) -> np.ndarray:
     x = reference(path).copy()
     x[:20, :20] = 1.0
     return x
+
+
+def serve_opencv_bgr_nearest(path: str) -> np.ndarray:
+    """Two causes at once: BGR and another resize (cv2 code without cvtColor, INTER_NEAREST)."""
+    import cv2
+
+    rgb = np.asarray(_open(path))
+    small = cv2.resize(rgb, SIZE, interpolation=cv2.INTER_NEAREST)
+    return small[..., ::-1].astype(np.float32) / 255.0

@@ -73,6 +73,15 @@ def test_equivalent_pair_passes(probes, train, serve):
     assert [f.kind for f in report.findings if f.severity >= Severity.MAJOR] == []
 
 
+def test_two_causes_are_both_reported_the_bigger_first(probes):
+    """BGR and another resize at once: channel-order first, resize after, not a vague prediction."""
+    report = skewcheck.compare(train=P + "reference", serve=P + "serve_opencv_bgr_nearest", images=probes)
+    kinds = [f.kind for f in report.findings]
+    assert kinds[:2] == ["channel-order", "resize"], kinds
+    resize = report.findings[1].evidence
+    assert resize["train"] == "pil.bilinear" and resize["serve"] == "opencv.INTER_NEAREST"
+
+
 def test_exif_finding_names_the_deviating_side_and_probe_count(probes):
     report = skewcheck.compare(train=P + "reference", serve=P + "serve_no_exif", images=probes)
     top = report.findings[0].to_dict()

@@ -7,6 +7,7 @@ a per-channel affine map) and accept the first that explains the difference.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from skewcheck.diagnose.presets import PRESETS
 # A transform "explains" the pair when what it leaves is below this fraction of the difference it
 # started from, or negligible next to the serve tensor's own spread.
 EXPLAINED_FRACTION = 0.05
+PARTIAL = 0.5  # a channel permutation that leaves at most this share of the residual is a cause
 NEGLIGIBLE = 1e-3
 
 NAMED_FACTORS = {
@@ -27,7 +29,9 @@ NAMED_FACTORS = {
 
 @dataclass(frozen=True)
 class ValueFit:
-    model: str  # "identical" | "permutation" | "scale" | "affine" | "channel-affine" | "unexplained"
+    # "identical" | "permutation" | "scale" | "affine" | "channel-affine" | "presets" | "unexplained"
+    # | "partial" (a channel permutation explains part of the difference, something else the rest)
+    model: str
     permutation: tuple[int, ...] | None = None  # serve channel c = train channel permutation[c]
     factor: float | None = None
     slope: tuple[float, ...] = ()
@@ -52,7 +56,7 @@ class ValueFit:
             t = t[..., list(self.permutation)]
         if self.model == "scale" and self.factor is not None:
             return self.factor * t
-        if self.model in ("affine", "channel-affine"):
+        if self.model in ("affine", "channel-affine", "partial"):
             return t * np.array(self.slope) + np.array(self.offset)
         return t
 
@@ -102,7 +106,16 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     if preset_fit is not None:
         return preset_fit
     best = _fit_one("channel-affine", tc, sc, perms[0], baseline)
-    return ValueFit("unexplained", residual=best.residual if best else baseline, baseline=baseline)
+    unexplained = ValueFit("unexplained", residual=best.residual if best else baseline, baseline=baseline)
+    if best is None or len(perms) == 1 or flat.any():
+        return unexplained
+    # Two causes at once (BGR *and* another resize): a permutation that halves what is left is a
+    # cause of its own; what remains after it goes to the residual detectors.
+    swapped = [f for p in perms[1:] for f in [_fit_one("channel-affine", tc[:, list(p)], sc, p, baseline)] if f]
+    partial = min(swapped, key=lambda f: f.residual)
+    if partial.residual <= PARTIAL * best.residual:
+        return dataclasses.replace(partial, model="partial")
+    return unexplained
 
 
 def _fit_one(model: str, tp: np.ndarray, sc: np.ndarray, perm: tuple[int, ...], baseline: float) -> ValueFit | None:

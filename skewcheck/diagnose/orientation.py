@@ -24,6 +24,8 @@ TRANSFORMS = {
     "transverse": lambda x: np.rot90(x, 2).swapaxes(0, 1),
 }
 ACCEPT = 0.35  # the transform must remove at least 65 % of the difference
+DIHEDRAL_EXACT = 0.1  # without an EXIF tag, the flipped tensor must match closely (augmentation)
+CLEAR = 0.7  # stored vs upright: one must leave at most this share of the other's residual
 
 
 EXIF_TRANSFORM = {2: "flip-left-right", 3: "rotate-180", 4: "flip-up-down", 5: "transpose",
@@ -53,8 +55,8 @@ def _exif_observation(ref, t: np.ndarray, s: np.ndarray) -> list[Observation]:  
     for side, x in (("train", t), ("serve", s)):
         raw = affine_residual(x, _render(ref.rgb, x.shape[:2]))
         oriented = affine_residual(x, _render(ref.rgb_oriented, x.shape[:2]))
-        ignores[side] = raw < oriented
-    if ignores["train"] == ignores["serve"]:
+        ignores[side] = True if raw < CLEAR * oriented else (False if oriented < CLEAR * raw else None)
+    if None in ignores.values() or ignores["train"] == ignores["serve"]:
         return []
     side = "train" if ignores["train"] else "serve"
     exif = ref.exif_orientation
@@ -94,7 +96,7 @@ def _dihedral_observation(t: np.ndarray, s: np.ndarray) -> list[Observation]:
         residual = _affine_rms(moved, s)  # one cheap global fit per transform, not the full search
         if best is None or residual < best[0]:
             best = (residual, name)
-    if best is None or best[0] > ACCEPT * before:
+    if best is None or best[0] > ACCEPT * before or best[0] > DIHEDRAL_EXACT * (float(np.std(s)) or 1.0):
         return []
     return [
         Observation(

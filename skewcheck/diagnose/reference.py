@@ -117,14 +117,18 @@ def to_hwc3(tensor: np.ndarray) -> np.ndarray | None:
     return t if t.shape[-1] == 3 else None
 
 
-def affine_residual(tensor: np.ndarray, candidate: np.ndarray) -> float:
+RGB_BGR = ((0, 1, 2), (2, 1, 0))
+
+
+def affine_residual(tensor: np.ndarray, candidate: np.ndarray, orders: tuple[tuple[int, ...], ...] = RGB_BGR) -> float:
     """How well a per-channel affine map of ``candidate`` explains ``tensor`` (relative RMS).
 
     Scale, offset and normalisation presets are all per-channel affine, so comparing after this
-    fit asks only "same pixels up to the value convention?". BGR is tried too.
+    fit asks only "same pixels up to the value convention?". BGR is tried too, unless ``orders``
+    names one order.
     """
     best = np.inf
-    for order in ((0, 1, 2), (2, 1, 0)):
+    for order in orders:
         c = candidate[..., list(order)]
         err = 0.0
         for ch in range(3):
