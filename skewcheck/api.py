@@ -32,6 +32,8 @@ def compare(
     atol: float = 1e-5,
     rtol: float = 1e-5,
     max_flip_rate: float | None = None,
+    workers: int = 0,
+    timeout: float | None = None,
     progress: ProgressFn | None = None,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
@@ -41,6 +43,10 @@ def compare(
     ``atol``/``rtol`` apply to non-class model outputs and to tensors: a pair with
     |serve - train| <= atol + rtol·|train| everywhere counts as equal (dtype and shape still count).
     ``max_flip_rate`` fails the gate when top-1 flips / predicted images exceeds it.
+    ``workers`` ≥ 1 runs the pipelines in that many worker processes, which rebuild them from
+    their references, so ``train`` and ``serve`` must then be strings; a run that crashes its
+    worker is recorded against its image (``WorkerCrashed``) and the audit goes on. ``timeout``
+    (seconds, workers only) stops a pipeline run that takes longer and records it the same way.
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
     if fail_on not in GATES:
@@ -53,6 +59,7 @@ def compare(
         raise UsageError(f"--max-flip-rate must be between 0 and 1, got {max_flip_rate}")
     if atol < 0 or rtol < 0:
         raise UsageError("--atol and --rtol must not be negative")
+    _check_workers(workers, timeout, train, serve)
 
     quiet_tensorflow_env()
     root, probes = _image_root(images)
@@ -68,9 +75,28 @@ def compare(
     inputs = AuditInputs(
         train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
-        max_flip_rate=max_flip_rate, model_expects=_expected_input(runner),
+        max_flip_rate=max_flip_rate, model_expects=_expected_input(runner), workers=workers, timeout=timeout,
     )  # fmt: skip
     return run_audit(inputs, progress)
+
+
+def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serve: PipelineRef) -> None:
+    """Worker processes rebuild the pipelines from references: a Python object cannot travel."""
+    if workers < 0:
+        raise UsageError(f"--workers must be 0 (in-process) or more, got {workers}")
+    if timeout is not None and timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+    if timeout is not None and workers == 0:
+        raise UsageError("--timeout needs --workers 1 or more: only a worker process can be stopped mid-run")
+    if workers == 0:
+        return
+    for side, ref in (("train", train), ("serve", serve)):
+        if not isinstance(ref, str):
+            raise UsageError(
+                f"workers={workers} needs {side} as a reference string ('pkg.module:fn', 'file.py:fn', "
+                f"'spec.toml#name', 'golden.npz', 'tensors:DIR'), got a {type(ref).__name__}: "
+                "worker processes rebuild the pipelines from their references (or use workers=0)"
+            )
 
 
 def _image_root(images: str | Path | None) -> tuple[Path, dict[str, Any]]:

@@ -6,8 +6,10 @@ compared; what survives is one small record per image, running totals and a few 
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,8 @@ class AuditInputs:
     max_flip_rate: float | None = None  # gate: fail when flips / predicted images exceeds it
     repeat_sample: int = 4  # images run twice per pipeline to catch randomness left on
     model_expects: Any = None  # skewcheck.models.inspect.ExpectedInput, for the range lint
+    workers: int = 0  # 0: pipelines run in this process; N: in a pool of N worker processes
+    timeout: float | None = None  # seconds per pipeline run, workers only
 
 
 @dataclass
@@ -73,23 +77,23 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
     total = len(files)
     done = 0
-    for chunk in _chunks(files, max(1, inputs.batch_size)):
-        pairs = [_run_pipelines(inputs, path, repeat=done + i < inputs.repeat_sample) for i, path in enumerate(chunk)]
-        if inputs.runner is not None:
-            for side in SIDES:
-                preds = predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
-                for pair, pred in zip(pairs, preds):
-                    pair.predictions[side] = pred
-        for pair in pairs:
-            with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
-                warnings.simplefilter("ignore", RuntimeWarning)
-                records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples))
-            if tracer is not None:
-                tracer.offer(pair.file, pair.path, pair.train, pair.serve)
-            pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
+    with contextlib.closing(_pairs(inputs, files)) as stream:  # closing it stops the worker pool, if any
+        for pairs in _chunks(stream, max(1, inputs.batch_size)):
+            if inputs.runner is not None:
+                for side in SIDES:
+                    preds = predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
+                    for pair, pred in zip(pairs, preds):
+                        pair.predictions[side] = pred
+            for pair in pairs:
+                with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples))
+                if tracer is not None:
+                    tracer.offer(pair.file, pair.path, pair.train, pair.serve)
+                pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
+            done += len(pairs)
+            if progress is not None:
+                progress(done, total)
 
     audit_error = _audit_error(inputs, summary)
     return Report(
@@ -121,14 +125,34 @@ def _model_dict(inputs: AuditInputs) -> dict[str, Any]:
     return out
 
 
-def _chunks(items: list[Path], size: int) -> Iterable[list[Path]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
+    """Lists of up to ``size`` pairs, pulled lazily: only one chunk's tensors exist at a time."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _pairs(inputs: AuditInputs, files: list[Path]) -> Generator[_Pair, None, None]:
+    """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool."""
+    if inputs.workers < 1:
+        for i, path in enumerate(files):
+            yield _run_pipelines(inputs, path, repeat=i < inputs.repeat_sample)
+        return
+    from skewcheck.native import is_verbose
+    from skewcheck.workers import PipelinePool
+
+    refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
+    with PipelinePool(refs, inputs.root, inputs.workers, timeout=inputs.timeout, verbose=is_verbose()) as pool:
+        for runs in pool.imap((path, i < inputs.repeat_sample) for i, path in enumerate(files)):
+            yield _Pair(_name(inputs, runs.path), runs.path, runs.first["train"], runs.first["serve"], repeats=runs.repeats)
+
+
+def _name(inputs: AuditInputs, path: Path) -> str:
+    return path.relative_to(inputs.root).as_posix()
 
 
 def _run_pipelines(inputs: AuditInputs, path: Path, repeat: bool) -> _Pair:
-    name = path.relative_to(inputs.root).as_posix()
-    pair = _Pair(name, path, inputs.train.run(path), inputs.serve.run(path))
+    pair = _Pair(_name(inputs, path), path, inputs.train.run(path), inputs.serve.run(path))
     if repeat:
         for side in SIDES:
             if getattr(pair, side).ok:

@@ -25,6 +25,10 @@ def set_verbose(verbose: bool) -> None:
     _VERBOSE = verbose
 
 
+def is_verbose() -> bool:
+    return _VERBOSE
+
+
 class CapturedText:
     """Filled with the captured text when the ``with`` block exits."""
 

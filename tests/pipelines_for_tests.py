@@ -101,3 +101,53 @@ def nan_image(data: bytes) -> np.ndarray:
 
 def object_array(data: bytes) -> np.ndarray:
     return np.array([object(), 1], dtype=object)
+
+
+def segfault_on_b(path: str) -> np.ndarray:
+    """pil_unit, but reading address 0 (a segfault, as a buggy C extension would) on files under b/."""
+    if "/b/" in path.replace("\\", "/"):
+        import ctypes
+
+        ctypes.string_at(0)
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def exits_on_img4(path: str) -> np.ndarray:
+    """pil_unit, but the process exits with status 3 on img4 (os._exit skips every handler)."""
+    if Path(path).name == "img4.png":
+        import os
+
+        os._exit(3)
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def hangs_on_img4(path: str) -> np.ndarray:
+    """pil_unit, but hangs on img4 (an endless wait, as a deadlocked library would)."""
+    if Path(path).name == "img4.png":
+        import time
+
+        time.sleep(3600)
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def pil_unit_noisy(data: bytes) -> np.ndarray:
+    """pil_unit plus unseeded noise: randomness left on, so two runs on the same bytes differ."""
+    x = pil_unit(data)
+    return (x + np.random.default_rng().uniform(0, 0.01, x.shape)).astype(np.float32)
+
+
+_SEEN: set[str] = set()
+
+
+def segfault_on_second_run(path: str) -> np.ndarray:
+    """pil_unit the first time this process sees a file, a segfault the second time (the repeat run)."""
+    if path in _SEEN:
+        import ctypes
+
+        ctypes.string_at(0)
+    _SEEN.add(path)
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0

@@ -1,0 +1,302 @@
+"""A bounded pool of worker processes that run the train and serve pipelines (``--workers N``).
+
+Why not ``concurrent.futures``: when a worker dies, ``ProcessPoolExecutor`` breaks as a whole and
+does not say which task killed it. Here each worker has its own pipe, runs the images it is sent in
+the order it got them, and reports every pipeline run as soon as it finishes. So the parent always
+knows which image, and which run on it, a dead worker was busy with: that run is recorded as a
+``pipeline-error`` (``WorkerCrashed``), the worker is replaced, the runs still owed for that image
+go to the new worker, and the audit goes on.
+
+Bounded: at most ``2 × size`` images are between "handed to the pool" and "given back to the
+audit loop" (queued, running, or finished and waiting for an earlier image), and results come back
+in input order, so a report does not depend on the number of workers.
+
+Workers use the "spawn" start method (TensorFlow may already run threads in the parent; a forked
+copy of it is unsafe) and rebuild the pipelines from their string references once at start.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from skewcheck.errors import AuditError
+from skewcheck.pipelines.outcome import Outcome
+
+Step = tuple[str, bool]  # (side, is the repeat run)
+PER_WORKER = 2  # images sent to one worker at a time: the one it runs, the next one in its pipe
+_JOIN_S = 5.0
+
+
+@dataclass
+class ImageRuns:
+    """Everything the pipelines produced for one image, as the in-process path would have."""
+
+    index: int
+    path: Path
+    first: dict[str, Outcome] = field(default_factory=dict)
+    repeats: dict[str, Outcome] = field(default_factory=dict)
+
+    def record(self, side: str, repeat: bool, outcome: Outcome) -> None:
+        (self.repeats if repeat else self.first)[side] = outcome
+
+
+def steps_for(repeat: bool) -> list[Step]:
+    """The runs for one image, in the in-process order: train, serve, then the repeats."""
+    steps = [("train", False), ("serve", False)]
+    return steps + [("train", True), ("serve", True)] if repeat else steps
+
+
+def wanted(step: Step, first: dict[str, Outcome]) -> bool:
+    """A repeat runs only when that side's first run gave a tensor (as in the in-process path)."""
+    side, repeat = step
+    return not repeat or side not in first or first[side].ok
+
+
+@dataclass
+class _Task:
+    runs: ImageRuns
+    steps: list[Step]
+    reported: set[Step] = field(default_factory=set)
+
+    def next_step(self) -> Step | None:
+        """The run the worker was busy with: the first wanted one it has not reported."""
+        for step in self.steps:
+            if step not in self.reported and wanted(step, self.runs.first):
+                return step
+        return None
+
+
+def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool) -> None:
+    """One worker: load the pipelines once, then run the images sent until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
+    from skewcheck.native import quiet_tensorflow_env, set_verbose
+    from skewcheck.pipelines import load_pipeline
+
+    set_verbose(verbose)
+    quiet_tensorflow_env()
+    try:
+        pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root)) for side, ref in refs.items()}
+    except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready",))
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        if task is None:
+            return
+        index, path, steps = task
+        first: dict[str, Outcome] = {}
+        for side, repeat in steps:
+            if not wanted((side, repeat), first):
+                continue
+            outcome = pipelines[side].run(Path(path))
+            if not repeat:
+                first[side] = outcome
+            conn.send(("run", index, side, repeat, outcome))
+        conn.send(("done", index))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        # not daemonic: a user's pipeline may start processes of its own
+        self.process = ctx.Process(target=_worker_main, args=(child, *args), name="skewcheck-worker")
+        self.process.start()
+        child.close()
+        self.tasks: deque[_Task] = deque()
+        self.ready = False
+        self.since = time.monotonic()  # when the run it is busy with began (as far as we know)
+
+    def send(self, task: _Task) -> bool:
+        if not self.tasks:
+            self.since = time.monotonic()
+        try:
+            self.conn.send((task.runs.index, str(task.runs.path), task.steps))
+        except OSError:
+            return False
+        self.tasks.append(task)
+        return True
+
+    def stop(self, kill: bool) -> None:
+        if not kill and self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.process.join(_JOIN_S)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(_JOIN_S)
+        self.conn.close()
+
+
+def exit_text(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "no exit status"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            return f"signal {-exitcode}"
+        return f"{name}, e.g. killed when out of memory" if name == "SIGKILL" else name
+    return f"exit code {exitcode}"
+
+
+class PipelinePool:
+    """``size`` worker processes running both pipelines; use as a context manager, feed :meth:`imap`."""
+
+    def __init__(self, refs: dict[str, str], images_root: Path, size: int, *,
+                 timeout: float | None = None, verbose: bool = False) -> None:  # fmt: skip
+        if size < 1:
+            raise ValueError("a pool needs at least one worker")
+        self._ctx = mp.get_context("spawn")
+        self._args = (dict(refs), str(images_root), verbose)
+        self.size = size
+        self.window = 2 * size
+        self.timeout = timeout
+        self.restarts = 0
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> PipelinePool:
+        self._workers = [_Worker(self._ctx, self._args) for _ in range(self.size)]
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        for worker in self._workers:
+            worker.stop(kill=exc_type is not None)
+        self._workers = []
+
+    def imap(self, items: Iterable[tuple[Path, bool]]) -> Iterator[ImageRuns]:
+        """(image, run it twice?) in → :class:`ImageRuns` out, in the same order."""
+        source = iter(enumerate(items))
+        pending: deque[_Task] = deque()  # not sent yet; a crashed worker's images go first
+        finished: dict[int, ImageRuns] = {}
+        made = given = 0
+        exhausted = False
+        while True:
+            while given in finished:
+                yield finished.pop(given)
+                given += 1
+            while not exhausted and made - given < self.window:
+                item = next(source, None)
+                if item is None:
+                    exhausted = True
+                    break
+                index, (path, repeat) = item
+                pending.append(_Task(ImageRuns(index, path), steps_for(repeat)))
+                made += 1
+            if exhausted and given == made:
+                return
+            self._dispatch(pending)
+            self._service(pending, finished)  # something is outstanding: it waits for a message or a death
+
+    def _dispatch(self, pending: deque[_Task]) -> None:
+        while pending:
+            worker = min(self._workers, key=lambda w: len(w.tasks))
+            if len(worker.tasks) >= PER_WORKER or not worker.send(pending[0]):
+                return  # all busy, or that one is dead: _service will see it and replace it
+            pending.popleft()
+
+    def _service(self, pending: deque[_Task], finished: dict[int, ImageRuns]) -> None:
+        """Wait for messages or a death (or a timeout), and handle them."""
+        by_conn = {w.conn: w for w in self._workers}
+        by_sentinel = {w.process.sentinel: w for w in self._workers}
+        ready = wait([*by_conn, *by_sentinel], timeout=self._wait_s())
+        dead: list[_Worker] = []
+        for obj in ready:
+            worker = by_conn.get(obj)  # type: ignore[call-overload]
+            if worker is not None:
+                if not self._drain(worker, finished) and worker not in dead:
+                    dead.append(worker)
+            elif by_sentinel[obj] not in dead:  # type: ignore[index]
+                dead.append(by_sentinel[obj])  # type: ignore[index]
+        for worker in dead:
+            self._replace(worker, pending, finished, timed_out=False)
+        if self.timeout is not None:
+            now = time.monotonic()
+            for worker in list(self._workers):
+                if worker.ready and worker.tasks and now - worker.since > self.timeout:
+                    self._replace(worker, pending, finished, timed_out=True)
+
+    def _wait_s(self) -> float | None:
+        if self.timeout is None:
+            return None
+        busy = [w.since + self.timeout for w in self._workers if w.ready and w.tasks]
+        return max(0.0, min(busy) - time.monotonic()) + 0.01 if busy else None
+
+    def _drain(self, worker: _Worker, finished: dict[int, ImageRuns]) -> bool:
+        """Handle what the worker has sent; False when its pipe is closed (it is dead)."""
+        try:
+            while worker.conn.poll():
+                self._handle(worker, worker.conn.recv(), finished)
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def _handle(self, worker: _Worker, message: tuple[Any, ...], finished: dict[int, ImageRuns]) -> None:
+        kind = message[0]
+        worker.since = time.monotonic()
+        if kind == "ready":
+            worker.ready = True
+        elif kind == "failed":
+            raise AuditError(f"a worker process could not load the pipelines: {message[1]}")
+        elif kind == "run":
+            _, index, side, repeat, outcome = message
+            task = worker.tasks[0]
+            assert task.runs.index == index, (task.runs.index, index)
+            task.runs.record(side, repeat, outcome)
+            task.reported.add((side, repeat))
+        elif kind == "done":
+            task = worker.tasks.popleft()
+            assert task.runs.index == message[1], (task.runs.index, message[1])
+            finished[task.runs.index] = task.runs
+
+    def _replace(self, worker: _Worker, pending: deque[_Task], finished: dict[int, ImageRuns], *, timed_out: bool) -> None:
+        """Record the run the worker died on (or was stopped in), requeue the rest, start a new one."""
+        if timed_out:
+            worker.process.kill()
+        worker.process.join(_JOIN_S)
+        self._drain(worker, finished)  # what it sent before dying
+        if not worker.ready:
+            raise AuditError(
+                f"a worker process died while loading the pipelines ({exit_text(worker.process.exitcode)}); "
+                "a script that calls compare(workers=...) must guard its top level with if __name__ == '__main__':"
+            )
+        head = worker.tasks.popleft() if worker.tasks else None
+        rest = list(worker.tasks)  # sent but never started: the worker runs its images in order
+        worker.stop(kill=True)
+        self._workers[self._workers.index(worker)] = _Worker(self._ctx, self._args)
+        self.restarts += 1
+        pending.extendleft(reversed(rest))
+        if head is None:
+            return
+        step = head.next_step()
+        if step is None:  # it died after its last run was reported
+            finished[head.runs.index] = head.runs
+            return
+        head.runs.record(*step, _lost_run(worker.process.exitcode, timed_out, self.timeout))
+        head.reported.add(step)
+        left = [s for s in head.steps if s not in head.reported and wanted(s, head.runs.first)]
+        if left:
+            pending.appendleft(_Task(head.runs, left))
+        else:
+            finished[head.runs.index] = head.runs
+
+
+def _lost_run(exitcode: int | None, timed_out: bool, timeout: float | None) -> Outcome:
+    if timed_out:
+        return Outcome(status="pipeline-error", error_type="PipelineTimeout",
+                       error=f"the pipeline ran past --timeout {timeout:g}s on this image; its worker process was stopped")  # fmt: skip
+    return Outcome(status="pipeline-error", error_type="WorkerCrashed",
+                   error=f"the pipeline crashed its worker process ({exit_text(exitcode)}) on this image")  # fmt: skip

@@ -1,0 +1,159 @@
+"""`--workers N`: pipelines in worker processes give the same report, and a crashing one is recorded."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import skewcheck
+from skewcheck.cli import app
+from skewcheck.errors import UsageError
+from skewcheck.workers import PipelinePool, exit_text
+from tests.conftest import REPO
+
+REF = "tests/pipelines_for_tests.py:"
+
+
+@pytest.fixture(autouse=True)
+def _run_from_repo(monkeypatch):
+    monkeypatch.chdir(REPO)
+
+
+def without_timings(value: Any) -> Any:
+    """The report minus what differs between two runs in one process too: clock times, and the
+    memory addresses that some exception messages carry (``<_io.BytesIO object at 0x7f...>``)."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    if isinstance(value, str):
+        return re.sub(r" at 0x[0-9a-fA-F]+", " at 0x…", value)
+    return value
+
+
+def test_two_workers_give_the_same_report_as_in_process(image_dir):
+    reports = [skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, workers=n).to_dict()
+               for n in (0, 2)]  # fmt: skip
+    in_process, pooled = (without_timings(r) for r in reports)
+    assert in_process["findings"][0]["kind"] == "scale"
+    assert pooled["findings"] == in_process["findings"]
+    assert pooled["images"] == in_process["images"]
+    assert pooled == in_process
+
+
+def test_repeat_runs_still_catch_randomness_in_workers(image_dir):
+    report = skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_unit_noisy", images=image_dir, workers=2)
+    finding = next(f for f in report.findings if f.kind == "nondeterminism")
+    assert finding.side == "serve"
+
+
+def test_a_segfault_is_recorded_against_its_image_and_the_run_goes_on(image_dir):
+    report = skewcheck.compare(train=REF + "pil_unit", serve=REF + "segfault_on_b", images=image_dir, workers=1)
+    assert report.exit_code == 1
+    assert "pipeline-error" in [f.kind for f in report.findings]
+    by_path = {i["path"]: i for i in report.images}
+    assert len(by_path) == 7
+    for path, image in by_path.items():
+        if path.startswith("b/"):  # notes.jpg too: the pipeline crashes before it reads a byte
+            assert image["serve"]["status"] == "pipeline-error"
+            assert image["serve"]["error_type"] == "WorkerCrashed"
+            assert "SIGSEGV" in image["serve"]["error"]
+        else:
+            assert image["train"]["status"] == image["serve"]["status"] == "ok"
+            assert "tensor" in image["metrics"]
+    assert by_path["b/img3.png"]["train"]["status"] == "ok"  # the other side's run is kept
+    assert report.summary["compared"] == 3
+
+
+def test_an_exit_names_its_status_and_other_images_are_compared(image_dir):
+    report = skewcheck.compare(train=REF + "exits_on_img4", serve=REF + "pil_unit", images=image_dir, workers=2)
+    crashed = next(i for i in report.images if i["path"] == "b/img4.png")
+    assert crashed["train"]["error_type"] == "WorkerCrashed"
+    assert "exit code 3" in crashed["train"]["error"]
+    assert crashed["serve"]["status"] == "ok"  # run by the replacement worker
+    others = [i for i in report.images if i["path"].endswith(".png") and i["path"] != "b/img4.png"]
+    assert len(others) == 5 and all(i["train"]["status"] == i["serve"]["status"] == "ok" for i in others)
+
+
+def test_a_crash_on_the_repeat_run_is_nondeterminism(image_dir):
+    report = skewcheck.compare(train=REF + "segfault_on_second_run", serve=REF + "pil_unit", images=image_dir, workers=1)
+    kinds = [f.kind for f in report.findings]
+    assert "nondeterminism" in kinds
+    first = report.images[0]
+    assert first["train"]["status"] == "ok" and first["serve"]["status"] == "ok"
+
+
+def test_timeout_stops_a_hanging_run(image_dir):
+    report = skewcheck.compare(train=REF + "hangs_on_img4", serve=REF + "pil_unit", images=image_dir,
+                               workers=2, timeout=1.0)  # fmt: skip
+    hung = next(i for i in report.images if i["path"] == "b/img4.png")
+    assert hung["train"]["error_type"] == "PipelineTimeout"
+    assert hung["serve"]["status"] == "ok"
+    assert report.exit_code == 1
+
+
+def test_cli_workers_flag_gives_the_same_json(image_dir, tmp_path):
+    runner = CliRunner()
+    outputs = []
+    for n in ("0", "2"):
+        out = tmp_path / f"r{n}.json"
+        result = runner.invoke(app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
+                                     "--images", str(image_dir), "--workers", n, "--report", str(out)])  # fmt: skip
+        assert result.exit_code == 1, result.output
+        outputs.append(without_timings(json.loads(out.read_text())))
+    assert outputs[1]["findings"] == outputs[0]["findings"]
+    assert outputs[1]["images"] == outputs[0]["images"]
+
+
+def test_cli_rejects_negative_workers(image_dir):
+    result = CliRunner().invoke(app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
+                                      "--images", str(image_dir), "--workers", "-1"])  # fmt: skip
+    assert result.exit_code == 2
+
+
+def _callable(data: bytes) -> Any:
+    from tests.pipelines_for_tests import pil_unit
+
+    return pil_unit(data)
+
+
+def test_a_python_callable_with_workers_is_a_usage_error(image_dir):
+    with pytest.raises(UsageError, match="reference string") as info:
+        skewcheck.compare(train=_callable, serve=REF + "pil_raw", images=image_dir, workers=2)
+    assert "\n" not in str(info.value)
+    # in-process, the same callable is fine
+    assert skewcheck.compare(train=_callable, serve=REF + "pil_raw", images=image_dir).exit_code == 1
+
+
+def test_timeout_without_workers_is_a_usage_error(image_dir):
+    with pytest.raises(UsageError, match="--workers"):
+        skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, timeout=5)
+
+
+def test_the_pool_keeps_at_most_two_images_per_worker_in_flight(image_dir):
+    files = sorted(p for p in image_dir.rglob("*") if p.is_file()) * 3
+    pulled = 0
+
+    def source():
+        nonlocal pulled
+        for path in files:
+            pulled += 1
+            yield path, False
+
+    in_flight = []
+    with PipelinePool({"train": REF + "pil_unit", "serve": REF + "pil_raw"}, image_dir, 2) as pool:
+        for given, runs in enumerate(pool.imap(source()), start=1):
+            in_flight.append(pulled - given + 1)
+            assert runs.path == files[given - 1]
+    assert len(in_flight) == len(files)
+    assert max(in_flight) <= 4
+
+
+def test_exit_text_names_signals():
+    assert exit_text(-11) == "SIGSEGV"
+    assert exit_text(3) == "exit code 3"
+    assert "out of memory" in exit_text(-9)
