@@ -18,6 +18,7 @@ from skewcheck.diagnose.presets import PRESETS
 # A transform "explains" the pair when what it leaves is below this fraction of the difference it
 # started from, or negligible next to the serve tensor's own spread.
 EXPLAINED_FRACTION = 0.05
+SAMPLE_PIXELS = 16_384  # pixels the value fits look at (an even stride over the tensor)
 PARTIAL = 0.5  # a channel permutation that leaves at most this share of the residual is a cause
 NEGLIGIBLE = 1e-3
 
@@ -89,8 +90,12 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     perms = list(itertools.permutations(range(channels))) if channels > 1 else [(0,)]
     tc = t.reshape(-1, channels)
     sc = s.reshape(-1, channels)
+    if tc.shape[0] > SAMPLE_PIXELS:  # the fits are global: an even sample of pixels decides as well
+        step = -(-tc.shape[0] // SAMPLE_PIXELS)
+        tc, sc = tc[::step], sc[::step]
+        baseline, spread = _rms(sc - tc), float(np.std(sc))
 
-    preset_fit = _fit_presets(t, s, baseline, spread) if channels == 3 and t.size >= 48 else None
+    preset_fit = _fit_presets(tc, sc, baseline, spread) if channels == 3 and tc.size >= 48 else None
 
     # a channel with no texture on either side makes affine fits meaningless (any slope fits)
     flat = (tc.std(axis=0) <= 0.01 * (float(np.ptp(tc)) or 1.0)) | (sc.std(axis=0) <= 0.01 * (float(np.ptp(sc)) or 1.0))
