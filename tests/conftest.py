@@ -47,3 +47,9 @@ def jpeg_bytes(array: np.ndarray, quality: int = 95) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(array).save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+@pytest.fixture
+def run_from_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the repository root: pipeline references like 'tests/x.py:fn' are relative to it."""
+    monkeypatch.chdir(REPO)

@@ -14,9 +14,7 @@ REF = "tests/pipelines_for_tests.py:"
 MODELS = REPO / "fixtures" / "models"
 
 
-@pytest.fixture(autouse=True)
-def _run_from_repo(monkeypatch):
-    monkeypatch.chdir(REPO)
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ import pytest
 
 from skewcheck.errors import UsageError
 from skewcheck.pipelines import load_pipeline
-from tests.conftest import REPO, jpeg_bytes, photo_like, write_png
+from tests.conftest import jpeg_bytes, photo_like, write_png
 
 REF = "tests/pipelines_for_tests.py:"
 
 
-@pytest.fixture(autouse=True)
-def _run_from_repo(monkeypatch):
-    monkeypatch.chdir(REPO)
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
 
 
 def test_file_reference_receives_bytes_and_keeps_dtype(tmp_path):

@@ -19,7 +19,7 @@ from skewcheck.errors import UsageError
 from skewcheck.example import example_arguments
 from skewcheck.report import format_for, write_report
 from skewcheck.report.common import SEVERITIES
-from tests.conftest import REPO, photo_like, write_png
+from tests.conftest import photo_like, write_png
 
 REF = "tests/pipelines_for_tests.py:"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,9 +28,7 @@ EVIL_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 CASE_CHILDREN = {"failure", "error", "skipped", "system-out", "system-err"}
 
 
-@pytest.fixture(autouse=True)
-def _run_from_repo(monkeypatch):
-    monkeypatch.chdir(REPO)
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
 
 
 @pytest.fixture(scope="module")

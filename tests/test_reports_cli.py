@@ -9,15 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from skewcheck.cli import app
-from tests.conftest import REPO
 
 REF = "tests/pipelines_for_tests.py:"
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _run_from_repo(monkeypatch):
-    monkeypatch.chdir(REPO)
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
 
 
 def invoke(*args: str):

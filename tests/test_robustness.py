@@ -6,14 +6,11 @@ import pytest
 
 import skewcheck
 import skewcheck.diagnose as diagnose_module
-from tests.conftest import REPO
 
 REF = "tests/pipelines_for_tests.py:"
 
 
-@pytest.fixture(autouse=True)
-def _run_from_repo(monkeypatch):
-    monkeypatch.chdir(REPO)
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
 
 
 def test_nan_values_are_a_critical_pipeline_error(image_dir):

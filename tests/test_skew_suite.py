@@ -11,7 +11,6 @@ import pytest
 import skewcheck
 from skewcheck.findings import Severity
 from skewcheck.probes import write_probes
-from tests.conftest import REPO
 
 P = "tests/skew_pairs.py:"
 KINDS = [
@@ -52,9 +51,7 @@ def probes(tmp_path_factory):
     return root
 
 
-@pytest.fixture(autouse=True)
-def _run_from_repo(monkeypatch):
-    monkeypatch.chdir(REPO)
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
 
 
 @pytest.mark.parametrize(("train", "serve", "model", "kind", "side"), SKEWED, ids=[s[1] for s in SKEWED])

@@ -6,14 +6,11 @@ import pytest
 
 from skewcheck.example import example_arguments
 from skewcheck.testing import assert_no_skew
-from tests.conftest import REPO
 
 REF = "tests/pipelines_for_tests.py:"
 
 
-@pytest.fixture(autouse=True)
-def _run_from_repo(monkeypatch):
-    monkeypatch.chdir(REPO)
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
 
 
 def test_raises_on_the_examples_buggy_pipeline_with_ranked_findings():

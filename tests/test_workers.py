@@ -13,14 +13,11 @@ import skewcheck
 from skewcheck.cli import app
 from skewcheck.errors import UsageError
 from skewcheck.workers import PipelinePool, exit_text
-from tests.conftest import REPO
 
 REF = "tests/pipelines_for_tests.py:"
 
 
-@pytest.fixture(autouse=True)
-def _run_from_repo(monkeypatch):
-    monkeypatch.chdir(REPO)
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
 
 
 def without_timings(value: Any) -> Any:
