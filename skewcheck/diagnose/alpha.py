@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import _lstsq
+from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.reference import to_hwc3
 from skewcheck.findings import Observation, Severity
 
@@ -62,7 +62,7 @@ def _background(tensor: np.ndarray | None, rgb: np.ndarray, alpha: np.ndarray, h
     if opaque.sum() < 4 or not clear.any():
         return "unknown"
     # the side's value convention, fitted on opaque pixels: tensor = a * pixel + b (all channels)
-    a, b = _lstsq(small_rgb[opaque].ravel(), x[opaque].ravel())
+    a, b = fit_line(small_rgb[opaque].ravel(), x[opaque].ravel())
     seen = x[clear]
     options = {"hidden RGB": small_rgb[clear], "white": np.full_like(seen, 255.0), "black": np.zeros_like(seen)}
     errors = {name: float(np.mean(np.abs(seen - (a * v + b)))) for name, v in options.items()}

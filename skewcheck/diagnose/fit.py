@@ -62,7 +62,7 @@ class ValueFit:
         return t
 
 
-def _rms(x: np.ndarray) -> float:
+def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
 
 
@@ -81,7 +81,7 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     """``train`` and ``serve`` have equal shapes, channels last when there are 3 or 4 of them."""
     t = train.astype(np.float64)
     s = serve.astype(np.float64)
-    baseline = _rms(s - t)
+    baseline = rms(s - t)
     spread = float(np.std(s)) if s.size else 0.0
     if baseline <= NEGLIGIBLE * max(spread, 1e-12) or baseline == 0:
         return ValueFit("identical", residual=baseline, baseline=baseline)
@@ -93,7 +93,7 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     if tc.shape[0] > SAMPLE_PIXELS:  # the fits are global: an even sample of pixels decides as well
         step = -(-tc.shape[0] // SAMPLE_PIXELS)
         tc, sc = tc[::step], sc[::step]
-        baseline, spread = _rms(sc - tc), float(np.std(sc))
+        baseline, spread = rms(sc - tc), float(np.std(sc))
 
     preset_fit = _fit_presets(tc, sc, baseline, spread) if channels == 3 and tc.size >= 48 else None
 
@@ -128,29 +128,30 @@ def _fit_one(model: str, tp: np.ndarray, sc: np.ndarray, perm: tuple[int, ...], 
     if model == "permutation":
         if identity:
             return None
-        return ValueFit("permutation", permutation=perm, residual=_rms(sc - tp), baseline=baseline)
+        return ValueFit("permutation", permutation=perm, residual=rms(sc - tp), baseline=baseline)
     if model == "scale":
         denom = float(np.vdot(tp, tp))
         if denom == 0:
             return None
         k = float(np.vdot(tp, sc)) / denom
         return ValueFit("scale", permutation=None if identity else perm, factor=k,
-                        residual=_rms(sc - k * tp), baseline=baseline)  # fmt: skip
+                        residual=rms(sc - k * tp), baseline=baseline)  # fmt: skip
     if model == "affine":
-        a, b = _lstsq(tp.reshape(-1), sc.reshape(-1))
+        a, b = fit_line(tp.reshape(-1), sc.reshape(-1))
         return ValueFit("affine", permutation=None if identity else perm, slope=(a,), offset=(b,),
-                        residual=_rms(sc - (a * tp + b)), baseline=baseline)  # fmt: skip
+                        residual=rms(sc - (a * tp + b)), baseline=baseline)  # fmt: skip
     slopes, offsets, pred = [], [], np.empty_like(sc)
     for c in range(tp.shape[1]):
-        a, b = _lstsq(tp[:, c], sc[:, c])
+        a, b = fit_line(tp[:, c], sc[:, c])
         slopes.append(a)
         offsets.append(b)
         pred[:, c] = a * tp[:, c] + b
     return ValueFit("channel-affine", permutation=None if identity else perm, slope=tuple(slopes),
-                    offset=tuple(offsets), residual=_rms(sc - pred), baseline=baseline)  # fmt: skip
+                    offset=tuple(offsets), residual=rms(sc - pred), baseline=baseline)  # fmt: skip
 
 
-def _lstsq(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares ``y ≈ a·x + b`` (a constant ``x`` predicts the mean of ``y``)."""
     xm, ym = float(x.mean()), float(y.mean())
     var = float(np.mean((x - xm) ** 2))
     if var == 0:
@@ -169,7 +170,7 @@ def _fit_presets(t: np.ndarray, s: np.ndarray, baseline: float, spread: float) -
         for name_s, ps in PRESETS.items():
             if name_s == name_t:
                 continue
-            residual = _rms(s - ps.apply(raw))
+            residual = rms(s - ps.apply(raw))
             if best is None or residual < best[0]:
                 best = (residual, name_t, name_s)
     if best is None or not _accept(best[0], baseline, spread):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.fit import fit_line, rms
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
 from skewcheck.findings import Observation, Severity
 
@@ -73,10 +74,8 @@ def _exif_observation(ref, t: np.ndarray, s: np.ndarray) -> list[Observation]:  
 def _affine_rms(t: np.ndarray, s: np.ndarray) -> float:
     """RMS left after the best global ``s ≈ a·t + b`` (scale and offset conventions drop out)."""
     x, y = t.ravel(), s.ravel()
-    xm, ym = x.mean(), y.mean()
-    var = float(((x - xm) ** 2).mean())
-    a = float(((x - xm) * (y - ym)).mean()) / var if var > 0 else 0.0
-    return float(np.sqrt(np.mean((y - ym - a * (x - xm)) ** 2)))
+    a, b = fit_line(x, y)
+    return rms(y - (a * x + b))
 
 
 def _render(rgb: np.ndarray, hw: tuple[int, ...]) -> np.ndarray:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skewcheck.diagnose.fit import fit_line
+
 
 @dataclass
 class Reference:
@@ -133,10 +135,8 @@ def affine_residual(tensor: np.ndarray, candidate: np.ndarray, orders: tuple[tup
         err = 0.0
         for ch in range(3):
             x, y = c[..., ch].ravel(), tensor[..., ch].ravel()
-            xm, ym = x.mean(), y.mean()
-            var = ((x - xm) ** 2).mean()
-            a = ((x - xm) * (y - ym)).mean() / var if var > 0 else 0.0
-            err += float(((y - (a * (x - xm) + ym)) ** 2).mean())
+            a, b = fit_line(x, y)
+            err += float(np.mean((y - (a * x + b)) ** 2))
         spread = float(tensor.std()) or 1.0
         best = min(best, np.sqrt(err / 3) / spread)
     return float(best)
