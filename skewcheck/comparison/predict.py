@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from skewcheck.errors import one_line
 from skewcheck.native import capture_native_stderr
 
 
@@ -68,22 +69,12 @@ def _run_group(runner: Any, indices: list[int], ready: dict[int, np.ndarray], re
     try:
         with capture_native_stderr():
             outputs = runner.predict(batch)
-    except Exception:
+    except Exception as exc:  # noqa: BLE001 (a model that rejects a tensor is a recorded outcome)
         if len(indices) == 1:
-            results[indices[0]].error = _one_line_error(runner, ready[indices[0]])
+            results[indices[0]].error = f"{type(exc).__name__}: {one_line(exc, limit=300)}"
             return
         for i in indices:  # find which images the model rejects
             _run_group(runner, [i], ready, results)
         return
     for row, i in enumerate(indices):
         results[i].outputs = [np.asarray(out[row]) for out in outputs]
-
-
-def _one_line_error(runner: Any, tensor: np.ndarray) -> str:
-    try:
-        with capture_native_stderr():
-            runner.predict(tensor[None])
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return f"{type(exc).__name__}: {first[:300]}"
-    return "the model failed on the batch containing this image"

@@ -9,20 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from skewcheck.errors import UsageError
+from skewcheck.errors import UsageError, one_line  # noqa: F401 (one_line: used by the runners)
 from skewcheck.models.base import TensorSpec
 
 DEVICES = ("cpu", "gpu", "auto")
 DEFAULT_CHUNK = 32  # images per forward pass for formats that take any batch size
-
-
-def one_line(exc: BaseException, limit: int = 240) -> str:
-    """The first non-empty line of an exception message, shortened: never a traceback."""
-    text = str(exc).strip()
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    if not line:
-        line = type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def check_device_name(device: str) -> str:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from skewcheck.errors import one_line
+
 Status = Literal["ok", "decode-error", "pipeline-error", "missing"]
 
 # Exception types and message fragments that mean "the image could not be decoded", as opposed to
@@ -60,7 +62,7 @@ class Outcome:
         return cls(
             status=classify_error(exc, native_lines),
             error_type=type(exc).__name__,
-            error=str(exc).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__,
+            error=one_line(exc, limit=500),
             native_warnings=native_lines,
             seconds=seconds,
         )

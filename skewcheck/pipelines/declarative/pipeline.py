@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from skewcheck.errors import one_line
 from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.declarative import geometry, values
 from skewcheck.pipelines.declarative.decode import decode
@@ -57,7 +58,7 @@ class DeclarativePipeline:
             try:
                 value = apply_step(step, value)
             except Exception as exc:  # noqa: BLE001 (a failing step is a result to compare)
-                message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                message = one_line(exc) if str(exc).strip() else ""
                 yield StepResult(index, step.describe(), None, f"{type(exc).__name__}: {message}".rstrip(": "))
                 return
             yield StepResult(index, step.describe(), value)
