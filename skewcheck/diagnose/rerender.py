@@ -1,7 +1,8 @@
 """Re-render an original image with each library's resize methods, to name what a side used.
 
-A table in the spirit of clean-fid's ``{library: {filter: constant}}``: every candidate is one
-visible library call. TensorFlow candidates are tried only when TensorFlow is already loaded (a
+Every candidate is the declarative ``resize`` op (skewcheck/pipelines/declarative/geometry.py, a
+clean-fid-style ``{library: {method: constant}}`` table), labelled with the library's own constant
+name. TensorFlow candidates are tried only when TensorFlow is already loaded (a
 model audit), so a tensor-only audit does not pay for importing it.
 """
 
@@ -11,50 +12,42 @@ import sys
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image
+
+from skewcheck.pipelines.declarative import geometry
+from skewcheck.pipelines.declarative.spec import Resize
 
 Resizer = Callable[[np.ndarray, tuple[int, int]], np.ndarray]  # (rgb uint8, (h, w)) -> float64
 
 
-def _pil(method: int) -> Resizer:
-    return lambda rgb, hw: np.asarray(Image.fromarray(rgb).resize((hw[1], hw[0]), resample=method), dtype=np.float64)
+def _step(library: str, method: str, antialias: bool = False) -> Resizer:
+    """A candidate is the declarative ``resize`` op itself: one table of library calls, not two."""
 
-
-def _cv2(flag_name: str) -> Resizer:
     def resize(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-        import cv2
-
-        return cv2.resize(rgb, (hw[1], hw[0]), interpolation=getattr(cv2, flag_name)).astype(np.float64)
+        step = Resize((int(hw[0]), int(hw[1])), library, method, antialias)
+        return geometry.resize(rgb, step).reshape(hw[0], hw[1], -1).astype(np.float64)
 
     return resize
 
 
-def _tf(method: str, antialias: bool) -> Resizer:
-    def resize(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-        tf = sys.modules["tensorflow"]
-        return tf.image.resize(rgb, hw, method=method, antialias=antialias).numpy().astype(np.float64)
-
-    return resize
-
-
+# Labels name the library's own constant, as a user would recognise it in their code.
 RESIZERS: dict[str, Resizer] = {
-    "pil.nearest": _pil(Image.NEAREST),
-    "pil.bilinear": _pil(Image.BILINEAR),
-    "pil.bicubic": _pil(Image.BICUBIC),
-    "pil.lanczos": _pil(Image.LANCZOS),
-    "pil.box": _pil(Image.BOX),
-    "opencv.INTER_NEAREST": _cv2("INTER_NEAREST"),
-    "opencv.INTER_LINEAR": _cv2("INTER_LINEAR"),
-    "opencv.INTER_CUBIC": _cv2("INTER_CUBIC"),
-    "opencv.INTER_AREA": _cv2("INTER_AREA"),
-    "opencv.INTER_LANCZOS4": _cv2("INTER_LANCZOS4"),
+    "pil.nearest": _step("pil", "nearest"),
+    "pil.bilinear": _step("pil", "bilinear"),
+    "pil.bicubic": _step("pil", "bicubic"),
+    "pil.lanczos": _step("pil", "lanczos"),
+    "pil.box": _step("pil", "area"),
+    "opencv.INTER_NEAREST": _step("opencv", "nearest"),
+    "opencv.INTER_LINEAR": _step("opencv", "bilinear"),
+    "opencv.INTER_CUBIC": _step("opencv", "bicubic"),
+    "opencv.INTER_AREA": _step("opencv", "area"),
+    "opencv.INTER_LANCZOS4": _step("opencv", "lanczos"),
 }
 TF_RESIZERS: dict[str, Resizer] = {
-    "tf.bilinear": _tf("bilinear", False),
-    "tf.bilinear+antialias": _tf("bilinear", True),
-    "tf.nearest": _tf("nearest", False),
-    "tf.bicubic": _tf("bicubic", False),
-    "tf.area": _tf("area", False),
+    "tf.bilinear": _step("tf", "bilinear"),
+    "tf.bilinear+antialias": _step("tf", "bilinear", antialias=True),
+    "tf.nearest": _step("tf", "nearest"),
+    "tf.bicubic": _step("tf", "bicubic"),
+    "tf.area": _step("tf", "area"),
 }
 
 
