@@ -151,9 +151,8 @@ def _probe_table(matrix: dict[str, Any]) -> Table:
     """One row per probe category (the JSON keeps one per kind): outcomes and expectation breaks."""
     rows: dict[str, dict[str, Any]] = {}
     for kind, row in matrix.items():
-        cat = rows.setdefault(row.get("category") or kind, {"kinds": 0, "images": 0, "train": {}, "serve": {},
+        cat = rows.setdefault(row.get("category") or kind, {"images": 0, "train": {}, "serve": {},
                                                              "differ": 0, "deviates": {"train": 0, "serve": 0}})
-        cat["kinds"] += 1
         cat["images"] += row["images"]
         cat["differ"] += row["differ"]
         for side in ("train", "serve"):
