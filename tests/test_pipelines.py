@@ -72,3 +72,20 @@ def test_garbage_file_is_a_decode_error(tmp_path):
 def test_bad_references_are_usage_errors(ref, fragment):
     with pytest.raises(UsageError, match=fragment):
         load_pipeline(ref, what="--serve")
+
+
+def test_one_pipelines_global_decoder_switch_does_not_leak_into_the_other(tmp_path):
+    """In production the sides run in separate processes; a global Pillow flag must stay on its side."""
+    from PIL import ImageFile
+
+    import skewcheck
+
+    images = tmp_path / "imgs"
+    write_png(images / "a_ok.png", photo_like(5))
+    data = jpeg_bytes(photo_like(6, 128))
+    (images / "b_cut.jpg").write_bytes(data[: len(data) // 2])
+    report = skewcheck.compare(train=REF + "pil_unit", serve=REF + "lenient_global", images=images)
+    cut = next(i for i in report.images if i["path"] == "b_cut.jpg")
+    assert cut["train"]["status"] == "decode-error" and cut["serve"]["status"] == "ok"
+    assert [f.kind for f in report.findings] == ["decode-tolerance"]
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False  # and the caller's process is left as it was

@@ -21,6 +21,7 @@ import numpy as np
 
 from skewcheck.errors import UsageError
 from skewcheck.native import capture_native_stderr
+from skewcheck.pipelines.isolation import DecoderSettings, apply_settings, read_settings
 from skewcheck.pipelines.outcome import Outcome
 
 _PATH_ANNOTATIONS = {"str", "Path", "pathlib.Path", "os.PathLike", "PathLike", "str | Path"}
@@ -122,7 +123,10 @@ def finish_tensor(tensor: np.ndarray, notes: list[str]) -> np.ndarray:
 class CallablePipeline:
     def __init__(self, ref: str, fn: Callable[..., Any] | None = None, *, what: str = "pipeline"):
         self.ref = ref
+        outside = read_settings()
         self.fn = fn if fn is not None else resolve_callable(ref, what)
+        self._settings = DecoderSettings(read_settings())  # what importing the user's module set
+        apply_settings(outside)
         self._wants_path = wants_path(self.fn)
         name = getattr(self.fn, "__qualname__", repr(self.fn))
         module = getattr(self.fn, "__module__", "")
@@ -131,7 +135,7 @@ class CallablePipeline:
 
     def run(self, path: Path) -> Outcome:
         start = time.perf_counter()
-        with capture_native_stderr() as native:
+        with capture_native_stderr() as native, self._settings:
             try:
                 arg: Any = str(path) if self._wants_path else path.read_bytes()
                 result = self.fn(arg)
