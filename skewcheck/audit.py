@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 
 from skewcheck import __version__
+from skewcheck.attribution import Attributor, grade_and_rank, repeat_indices
+from skewcheck.attribution.grade import RunTotals, after_all_fixes
+from skewcheck.attribution.sample import miss_probability
 from skewcheck.comparison.metrics import (
     as_probabilities, compare_class_scores, compare_output, is_class_scores, tensor_metrics,
 )  # fmt: skip
@@ -50,7 +53,7 @@ class AuditInputs:
     atol: float = 1e-5
     rtol: float = 1e-5
     max_flip_rate: float | None = None  # gate: fail when flips / predicted images exceeds it
-    repeat_sample: int = 4  # images run twice per pipeline to catch randomness left on
+    seed: int = 0  # picks the attribution sample and the images run twice
     model_expects: Any = None  # skewcheck.models.inspect.ExpectedInput, for the range lint
     workers: int = 0  # 0: pipelines run in this process; N: in a pool of N worker processes
     timeout: float | None = None  # seconds per pipeline run, workers only
@@ -64,6 +67,7 @@ class _Pair:
     serve: Outcome
     predictions: dict[str, SidePrediction | None] = field(default_factory=dict)
     repeats: dict[str, Outcome] = field(default_factory=dict)
+    index: int = 0  # position in the audit's file order
 
 
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
@@ -76,8 +80,10 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     shared: dict[str, Any] = {}
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
     total = len(files)
+    repeats = repeat_indices(total, inputs.seed + 1)
+    attributor = Attributor(total, inputs.runner, inputs.seed)
     done = 0
-    with contextlib.closing(_pairs(inputs, files)) as stream:  # closing it stops the worker pool, if any
+    with contextlib.closing(_pairs(inputs, files, repeats)) as stream:  # closing it stops the worker pool, if any
         for pairs in _chunks(stream, max(1, inputs.batch_size)):
             if inputs.runner is not None:
                 for side in SIDES:
@@ -87,15 +93,25 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
             for pair in pairs:
                 with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples))
+                    records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor))
                 if tracer is not None:
                     tracer.offer(pair.file, pair.path, pair.train, pair.serve)
+            with np.errstate(all="ignore"):
+                attributor.flush()  # the repaired tensors of this chunk through the model, batched
+            for pair in pairs:
                 pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
             done += len(pairs)
             if progress is not None:
                 progress(done, total)
 
     audit_error = _audit_error(inputs, summary)
+    summary_dict = summary.to_dict()
+    fixed = after_all_fixes(attributor)
+    if fixed is not None:
+        summary_dict["after_all_fixes"] = fixed
+    summary_dict["repeats"] = {"images": len(repeats), "miss_odds_at_5pct": round(miss_probability(len(repeats)), 6)}
+    totals = RunTotals(summary.images, summary.predicted, summary_dict.get("flips") or 0,
+                       summary.labelled["serve"], summary.correct["serve"])  # fmt: skip
     return Report(
         gate=inputs.gate,
         model=_model_dict(inputs),
@@ -103,8 +119,8 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
             "train": {"ref": inputs.train.ref, "description": inputs.train.description},
             "serve": {"ref": inputs.serve.ref, "description": inputs.serve.description},
         },
-        summary=summary.to_dict(),
-        findings=collector.ranked(max(summary.compared, summary.images)),
+        summary=summary_dict,
+        findings=grade_and_rank(collector.findings(), attributor, totals),
         images=records,
         probe_matrix=summary.probe_matrix(),
         worst_images=summary.worst_images(),
@@ -132,19 +148,22 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
         yield chunk
 
 
-def _pairs(inputs: AuditInputs, files: list[Path]) -> Generator[_Pair, None, None]:
+def _pairs(inputs: AuditInputs, files: list[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
     """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool."""
     if inputs.workers < 1:
         for i, path in enumerate(files):
-            yield _run_pipelines(inputs, path, repeat=i < inputs.repeat_sample)
+            pair = _run_pipelines(inputs, path, repeat=i in repeats)
+            pair.index = i
+            yield pair
         return
     from skewcheck.native import is_verbose
     from skewcheck.workers import PipelinePool
 
     refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
     with PipelinePool(refs, inputs.root, inputs.workers, timeout=inputs.timeout, verbose=is_verbose()) as pool:
-        for runs in pool.imap((path, i < inputs.repeat_sample) for i, path in enumerate(files)):
-            yield _Pair(_name(inputs, runs.path), runs.path, runs.first["train"], runs.first["serve"], repeats=runs.repeats)
+        jobs = ((path, i in repeats) for i, path in enumerate(files))
+        for i, runs in enumerate(pool.imap(jobs)):
+            yield _Pair(_name(inputs, runs.path), runs.path, runs.first["train"], runs.first["serve"], repeats=runs.repeats, index=i)
 
 
 def _name(inputs: AuditInputs, path: Path) -> str:
@@ -162,7 +181,7 @@ def _run_pipelines(inputs: AuditInputs, path: Path, repeat: bool) -> _Pair:
 
 def _finish_pair(
     inputs: AuditInputs, pair: _Pair, summary: RunningSummary, collector: FindingCollector,
-    expectations: ProbeExpectations, shared: dict[str, Any], examples: ExampleStore,
+    expectations: ProbeExpectations, shared: dict[str, Any], examples: ExampleStore, attributor: Attributor,
 ) -> dict[str, Any]:  # fmt: skip
     statuses = {"train": pair.train.status, "serve": pair.serve.status}
     summary.add_outcomes(statuses)
@@ -210,10 +229,10 @@ def _finish_pair(
     record["metrics"] = metrics
 
     ctx.found.extend(signature)
-    observations = expectations.attribute(diagnose(ctx), probe, deviates)
+    observations = _one_per_cause(expectations.attribute(diagnose(ctx), probe, deviates))
     flipped = bool(ctx.prediction and ctx.prediction.flipped)
-    for obs in observations:
-        collector.add(pair.path, obs, flipped, deviating=_deviating_side(deviates))
+    collector.add_image(pair.path, observations, flipped, deviating=_deviating_side(deviates))
+    attributor.offer(pair.index, ctx, observations, pair.predictions, label)
     record["findings"] = sorted({o.kind for o in observations})
     if ctx.detector_errors:
         record["diagnosis_errors"] = ctx.detector_errors
@@ -244,6 +263,13 @@ def _keep_examples(examples: ExampleStore, pair: _Pair, record: dict[str, Any], 
 
     for obs in observations:
         examples.offer(example_key(obs.key), score, make)
+
+
+def _one_per_cause(observations: list[Observation]) -> list[Observation]:
+    """A layout or shape misfit seen both against the model and between the tensors is one cause:
+    the pairwise finding (it has a repair) stands, the signature's copy goes."""
+    pairwise = {(o.kind, o.side) for o in observations if o.repair}
+    return [o for o in observations if o.repair or o.kind not in ("layout", "shape") or (o.kind, o.side) not in pairwise]
 
 
 def _deviating_side(deviates: dict[str, bool]) -> str | None:

@@ -42,6 +42,7 @@ class Observation:
     magnitude: float = 0.0
     measures: dict[str, float] = field(default_factory=dict)  # per-image numbers; worst one kept
     merge_on: tuple[str, ...] | None = None  # evidence keys that split findings; None = all
+    repair: tuple[str, ...] = ()  # skewcheck.diagnose.repair components that undo it; () = none
 
     @property
     def key(self) -> tuple[str, str | None, str]:
@@ -66,6 +67,11 @@ class Finding:
     deviating: dict[str, int] = field(default_factory=dict)  # probes where that side broke the expectation
     tallies: dict[str, dict[str, tuple[int, Any]]] = field(default_factory=dict, repr=False)
     key: tuple[str, str | None, str] | None = None  # the merge identity: its observations' ``key``
+    repair: tuple[str, ...] = ()
+    flips_on_images: int = 0  # flipped images among its images (each flip may sit under several findings)
+    impact: dict[str, Any] | None = None  # what its repair alone recovers (skewcheck.attribution)
+    absorbed: list[dict[str, Any]] = field(default_factory=list)  # weaker findings folded into this one
+    cooccurs: dict[tuple[str, str | None, str], int] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
@@ -80,6 +86,9 @@ class Finding:
             "fix": self.fix,
             "probe_expectation": self.expectation_text(),
             "magnitude": round(self.magnitude, 6),
+            "impact": self.impact,
+            "flips_on_images": self.flips_on_images,
+            "absorbed": self.absorbed,
             "examples": self.examples,
         }
 
@@ -113,11 +122,12 @@ class FindingCollector:
                 explanation=observation.explanation,
                 fix=observation.fix,
                 key=observation.key,
+                repair=observation.repair,
             )
             self._findings[observation.key] = finding
         _tally_evidence(finding, observation.evidence)
         finding.images += 1
-        finding.flips += int(flipped)
+        finding.flips_on_images += int(flipped)
         if deviating is not None:
             finding.deviating[deviating] = finding.deviating.get(deviating, 0) + 1
         finding.severity = max(finding.severity, observation.severity)
@@ -127,21 +137,26 @@ class FindingCollector:
         if len(finding.examples) < MAX_EXAMPLES:
             finding.examples.append(path)
 
-    def ranked(self, compared_images: int) -> list[Finding]:
-        findings = list(self._findings.values())
-        for finding in findings:
-            finding.severity = escalate(finding, compared_images)
-        return sorted(
-            findings,
-            key=lambda f: (-f.severity, -f.flips, -f.images, -f.magnitude, f.kind),
-        )
+    def add_image(self, path: str, observations: list[Observation], flipped: bool, deviating: str | None = None) -> None:
+        """All observations of one image: merged into findings, and which findings share images."""
+        for obs in observations:
+            self.add(path, obs, flipped, deviating)
+        keys = {obs.key for obs in observations}
+        for key in keys:
+            cooccurs = self._findings[key].cooccurs
+            for other in keys - {key}:
+                cooccurs[other] = cooccurs.get(other, 0) + 1
+
+    def findings(self) -> list[Finding]:
+        return list(self._findings.values())
 
 
 DOMINANT = 0.8  # evidence shows one value when this share of the merged images agree on it
 
 
 def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
-    """Evidence that varies across merged images shows its dominant value, or the values seen."""
+    """Evidence that varies across merged images shows its dominant value, the values seen, or
+    (numbers, more than a few distinct values) their distribution: median, min and max."""
     for key, value in new.items():
         tally = finding.tallies.setdefault(key, {})
         token = json.dumps(value, sort_keys=True, default=str)
@@ -151,19 +166,29 @@ def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
         top_count, top_value = max(tally.values(), key=lambda nv: nv[0])
         if len(tally) == 1 or top_count >= DOMINANT * total:
             finding.evidence[key] = top_value
-        else:
+        elif len(tally) <= MAX_VALUES_SHOWN:
             finding.evidence[key] = sorted((v for _, v in tally.values()), key=str)
+        else:
+            finding.evidence[key] = _distribution([(n, v) for n, v in tally.values()])
 
 
-REPRESENTATION_KINDS = frozenset({"dtype", "layout"})
+MAX_VALUES_SHOWN = 5
 
 
-def escalate(finding: Finding, compared_images: int) -> Severity:
-    """Severity from impact: prediction flips raise a finding's contract-based severity."""
-    severity = finding.severity
-    if finding.kind in REPRESENTATION_KINDS:
-        return severity  # a cast or an axis move changes no value: the flips belong to another cause
-    if finding.flips and compared_images:
-        rate = finding.flips / compared_images
-        severity = max(severity, Severity.CRITICAL if rate >= 0.10 else Severity.MAJOR)
-    return severity
+def _distribution(counted: list[tuple[int, Any]]) -> Any:
+    """Median / min / max of numbers or equal-length number lists (per element), else a count."""
+    import numpy as np
+
+    try:
+        rows = np.repeat(np.array([np.atleast_1d(np.asarray(v, dtype=float)) for _, v in counted]),
+                         [n for n, _ in counted], axis=0)  # fmt: skip
+    except (TypeError, ValueError):
+        return f"{len(counted)} different values"
+    scalar = all(np.ndim(v) == 0 for _, v in counted)
+
+    def pick(x: Any) -> Any:
+        vals = [float(f"{float(a):.4g}") for a in np.atleast_1d(x)]
+        return vals[0] if scalar else vals
+
+    return {"median": pick(np.median(rows, axis=0)), "min": pick(rows.min(axis=0)), "max": pick(rows.max(axis=0)),
+            "distinct": len(counted)}  # fmt: skip

@@ -47,6 +47,7 @@ def detect(ctx: PairContext) -> list[Observation]:
             share,
             measures={"transparent_share_of_diff": round(share, 3)},
             merge_on=(),
+            repair=("alpha",),
         )
     ]
 

@@ -62,4 +62,5 @@ def _observation(ctx: PairContext, perm: list[int]) -> Observation:
         "Convert the channel order once in serving, e.g. cv2.cvtColor(img, cv2.COLOR_BGR2RGB) "
         "after cv2.imdecode, or img[..., ::-1].",
         swap_255 / 255, measures={"swap_mean_abs_255": round(swap_255, 2)}, merge_on=("permutation",),
+        repair=("permutation",),
     )  # fmt: skip

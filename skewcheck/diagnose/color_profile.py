@@ -51,5 +51,6 @@ def detect(ctx: PairContext) -> list[Observation]:
             1.0,
             measures={"managed_vs_naive_mean_abs_255": round(gap, 2)},
             merge_on=("ignores",),
+            repair=("color-profile",),
         )
     ]

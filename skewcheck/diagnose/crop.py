@@ -52,5 +52,6 @@ def detect(ctx: PairContext) -> list[Observation]:
             f"Use the training geometry ({geometry['train']}) in serving.",
             1.0,
             merge_on=(),
+            repair=("crop",),
         )
     ]

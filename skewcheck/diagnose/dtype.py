@@ -39,5 +39,5 @@ def _observation(side: str, dt: str, ds: str, model: str | None) -> Observation:
         "dtype", Severity.MAJOR, side, evidence,
         f"{side} gives {got} tensors while {where}.",
         f"Cast the {side} tensor to {target} explicitly (x.astype(np.{target}) / tf.cast(x, tf.{target})).",
-        1.0,
+        1.0, repair=("dtype",),
     )

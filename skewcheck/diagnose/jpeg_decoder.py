@@ -33,5 +33,6 @@ def detect(ctx: PairContext) -> list[Observation]:
             "dct_method='INTEGER_ACCURATE' to match PIL/OpenCV.",
             evidence["mean_abs_255"] / 255,
             measures=evidence,
+            repair=("residual",),
         )
     ]

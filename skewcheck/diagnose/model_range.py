@@ -116,7 +116,9 @@ def _observation(side: str, got: tuple[float, float], ratio: float, expected: An
         fix = f"Scale {target} into [{lo:g}, {hi:g}] as the model expects (e.g. x / 255 before the model), once."
     magnitude = abs(math.log10(ratio)) if ratio > 0 else 1.0
     far = ratio >= CRITICAL_RATIO or ratio <= 1 / CRITICAL_RATIO
-    return Observation("scale", Severity.CRITICAL if far else Severity.MAJOR, side, evidence, explanation, fix, magnitude)
+    repair = ("values",) if side == "serve" else ()  # toward train: only when train is the side that fits
+    return Observation("scale", Severity.CRITICAL if far else Severity.MAJOR, side, evidence, explanation, fix, magnitude,
+                       repair=repair)  # fmt: skip
 
 
 def _plain(r: tuple[float, float]) -> list[float | int]:

@@ -30,7 +30,7 @@ def detect(ctx: PairContext) -> list[Observation]:
                 f"train matches {evidence['train_preset']} ({PRESETS[train_p].description}); "
                 f"serve matches {evidence['serve_preset']} ({PRESETS[serve_p].description}).",
                 f"Use the training preset in serving: {evidence['train_preset']}.",
-                fit.baseline,
+                fit.baseline, repair=("values",),
             )
         ]
     if fit.model not in ("affine", "channel-affine"):
@@ -41,6 +41,6 @@ def detect(ctx: PairContext) -> list[Observation]:
             "normalization", Severity.MAJOR, "serve", evidence,
             "serve = slope · train + offset per channel: mean/std normalization differs between the pipelines.",
             "Apply the training pipeline's mean/std (or preprocess_input mode) in serving, exactly once.",
-            fit.baseline,
+            fit.baseline, merge_on=(), repair=("values",),
         )
     ]

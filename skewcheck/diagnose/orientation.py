@@ -66,7 +66,7 @@ def _exif_observation(ref, t: np.ndarray, s: np.ndarray) -> list[Observation]:  
             "orientation", Severity.MAJOR, side, {"exif_orientation": exif, "transform": EXIF_TRANSFORM[exif]},
             f"{side} ignores the EXIF orientation tag: it sees the pixels as stored (flipped or rotated), "
             "the other side the image upright.",
-            FIX, 1.0, merge_on=(),
+            FIX, 1.0, merge_on=(), repair=("orientation",),
         )
     ]
 
@@ -103,6 +103,6 @@ def _dihedral_observation(t: np.ndarray, s: np.ndarray) -> list[Observation]:
             f"serve is train transformed by {best[1]}: one side flips or rotates the image "
             "(augmentation left on?).",
             "Remove flips/rotations from the serving path (augmentation belongs to training only).",
-            1 - best[0] / before if before else 1.0, merge_on=(),
+            1 - best[0] / before if before else 1.0, merge_on=(), repair=("orientation",),
         )
     ]

@@ -52,6 +52,7 @@ def detect(ctx: PairContext) -> list[Observation]:
             min(1.0, stats.mean_abs_255 / 255),
             measures={"mean_abs_255": round(stats.mean_abs_255, 2), "edge_ratio": round(stats.edge_ratio, 2)},
             merge_on=(),
+            repair=("resize",) if methods else ("residual",),
         )
     ]
 

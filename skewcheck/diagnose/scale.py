@@ -41,6 +41,6 @@ def detect(ctx: PairContext) -> list[Observation]:
         Observation(
             "scale", severity, "serve", evidence,
             f"serve tensors are {shown} × train tensors: the value scaling differs (e.g. a missing or extra /255).",
-            fix, magnitude,
+            fix, magnitude, repair=("values",),
         )
     ]

@@ -34,7 +34,7 @@ def detect(ctx: PairContext) -> list[Observation]:
         return [
             Observation(
                 "layout", Severity.MAJOR, "serve", {**evidence, "move": move},
-                f"Layout differs: {what}.", fix.capitalize(), 1.0,
+                f"Layout differs: {what}.", fix.capitalize(), 1.0, merge_on=("move",), repair=("layout",),
             )
         ]
     return [
@@ -43,6 +43,6 @@ def detect(ctx: PairContext) -> list[Observation]:
             f"Tensor shapes differ: train {tuple(t.shape)}, serve {tuple(s.shape)} "
             "(another resize target, crop or channel count).",
             "Make the serving pipeline resize/crop to the training shape and keep the channel count.",
-            1.0,
+            1.0, merge_on=(), repair=("shape",),
         )
     ]

@@ -1,0 +1,211 @@
+"""Grade and rank findings by what their repair recovers (docs/findings.md states the same rule).
+
+Severity:
+
+1. A finding whose repair was measured through a classifier takes its severity from the share of
+   the run's predicted images it recovers (estimated for the whole run from its sample):
+   ≥ 10 % critical, ≥ 1 % major, less minor.
+2. ``dtype``, ``layout`` and ``shape`` stay at least major even when they cost nothing here: the
+   next model or runtime may not adapt the tensor.
+   Below 1 %, a repair that removes at least half of a material change of the class
+   probabilities (mean total variation ≥ 0.05 on its images) keeps the detector's contract
+   severity (at most major when it covers under 10 % of the predicted images); one that changes
+   nothing measurable is minor.
+3. ``pipeline-error`` and ``decode-tolerance`` (one side fails where the other does not) take the
+   share of all images they cover: ≥ 10 % critical, ≥ 1 % at least major.
+4. Otherwise (no model, no repair, no class output) the detector's contract severity stands.
+
+Ranking: flips recovered (estimated for the run), then severity, then difference removed (share of
+the tensor difference times images), then images; the ``prediction`` catch-all (what no named
+cause explains) comes after every named cause of its severity. A finding that recovers no flip and adds under 5 % to
+what the other repairs of its images remove (repair everything but it, then everything), on
+images that a stronger finding covers (≥ 80 % of them), is that finding's residue: it is folded
+into it (listed under ``absorbed``) instead of ranked on its own.
+
+A finding whose repair was measured and changes nothing (under 5 % of the tensor difference and
+of the probability shift removed, no flip recovered) is ``info``: the detector saw a pattern,
+but undoing it buys nothing, so it is probably not a cause here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from skewcheck.attribution.measure import ALL, Attributor, Tally
+from skewcheck.findings import Finding, Severity
+
+CRITICAL_SHARE = 0.10
+MAJOR_SHARE = 0.01
+AT_LEAST_MAJOR = frozenset({"dtype", "layout", "shape"})
+FAILURE_KINDS = frozenset({"pipeline-error", "decode-tolerance"})
+NEVER_FOLDED = AT_LEAST_MAJOR | FAILURE_KINDS | {"nondeterminism", "prediction"}
+RESIDUE_ADDED = 0.05
+NOTHING = 0.05  # a measured repair that removes less than this of the difference and of the shift
+RESIDUE_OVERLAP = 0.8
+STRONGER_EXPLAINED = 0.5
+MATERIAL_SHIFT = 0.05  # mean total variation of the class probabilities that counts as a real change
+
+
+@dataclass
+class RunTotals:
+    images: int
+    predicted: int  # images with class predictions on both sides
+    flips: int
+    labelled: int = 0  # labelled images with a serve prediction
+    serve_correct: int = 0
+
+
+def grade_and_rank(findings: list[Finding], attributor: Attributor | None, run: RunTotals) -> list[Finding]:
+    for finding in findings:
+        tally = attributor.tallies.get(finding.key) if attributor is not None and finding.key else None
+        finding.impact = impact(finding, tally, run)
+        finding.flips = _credited_flips(tally) if finding.impact is not None and tally is not None else finding.flips_on_images
+        finding.severity = grade(finding, run)
+    kept = _fold_residue(findings)
+    return sorted(kept, key=_rank_key)
+
+
+def impact(finding: Finding, tally: Tally | None, run: RunTotals) -> dict[str, Any] | None:
+    """The contract's ``impact`` object, or None when the finding has no repair or no sample."""
+    if not finding.repair or tally is None or tally.sampled == 0:
+        return None
+    out: dict[str, Any] = {"sampled": tally.sampled, "flips_recovered": None, "agreement_after_fix": None,
+                           "accuracy_after_fix": None, "diff_explained": None}  # fmt: skip
+    if tally.predicted and run.predicted:
+        recovered = _estimate(tally.recovered, tally.sampled_flipped, tally.flipped_images)
+        broken = _estimate(tally.broken, tally.agreeing, tally.images - tally.flipped_images)
+        out["flips_recovered"] = recovered
+        out["flips_sampled"] = tally.sampled_flipped
+        out["flips_recovered_sampled"] = tally.recovered
+        if broken:
+            out["flips_caused"] = broken
+        out["agreement_after_fix"] = round(1 - max(0, run.flips - recovered + broken) / run.predicted, 6)
+        if run.labelled and tally.labelled:
+            flipped_rate = tally.correct_delta_flipped / tally.sampled_flipped if tally.sampled_flipped else 0.0
+            agreeing_rate = tally.correct_delta_agreeing / tally.agreeing if tally.agreeing else 0.0
+            delta = flipped_rate * tally.flipped_images + agreeing_rate * (tally.images - tally.flipped_images)
+            after = min(run.labelled, max(0.0, run.serve_correct + delta))
+            out["accuracy_before_fix"] = round(run.serve_correct / run.labelled, 6)
+            out["accuracy_after_fix"] = round(after / run.labelled, 6)
+    if tally.diffs and tally.diff_before > 0:
+        out["diff_explained"] = round(min(1.0, max(0.0, 1 - tally.diff_after / tally.diff_before)), 6)
+    if tally.diffs and tally.diff_before > 0 and tally.without_left:
+        out["diff_added_to_other_fixes"] = round(max(0.0, (tally.without_left - tally.with_left) / tally.diff_before), 6)
+    if tally.shifts:
+        out["prob_shift"] = round(tally.shift_before / tally.shifts, 6)
+        if tally.shift_before > 0:
+            out["prob_shift_explained"] = round(min(1.0, max(0.0, 1 - tally.shift_after / tally.shift_before)), 6)
+    if tally.outputs and tally.output_before > 0:
+        out["output_diff_explained"] = round(min(1.0, max(0.0, 1 - tally.output_after / tally.output_before)), 6)
+    return out
+
+
+def after_all_fixes(attributor: Attributor | None) -> dict[str, Any] | None:
+    """Every repair of each sampled image applied together: what is left is what no finding explains."""
+    tally = attributor.tallies.get(ALL) if attributor is not None else None
+    if tally is None or tally.sampled == 0:
+        return None
+    out: dict[str, Any] = {"sampled": tally.sampled, "agreement": None, "accuracy": None, "diff_explained": None}
+    if tally.predicted:
+        out["agreement"] = round(tally.agree_after / tally.predicted, 6)
+        out["flips_left"] = tally.predicted - tally.agree_after
+    if tally.labelled:
+        out["accuracy"] = round(tally.correct_after / tally.labelled, 6)
+    if tally.diffs and tally.diff_before > 0:
+        out["diff_explained"] = round(min(1.0, max(0.0, 1 - tally.diff_after / tally.diff_before)), 6)
+    elif tally.diffs:
+        out["diff_explained"] = 1.0
+    return out
+
+
+def grade(finding: Finding, run: RunTotals) -> Severity:
+    contract = finding.severity
+    if finding.kind in FAILURE_KINDS and run.images:
+        share = finding.images / run.images
+        if share >= CRITICAL_SHARE:
+            return Severity.CRITICAL
+        return max(contract, Severity.MAJOR) if share >= MAJOR_SHARE else contract
+    imp = finding.impact or {}
+    recovered = imp.get("flips_recovered")
+    if finding.impact is not None and _changes_nothing(imp) and finding.kind not in AT_LEAST_MAJOR:
+        return Severity.INFO
+    if recovered is None or not run.predicted:
+        return contract
+    share = recovered / run.predicted
+    if share >= CRITICAL_SHARE:
+        measured = Severity.CRITICAL
+    elif share >= MAJOR_SHARE:
+        measured = Severity.MAJOR
+    elif (imp.get("prob_shift") or 0.0) >= MATERIAL_SHIFT and (imp.get("prob_shift_explained") or 0.0) >= 0.5:
+        # no flip, but the repair removes a real change of the model's answer: the contract stands,
+        # at most major when the finding covers few of the compared images
+        few = finding.images < CRITICAL_SHARE * max(run.predicted, 1)
+        measured = min(contract, Severity.MAJOR) if few else contract
+    else:
+        measured = Severity.MINOR
+    return max(measured, Severity.MAJOR) if finding.kind in AT_LEAST_MAJOR else measured
+
+
+def _changes_nothing(imp: dict[str, Any]) -> bool:
+    """No flip back, and the tensors (or, when they cannot be compared, the probabilities) barely move."""
+    if imp.get("flips_recovered"):
+        return False
+    diff, shift = imp.get("diff_explained"), imp.get("prob_shift_explained")
+    measured = diff if diff is not None else shift
+    return measured is not None and measured < NOTHING
+
+
+def _estimate(hits: int, sampled: int, population: int) -> int:
+    """``hits`` of ``sampled`` scaled to ``population`` (exact when everything was sampled)."""
+    if sampled <= 0 or population <= 0:
+        return 0
+    return min(population, round(hits / sampled * population))
+
+
+def _credited_flips(tally: Tally) -> int:
+    return _estimate(tally.credited, tally.sampled_flipped, tally.flipped_images)
+
+
+def _removed(f: Finding) -> float:
+    explained = (f.impact or {}).get("diff_explained")
+    return (explained or 0.0) * f.images
+
+
+def _rank_key(f: Finding) -> tuple[Any, ...]:
+    recovered = (f.impact or {}).get("flips_recovered") or 0
+    return (-recovered, -f.severity, f.kind == "prediction", -_removed(f), -f.images, -f.magnitude, f.kind)
+
+
+def _weak(f: Finding) -> bool:
+    """Recovers no flip and adds (almost) nothing to what the other repairs of its images remove."""
+    imp = f.impact
+    if f.kind in NEVER_FOLDED or imp is None or imp.get("flips_recovered"):
+        return False
+    added = imp.get("diff_added_to_other_fixes")
+    return added is not None and added < RESIDUE_ADDED
+
+
+def _strong(f: Finding) -> bool:
+    imp = f.impact or {}
+    return bool(imp.get("flips_recovered")) or (imp.get("diff_explained") or 0.0) >= STRONGER_EXPLAINED
+
+
+def _fold_residue(findings: list[Finding]) -> list[Finding]:
+    by_key = {f.key: f for f in findings}
+    folded: set[Any] = set()
+    for f in sorted(findings, key=_rank_key, reverse=True):  # weakest first
+        if not _weak(f):
+            continue
+        hosts = [
+            by_key[k] for k, n in f.cooccurs.items()
+            if k in by_key and k not in folded and k != f.key and n >= RESIDUE_OVERLAP * f.images and _strong(by_key[k])
+        ]  # fmt: skip
+        if not hosts:
+            continue
+        host = min(hosts, key=_rank_key)
+        host.absorbed.append({"kind": f.kind, "side": f.side, "images": f.images, "evidence": f.evidence,
+                              "diff_explained": (f.impact or {}).get("diff_explained")})  # fmt: skip
+        host.flips += f.flips
+        folded.add(f.key)
+    return [f for f in findings if f.key not in folded]

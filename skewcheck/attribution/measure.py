@@ -1,0 +1,261 @@
+"""Measure each finding's repair on its sampled images, chunk by chunk, while the tensors exist."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from skewcheck.attribution.sample import PER_FINDING, AttributionSample
+from skewcheck.comparison.metrics import as_probabilities, is_class_scores
+from skewcheck.diagnose.context import PairContext, align_layout
+from skewcheck.diagnose.repair import repaired_serve
+from skewcheck.findings import Observation
+
+Key = tuple[str, str | None, str]
+ALL = ("*all*", None, "")  # the tally of every repair of an image applied together
+
+
+@dataclass
+class Tally:
+    """Counts over one finding's images: all of them (``images``…) and the sampled ones."""
+
+    images: int = 0  # images the finding covers with predictions on both sides
+    flipped_images: int = 0
+    sampled: int = 0
+    sampled_flipped: int = 0
+    recovered: int = 0  # sampled flipped images whose top-1 the repair alone brings back
+    agreeing: int = 0  # sampled agreeing images with a prediction after the fix
+    broken: int = 0  # of those, the ones the repair alone makes disagree
+    credited: int = 0  # sampled flipped images credited to this finding (each flip to one finding)
+    agree_after: int = 0
+    predicted: int = 0  # sampled images with predictions after the fix
+    correct_delta_flipped: int = 0  # labelled accuracy change on the sampled flipped images
+    correct_delta_agreeing: int = 0
+    labelled: int = 0
+    correct_before: int = 0
+    correct_after: int = 0
+    diff_before: float = 0.0
+    diff_after: float = 0.0
+    diffs: int = 0
+    without_left: float = 0.0  # Σ difference left by every other repair of the image (this one left out)
+    with_left: float = 0.0  # Σ difference left by every repair of the image
+    shift_before: float = 0.0  # class outputs: total variation between train's and serve's probabilities
+    shift_after: float = 0.0
+    shifts: int = 0
+    output_before: float = 0.0  # non-class outputs: mean |train - serve| before and after the fix
+    output_after: float = 0.0
+    outputs: int = 0
+
+
+@dataclass
+class _Request:
+    train_top1: int | None
+    serve_top1: int | None
+    label: int | None
+    train_outputs: list[np.ndarray] | None
+    serve_outputs: list[np.ndarray] | None
+    repairs: dict[Key, np.ndarray] = field(default_factory=dict)
+    diff_before: float | None = None
+    diff_after: dict[Key, float] = field(default_factory=dict)
+    left_without: dict[Key, float] = field(default_factory=dict)  # diff left by all repairs but this one
+    left_with_all: float | None = None
+    unchanged: bool = False  # the all-fixes tensor is serve's own: its prediction is known already
+
+
+class Attributor:
+    def __init__(self, total: int, runner: Any = None, seed: int = 0) -> None:
+        self.sample = AttributionSample(total, seed)
+        self.runner = runner
+        self.tallies: dict[Key, Tally] = defaultdict(Tally)
+        self._pending: list[_Request] = []
+
+    def offer(self, index: int, ctx: PairContext, observations: list[Observation],
+              predictions: dict[str, Any], label: int | None) -> None:  # fmt: skip
+        """Queue the repairs of this image if it is sampled; count it for its findings anyway."""
+        keys: dict[Key, tuple[str, ...]] = {}
+        for obs in observations:
+            if obs.repair:
+                keys[obs.key] = tuple(sorted(set(keys.get(obs.key, ())) | set(obs.repair)))
+        in_sample = index in self.sample
+        if not keys and not in_sample:
+            return
+        train_out, serve_out = (_outputs(predictions.get(side)) for side in ("train", "serve"))
+        train_top1, serve_top1 = _top1(train_out), _top1(serve_out)
+        flipped = train_top1 is not None and serve_top1 is not None and train_top1 != serve_top1
+        predicted = train_top1 is not None and serve_top1 is not None
+        for key in keys:
+            tally = self.tallies[key]
+            tally.images += int(predicted)
+            tally.flipped_images += int(flipped)
+        wanted = in_sample or any(
+            self.tallies[k].sampled < PER_FINDING or (flipped and self.tallies[k].sampled_flipped < PER_FINDING)
+            for k in keys
+        )  # fmt: skip
+        if not wanted:
+            return
+        request = _Request(train_top1, serve_top1, label, train_out, serve_out)
+        request.diff_before = _diff(ctx, ctx.serve.tensor)
+        for key, components in keys.items():
+            tensor = repaired_serve(ctx, components)
+            if tensor is not None:
+                request.repairs[key] = tensor
+        if in_sample:
+            every = sorted({c for comps in keys.values() for c in comps})
+            tensor = repaired_serve(ctx, every) if every else ctx.serve.tensor
+            if tensor is not None:
+                request.repairs[ALL] = tensor
+                request.unchanged = not every
+        for key, tensor in request.repairs.items():
+            after = _diff(ctx, tensor)
+            if after is not None:
+                request.diff_after[key] = after
+        self._leave_one_out(ctx, keys, request)
+        self._pending.append(request)
+
+    def _leave_one_out(self, ctx: PairContext, keys: dict[Key, tuple[str, ...]], request: _Request) -> None:
+        """What each repair adds to all the others: a cause that adds nothing is another's residue."""
+        every = sorted({c for comps in keys.values() for c in comps})
+        request.left_with_all = _diff(ctx, repaired_serve(ctx, every)) if every else request.diff_before
+        for key in keys:
+            others = sorted({c for k, comps in keys.items() if k != key for c in comps})
+            left = _diff(ctx, repaired_serve(ctx, others) if others else ctx.serve.tensor)
+            if left is not None:
+                request.left_without[key] = left
+
+    def flush(self) -> None:
+        """Run the model on the queued repaired tensors (one batched call) and tally the results."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        order = [(r, key) for r in pending for key in r.repairs if not (key == ALL and r.unchanged)]
+        outputs: list[list[np.ndarray] | None] = [None] * len(order)
+        if self.runner is not None and order:
+            from skewcheck.comparison.predict import predict_side
+
+            preds = predict_side(self.runner, [r.repairs[key] for r, key in order])
+            outputs = [_outputs(p) for p in preds]
+        after: dict[int, dict[Key, list[np.ndarray] | None]] = defaultdict(dict)
+        for (request, key), out in zip(order, outputs):
+            after[id(request)][key] = out
+        for request in pending:
+            if request.unchanged:
+                after[id(request)][ALL] = request.serve_outputs
+            self._tally(request, after[id(request)])
+
+    def _tally(self, request: _Request, after: dict[Key, list[np.ndarray] | None]) -> None:
+        predicted = request.train_top1 is not None and request.serve_top1 is not None
+        flipped = predicted and request.train_top1 != request.serve_top1
+        recovered_by: list[Key] = []
+        for key in request.repairs:
+            tally = self.tallies[key]
+            tally.sampled += 1
+            tally.sampled_flipped += int(flipped)
+            if request.diff_before is not None and key in request.diff_after:
+                tally.diff_before += request.diff_before
+                tally.diff_after += request.diff_after[key]
+                tally.diffs += 1
+                if key in request.left_without and request.left_with_all is not None:
+                    tally.without_left += request.left_without[key]
+                    tally.with_left += request.left_with_all
+            out = after.get(key)
+            top1 = _top1(out)
+            if predicted and top1 is not None:
+                tally.predicted += 1
+                agrees = top1 == request.train_top1
+                tally.agree_after += int(agrees)
+                tally.recovered += int(flipped and agrees)
+                tally.agreeing += int(not flipped)
+                tally.broken += int(not flipped and not agrees)
+                if flipped and agrees:
+                    recovered_by.append(key)
+                if request.label is not None:
+                    before_ok, after_ok = int(request.serve_top1 == request.label), int(top1 == request.label)
+                    tally.labelled += 1
+                    tally.correct_before += before_ok
+                    tally.correct_after += after_ok
+                    if flipped:
+                        tally.correct_delta_flipped += after_ok - before_ok
+                    else:
+                        tally.correct_delta_agreeing += after_ok - before_ok
+            shift = _shift(request.train_outputs, request.serve_outputs)
+            shift_after = _shift(request.train_outputs, out)
+            if shift is not None and shift_after is not None:
+                tally.shift_before += shift
+                tally.shift_after += shift_after
+                tally.shifts += 1
+            moved = _output_distance(request.train_outputs, request.serve_outputs)
+            if moved is not None and out is not None:
+                after_moved = _output_distance(request.train_outputs, out)
+                if after_moved is not None:
+                    tally.output_before += moved
+                    tally.output_after += after_moved
+                    tally.outputs += 1
+        if flipped:
+            self._credit(request, recovered_by)
+
+    def _credit(self, request: _Request, recovered_by: list[Key]) -> None:
+        """Each flip goes to one finding: the repair that recovers it alone and removes the most
+        difference; failing that (a flip only several fixes together undo), the repair that
+        removes the most difference. A flip no repair touches stays unexplained."""
+        candidates = [k for k in (recovered_by or list(request.repairs)) if k != ALL]
+        if not candidates:
+            return
+
+        def removed(key: Key) -> float:
+            before = request.diff_before or 0.0
+            return before - request.diff_after.get(key, before)
+
+        best = max(candidates, key=lambda k: (removed(k), k[0]))
+        if recovered_by or removed(best) > 0:
+            self.tallies[best].credited += 1
+
+
+def _outputs(pred: Any) -> list[np.ndarray] | None:
+    return pred.outputs if pred is not None and getattr(pred, "outputs", None) is not None else None
+
+
+def _top1(outputs: list[np.ndarray] | None) -> int | None:
+    if not outputs:
+        return None
+    scores = next((o for o in outputs if is_class_scores(o)), None)
+    return int(np.argmax(scores)) if scores is not None else None
+
+
+def _shift(a: list[np.ndarray] | None, b: list[np.ndarray] | None) -> float | None:
+    """Total variation distance between two predictions' class probabilities (0 same, 1 disjoint)."""
+    pa = next((o for o in a or () if is_class_scores(o)), None)
+    pb = next((o for o in b or () if is_class_scores(o)), None)
+    if pa is None or pb is None or pa.shape != pb.shape:
+        return None
+    return 0.5 * float(np.sum(np.abs(as_probabilities(pa) - as_probabilities(pb))))
+
+
+def _output_distance(a: list[np.ndarray] | None, b: list[np.ndarray] | None) -> float | None:
+    """Mean |Δ| over the non-class outputs (dense maps, embeddings, boxes…) of two predictions."""
+    if not a or not b or len(a) != len(b):
+        return None
+    total, count = 0.0, 0
+    for x, y in zip(a, b):
+        if is_class_scores(x) or x.shape != y.shape or not np.issubdtype(x.dtype, np.number):
+            continue
+        d = np.abs(x.astype(np.float64) - y.astype(np.float64))
+        total += float(np.nansum(d))
+        count += d.size
+    return total / count if count else None
+
+
+def _diff(ctx: PairContext, tensor: np.ndarray | None) -> float | None:
+    """Mean |train - tensor| in train's layout, or None when the shapes cannot be aligned."""
+    t = ctx.train.tensor
+    if tensor is None or t is None or not np.issubdtype(tensor.dtype, np.number) or not np.issubdtype(t.dtype, np.number):
+        return None
+    if tensor.shape != t.shape:
+        tensor, _ = align_layout(t.shape, tensor)
+        if tensor is None or tensor.shape != t.shape:
+            return None
+    d = np.abs(t.astype(np.float64) - tensor.astype(np.float64))
+    value = float(np.mean(d)) if d.size else 0.0
+    return value if np.isfinite(value) else None

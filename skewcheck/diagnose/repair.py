@@ -1,0 +1,182 @@
+"""Repairs: undo causes on the serve tensor, so attribution can measure what fixing each one buys.
+
+A detector names the repair of what it found as a set of *components* (``Observation.repair``);
+this module is the one place that knows how to apply them, alone or together, so a finding's
+repair and the "every fix at once" repair are built the same way. Every component moves serve
+toward train (the measurement is symmetric: when train is the side at fault, the numbers say how
+far the two sides agree once the fix is made).
+
+Components, applied in this order:
+
+- ``shape``: resample the serve tensor to train's spatial size (another resize target).
+- ``layout``: move serve into train's axis layout (HWC↔CHW, batch or channel axis).
+- ``orientation``: undo the flip / rotation / transpose that maps train onto serve.
+- ``resize``, ``crop``, ``color-profile``: re-render the original file both ways the evidence
+  names and move serve by exactly that difference (skewcheck/diagnose/rerender_repair.py), so
+  what the cause does not explain stays.
+- ``alpha``: on the file's transparent pixels only, serve replaced by train's rendering under
+  serve's value convention.
+- ``residual``: what the value fit leaves replaced by train's rendering under serve's value
+  convention (for causes no re-rendering can name, e.g. another JPEG decoder). It removes every
+  unexplained difference of the image, so it is used only where nothing finer exists.
+- ``values``: invert the fitted value map (a factor, a per-channel affine map, a named preset).
+- ``permutation``: put the channels back in train's order.
+- ``dtype``: cast to train's dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from skewcheck.diagnose.context import CHANNEL_COUNTS, PairContext
+from skewcheck.diagnose.fit import fit_line, rms
+from skewcheck.diagnose.presets import PRESETS
+from skewcheck.diagnose.rerender_repair import renders_for, transparent_mask, transplant
+
+COMPONENTS = ("shape", "layout", "orientation", "resize", "crop", "color-profile", "alpha", "residual",
+              "values", "permutation", "dtype")
+RERENDERED = ("resize", "crop", "color-profile")
+
+DIHEDRAL = (
+    lambda x: x,
+    lambda x: x[:, ::-1],
+    lambda x: x[::-1],
+    lambda x: x[::-1, ::-1],
+    lambda x: np.rot90(x, 1),
+    lambda x: np.rot90(x, 3),
+    lambda x: np.swapaxes(x, 0, 1),
+    lambda x: np.rot90(x, 2).swapaxes(0, 1),
+)
+
+
+def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | None:
+    """The serve tensor with ``components`` undone, or None when they cannot be applied here."""
+    wanted = set(components)
+    if not ctx.both_ok or not wanted:
+        return None
+    t, s = ctx.train.tensor, ctx.serve.tensor
+    assert t is not None and s is not None
+    if not (np.issubdtype(t.dtype, np.number) and np.issubdtype(s.dtype, np.number)):
+        return None
+    aligned, move = ctx.aligned_serve
+    if aligned is None or aligned.shape != t.shape:
+        if "shape" not in wanted:
+            return None
+        aligned, move = _resample_to(s, t.shape), None
+        if aligned is None:
+            return None
+    x = aligned.astype(np.float64)
+    chw = t.ndim == 3 and t.shape[0] in (3, 4) and t.shape[-1] not in CHANNEL_COUNTS
+    tv = np.moveaxis(t, 0, -1).astype(np.float64) if chw else t.astype(np.float64)
+    v = np.moveaxis(x, 0, -1) if chw else x
+    fit = ctx.value_fit
+    if "orientation" in wanted:
+        v = _undo_dihedral(v, tv)
+    for kind in RERENDERED:
+        if kind in wanted:
+            v = _rerendered(ctx, kind, v)
+            if v is None:
+                return None
+    if "alpha" in wanted or "residual" in wanted:
+        predicted = fit.apply(tv) if fit is not None else tv.copy()
+        if "residual" in wanted:
+            v = predicted
+        else:
+            mask = transparent_mask(ctx.reference, v.shape[:2]) if ctx.reference is not None and v.ndim == 3 else None
+            if mask is None:
+                return None
+            v = np.where(mask, predicted, v)
+    if "values" in wanted and fit is not None:
+        v = _invert_values(v, fit)
+    if "permutation" in wanted:
+        perm = _permutation(ctx)
+        if perm is not None and v.ndim >= 1 and v.shape[-1] == len(perm):
+            v = v[..., list(np.argsort(perm))]
+    out = np.moveaxis(v, -1, 0) if chw else v
+    if move is not None and "layout" not in wanted:
+        out = _unalign(out, move)
+    if "dtype" in wanted:
+        return _cast(out, t.dtype)
+    if wanted & {"values", "residual", "shape"} and np.issubdtype(s.dtype, np.integer):
+        return out.astype(np.float32)  # a divided or re-rendered integer tensor is no longer integral
+    return _cast(out, s.dtype)
+
+
+def _rerendered(ctx: PairContext, kind: str, v: np.ndarray) -> np.ndarray | None:
+    obs = next((o for o in ctx.found if o.kind == kind), None)
+    ref = ctx.reference
+    if obs is None or ref is None or v.ndim != 3:
+        return None
+    renders = renders_for(kind, obs.evidence, ref, v.shape[:2])
+    return transplant(v, *renders) if renders is not None else None
+
+
+def _permutation(ctx: PairContext) -> list[int] | None:
+    fit = ctx.value_fit
+    if fit is not None and fit.permutation is not None:
+        return list(fit.permutation)
+    for obs in ctx.found:
+        if obs.kind == "channel-order":
+            return list(obs.evidence.get("permutation") or [])
+    return None
+
+
+def _invert_values(v: np.ndarray, fit) -> np.ndarray:  # type: ignore[no-untyped-def]
+    if fit.model == "presets" and fit.presets:
+        return PRESETS[fit.presets[0]].apply(PRESETS[fit.presets[1]].invert(v))
+    if fit.model == "scale" and fit.factor:
+        return v / fit.factor
+    if fit.model in ("affine", "channel-affine", "partial") and fit.slope:
+        slope = np.array(fit.slope, dtype=np.float64)
+        slope = np.where(np.abs(slope) < 1e-12, 1.0, slope)
+        return (v - np.array(fit.offset, dtype=np.float64)) / slope
+    return v
+
+
+def _undo_dihedral(v: np.ndarray, tv: np.ndarray) -> np.ndarray:
+    """The flip / rotation of ``v`` that best matches train up to a global affine map."""
+    if v.ndim < 2:
+        return v
+    best, best_rms = v, np.inf
+    for transform in DIHEDRAL:
+        moved = transform(v)
+        if moved.shape != tv.shape:
+            continue
+        a, b = fit_line(tv.ravel(), moved.ravel())
+        left = rms(moved.ravel() - (a * tv.ravel() + b))
+        if left < best_rms:
+            best, best_rms = moved, left
+    return np.ascontiguousarray(best)
+
+
+def _resample_to(s: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Serve resampled (bilinear, OpenCV) to train's height and width; same channel count only."""
+    if s.ndim != len(shape) or s.ndim not in (2, 3) or (s.ndim == 3 and s.shape[-1] != shape[-1]):
+        return None
+    if s.shape[0] * s.shape[1] == 0 or shape[0] * shape[1] == 0:
+        return None
+    import cv2
+
+    out = cv2.resize(s.astype(np.float32), (int(shape[1]), int(shape[0])), interpolation=cv2.INTER_LINEAR)
+    return out.reshape(shape)
+
+
+def _unalign(x: np.ndarray, move: str) -> np.ndarray:
+    """Undo ``align_layout``: put a tensor in train's layout back into serve's."""
+    return {
+        "extra-batch-axis": lambda a: a[None],
+        "missing-batch-axis": lambda a: a[0],
+        "CHW-vs-HWC": lambda a: np.moveaxis(a, -1, 0),
+        "HWC-vs-CHW": lambda a: np.moveaxis(a, 0, -1),
+        "missing-channel-axis": lambda a: a[..., 0],
+        "extra-channel-axis": lambda a: a[..., None],
+    }[move](x)
+
+
+def _cast(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x), info.min, info.max).astype(dtype)
+    return x.astype(dtype)
