@@ -1,30 +1,35 @@
-"""Grade and rank findings by what their repair recovers (docs/findings.md states the same rule).
+"""Grade and rank findings by what their repair recovers (docs/findings.md prints this text).
 
-Severity:
+Severity, in this order:
 
-1. A finding whose repair was measured through a classifier takes its severity from the share of
-   the run's predicted images it recovers (estimated for the whole run from its sample):
-   ≥ 10 % critical, ≥ 1 % major, less minor.
-2. ``dtype``, ``layout`` and ``shape`` stay at least major even when they cost nothing here: the
-   next model or runtime may not adapt the tensor.
-   Below 1 %, a repair that removes at least half of a material change of the class
-   probabilities (mean total variation ≥ 0.05 on its images) keeps the detector's contract
-   severity (at most major when it covers under 10 % of the predicted images); one that changes
-   nothing measurable is minor.
-3. ``pipeline-error`` and ``decode-tolerance`` (one side fails where the other does not) take the
-   share of all images they cover: ≥ 10 % critical, ≥ 1 % at least major.
-4. Otherwise (no model, no repair, no class output) the detector's contract severity stands.
+1. ``pipeline-error`` and ``decode-tolerance`` (one side fails where the other does not) take
+   the share of all images they cover: ≥ 10 % critical, ≥ 1 % at least major, else the
+   detector's own severity.
+2. A finding whose repair was measured and changes nothing (recovers no flip and removes under
+   5 % of the tensor difference, or of the class-probability shift when the tensors cannot be
+   compared) is ``info``: the detector saw a pattern, but undoing it buys nothing here.
+3. A finding measured through a classifier takes the share of the run's predicted images whose
+   flip its repair alone recovers (estimated for the whole run from its sample): ≥ 10 %
+   critical, ≥ 1 % major. Below 1 %, a repair that removes at least half of a material change of
+   the class probabilities (mean total variation ≥ 0.05 on its images) keeps the detector's
+   severity (at most major when the finding covers under 10 % of the predicted images); else
+   minor.
+4. Without a model, a repair or a class output, the detector's severity stands.
+5. ``dtype``, ``layout`` and ``shape`` are at least major whatever they cost here: the next model
+   or runtime may not adapt the tensor.
 
-Ranking: flips recovered (estimated for the run), then severity, then difference removed (share of
-the tensor difference times images), then images; the ``prediction`` catch-all (what no named
-cause explains) comes after every named cause of its severity. A finding that recovers no flip and adds under 5 % to
-what the other repairs of its images remove (repair everything but it, then everything), on
-images that a stronger finding covers (≥ 80 % of them), is that finding's residue: it is folded
-into it (listed under ``absorbed``) instead of ranked on its own.
+Flips: each flipped image is credited to one finding, the one whose repair alone recovers it
+(the one removing most tensor difference when several do, or when only fixes together recover
+it); a finding without a repair counts the flips among its images. No flip is counted twice
+among repaired findings.
 
-A finding whose repair was measured and changes nothing (under 5 % of the tensor difference and
-of the probability shift removed, no flip recovered) is ``info``: the detector saw a pattern,
-but undoing it buys nothing, so it is probably not a cause here.
+Ranking: flips recovered, then severity, then difference removed (the share of the tensor
+difference it removes times its images), then images; the ``prediction`` catch-all (what no named
+cause explains) comes after every named cause of its severity.
+
+Residue: a finding that recovers no flip and adds under 5 % to what the other repairs of its
+images remove (all repairs but it, against all of them), on images a stronger finding covers
+(≥ 80 % of them), is folded into that finding (listed under ``absorbed``).
 """
 
 from __future__ import annotations

@@ -16,18 +16,25 @@ _SECTION = re.compile(r"^(Cause|Evidence|Fix):\s*", re.MULTILINE)
 HEADER = """# Findings
 
 Every finding skewcheck reports has a stable `kind` (used in the JSON report and in tests), a
-severity, the side it blames, the images it covers, the prediction flips among them, the fitted
-evidence, a one-sentence explanation and a fix. This page is generated from the detectors'
-docstrings (`python -m skewcheck.diagnose.catalog > docs/findings.md`).
+severity, the side it blames, the images it covers, the prediction flips credited to it, the fitted
+evidence, a one-sentence explanation, a fix and its measured `impact`. This page is generated from
+the detectors' docstrings and the grading rule's (`python -m skewcheck.diagnose.catalog >
+docs/findings.md`).
 
-Severity starts from the contract (a dtype, layout or scale break is at least `major` even when
-this model happens to tolerate it) and rises with impact: a finding whose images include
-prediction flips is at least `major`, and `critical` when flips reach 10 % of the compared images.
-Findings are ranked by severity, then prediction flips, then images affected, then magnitude.
+## What fixing each finding buys
 
+{attribution}
+## Severity and ranking
+
+{grading}
 | kind | detector |
 |---|---|
 """
+
+
+def _body(doc: str | None) -> str:
+    """A module docstring without its summary line, as Markdown paragraphs."""
+    return (doc or "").strip().split("\n", 1)[-1].strip() + "\n"
 
 
 def sections(doc: str) -> tuple[str, dict[str, str]]:
@@ -56,7 +63,11 @@ def render() -> str:
             if label in named:
                 body += [f"**{label}.** {_capital(named[label])}", ""]
         bodies.append("\n".join(body))
-    return HEADER + "\n".join(rows) + "\n\n" + "\n".join(bodies)
+    from skewcheck import attribution
+    from skewcheck.attribution import grade
+
+    header = HEADER.format(attribution=_body(attribution.__doc__), grading=_body(grade.__doc__))
+    return header + "\n".join(rows) + "\n\n" + "\n".join(bodies)
 
 
 if __name__ == "__main__":

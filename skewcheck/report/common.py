@@ -48,6 +48,46 @@ def facts(summary: dict[str, Any]) -> list[str]:
     return out
 
 
+def impact_text(finding: dict[str, Any], summary: dict[str, Any]) -> str:
+    """What repairing this finding alone buys, in words (skewcheck.attribution measured it)."""
+    imp = finding.get("impact")
+    if imp is None:
+        return "impact not measured: no repair undoes this cause on the tensors"
+    sample = f"measured on {imp['sampled']} sampled images"
+    if imp.get("flips_recovered") is not None:
+        text = f"fixing this recovers {imp['flips_recovered']} of {summary.get('flips', 0)} flips"
+        acc_before, acc_after = imp.get("accuracy_before_fix"), imp.get("accuracy_after_fix")
+        if acc_before is not None and acc_after is not None:
+            text += f" (accuracy {pct(acc_before)} → {pct(acc_after)})"
+        elif imp.get("agreement_after_fix") is not None:
+            text += f" (agreement {pct(summary.get('top1_agreement'))} → {pct(imp['agreement_after_fix'])})"
+        if imp.get("flips_caused"):
+            text += f", and causes {imp['flips_caused']}"
+        if imp.get("diff_explained") is not None:
+            text += f"; removes {pct(imp['diff_explained'], 0)} of the tensor difference"
+        return f"{text}; {sample}"
+    if imp.get("diff_explained") is not None:
+        return f"fixing this removes {pct(imp['diff_explained'], 0)} of the tensor difference on its images; {sample}"
+    return f"{sample}: no measure applies"
+
+
+def after_fixes_text(summary: dict[str, Any]) -> str | None:
+    """'after every fix: 99.6% agreement, 0.4% of the difference unexplained' (the residual)."""
+    fixed = summary.get("after_all_fixes")
+    if not fixed:
+        return None
+    parts = []
+    if fixed.get("agreement") is not None:
+        parts.append(f"{pct(fixed['agreement'])} agreement")
+    if fixed.get("accuracy") is not None:
+        parts.append(f"accuracy {pct(fixed['accuracy'])}")
+    if fixed.get("diff_explained") is not None:
+        parts.append(f"{pct(1 - fixed['diff_explained'])} of the tensor difference unexplained")
+    if not parts:
+        return None
+    return f"after every fix: {', '.join(parts)} (on {fixed['sampled']} sampled images)"
+
+
 def to_pass(data: dict[str, Any]) -> list[str]:
     """The loosest settings under which this run would pass: how far off it is."""
     gate = data.get("gate_details")

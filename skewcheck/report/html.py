@@ -11,6 +11,8 @@ import html
 from typing import Any
 
 from skewcheck.report.common import (
+    after_fixes_text,
+    impact_text,
     class_rows,
     divergence_lines,
     evidence_text,
@@ -33,7 +35,7 @@ def esc(value: object) -> str:
 def render_html(data: dict[str, Any]) -> str:
     s = data["summary"]
     body = [_banner(data), "<main>", _tiles(data), _divergence(data), _to_pass(data),
-            _findings_table(data["findings"], data["gate"])]  # fmt: skip
+            _findings_table(data["findings"], data["gate"], s)]  # fmt: skip
     body.append(_examples(data["findings"]))
     body.append(_accuracy(s))
     body.append(_confidence(s))
@@ -96,7 +98,7 @@ def _sev(severity: str) -> str:
     return f"<span class=\"sev {esc(severity)}\">{esc(severity)}</span>"
 
 
-def _findings_table(findings: list[dict[str, Any]], gate: str) -> str:
+def _findings_table(findings: list[dict[str, Any]], gate: str, summary: dict[str, Any]) -> str:
     if not findings:
         return "<h2>Findings</h2><p>No finding: the two pipelines agree on every compared image.</p>"
     order = {"info": 0, "minor": 1, "major": 2, "critical": 3}
@@ -107,12 +109,15 @@ def _findings_table(findings: list[dict[str, Any]], gate: str) -> str:
             f"<tr><td class=\"num\">{i}</td><td data-sort=\"{order[f['severity']]}\">{_sev(f['severity'])}</td>"
             f"<td><a href=\"#finding-{i}\">{esc(f['kind'])}</a></td><td>{esc(f['side'] or '-')}</td>"
             f"<td class=\"num\">{f['images']}</td><td class=\"num\">{f['flips']}</td>"
-            f"<td>{esc(f['explanation'])}{evidence}</td><td class=\"fix\">{esc(f['fix'])}</td></tr>"
+            f"<td>{esc(f['explanation'])}{evidence}<div class=\"impact\">{esc(impact_text(f, summary))}</div></td>"
+            f"<td class=\"fix\">{esc(f['fix'])}</td></tr>"
         )
     head = ("<tr><th class=\"num\">#</th><th>severity</th><th>kind</th><th>side</th><th class=\"num\">images</th>"
             "<th class=\"num\">flips</th><th>what and why</th><th>fix</th></tr>")  # fmt: skip
+    residual = after_fixes_text(summary)
+    tail = f"<p class=\"impact\">{esc(residual.capitalize())}.</p>" if residual else ""
     return (f"<h2>Findings, most important first <span class=\"muted\">(gate: {esc(gate)}; click a column to sort)"
-            f"</span></h2><table class=\"sortable\"><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>")  # fmt: skip
+            f"</span></h2><table class=\"sortable\"><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>{tail}")  # fmt: skip
 
 
 def _examples(findings: list[dict[str, Any]]) -> str:

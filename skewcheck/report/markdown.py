@@ -12,6 +12,8 @@ import re
 from typing import Any
 
 from skewcheck.report.common import (
+    after_fixes_text,
+    impact_text,
     class_rows,
     divergence_lines,
     evidence_text,
@@ -50,7 +52,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     passing = to_pass(data)
     if passing:
         lines += [f"> **{to_pass_label(data).capitalize()}:** " + " · ".join(md(p) for p in passing), ""]
-    lines += _findings(data["findings"])
+    lines += _findings(data["findings"], s)
     lines += _accuracy(s)
     lines += _confidence(s)
     if data.get("probe_matrix"):
@@ -68,7 +70,7 @@ def _pipelines(data: dict[str, Any]) -> str:
             f"train: {md(p['train']['ref'])} · serve: {md(p['serve']['ref'])}")  # fmt: skip
 
 
-def _findings(findings: list[dict[str, Any]]) -> list[str]:
+def _findings(findings: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
     if not findings:
         return ["No finding: the two pipelines agree on every compared image.", ""]
     out = ["### Findings, most important first", "",
@@ -78,12 +80,16 @@ def _findings(findings: list[dict[str, Any]]) -> list[str]:
         what = md(f["explanation"])
         if f["evidence"]:
             what += f"<br>evidence: {md(evidence_text(f['evidence']))}"
+        what += f"<br>{md(impact_text(f, summary))}"
         if f.get("examples"):
             what += "<br>e.g. " + ", ".join(md(e) for e in f["examples"][:3])
         out.append(f"| {i} | {_SEVERITY[f['severity']]} | {md(f['kind'])} | {md(f['side'] or '-')} | "
                    f"{f['images']} | {f['flips']} | {what} | {md(f['fix'])} |")  # fmt: skip
     if len(findings) > FINDINGS_SHOWN:
         out.append(f"\n… and {len(findings) - FINDINGS_SHOWN} more findings in the JSON report.")
+    residual = after_fixes_text(summary)
+    if residual:
+        out += ["", md(residual.capitalize()) + "."]
     return out + [""]
 
 

@@ -8,7 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from skewcheck.report.common import headline, to_pass, to_pass_label
+from skewcheck.report.common import after_fixes_text, headline, impact_text, to_pass, to_pass_label
 
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 WORST_SHOWN = 5
@@ -32,7 +32,10 @@ def render(data: dict[str, Any], console: Console) -> None:
     if passing:
         console.print(Text(f"{to_pass_label(data)}: " + " · ".join(passing), style="yellow"))
     if data["findings"]:
-        console.print(_findings_table(data["findings"]))
+        console.print(_findings_table(data["findings"], data["summary"]))
+        residual = after_fixes_text(data["summary"])
+        if residual:
+            console.print(Text(residual, style="green"))
     else:
         console.print(Text("No finding: the two pipelines agree on every compared image.", style="green"))
     accuracy = data["summary"].get("accuracy")
@@ -108,7 +111,7 @@ def _divergence(d: dict[str, Any]) -> Text:
     return text
 
 
-def _findings_table(findings: list[dict[str, Any]]) -> Table:
+def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any]) -> Table:
     table = Table(title="Findings, most important first", title_justify="left", show_lines=True, expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("severity", no_wrap=True)
@@ -124,6 +127,9 @@ def _findings_table(findings: list[dict[str, Any]]) -> Table:
         if f.get("probe_expectation"):
             body.append(f"\nprobes: {f['probe_expectation']}", style="magenta")
         body.append(f"\nfix: {f['fix']}", style="cyan")
+        body.append(f"\n{impact_text(f, summary)}", style="green" if (f.get("impact") or {}).get("flips_recovered") else "dim")
+        if f.get("absorbed"):
+            body.append("\nalso folded in: " + ", ".join(f"{a['kind']} on {a['images']} images" for a in f["absorbed"]), style="dim")
         table.add_row(
             str(i), Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]), f["kind"], f["side"] or "-",
             str(f["images"]), str(f["flips"]), body,
