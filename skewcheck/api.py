@@ -34,6 +34,7 @@ def compare(
     max_flip_rate: float | None = None,
     workers: int = 0,
     timeout: float | None = None,
+    seed: int = 0,
     progress: ProgressFn | None = None,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
@@ -47,6 +48,7 @@ def compare(
     their references, so ``train`` and ``serve`` must then be strings; a run that crashes its
     worker is recorded against its image (``WorkerCrashed``) and the audit goes on. ``timeout``
     (seconds, workers only) stops a pipeline run that takes longer and records it the same way.
+    ``seed`` picks the images on which repairs are measured and the images run twice.
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
     if fail_on not in GATES:
@@ -76,6 +78,7 @@ def compare(
         train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
         max_flip_rate=max_flip_rate, model_expects=_expected_input(runner), workers=workers, timeout=timeout,
+        seed=seed,
     )  # fmt: skip
     return run_audit(inputs, progress)
 
