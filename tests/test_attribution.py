@@ -136,3 +136,15 @@ def test_summary_states_the_odds_of_missing_randomness(example):
     repeats = example.summary["repeats"]
     assert repeats["images"] == 32
     assert repeats["miss_odds_at_5pct"] == pytest.approx(0.95**32, rel=1e-4)
+
+
+def test_a_centre_zoom_crop_is_a_crop_not_a_resize(tmp_path, run_from_repo):
+    from skewcheck.probes import write_probes
+
+    root = tmp_path / "probes"
+    write_probes(root, kinds=["clean-jpeg-q95", "clean-png", "sentinel-channel-order", "sentinel-resize"])
+    report = skewcheck.compare(train="tests/skew_pairs.py:reference", serve="tests/skew_pairs.py:serve_center_crop_75",
+                               images=root)  # fmt: skip
+    top = report.findings[0]
+    assert top.kind == "crop" and top.evidence["serve"] == "center-75%" and top.evidence["train"] == "center-100%"
+    assert top.impact["diff_explained"] > 0.9  # re-rendering with train's framing removes the difference

@@ -92,3 +92,28 @@ GEOMETRIES: dict[str, Callable[[np.ndarray, tuple[int, int]], np.ndarray]] = {
     "center-crop": center_crop_to_aspect,
     "letterbox": pad_to_aspect,
 }
+
+
+CENTER_FRACTIONS = (1.0, 0.95, 0.9, 0.875, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5)  # 0.875: Resize(256) + CenterCrop(224)
+
+
+def center_fraction(rgb: np.ndarray, fraction: float) -> np.ndarray:
+    """The centred window covering ``fraction`` of each side (a zoom crop, aspect kept)."""
+    h, w = rgb.shape[:2]
+    ch, cw = max(1, round(h * fraction)), max(1, round(w * fraction))
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    return rgb[y0 : y0 + ch, x0 : x0 + cw]
+
+
+def zoom_name(fraction: float) -> str:
+    return f"center-{fraction:.1%}".replace(".0%", "%")
+
+
+def framing(name: str) -> Callable[[np.ndarray, tuple[int, int]], np.ndarray] | None:
+    """A framing by its evidence name: squash, center-crop, letterbox or center-75% (a zoom crop)."""
+    if name in GEOMETRIES:
+        return GEOMETRIES[name]
+    for fraction in CENTER_FRACTIONS:
+        if name == zoom_name(fraction):
+            return lambda rgb, hw, f=fraction: center_fraction(rgb, f)
+    return None

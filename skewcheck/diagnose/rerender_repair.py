@@ -47,7 +47,7 @@ def transplant(v: np.ndarray, render_train: np.ndarray, render_serve: np.ndarray
 
 def renders_for(kind: str, evidence: dict, ref: Reference, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
     """(train's rendering, serve's rendering) of the file at ``hw`` for a cause, when evidence names both."""
-    from skewcheck.diagnose.rerender import GEOMETRIES, RESIZERS, TF_RESIZERS
+    from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS, framing
 
     rgb = ref.rgb_oriented
     if rgb is None or rgb.shape[0] * rgb.shape[1] > 4_000_000:
@@ -59,11 +59,11 @@ def renders_for(kind: str, evidence: dict, ref: Reference, hw: tuple[int, int]) 
             return None
         return resizers[names[0]](rgb, hw), resizers[names[1]](rgb, hw)
     if kind == "crop":
-        names = (evidence.get("train"), evidence.get("serve"))
-        if not all(isinstance(n, str) and n in GEOMETRIES for n in names):
+        frames = [framing(n) if isinstance(n, str) else None for n in (evidence.get("train"), evidence.get("serve"))]
+        if None in frames:
             return None
         bilinear = RESIZERS["pil.bilinear"]
-        return tuple(bilinear(GEOMETRIES[n](rgb, hw), hw) for n in names)  # type: ignore[return-value]
+        return tuple(bilinear(frame(rgb, hw), hw) for frame in frames)  # type: ignore[return-value,misc]
     if kind == "color-profile":
         raw, managed = ref.rgb, ref.colour_managed_rgb
         if raw is None or managed is None or ref.exif_orientation != 1:
