@@ -148,3 +148,30 @@ def test_a_centre_zoom_crop_is_a_crop_not_a_resize(tmp_path, run_from_repo):
     top = report.findings[0]
     assert top.kind == "crop" and top.evidence["serve"] == "center-75%" and top.evidence["train"] == "center-100%"
     assert top.impact["diff_explained"] > 0.9  # re-rendering with train's framing removes the difference
+
+
+@pytest.fixture(scope="module")
+def suite_probes(tmp_path_factory):
+    from skewcheck.probes import write_probes
+
+    root = tmp_path_factory.mktemp("probes")
+    write_probes(root, kinds=["clean-jpeg-q95", "clean-png", "sentinel-channel-order", "rgba"])
+    return root
+
+
+@pytest.mark.usefixtures("run_from_repo")
+@pytest.mark.parametrize(("train", "serve", "side"), [("reference", "serve_opencv_bgr", "serve"),
+                                                      ("serve_opencv_bgr", "reference", "train")])  # fmt: skip
+def test_channel_order_blames_the_side_holding_bgr(suite_probes, train, serve, side):
+    report = skewcheck.compare(train="tests/skew_pairs.py:" + train, serve="tests/skew_pairs.py:" + serve, images=suite_probes)
+    found = [f for f in report.findings if f.kind == "channel-order"]
+    assert len(found) == 1 and found[0].side == side, [(f.kind, f.side, f.images) for f in report.findings]
+    assert f"in {'serving' if side == 'serve' else 'training'}" in found[0].fix
+
+
+@pytest.mark.usefixtures("run_from_repo")
+def test_a_dropped_alpha_channel_is_never_read_as_a_channel_swap(suite_probes):
+    report = skewcheck.compare(train="tests/skew_pairs.py:reference", serve="tests/skew_pairs.py:serve_alpha_dropped",
+                               images=suite_probes)  # fmt: skip
+    kinds = [f.kind for f in report.findings]
+    assert kinds[0] == "alpha" and "channel-order" not in kinds, kinds

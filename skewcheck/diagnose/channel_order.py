@@ -2,7 +2,10 @@
 
 Cause: OpenCV decodes BGR while training used PIL or tf.image (RGB), or a caffe-style model
 expects BGR. Evidence: the permutation (serve channel c = train channel p[c]). Fix: convert once,
-e.g. ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``.
+e.g. ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``. The side is the one whose tensor holds the
+file's pixels in BGR order (judged on opaque pixels only, so a dropped alpha channel is never
+read as a swap), decided on the first image that tells and kept for the run; ``unknown`` until
+an image tells.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import numpy as np
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import RGB_BGR, affine_residual, to_hwc3
 from skewcheck.diagnose.rerender import RESIZERS
+from skewcheck.diagnose.rerender_repair import transparent_mask
 from skewcheck.findings import Observation, Severity
 
 CLEAR = 0.7  # one channel order must leave at most this share of the other's residual
@@ -23,17 +27,33 @@ def detect(ctx: PairContext) -> list[Observation]:
     fit = ctx.value_fit
     if fit is None or fit.model == "presets":
         return []
-    if fit.permutation is not None and fit.model != "unexplained":
-        return [_observation(ctx, list(fit.permutation))]
-    if fit.model in ("unexplained", "partial"):  # something else differs too: ask the original file
+    transparent = ctx.reference is not None and ctx.reference.alpha is not None and bool((ctx.reference.alpha < 255).any())
+    if fit.permutation is not None and fit.model != "unexplained" and not transparent:
+        return [_observation(ctx, list(fit.permutation), _side(ctx))]
+    if fit.model in ("unexplained", "partial") or transparent:  # something else differs too: ask the file
         orders = {side: _order_against_file(ctx, side) for side in ("train", "serve")}
         if None not in orders.values() and orders["train"] != orders["serve"]:
-            return [_observation(ctx, [2, 1, 0])]
+            return [_observation(ctx, [2, 1, 0], _side(ctx, orders))]
     return []
 
 
+def _side(ctx: PairContext, orders: dict[str, tuple[int, ...] | None] | None = None) -> str:
+    """The side holding BGR, from the file's pixels; the first image that tells decides the run."""
+    decided = ctx.shared.get("channel_order_side")
+    if decided is not None:
+        return decided
+    orders = orders or {side: _order_against_file(ctx, side) for side in ("train", "serve")}
+    bgr = [side for side, order in orders.items() if order == RGB_BGR[1]]
+    rgb = [side for side, order in orders.items() if order == RGB_BGR[0]]
+    if len(bgr) == 1 and len(rgb) == 1:
+        ctx.shared["channel_order_side"] = bgr[0]
+        return bgr[0]
+    return "unknown"
+
+
 def _order_against_file(ctx: PairContext, side: str) -> tuple[int, ...] | None:
-    """RGB or BGR: which order of the file's own pixels explains this side's tensor clearly."""
+    """RGB or BGR: which order of the file's own pixels explains this side's tensor clearly
+    (on opaque pixels only when the file has transparency)."""
     ref = ctx.reference
     outcome = ctx.train if side == "train" else ctx.serve
     x = to_hwc3(outcome.tensor) if outcome.tensor is not None else None
@@ -41,6 +61,13 @@ def _order_against_file(ctx: PairContext, side: str) -> tuple[int, ...] | None:
         return None
     rgb = ref.rgb_oriented
     candidate = rgb.astype(np.float64) if rgb.shape[:2] == x.shape[:2] else RESIZERS["pil.bilinear"](rgb, x.shape[:2])
+    if ref.alpha is not None and ref.exif_orientation == 1:
+        mask = transparent_mask(ref, x.shape[:2])
+        if mask is not None:
+            opaque = ~mask[..., 0]
+            if opaque.sum() < 16:
+                return None
+            x, candidate = x[opaque][:, None, :], candidate[opaque][:, None, :]
     as_rgb, as_bgr = (affine_residual(x, candidate, orders=(order,)) for order in RGB_BGR)
     if as_rgb <= CLEAR * as_bgr:
         return RGB_BGR[0]
@@ -49,17 +76,19 @@ def _order_against_file(ctx: PairContext, side: str) -> tuple[int, ...] | None:
     return None
 
 
-def _observation(ctx: PairContext, perm: list[int]) -> Observation:
+def _observation(ctx: PairContext, perm: list[int], side: str) -> Observation:
     """Severity from what the swap does to this image: colourful images change a lot."""
     t = to_hwc3(ctx.train.tensor)
     span = float(np.ptp(t)) or 1.0 if t is not None else 1.0
     swap_255 = float(np.mean(np.abs(t - t[..., perm[:3]]))) / span * 255 if t is not None else 0.0
     swap = "RGB vs BGR" if perm[:3] == [2, 1, 0] else "permuted channels"
+    where = {"serve": "in serving", "train": "in training"}.get(side, "on the side that decodes with OpenCV")
+    holds = f"{side} holds the file's pixels in BGR order" if side in ("train", "serve") else "which side is BGR is unknown"
     return Observation(
-        "channel-order", Severity.CRITICAL if swap_255 >= SWAP_CRITICAL_255 else Severity.MAJOR, "serve",
+        "channel-order", Severity.CRITICAL if swap_255 >= SWAP_CRITICAL_255 else Severity.MAJOR, side,
         {"permutation": perm},
-        f"serve channels are train channels in order {tuple(perm)} ({swap}).",
-        "Convert the channel order once in serving, e.g. cv2.cvtColor(img, cv2.COLOR_BGR2RGB) "
+        f"serve channels are train channels in order {tuple(perm)} ({swap}; {holds}).",
+        f"Convert the channel order once {where}, e.g. cv2.cvtColor(img, cv2.COLOR_BGR2RGB) "
         "after cv2.imdecode, or img[..., ::-1].",
         swap_255 / 255, measures={"swap_mean_abs_255": round(swap_255, 2)}, merge_on=("permutation",),
         repair=("permutation",),
