@@ -16,6 +16,7 @@ from skewcheck.report.common import (
     evidence_text,
     failing_findings,
     headline,
+    num,
     pct,
     side_status,
     to_pass,
@@ -135,7 +136,7 @@ def _examples(findings: list[dict[str, Any]]) -> str:
 def _example(e: dict[str, Any]) -> str:
     flip = " <span class=\"flip\">top-1 flipped</span>" if e.get("flipped") else ""
     diff = e.get("diff")
-    diff_fig = (_figure(diff["png"], "|diff|", f"max |Δ| {diff['max_abs']:.4g}") if diff
+    diff_fig = (_figure(diff["png"], "|diff|", f"max |Δ| {num(diff['max_abs'], '.4g')}") if diff
                 else _figure(None, "|diff|", "no aligned pair of tensors", missing="no diff"))  # fmt: skip
     return (f"<div class=\"example\"><div class=\"path mono\">{esc(e['path'])}{flip}</div><div class=\"triptych\">"
             f"{_side_figure(e['train'], 'train')}{_side_figure(e['serve'], 'serve')}{diff_fig}</div></div>")  # fmt: skip
@@ -193,7 +194,7 @@ def _confidence(s: dict[str, Any]) -> str:
     callout = ""
     if wrong:
         items = "".join(f"<li><span class=\"mono\">{esc(e['path'])}</span>: label {esc(e['label'])}, serve predicted "
-                        f"{esc(e['predicted'])} with confidence {e['confidence']:.3f}</li>" for e in wrong["examples"])  # fmt: skip
+                        f"{esc(e['predicted'])} with confidence {num(e['confidence'], '.3f')}</li>" for e in wrong["examples"])  # fmt: skip
         callout = (f"<div class=\"callout\"><b>{wrong['serve']} confidently wrong predictions under serve</b> "
                    f"(confidence ≥ {wrong['threshold']:g}, wrong label; train: {wrong['train']}). Confidence is no "
                    f"proof of correctness.<ul>{items}</ul></div>")  # fmt: skip

@@ -8,7 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from skewcheck.report.common import headline, to_pass, to_pass_label
+from skewcheck.report.common import headline, num, to_pass, to_pass_label
 
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 WORST_SHOWN = 5
@@ -90,7 +90,7 @@ def _divergence(d: dict[str, Any]) -> Text:
         if "dtype" in m:
             text.append(f" · dtype {m['dtype']['train']} vs {m['dtype']['serve']}")
         if "max_abs_diff" in m:
-            text.append(f" · max |Δ| {m['max_abs_diff']:.4g}, mean |Δ| {m['mean_abs_diff']:.4g}")
+            text.append(f" · max |Δ| {num(m['max_abs_diff'], '.4g')}, mean |Δ| {num(m['mean_abs_diff'], '.4g')}")
         for side, error in m.get("error", {}).items():
             text.append(f" · {side} failed: {error}")
         text.append(f" ({d['images']} of {d['sampled']} sampled images", style="dim")
