@@ -39,3 +39,49 @@ def test_nan_tensors_through_the_cli(image_dir, tmp_path):
                                  "--images", str(image_dir), *(a for p in out for a in ("--report", str(p)))])  # fmt: skip
     assert result.exit_code == 1, result.output
     assert all(p.exists() for p in out)
+
+
+EVIL_NAMES = ["[/].png", "![x](http:evil).png", "a\x1b[2Jb.png", "t\x1b]0;pwned\x07.png", "[bold red]x.png"]
+
+
+@pytest.fixture
+def evil_dir(tmp_path):
+    from tests.conftest import photo_like, write_png
+
+    root = tmp_path / "evil"
+    for i, name in enumerate(EVIL_NAMES):
+        write_png(root / name, photo_like(i))  # "[/].png" is the file "].png" in a folder "["
+    return root
+
+
+def test_file_names_reach_the_terminal_as_plain_visible_text(evil_dir):
+    result = runner.invoke(app, ["compare", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
+                                 "--images", str(evil_dir)], env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 1, result.output  # scale skew found, no MarkupError
+    out = result.stdout
+    assert "\x1b" not in out and "\x07" not in out  # no raw escape sequence reaches the terminal
+    for shown in ("[/].png", "![x](http:evil).png", "a\\x1b[2Jb.png", "t\\x1b]0;pwned\\x07.png", "[bold red]x.png"):
+        assert shown in out, shown
+
+
+def test_usage_errors_escape_control_characters_and_markup(tmp_path):
+    missing = tmp_path / "no\x1b]0;pwned\x07[/]dir"
+    result = runner.invoke(app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
+                                 "--images", str(missing)])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "\x1b" not in result.output and "no\\x1b]0;pwned\\x07[/]dir" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_class_names_and_refs_are_not_markup(image_dir, tmp_path):
+    names = tmp_path / "classes.txt"
+    names.write_text("[/]\n[red]cat\n\x1b[2Jdog\n:smile:\nfive\n")
+    labels = tmp_path / "labels.csv"
+    label_names = ["[/]", "[red]cat", "\x1b[2Jdog"]
+    labels.write_text("file,label\n" + "".join(f"{d}/img{i}.png,{label_names[i % 3]}\n" for i, d in enumerate("aaabbb")))
+    result = runner.invoke(app, ["compare", "--model", MODEL, "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
+                                 "--images", str(image_dir), "--labels", str(labels), "--class-names", str(names)],
+                           env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.stdout
+    assert "class [/]" in result.stdout and "class \\x1b[2Jdog" in result.stdout

@@ -10,6 +10,7 @@ import typer
 from skewcheck.cli import EXIT_CODES_HELP, app, fail_usage
 from skewcheck.errors import AuditError, UsageError
 from skewcheck.native import set_verbose
+from skewcheck.safe_text import visible
 
 
 @app.command(
@@ -71,12 +72,12 @@ def compare_cmd(
     except UsageError as exc:
         fail_usage(str(exc))
     except AuditError as exc:
-        typer.echo(f"skewcheck: audit could not run: {exc}", err=True)
+        typer.echo(f"skewcheck: audit could not run: {visible(exc)}", err=True)
         raise typer.Exit(3) from None
     except Exception as exc:  # a bug of ours: one line, the traceback only with --verbose
         if verbose:
             raise
-        typer.echo(f"skewcheck: internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)", err=True)
+        typer.echo(f"skewcheck: internal error: {type(exc).__name__}: {visible(exc)} (rerun with --verbose for details)", err=True)
         raise typer.Exit(3) from None
     if not quiet:
         render(result.to_dict(), Console(soft_wrap=False))

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from skewcheck.report.common import headline, num, to_pass, to_pass_label
+from skewcheck.safe_text import visible_data
 
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 WORST_SHOWN = 5
@@ -22,7 +23,14 @@ def _evidence(evidence: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in evidence.items())
 
 
+def _row(table: Table, *cells: str | Text, style: str | None = None) -> None:
+    """A table row whose strings are plain text: a cell is never parsed as rich markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), style=style)
+
+
 def render(data: dict[str, Any], console: Console) -> None:
+    """Every string of ``data`` reaches the terminal as plain text with control characters escaped."""
+    data = visible_data(data)
     console.print(_verdict(data))
     console.print(_pipelines(data))
     divergence = _divergence(data["divergence"]) if data.get("divergence") else None
@@ -124,8 +132,8 @@ def _findings_table(findings: list[dict[str, Any]]) -> Table:
         if f.get("probe_expectation"):
             body.append(f"\nprobes: {f['probe_expectation']}", style="magenta")
         body.append(f"\nfix: {f['fix']}", style="cyan")
-        table.add_row(
-            str(i), Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]), f["kind"], f["side"] or "-",
+        _row(
+            table, str(i), Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]), f["kind"], f["side"] or "-",
             str(f["images"]), str(f["flips"]), body,
         )  # fmt: skip
     return table
@@ -137,13 +145,13 @@ def _accuracy_table(summary: dict[str, Any]) -> Group:
     for col in ("", "train", "serve", "Δ"):
         table.add_column(col, justify="right" if col else "left")
     delta = None if acc["train"] is None or acc["serve"] is None else acc["serve"] - acc["train"]
-    table.add_row("all", _pct(acc["train"]), _pct(acc["serve"]), _pct(delta))
+    _row(table, "all", _pct(acc["train"]), _pct(acc["serve"]), _pct(delta))
     rows = sorted(
         (r for r in summary.get("accuracy_per_class", []) if r["train"] is not None and r["serve"] is not None),
         key=lambda r: r["serve"] - r["train"],
     )
     for r in rows[:5]:
-        table.add_row(f"class {r['name']} ({r['images']})", _pct(r["train"]), _pct(r["serve"]), _pct(r["serve"] - r["train"]))
+        _row(table, f"class {r['name']} ({r['images']})", _pct(r["train"]), _pct(r["serve"]), _pct(r["serve"] - r["train"]))
     return Group(table)
 
 
@@ -164,8 +172,8 @@ def _probe_table(matrix: dict[str, Any]) -> Table:
         table.add_column(col, justify="left" if col in ("category", "train", "serve") else "right")
     for name, cat in rows.items():
         style = "red" if cat["differ"] or any(cat["deviates"].values()) else None
-        table.add_row(
-            name, str(cat["images"]), _statuses(cat["train"]), _statuses(cat["serve"]),
+        _row(
+            table, name, str(cat["images"]), _statuses(cat["train"]), _statuses(cat["serve"]),
             str(cat["differ"]), str(cat["deviates"]["train"]), str(cat["deviates"]["serve"]), style=style,
         )  # fmt: skip
     return table
@@ -183,8 +191,8 @@ def _worst_table(worst: list[dict[str, Any]]) -> Table:
         m = w.get("metrics", {})
         dp = m.get("prediction", {}).get("max_abs_dp")
         dt = m.get("tensor", {}).get("mean_abs_diff")
-        table.add_row(
-            w["path"], ", ".join(w["findings"]) or "-", "yes" if w["flipped"] else "no",
+        _row(
+            table, w["path"], ", ".join(w["findings"]) or "-", "yes" if w["flipped"] else "no",
             "-" if dp is None else f"{dp:.3f}", "-" if dt is None else f"{dt:.4g}",
         )  # fmt: skip
     return table
