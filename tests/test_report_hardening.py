@@ -85,3 +85,56 @@ def test_class_names_and_refs_are_not_markup(image_dir, tmp_path):
     assert result.exit_code == 1, result.output
     assert "\x1b" not in result.stdout
     assert "class [/]" in result.stdout and "class \\x1b[2Jdog" in result.stdout
+
+
+def test_a_file_size_limit_leaves_the_previous_report_intact(image_dir, tmp_path):
+    import resource
+    import subprocess
+    import sys
+
+    report = tmp_path / "r.html"
+    report.write_text("previous report\n")
+
+    def limit() -> None:  # a write past 4 KiB fails with EFBIG (Python ignores SIGXFSZ)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "skewcheck", "compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
+         "--images", str(image_dir), "--report", str(report)],
+        capture_output=True, text=True, preexec_fn=limit, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("skewcheck: error: cannot write report") and len(proc.stderr.splitlines()) == 1
+    assert report.read_text() == "previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images", "r.html"]  # no temporary file left
+
+
+def test_concurrent_writers_never_leave_a_partial_report(image_dir, tmp_path):
+    import threading
+
+    reports = [skewcheck.compare(train=REF + "pil_unit", serve=REF + serve, images=image_dir)
+               for serve in ("pil_unit_again", "pil_raw")]  # fmt: skip
+    path = tmp_path / "r.json"
+    write_report(reports[0], path)
+    stop, bad = threading.Event(), []
+
+    def writer(report) -> None:
+        while not stop.is_set():
+            write_report(report, path)
+
+    def reader() -> None:
+        for _ in range(300):
+            try:
+                json.loads(path.read_text())
+            except ValueError as exc:
+                bad.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(r,)) for r in reports]
+    for t in threads:
+        t.start()
+    reader()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not bad, f"{len(bad)} of 300 reads saw a partial report: {bad[0]}"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
