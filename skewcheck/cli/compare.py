@@ -42,9 +42,7 @@ def compare_cmd(
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
 ) -> None:
     set_verbose(verbose)
-    from rich.console import Console
-
-    from skewcheck.report.terminal import render
+    from skewcheck.report.terminal import console_for, render
 
     if example:
         from skewcheck.example import example_arguments
@@ -67,7 +65,7 @@ def compare_cmd(
                 batch_size=batch_size, atol=atol, rtol=rtol, max_flip_rate=max_flip_rate, workers=workers, timeout=timeout,
             )  # fmt: skip
             if not quiet:
-                render(result.to_dict(), Console(soft_wrap=False))
+                render(result.to_dict(), console_for())
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the worker pool is already stopped
             _interrupted(exc, report, written)
     raise typer.Exit(result.exit_code)

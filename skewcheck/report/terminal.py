@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from rich.console import Console, Group
@@ -13,6 +14,7 @@ from skewcheck.safe_text import visible_data
 
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 WORST_SHOWN = 5
+NON_TERMINAL_WIDTH = 200
 
 
 def _pct(x: float | None) -> str:
@@ -21,6 +23,21 @@ def _pct(x: float | None) -> str:
 
 def _evidence(evidence: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in evidence.items())
+
+
+def console_for(stdout_is_terminal: bool | None = None) -> Console:
+    """The console the report prints on. A terminal gets its own width; anything else (a CI log, a
+    pipe) gets ``COLUMNS`` when set, else a wide layout: nobody resizes a log to read a cut column."""
+    console = Console(soft_wrap=False)
+    terminal = console.is_terminal if stdout_is_terminal is None else stdout_is_terminal
+    if not terminal and not os.environ.get("COLUMNS"):
+        console = Console(soft_wrap=False, width=NON_TERMINAL_WIDTH)
+    return console
+
+
+def _column(table: Table, header: str, **kwargs: Any) -> None:
+    """Cells fold onto more lines when the table is narrow: never cut with an ellipsis."""
+    table.add_column(header, overflow="fold", **kwargs)
 
 
 def _row(table: Table, *cells: str | Text, style: str | None = None) -> None:
@@ -40,7 +57,7 @@ def render(data: dict[str, Any], console: Console) -> None:
     if passing:
         console.print(Text(f"{to_pass_label(data)}: " + " · ".join(passing), style="yellow"))
     if data["findings"]:
-        console.print(_findings_table(data["findings"]))
+        console.print(_findings_table(data["findings"], expand=console.is_terminal))
     else:
         console.print(Text("No finding: the two pipelines agree on every compared image.", style="green"))
     accuracy = data["summary"].get("accuracy")
@@ -116,15 +133,16 @@ def _divergence(d: dict[str, Any]) -> Text:
     return text
 
 
-def _findings_table(findings: list[dict[str, Any]]) -> Table:
-    table = Table(title="Findings, most important first", title_justify="left", show_lines=True, expand=True)
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("side", no_wrap=True)
-    table.add_column("images", justify="right", no_wrap=True)
-    table.add_column("flips", justify="right", no_wrap=True)
-    table.add_column("explanation and fix", ratio=1)
+def _findings_table(findings: list[dict[str, Any]], expand: bool = True) -> Table:
+    """Full terminal width on a terminal; as wide as its text (up to the console's width) in a log."""
+    table = Table(title="Findings, most important first", title_justify="left", show_lines=True, expand=expand)
+    _column(table, "#", justify="right", no_wrap=True)
+    _column(table, "severity", no_wrap=True)
+    _column(table, "kind", no_wrap=True)
+    _column(table, "side", no_wrap=True)
+    _column(table, "images", justify="right", no_wrap=True)
+    _column(table, "flips", justify="right", no_wrap=True)
+    _column(table, "explanation and fix", ratio=1)
     for i, f in enumerate(findings, 1):
         body = Text(f["explanation"])
         if f["evidence"]:
@@ -143,7 +161,7 @@ def _accuracy_table(summary: dict[str, Any]) -> Group:
     acc = summary["accuracy"]
     table = Table(title="Accuracy under each pipeline", title_justify="left")
     for col in ("", "train", "serve", "Δ"):
-        table.add_column(col, justify="right" if col else "left")
+        _column(table, col, justify="right" if col else "left")
     delta = None if acc["train"] is None or acc["serve"] is None else acc["serve"] - acc["train"]
     _row(table, "all", _pct(acc["train"]), _pct(acc["serve"]), _pct(delta))
     rows = sorted(
@@ -169,7 +187,7 @@ def _probe_table(matrix: dict[str, Any]) -> Table:
             cat["deviates"][side] += row.get("deviates", {}).get(side, 0)
     table = Table(title="Probe category × outcome (deviates = breaks the probe's expected decode)", title_justify="left")
     for col in ("category", "images", "train", "serve", "differ", "deviates train", "deviates serve"):
-        table.add_column(col, justify="left" if col in ("category", "train", "serve") else "right")
+        _column(table, col, justify="left" if col in ("category", "train", "serve") else "right")
     for name, cat in rows.items():
         style = "red" if cat["differ"] or any(cat["deviates"].values()) else None
         _row(
@@ -186,7 +204,7 @@ def _statuses(counts: dict[str, int]) -> str:
 def _worst_table(worst: list[dict[str, Any]]) -> Table:
     table = Table(title="Worst images", title_justify="left")
     for col in ("image", "findings", "top-1 flip", "max |Δp|", "mean |Δ tensor|"):
-        table.add_column(col)
+        _column(table, col)
     for w in worst:
         m = w.get("metrics", {})
         dp = m.get("prediction", {}).get("max_abs_dp")

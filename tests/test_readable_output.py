@@ -1,0 +1,43 @@
+"""Output a person reads in a CI log: nothing cut, no TensorFlow noise, helpful usage errors."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from skewcheck.cli import app
+from tests.conftest import photo_like, write_png
+
+REF = "tests/pipelines_for_tests.py:"
+MODEL = "fixtures/models/tiny_callable.py:predict"
+SCALE_FIX = "Divide the serve tensor by 255 (as training does), after casting to float."
+runner = CliRunner()
+
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
+
+LONG = "a-rather-long-folder-name-as-datasets-have/" + "an-image-file-name-that-goes-on-and-on-0001.png"
+
+
+@pytest.fixture
+def long_names(tmp_path):
+    write_png(tmp_path / "images" / LONG, photo_like(1))
+    return tmp_path / "images"
+
+
+def _compare(images, env):
+    return runner.invoke(app, ["compare", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
+                               "--images", str(images)], env=env)  # fmt: skip
+
+
+def test_a_ci_log_gets_the_whole_fix_and_whole_paths(long_names):
+    result = _compare(long_names, {"COLUMNS": None})  # CliRunner's stdout is not a terminal, like a CI log
+    assert result.exit_code == 1, result.output
+    assert SCALE_FIX in result.stdout  # on one line, not cut at ~20 characters
+    assert LONG in result.stdout
+
+
+def test_columns_is_respected_and_nothing_is_cut(long_names):
+    result = _compare(long_names, {"COLUMNS": "70"})
+    assert result.exit_code == 1, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 70
+    assert "…" not in result.stdout  # narrow cells fold onto more lines instead of losing their end
