@@ -66,7 +66,8 @@ def compare(
     train_p = load_pipeline(train, what="--train", images_root=root)
     serve_p = load_pipeline(serve, what="--serve", images_root=root)
     names = _class_names(class_names)
-    label_map = read_labels(Path(labels), names) if labels is not None else {}
+    names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
+    label_map = read_labels(Path(labels), names, names_source) if labels is not None else {}
     skip = {Path(labels)} if labels is not None else set()
     files = list(iter_image_files(root, skip=skip))
     if not files:

@@ -41,3 +41,29 @@ def test_columns_is_respected_and_nothing_is_cut(long_names):
     assert result.exit_code == 1, result.output
     assert max(len(line) for line in result.stdout.splitlines()) <= 70
     assert "…" not in result.stdout  # narrow cells fold onto more lines instead of losing their end
+
+
+def test_an_unknown_label_names_the_class_names_file_and_the_nearest_names(image_dir, tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("rocket\ncat\ndog\nrocker\nfive\n")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,label\na/img0.png,cat\na/img1.png,rockett\n")
+    result = runner.invoke(app, ["compare", "--quiet", "--model", MODEL, "--train", REF + "pil_unit", "--serve",
+                                 REF + "pil_unit", "--images", str(image_dir), "--labels", str(labels),
+                                 "--class-names", str(names)])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and f"--class-names {names}" in line
+    assert "did you mean 'rocket' or 'rocker'?" in line
+    assert f"--labels {labels}:3: label 'rockett'" in line
+
+
+def test_an_unknown_label_far_from_every_name_lists_some_names(image_dir, tmp_path):
+    import skewcheck
+    from skewcheck.errors import UsageError
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,label\na/img0.png,zebra\n")
+    with pytest.raises(UsageError, match=r"nor one of the 3 class names in class_names \('cat', 'dog', 'bird'\)"):
+        skewcheck.compare(model=MODEL, train=REF + "pil_unit", serve=REF + "pil_unit", images=image_dir,
+                          labels=labels, class_names=["cat", "dog", "bird"])  # fmt: skip
