@@ -67,3 +67,26 @@ def test_an_unknown_label_far_from_every_name_lists_some_names(image_dir, tmp_pa
     with pytest.raises(UsageError, match=r"nor one of the 3 class names in class_names \('cat', 'dog', 'bird'\)"):
         skewcheck.compare(model=MODEL, train=REF + "pil_unit", serve=REF + "pil_unit", images=image_dir,
                           labels=labels, class_names=["cat", "dog", "bird"])  # fmt: skip
+
+
+def test_html_zero_confidently_wrong_is_neutral_and_the_histogram_has_no_empty_ends(image_dir, tmp_path):
+    import re
+
+    import skewcheck
+    from skewcheck.report import write_report
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,label\n" + "".join(f"{d}/img{i}.png,{i % 5}\n" for i, d in enumerate("aaabbb")))
+    report = skewcheck.compare(model=MODEL, train=REF + "pil_unit", serve=REF + "pil_unit_again", images=image_dir,
+                               labels=labels)  # fmt: skip
+    summary = report.to_dict()["summary"]
+    assert summary["confident_wrong"]["serve"] == 0
+    write_report(report, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert '<div class="callout neutral"><b>0 confidently wrong' in html  # not in the red alert box
+    conf = summary["confidence"]
+    used = [i for i in range(len(conf["bins"]) - 1) if conf["train"][i] or conf["serve"][i]]
+    section = html.split("<h2>Top-1 confidence")[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td class=\"mono\">([0-9.]+)–", section)
+    assert rows == [f"{conf['bins'][i]:.1f}" for i in range(used[0], used[-1] + 1)]
+    assert len(rows) < len(conf["bins"]) - 1  # the tiny model's confidences sit in a few bins

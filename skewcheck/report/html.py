@@ -183,8 +183,9 @@ def _confidence(s: dict[str, Any]) -> str:
     if not conf:
         return ""
     bins, peak = conf["bins"], max(max(conf["train"]), max(conf["serve"]), 1)
+    used = [i for i in range(len(bins) - 1) if conf["train"][i] or conf["serve"][i]]
     rows = []
-    for i in range(len(bins) - 1):
+    for i in range(used[0], used[-1] + 1) if used else ():  # no empty rows before the first or after the last count
         cells = "".join(f"<td><span class=\"bar {side}\" style=\"width:{200 * conf[side][i] / peak:.0f}px\"></span>"
                         f"{conf[side][i]}</td>" for side in ("train", "serve"))  # fmt: skip
         rows.append(f"<tr><td class=\"mono\">{bins[i]:.1f}–{bins[i + 1]:.1f}</td>{cells}</tr>")
@@ -195,9 +196,10 @@ def _confidence(s: dict[str, Any]) -> str:
     if wrong:
         items = "".join(f"<li><span class=\"mono\">{esc(e['path'])}</span>: label {esc(e['label'])}, serve predicted "
                         f"{esc(e['predicted'])} with confidence {num(e['confidence'], '.3f')}</li>" for e in wrong["examples"])  # fmt: skip
-        callout = (f"<div class=\"callout\"><b>{wrong['serve']} confidently wrong predictions under serve</b> "
+        alarm = "" if wrong["serve"] else " neutral"  # none under serve: a fact, not an alert
+        callout = (f"<div class=\"callout{alarm}\"><b>{wrong['serve']} confidently wrong predictions under serve</b> "
                    f"(confidence ≥ {wrong['threshold']:g}, wrong label; train: {wrong['train']}). Confidence is no "
-                   f"proof of correctness.<ul>{items}</ul></div>")  # fmt: skip
+                   f"proof of correctness.{f'<ul>{items}</ul>' if items else ''}</div>")  # fmt: skip
     return f"<h2>Top-1 confidence under each pipeline</h2>{table}{callout}"
 
 
