@@ -104,13 +104,13 @@ def _watch_parent(interval_s: float = 0.25) -> None:
 
 
 def _serve(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool) -> None:
-    from skewcheck.native import quiet_tensorflow_env, set_verbose
+    from skewcheck.native import quiet_imports, set_verbose
     from skewcheck.pipelines import load_pipeline
 
     set_verbose(verbose)
-    quiet_tensorflow_env()
     try:
-        pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root)) for side, ref in refs.items()}
+        with quiet_imports():  # a pipeline module importing TensorFlow: its log lines stay out of the terminal
+            pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root)) for side, ref in refs.items()}
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return

@@ -90,3 +90,30 @@ def test_html_zero_confidently_wrong_is_neutral_and_the_histogram_has_no_empty_e
     rows = re.findall(r"<tr><td class=\"mono\">([0-9.]+)–", section)
     assert rows == [f"{conf['bins'][i]:.1f}" for i in range(used[0], used[-1] + 1)]
     assert len(rows) < len(conf["bins"]) - 1  # the tiny model's confidences sit in a few bins
+
+
+def test_tensorflow_import_noise_stays_out_of_a_usage_error(image_dir, tmp_path):
+    """In a fresh process, where the user's pipeline module is the first to import TensorFlow."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("TF_CPP", "ABSL"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "skewcheck", "compare", "--quiet", "--train", "tests/tf_pipeline_for_tests.py:tf_unit",
+         "--serve", REF + "pil_unit", "--images", str(image_dir), "--labels", str(tmp_path / "missing.csv")],
+        cwd=REPO, capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [f"skewcheck: error: cannot read --labels {tmp_path / 'missing.csv'}: "
+                                        "No such file or directory"]  # fmt: skip
+
+
+def test_the_progress_total_is_known_before_the_first_image(image_dir):
+    import skewcheck
+
+    calls = []
+    skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_unit_again", images=image_dir,
+                      progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert calls[0] == (0, 7) and calls[-1] == (7, 7)  # 6 PNGs and a text file named .jpg
