@@ -117,3 +117,14 @@ def test_the_progress_total_is_known_before_the_first_image(image_dir):
     skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_unit_again", images=image_dir,
                       progress=lambda done, total: calls.append((done, total)))  # fmt: skip
     assert calls[0] == (0, 7) and calls[-1] == (7, 7)  # 6 PNGs and a text file named .jpg
+
+
+def test_the_readme_says_what_a_misspelled_flag_prints():
+    from tests.conftest import REPO
+
+    result = runner.invoke(app, ["compare", "--exmaple"])
+    assert result.exit_code == 2
+    error = result.output.strip().splitlines()[-1]
+    assert error == "Error: No such option: --exmaple (Possible options: --example)"
+    readme = (REPO / "README.md").read_text()
+    assert f"`{error}`" in readme and "Try '… --help'" in readme
