@@ -10,7 +10,7 @@ from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.errors import UsageError
 from skewcheck.images.discover import check_images_dir, iter_image_files
 from skewcheck.images.labels import read_class_names, read_labels
-from skewcheck.native import quiet_tensorflow_env
+from skewcheck.native import quiet_imports, quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
 from skewcheck.report.model import GATES, Report
 
@@ -65,15 +65,20 @@ def compare(
 
     quiet_tensorflow_env()
     root, probes = _image_root(images)
-    train_p = load_pipeline(train, what="--train", images_root=root)
-    serve_p = load_pipeline(serve, what="--serve", images_root=root)
+    with quiet_imports():  # a pipeline module that imports TensorFlow prints its log lines here
+        train_p = load_pipeline(train, what="--train", images_root=root)
+        serve_p = load_pipeline(serve, what="--serve", images_root=root)
     names = _class_names(class_names)
-    label_map = read_labels(Path(labels), names) if labels is not None else {}
+    names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
+    label_map = read_labels(Path(labels), names, names_source) if labels is not None else {}
     skip = {Path(labels)} if labels is not None else set()
     files = list(iter_image_files(root, skip=skip))
     if not files:
         raise UsageError(f"no files found under {root}")
-    runner = _load_model(model, device, unsafe_load)
+    if progress is not None:
+        progress(0, len(files))  # the total is known from the start: the bar never shows "0/?"
+    with quiet_imports():
+        runner = _load_model(model, device, unsafe_load)
     inputs = AuditInputs(
         train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,

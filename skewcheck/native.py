@@ -73,6 +73,37 @@ def quiet_tensorflow_env() -> None:
         os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 
 
+@contextlib.contextmanager
+def quiet_imports() -> Iterator[None]:
+    """Around code that may import TensorFlow (a user's pipeline or model module): its import-time
+    lines ("All log messages before absl::InitializeLog()", oneDNN, CPU features) are written on
+    descriptor 2 whatever TF_CPP_MIN_LOG_LEVEL says, so they are captured and dropped (printed with
+    ``--verbose``); afterwards TensorFlow's and absl's Python loggers are set to errors only."""
+    quiet_tensorflow_env()
+    if _VERBOSE:
+        yield
+        return
+    try:
+        with capture_native_stderr(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        quiet_loaded_tensorflow()
+
+
+def quiet_loaded_tensorflow() -> None:
+    """Errors only from TensorFlow's and absl's Python loggers, if something imported them."""
+    if _VERBOSE:
+        return
+    if "tensorflow" in sys.modules:
+        with contextlib.suppress(Exception):
+            sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
+    if "absl.logging" in sys.modules:
+        with contextlib.suppress(Exception):
+            absl_logging = sys.modules["absl.logging"]
+            absl_logging.set_verbosity(absl_logging.ERROR)
+
+
 def import_tensorflow() -> ModuleType:
     """Import TensorFlow with its C++ and absl log noise silenced (unless ``--verbose``)."""
     if "tensorflow" in sys.modules:

@@ -18,7 +18,9 @@ copy of it is unsafe) and rebuild the pipelines from their string references onc
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -75,24 +77,46 @@ class _Task:
 
 
 def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool) -> None:
-    """One worker: load the pipelines once, then run the images sent until told to stop."""
+    """One worker: load the pipelines once, then run the images sent until told to stop.
+
+    A worker never outlives the audit: a watchdog thread ends it as soon as its parent is gone
+    (killed by SIGKILL, say, with no chance to stop it), and a closed pipe ends it quietly, with no
+    BrokenPipe traceback on the terminal of a run that was interrupted on purpose.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
-    from skewcheck.native import quiet_tensorflow_env, set_verbose
+    _watch_parent()
+    try:
+        _serve(conn, refs, images_root, verbose)
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        return  # the parent stopped listening (interrupted, or gone): nobody to report to
+
+
+def _watch_parent(interval_s: float = 0.25) -> None:
+    parent = mp.parent_process()
+    parent_pid = parent.pid if parent is not None else os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval_s)
+        os._exit(1)  # orphaned (re-parented to init or a subreaper): stop now, whatever is running
+
+    threading.Thread(target=watch, name="skewcheck-parent-watch", daemon=True).start()
+
+
+def _serve(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool) -> None:
+    from skewcheck.native import quiet_imports, set_verbose
     from skewcheck.pipelines import load_pipeline
 
     set_verbose(verbose)
-    quiet_tensorflow_env()
     try:
-        pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root)) for side, ref in refs.items()}
+        with quiet_imports():  # a pipeline module importing TensorFlow: its log lines stay out of the terminal
+            pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root)) for side, ref in refs.items()}
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready",))
     while True:
-        try:
-            task = conn.recv()
-        except EOFError:  # the parent is gone
-            return
+        task = conn.recv()  # EOFError when the parent is gone
         if task is None:
             return
         index, path, steps = task

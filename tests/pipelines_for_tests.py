@@ -159,3 +159,25 @@ def lenient_global(data: bytes) -> np.ndarray:
 
     ImageFile.LOAD_TRUNCATED_IMAGES = True
     return pil_unit(data)
+
+
+def all_nan(data: bytes) -> np.ndarray:
+    """pil_unit's shape, every value NaN: every tensor metric of the pair is NaN."""
+    return np.full(pil_unit(data).shape, np.nan, dtype=np.float32)
+
+
+def slow_unit(path: str) -> np.ndarray:
+    """pil_unit, one second per image: a run long enough to be interrupted in the middle."""
+    import time
+
+    time.sleep(1.0)
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def hangs(path: str) -> np.ndarray:
+    """Never returns (a deadlocked library): the worker running it is busy until it is killed."""
+    import time
+
+    time.sleep(3600)
+    raise AssertionError("unreachable")

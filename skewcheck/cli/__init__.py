@@ -8,6 +8,7 @@ import typer
 
 from skewcheck import __version__
 from skewcheck.errors import AuditError, UsageError
+from skewcheck.safe_text import visible
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 no skew at or above the gate; 1 skew found (gate failed); "
@@ -44,8 +45,8 @@ def _root(
 
 
 def fail_usage(message: str) -> None:
-    """One line on stderr, exit code 2."""
-    typer.echo(f"skewcheck: error: {message}", err=True)
+    """One line on stderr, exit code 2 (control characters of file names and messages escaped)."""
+    typer.echo(f"skewcheck: error: {visible(message)}", err=True)
     raise typer.Exit(2)
 
 
@@ -59,8 +60,8 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except UsageError as exc:
-        print(f"skewcheck: error: {exc}", file=sys.stderr)
+        print(f"skewcheck: error: {visible(exc)}", file=sys.stderr)
         sys.exit(2)
     except AuditError as exc:
-        print(f"skewcheck: audit could not run: {exc}", file=sys.stderr)
+        print(f"skewcheck: audit could not run: {visible(exc)}", file=sys.stderr)
         sys.exit(3)

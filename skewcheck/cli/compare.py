@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from skewcheck.cli import EXIT_CODES_HELP, app, fail_usage
+from skewcheck.cli.interrupt import exit_code, signals_as_interrupts
 from skewcheck.errors import AuditError, UsageError
 from skewcheck.native import set_verbose
+from skewcheck.safe_text import visible
 
 
 @app.command(
@@ -39,11 +42,7 @@ def compare_cmd(
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
 ) -> None:
     set_verbose(verbose)
-    from rich.console import Console
-
-    from skewcheck.api import compare
-    from skewcheck.report import format_for, write_report
-    from skewcheck.report.terminal import render
+    from skewcheck.report.terminal import console_for, render
 
     if example:
         from skewcheck.example import example_arguments
@@ -56,31 +55,62 @@ def compare_cmd(
         labels = labels or args["labels"]
     if not train or not serve:
         fail_usage("--train and --serve are required (or --example)")
+    written: list[Path] = []
+    with signals_as_interrupts():
+        try:
+            result = _audit_and_write(
+                report, report_format, written, quiet, verbose,
+                model=model or "none", train=train, serve=serve, images=images, labels=labels,
+                class_names=class_names, fail_on=fail_on, device=device, unsafe_load=unsafe_load,
+                batch_size=batch_size, atol=atol, rtol=rtol, max_flip_rate=max_flip_rate, workers=workers, timeout=timeout,
+            )  # fmt: skip
+            if not quiet:
+                render(result.to_dict(), console_for())
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the worker pool is already stopped
+            _interrupted(exc, report, written)
+    raise typer.Exit(result.exit_code)
+
+
+def _audit_and_write(report: list[Path], report_format: str | None, written: list[Path], quiet: bool,
+                     verbose: bool, **arguments: object):  # type: ignore[no-untyped-def]  # fmt: skip
+    from skewcheck.api import compare
+    from skewcheck.report import format_for, write_report
+
     try:
         for path in report:
             format_for(path, report_format)
         with _progress(quiet) as progress:
-            result = compare(
-                model=model or "none", train=train, serve=serve, images=images, labels=labels,
-                class_names=class_names, fail_on=fail_on, device=device, unsafe_load=unsafe_load,
-                batch_size=batch_size, atol=atol, rtol=rtol, max_flip_rate=max_flip_rate, workers=workers, timeout=timeout,
-                progress=progress,
-            )  # fmt: skip
+            result = compare(**arguments, progress=progress)  # type: ignore[arg-type]
         for path in report:
             write_report(result, path, report_format)
+            written.append(path)
     except UsageError as exc:
         fail_usage(str(exc))
     except AuditError as exc:
-        typer.echo(f"skewcheck: audit could not run: {exc}", err=True)
+        typer.echo(f"skewcheck: audit could not run: {visible(exc)}", err=True)
         raise typer.Exit(3) from None
     except Exception as exc:  # a bug of ours: one line, the traceback only with --verbose
         if verbose:
             raise
-        typer.echo(f"skewcheck: internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)", err=True)
+        typer.echo(f"skewcheck: internal error: {type(exc).__name__}: {visible(exc)} (rerun with --verbose for details)", err=True)
         raise typer.Exit(3) from None
-    if not quiet:
-        render(result.to_dict(), Console(soft_wrap=False))
-    raise typer.Exit(result.exit_code)
+    return result
+
+
+def _interrupted(exc: KeyboardInterrupt, report: list[Path], written: list[Path]) -> None:
+    """One line and 130 (SIGINT) or 143 (SIGTERM). A report at a --report path this run did not
+    finish writing is from an earlier run: it is removed, so that CI never reads it as this run's."""
+    if report and len(written) == len(report):
+        typer.echo(f"skewcheck: interrupted after the report{'s' if len(report) > 1 else ''} were written", err=True)
+        raise typer.Exit(exit_code(exc))
+    stale = []
+    for path in report:
+        with contextlib.suppress(OSError):
+            path.unlink()
+            stale.append(visible(path))
+    note = f" (removed {', '.join(stale)}, so that no stale report is left)" if stale else ""
+    typer.echo(f"skewcheck: interrupted: no report written{note}", err=True)
+    raise typer.Exit(exit_code(exc))
 
 
 class _progress:

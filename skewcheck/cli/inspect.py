@@ -10,6 +10,7 @@ import typer
 from skewcheck.cli import app, fail_usage
 from skewcheck.errors import UsageError
 from skewcheck.native import set_verbose
+from skewcheck.safe_text import visible
 
 
 @app.command("inspect")
@@ -34,7 +35,7 @@ def inspect_cmd(
         typer.echo(json.dumps(data, indent=2))
         return
     for line in render_text(data):
-        typer.echo(line)
+        typer.echo(visible(line))  # the path and layer names are the user's
 
 
 def _spec(spec: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import typer
 
 from skewcheck.cli import app, fail_usage
 from skewcheck.errors import UsageError
+from skewcheck.safe_text import visible
 
 
 def _print_catalogue() -> None:
@@ -79,6 +80,7 @@ def probe_images(
 def _print_summary(result: object, out_dir: Path, elapsed: float) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from skewcheck.probes import CATEGORIES, ProbeSet
 
@@ -99,7 +101,8 @@ def _print_summary(result: object, out_dir: Path, elapsed: float) -> None:
         f"{expects['same-as-base']} same-as-base, {expects['reject']} reject, {expects['either']} either; "
         f"written in {elapsed:.2f} s"
     )
-    console.print(f"manifest: {result.manifest}")
+    console.print(Text(f"manifest: {visible(result.manifest)}"))  # plain text: a path is never markup
     if result.skipped_sources:
         shown = ", ".join(result.skipped_sources[:5]) + (" ..." if len(result.skipped_sources) > 5 else "")
-        console.print(f"[yellow]skipped {len(result.skipped_sources)} unreadable source image(s):[/] {shown}")
+        line = Text(f"skipped {len(result.skipped_sources)} unreadable source image(s):", style="yellow")
+        console.print(line.append(f" {visible(shown)}", style=""))

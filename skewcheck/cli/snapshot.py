@@ -9,6 +9,7 @@ import typer
 from skewcheck.cli import app, fail_usage
 from skewcheck.errors import UsageError
 from skewcheck.native import set_verbose
+from skewcheck.safe_text import visible
 
 
 @app.command("snapshot")
@@ -39,7 +40,7 @@ def snapshot_cmd(
         return
     errors = ", ".join(f"{n} {status}" for status, n in sorted(stats.errors.items())) or "no errors"
     typer.echo(
-        f"wrote {out} ({_size(stats.bytes_written)}): {stats.images} images, "
+        f"wrote {visible(out)} ({_size(stats.bytes_written)}): {stats.images} images, "
         f"{stats.ok} tensors, {errors}"
     )
 

@@ -79,6 +79,8 @@ class RunningSummary:
                 heapq.heapreplace(self._confident_wrong, item)
 
     def add_tensor_diff(self, max_abs_diff: float) -> None:
+        if not math.isfinite(max_abs_diff):  # NaN/Inf: no --atol passes (max() would drop a NaN silently)
+            max_abs_diff = math.inf
         self.max_abs_diff = max(self.max_abs_diff, max_abs_diff)
 
     def add_probe(self, probe: Any, statuses: dict[str, str], differs: bool, deviates: dict[str, bool]) -> None:

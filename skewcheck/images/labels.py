@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 from pathlib import Path
 
 from skewcheck.errors import UsageError
@@ -18,8 +19,9 @@ def read_class_names(path: Path) -> list[str]:
     return names
 
 
-def read_labels(path: Path, class_names: list[str] | None = None) -> dict[str, int]:
-    """Map each file (relative to --images, posix) to its integer class index."""
+def read_labels(path: Path, class_names: list[str] | None = None, names_source: str = "--class-names") -> dict[str, int]:
+    """Map each file (relative to --images, posix) to its integer class index. ``names_source``
+    says where ``class_names`` came from, for the error message (e.g. ``--class-names names.txt``)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -38,6 +40,17 @@ def read_labels(path: Path, class_names: list[str] | None = None) -> dict[str, i
         elif raw in index:
             labels[Path(file).as_posix()] = index[raw]
         else:
-            hint = "" if class_names else " (pass --class-names to use class names)"
-            raise UsageError(f"--labels {path}:{line}: label {raw!r} is not a class index{hint}")
+            raise UsageError(f"--labels {path}:{line}: label {raw!r} is not a class index"
+                             f"{_unknown_name_hint(raw, class_names, names_source)}")  # fmt: skip
     return labels
+
+
+def _unknown_name_hint(raw: str, class_names: list[str] | None, names_source: str) -> str:
+    """Where the names came from, and the nearest ones (a typo is the usual cause)."""
+    if not class_names:
+        return " (pass --class-names to use class names)"
+    close = difflib.get_close_matches(raw, class_names, n=3, cutoff=0.6)
+    if close:
+        return f" nor a class name in {names_source}; did you mean {' or '.join(repr(c) for c in close)}?"
+    shown = ", ".join(repr(c) for c in class_names[:5]) + (", …" if len(class_names) > 5 else "")
+    return f" nor one of the {len(class_names)} class names in {names_source} ({shown})"

@@ -45,6 +45,9 @@ def _import_file(path: Path) -> Any:
     sys.path.insert(0, folder)  # let the file import its siblings
     try:
         spec.loader.exec_module(module)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM during the import: an interruption, not a bad model
+        sys.modules.pop(name, None)
+        raise
     except BaseException as exc:  # noqa: BLE001 (user code: anything, SystemExit included)
         sys.modules.pop(name, None)
         raise UsageError(
@@ -59,6 +62,8 @@ def _import_file(path: Path) -> Any:
 def _import_module(name: str) -> Any:
     try:
         return importlib.import_module(name)
+    except KeyboardInterrupt:
+        raise
     except BaseException as exc:  # noqa: BLE001
         raise UsageError(
             f"callable model: importing {name} failed: {type(exc).__name__}: {one_line(exc)}"

@@ -27,6 +27,7 @@ from skewcheck.models._common import (
     one_line,
 )
 from skewcheck.models.base import ModelInfo, TensorSpec
+from skewcheck.models.load_check import check_tflite_loads, start_checker
 from skewcheck.native import capture_native_stderr, import_tensorflow
 
 _IDENTIFIER = b"TFL3"  # flatbuffer file identifier at bytes 4..8
@@ -46,7 +47,9 @@ class TFLiteRunner:
                 raise UsageError(
                     f"cannot load model {path}: not a TFLite flatbuffer (corrupt or wrong extension)"
                 )
+        start_checker()  # imports TensorFlow alongside ours
         tf = import_tensorflow()
+        check_tflite_loads(path)  # a file that crashes the interpreter crashes a child, not us
         self.chunk_size = chunk_size
         self.log: list[str] = []
         with self._quiet():

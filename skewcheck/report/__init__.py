@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from skewcheck.atomic import write_atomic
 from skewcheck.errors import UsageError
 from skewcheck.report.model import Report
 
@@ -37,10 +38,10 @@ def render_report(report: Report, fmt: str) -> str:
 
 
 def write_report(report: Report, path: Path, fmt: str | None = None) -> None:
+    """Render and write one report, atomically: a failed or interrupted write leaves the old file."""
     text = render_report(report, format_for(path, fmt))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
+        write_atomic(path, text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
     except OSError as exc:
         raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
 

@@ -8,6 +8,11 @@ from typing import Any
 SEVERITIES = ("info", "minor", "major", "critical")
 
 
+def num(x: float | None, spec: str) -> str:
+    """``format(x, spec)``, or "n/a" where the value is missing: NaN and Inf metrics are ``null`` in the data."""
+    return "n/a" if x is None else format(x, spec)
+
+
 def pct(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 
@@ -130,7 +135,7 @@ def divergence_lines(d: dict[str, Any] | None) -> list[str]:
         if "dtype" in m:
             text += f" · dtype {m['dtype']['train']} vs {m['dtype']['serve']}"
         if "max_abs_diff" in m:
-            text += f" · max |Δ| {m['max_abs_diff']:.4g}, mean |Δ| {m['mean_abs_diff']:.4g}"
+            text += f" · max |Δ| {num(m['max_abs_diff'], '.4g')}, mean |Δ| {num(m['mean_abs_diff'], '.4g')}"
         for side, error in m.get("error", {}).items():
             text += f" · {side} failed: {error}"
         out.append(text + f" ({d['images']} of {d['sampled']} sampled images)")
@@ -184,5 +189,5 @@ def side_status(side: dict[str, Any]) -> str:
     text = f"{side.get('dtype', '?')} {shape}"
     if side.get("range"):
         lo, hi = side["range"]
-        text += f" [{lo:.4g}, {hi:.4g}]"
+        text += f" [{num(lo, '.4g')}, {num(hi, '.4g')}]"
     return text

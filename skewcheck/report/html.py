@@ -18,6 +18,7 @@ from skewcheck.report.common import (
     evidence_text,
     failing_findings,
     headline,
+    num,
     pct,
     side_status,
     to_pass,
@@ -140,7 +141,7 @@ def _examples(findings: list[dict[str, Any]]) -> str:
 def _example(e: dict[str, Any]) -> str:
     flip = " <span class=\"flip\">top-1 flipped</span>" if e.get("flipped") else ""
     diff = e.get("diff")
-    diff_fig = (_figure(diff["png"], "|diff|", f"max |Δ| {diff['max_abs']:.4g}") if diff
+    diff_fig = (_figure(diff["png"], "|diff|", f"max |Δ| {num(diff['max_abs'], '.4g')}") if diff
                 else _figure(None, "|diff|", "no aligned pair of tensors", missing="no diff"))  # fmt: skip
     return (f"<div class=\"example\"><div class=\"path mono\">{esc(e['path'])}{flip}</div><div class=\"triptych\">"
             f"{_side_figure(e['train'], 'train')}{_side_figure(e['serve'], 'serve')}{diff_fig}</div></div>")  # fmt: skip
@@ -187,8 +188,9 @@ def _confidence(s: dict[str, Any]) -> str:
     if not conf:
         return ""
     bins, peak = conf["bins"], max(max(conf["train"]), max(conf["serve"]), 1)
+    used = [i for i in range(len(bins) - 1) if conf["train"][i] or conf["serve"][i]]
     rows = []
-    for i in range(len(bins) - 1):
+    for i in range(used[0], used[-1] + 1) if used else ():  # no empty rows before the first or after the last count
         cells = "".join(f"<td><span class=\"bar {side}\" style=\"width:{200 * conf[side][i] / peak:.0f}px\"></span>"
                         f"{conf[side][i]}</td>" for side in ("train", "serve"))  # fmt: skip
         rows.append(f"<tr><td class=\"mono\">{bins[i]:.1f}–{bins[i + 1]:.1f}</td>{cells}</tr>")
@@ -198,10 +200,11 @@ def _confidence(s: dict[str, Any]) -> str:
     callout = ""
     if wrong:
         items = "".join(f"<li><span class=\"mono\">{esc(e['path'])}</span>: label {esc(e['label'])}, serve predicted "
-                        f"{esc(e['predicted'])} with confidence {e['confidence']:.3f}</li>" for e in wrong["examples"])  # fmt: skip
-        callout = (f"<div class=\"callout\"><b>{wrong['serve']} confidently wrong predictions under serve</b> "
+                        f"{esc(e['predicted'])} with confidence {num(e['confidence'], '.3f')}</li>" for e in wrong["examples"])  # fmt: skip
+        alarm = "" if wrong["serve"] else " neutral"  # none under serve: a fact, not an alert
+        callout = (f"<div class=\"callout{alarm}\"><b>{wrong['serve']} confidently wrong predictions under serve</b> "
                    f"(confidence ≥ {wrong['threshold']:g}, wrong label; train: {wrong['train']}). Confidence is no "
-                   f"proof of correctness.<ul>{items}</ul></div>")  # fmt: skip
+                   f"proof of correctness.{f'<ul>{items}</ul>' if items else ''}</div>")  # fmt: skip
     return f"<h2>Top-1 confidence under each pipeline</h2>{table}{callout}"
 
 

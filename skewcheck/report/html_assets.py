@@ -72,6 +72,7 @@ figcaption b { color: var(--fg); }
 .bar.serve { background: #fb8f44; }
 .callout { border-left: 4px solid var(--red); background: #ffebe9; padding: 8px 12px; border-radius: 4px;
            margin: 12px 0; }
+.callout.neutral { border-left-color: var(--line); background: var(--soft); }
 .muted { color: var(--muted); }
 footer { color: var(--muted); font-size: 12px; margin-top: 32px; }
 """

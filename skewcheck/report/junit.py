@@ -21,6 +21,7 @@ from skewcheck.report.common import (
     image_failures,
     image_group,
     kind_severities,
+    num,
     pct,
     side_status,
 )  # fmt: skip
@@ -86,11 +87,11 @@ def _image_text(record: dict[str, Any]) -> str:
     metrics = record.get("metrics", {})
     if "tensor" in metrics:
         t = metrics["tensor"]
-        lines.append(f"tensor: max |diff| {t['max_abs_diff']:.4g}, mean |diff| {t['mean_abs_diff']:.4g}")
+        lines.append(f"tensor: max |diff| {num(t['max_abs_diff'], '.4g')}, mean |diff| {num(t['mean_abs_diff'], '.4g')}")
     if "prediction" in metrics:
         p = metrics["prediction"]
         lines.append(f"prediction: top-1 train {p['top1']['train']} → serve {p['top1']['serve']}, "
-                     f"max |dp| {p['max_abs_dp']:.3f}")  # fmt: skip
+                     f"max |dp| {num(p['max_abs_dp'], '.3f')}")  # fmt: skip
     if "label" in record:
         lines.append(f"label: {record['label']}")
     return "\n".join(lines)

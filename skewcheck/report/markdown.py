@@ -19,6 +19,7 @@ from skewcheck.report.common import (
     evidence_text,
     facts,
     headline,
+    num,
     pct,
     to_pass,
     to_pass_label,
@@ -132,7 +133,7 @@ def _confidence(s: dict[str, Any]) -> list[str]:
                      f"serve {wrong['serve']}, train {wrong['train']}. Confidence is no proof of correctness.")]  # fmt: skip
         for e in wrong["examples"]:
             out.append(f"- {md(e['path'])}: label {e['label']}, serve predicted {e['predicted']} "
-                       f"with confidence {e['confidence']:.3f}")  # fmt: skip
+                       f"with confidence {num(e['confidence'], '.3f')}")  # fmt: skip
     return out + [""]
 
 

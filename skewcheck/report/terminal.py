@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from skewcheck.report.common import after_fixes_text, headline, impact_text, to_pass, to_pass_label
+from skewcheck.report.common import after_fixes_text, headline, impact_text, num, to_pass, to_pass_label
+from skewcheck.safe_text import visible_data
 
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 WORST_SHOWN = 5
+NON_TERMINAL_WIDTH = 200
 
 
 def _pct(x: float | None) -> str:
@@ -22,7 +25,29 @@ def _evidence(evidence: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in evidence.items())
 
 
+def console_for(stdout_is_terminal: bool | None = None) -> Console:
+    """The console the report prints on. A terminal gets its own width; anything else (a CI log, a
+    pipe) gets ``COLUMNS`` when set, else a wide layout: nobody resizes a log to read a cut column."""
+    console = Console(soft_wrap=False)
+    terminal = console.is_terminal if stdout_is_terminal is None else stdout_is_terminal
+    if not terminal and not os.environ.get("COLUMNS"):
+        console = Console(soft_wrap=False, width=NON_TERMINAL_WIDTH)
+    return console
+
+
+def _column(table: Table, header: str, **kwargs: Any) -> None:
+    """Cells fold onto more lines when the table is narrow: never cut with an ellipsis."""
+    table.add_column(header, overflow="fold", **kwargs)
+
+
+def _row(table: Table, *cells: str | Text, style: str | None = None) -> None:
+    """A table row whose strings are plain text: a cell is never parsed as rich markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), style=style)
+
+
 def render(data: dict[str, Any], console: Console) -> None:
+    """Every string of ``data`` reaches the terminal as plain text with control characters escaped."""
+    data = visible_data(data)
     console.print(_verdict(data))
     console.print(_pipelines(data))
     divergence = _divergence(data["divergence"]) if data.get("divergence") else None
@@ -32,7 +57,7 @@ def render(data: dict[str, Any], console: Console) -> None:
     if passing:
         console.print(Text(f"{to_pass_label(data)}: " + " · ".join(passing), style="yellow"))
     if data["findings"]:
-        console.print(_findings_table(data["findings"], data["summary"]))
+        console.print(_findings_table(data["findings"], data["summary"], expand=console.is_terminal))
         residual = after_fixes_text(data["summary"])
         if residual:
             console.print(Text(residual, style="green"))
@@ -93,7 +118,7 @@ def _divergence(d: dict[str, Any]) -> Text:
         if "dtype" in m:
             text.append(f" · dtype {m['dtype']['train']} vs {m['dtype']['serve']}")
         if "max_abs_diff" in m:
-            text.append(f" · max |Δ| {m['max_abs_diff']:.4g}, mean |Δ| {m['mean_abs_diff']:.4g}")
+            text.append(f" · max |Δ| {num(m['max_abs_diff'], '.4g')}, mean |Δ| {num(m['mean_abs_diff'], '.4g')}")
         for side, error in m.get("error", {}).items():
             text.append(f" · {side} failed: {error}")
         text.append(f" ({d['images']} of {d['sampled']} sampled images", style="dim")
@@ -111,15 +136,16 @@ def _divergence(d: dict[str, Any]) -> Text:
     return text
 
 
-def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any]) -> Table:
-    table = Table(title="Findings, most important first", title_justify="left", show_lines=True, expand=True)
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("side", no_wrap=True)
-    table.add_column("images", justify="right", no_wrap=True)
-    table.add_column("flips", justify="right", no_wrap=True)
-    table.add_column("explanation and fix", ratio=1)
+def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any], expand: bool = True) -> Table:
+    """Full terminal width on a terminal; as wide as its text (up to the console's width) in a log."""
+    table = Table(title="Findings, most important first", title_justify="left", show_lines=True, expand=expand)
+    _column(table, "#", justify="right", no_wrap=True)
+    _column(table, "severity", no_wrap=True)
+    _column(table, "kind", no_wrap=True)
+    _column(table, "side", no_wrap=True)
+    _column(table, "images", justify="right", no_wrap=True)
+    _column(table, "flips", justify="right", no_wrap=True)
+    _column(table, "explanation and fix", ratio=1)
     for i, f in enumerate(findings, 1):
         body = Text(f["explanation"])
         if f["evidence"]:
@@ -130,8 +156,8 @@ def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any]) -> 
         body.append(f"\n{impact_text(f, summary)}", style="green" if (f.get("impact") or {}).get("flips_recovered") else "dim")
         if f.get("absorbed"):
             body.append("\nalso folded in: " + ", ".join(f"{a['kind']} on {a['images']} images" for a in f["absorbed"]), style="dim")
-        table.add_row(
-            str(i), Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]), f["kind"], f["side"] or "-",
+        _row(
+            table, str(i), Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]), f["kind"], f["side"] or "-",
             str(f["images"]), str(f["flips"]), body,
         )  # fmt: skip
     return table
@@ -141,15 +167,15 @@ def _accuracy_table(summary: dict[str, Any]) -> Group:
     acc = summary["accuracy"]
     table = Table(title="Accuracy under each pipeline", title_justify="left")
     for col in ("", "train", "serve", "Δ"):
-        table.add_column(col, justify="right" if col else "left")
+        _column(table, col, justify="right" if col else "left")
     delta = None if acc["train"] is None or acc["serve"] is None else acc["serve"] - acc["train"]
-    table.add_row("all", _pct(acc["train"]), _pct(acc["serve"]), _pct(delta))
+    _row(table, "all", _pct(acc["train"]), _pct(acc["serve"]), _pct(delta))
     rows = sorted(
         (r for r in summary.get("accuracy_per_class", []) if r["train"] is not None and r["serve"] is not None),
         key=lambda r: r["serve"] - r["train"],
     )
     for r in rows[:5]:
-        table.add_row(f"class {r['name']} ({r['images']})", _pct(r["train"]), _pct(r["serve"]), _pct(r["serve"] - r["train"]))
+        _row(table, f"class {r['name']} ({r['images']})", _pct(r["train"]), _pct(r["serve"]), _pct(r["serve"] - r["train"]))
     return Group(table)
 
 
@@ -167,11 +193,11 @@ def _probe_table(matrix: dict[str, Any]) -> Table:
             cat["deviates"][side] += row.get("deviates", {}).get(side, 0)
     table = Table(title="Probe category × outcome (deviates = breaks the probe's expected decode)", title_justify="left")
     for col in ("category", "images", "train", "serve", "differ", "deviates train", "deviates serve"):
-        table.add_column(col, justify="left" if col in ("category", "train", "serve") else "right")
+        _column(table, col, justify="left" if col in ("category", "train", "serve") else "right")
     for name, cat in rows.items():
         style = "red" if cat["differ"] or any(cat["deviates"].values()) else None
-        table.add_row(
-            name, str(cat["images"]), _statuses(cat["train"]), _statuses(cat["serve"]),
+        _row(
+            table, name, str(cat["images"]), _statuses(cat["train"]), _statuses(cat["serve"]),
             str(cat["differ"]), str(cat["deviates"]["train"]), str(cat["deviates"]["serve"]), style=style,
         )  # fmt: skip
     return table
@@ -184,13 +210,13 @@ def _statuses(counts: dict[str, int]) -> str:
 def _worst_table(worst: list[dict[str, Any]]) -> Table:
     table = Table(title="Worst images", title_justify="left")
     for col in ("image", "findings", "top-1 flip", "max |Δp|", "mean |Δ tensor|"):
-        table.add_column(col)
+        _column(table, col)
     for w in worst:
         m = w.get("metrics", {})
         dp = m.get("prediction", {}).get("max_abs_dp")
         dt = m.get("tensor", {}).get("mean_abs_diff")
-        table.add_row(
-            w["path"], ", ".join(w["findings"]) or "-", "yes" if w["flipped"] else "no",
+        _row(
+            table, w["path"], ", ".join(w["findings"]) or "-", "yes" if w["flipped"] else "no",
             "-" if dp is None else f"{dp:.3f}", "-" if dt is None else f"{dt:.4g}",
         )  # fmt: skip
     return table

@@ -1,0 +1,5 @@
+"""`python -m skewcheck.cli`: the same as the `skewcheck` command."""
+
+from skewcheck.cli import main
+
+main()
