@@ -12,6 +12,7 @@ from skewcheck.images.discover import check_images_dir, iter_image_files
 from skewcheck.images.labels import read_class_names, read_labels
 from skewcheck.native import quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
+from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB
 from skewcheck.report.model import GATES, Report
 
 PipelineRef = str | Callable[..., Any]
@@ -35,6 +36,7 @@ def compare(
     workers: int = 0,
     timeout: float | None = None,
     progress: ProgressFn | None = None,
+    max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
@@ -47,6 +49,8 @@ def compare(
     their references, so ``train`` and ``serve`` must then be strings; a run that crashes its
     worker is recorded against its image (``WorkerCrashed``) and the audit goes on. ``timeout``
     (seconds, workers only) stops a pipeline run that takes longer and records it the same way.
+    ``max_tensor_mb``: a pipeline tensor larger than this many MiB is not kept; that image's
+    outcome is a ``pipeline-error`` (``TensorTooLarge``) instead (``None``: no limit).
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
     if fail_on not in GATES:
@@ -63,8 +67,8 @@ def compare(
 
     quiet_tensorflow_env()
     root, probes = _image_root(images)
-    train_p = load_pipeline(train, what="--train", images_root=root)
-    serve_p = load_pipeline(serve, what="--serve", images_root=root)
+    train_p = load_pipeline(train, what="--train", images_root=root, max_tensor_mb=max_tensor_mb)
+    serve_p = load_pipeline(serve, what="--serve", images_root=root, max_tensor_mb=max_tensor_mb)
     names = _class_names(class_names)
     label_map = read_labels(Path(labels), names) if labels is not None else {}
     skip = {Path(labels)} if labels is not None else set()
@@ -76,6 +80,7 @@ def compare(
         train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
         max_flip_rate=max_flip_rate, model_expects=_expected_input(runner), workers=workers, timeout=timeout,
+        max_tensor_mb=max_tensor_mb,
     )  # fmt: skip
     return run_audit(inputs, progress)
 

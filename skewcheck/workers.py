@@ -74,7 +74,8 @@ class _Task:
         return None
 
 
-def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool) -> None:
+def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool,
+                 max_tensor_mb: float | None = 512.0) -> None:  # fmt: skip
     """One worker: load the pipelines once, then run the images sent until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
     from skewcheck.native import quiet_tensorflow_env, set_verbose
@@ -83,7 +84,8 @@ def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbo
     set_verbose(verbose)
     quiet_tensorflow_env()
     try:
-        pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root)) for side, ref in refs.items()}
+        pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root), max_tensor_mb=max_tensor_mb)
+                     for side, ref in refs.items()}  # fmt: skip
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -157,11 +159,11 @@ class PipelinePool:
     """``size`` worker processes running both pipelines; use as a context manager, feed :meth:`imap`."""
 
     def __init__(self, refs: dict[str, str], images_root: Path, size: int, *,
-                 timeout: float | None = None, verbose: bool = False) -> None:  # fmt: skip
+                 timeout: float | None = None, verbose: bool = False, max_tensor_mb: float | None = 512.0) -> None:  # fmt: skip
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
-        self._args = (dict(refs), str(images_root), verbose)
+        self._args = (dict(refs), str(images_root), verbose, max_tensor_mb)
         self.size = size
         self.window = 2 * size
         self.timeout = timeout
