@@ -262,3 +262,43 @@ def test_a_pipeline_chdir_does_not_move_the_run_or_relative_report_paths(images,
     import os
 
     assert os.getcwd() == str(tmp_path)
+
+
+# --- item 7: probe-images --from never hangs ---------------------------------------------------
+
+
+def _probe_images(args, timeout=240):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "skewcheck", "probe-images", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=skewcheck.__path__[0] + "/..")  # fmt: skip
+
+
+def test_probe_images_from_a_folder_with_a_1x1_image_finishes(tmp_path):
+    src = tmp_path / "src"
+    write_png(src / "dot.png", np.full((1, 1, 3), 200, np.uint8))
+    write_png(src / "thin.png", np.full((1, 300, 3), 17, np.uint8))
+    result = _probe_images([str(tmp_path / "out"), "--from", str(src), "--kinds", "corrupt,truncated"])
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    corrupt = [p for p in manifest["probes"] if p["kind"] == "corrupt-jpeg-entropy"]
+    assert corrupt and all("corrupted" in p["note"] for p in corrupt)
+
+
+def test_probe_images_from_the_builtin_probe_set_finishes(tmp_path):
+    from skewcheck.probes import builtin_probe_dir
+
+    result = _probe_images([str(tmp_path / "out"), "--from", str(builtin_probe_dir()), "--kinds", "corrupt"])
+    assert result.returncode == 0, result.stderr
+
+
+def test_corrupt_entropy_on_tiny_images_is_bounded_and_keeps_markers():
+    from skewcheck.probes.gen_damaged import corrupt_jpeg_entropy
+    from skewcheck.probes.model import Base, GenContext
+
+    for shape in [(1, 1), (2, 2), (1, 8), (8, 8)]:
+        base = Base(name=f"b{shape}", rgb=np.full((*shape, 3), 255, np.uint8), source="test")
+        for probe in corrupt_jpeg_entropy(base, GenContext(seed=0)):
+            with Image.open(io.BytesIO(probe.data)) as im:
+                assert im.size == (shape[1], shape[0])
