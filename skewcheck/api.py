@@ -8,7 +8,7 @@ from typing import Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.errors import UsageError
-from skewcheck.images.discover import check_images_dir, iter_image_files
+from skewcheck.images.discover import check_images_dir, discover_images
 from skewcheck.images.labels import read_class_names, read_labels
 from skewcheck.native import quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
@@ -72,7 +72,8 @@ def compare(
     names = _class_names(class_names)
     label_map = read_labels(Path(labels), names) if labels is not None else {}
     skip = {Path(labels)} if labels is not None else set()
-    files = list(iter_image_files(root, skip=skip))
+    found = discover_images(root, skip=skip)
+    files = found.files
     if not files:
         raise UsageError(f"no files found under {root}")
     runner = _load_model(model, device, unsafe_load)
@@ -82,7 +83,9 @@ def compare(
         max_flip_rate=max_flip_rate, model_expects=_expected_input(runner), workers=workers, timeout=timeout,
         max_tensor_mb=max_tensor_mb,
     )  # fmt: skip
-    return run_audit(inputs, progress)
+    report = run_audit(inputs, progress)
+    report.summary["skipped_files"] = found.summary()  # symlinks to folders, FIFOs, loops... and why
+    return report
 
 
 def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serve: PipelineRef) -> None:
