@@ -8,10 +8,11 @@ from typing import Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.errors import UsageError
-from skewcheck.images.discover import check_images_dir, iter_image_files
+from skewcheck.images.discover import check_images_dir, discover_images
 from skewcheck.images.labels import read_class_names, read_labels
 from skewcheck.native import quiet_imports, quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
+from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB
 from skewcheck.report.model import GATES, Report
 
 PipelineRef = str | Callable[..., Any]
@@ -36,6 +37,7 @@ def compare(
     timeout: float | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
+    max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
@@ -49,6 +51,8 @@ def compare(
     worker is recorded against its image (``WorkerCrashed``) and the audit goes on. ``timeout``
     (seconds, workers only) stops a pipeline run that takes longer and records it the same way.
     ``seed`` picks the images on which repairs are measured and the images run twice.
+    ``max_tensor_mb``: a pipeline tensor larger than this many MiB is not kept; that image's
+    outcome is a ``pipeline-error`` (``TensorTooLarge``) instead (``None``: no limit).
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
     if fail_on not in GATES:
@@ -66,13 +70,14 @@ def compare(
     quiet_tensorflow_env()
     root, probes = _image_root(images)
     with quiet_imports():  # a pipeline module that imports TensorFlow prints its log lines here
-        train_p = load_pipeline(train, what="--train", images_root=root)
-        serve_p = load_pipeline(serve, what="--serve", images_root=root)
+        train_p = load_pipeline(train, what="--train", images_root=root, max_tensor_mb=max_tensor_mb)
+        serve_p = load_pipeline(serve, what="--serve", images_root=root, max_tensor_mb=max_tensor_mb)
     names = _class_names(class_names)
     names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
     label_map = read_labels(Path(labels), names, names_source) if labels is not None else {}
     skip = {Path(labels)} if labels is not None else set()
-    files = list(iter_image_files(root, skip=skip))
+    found = discover_images(root, skip=skip)
+    files = found.files
     if not files:
         raise UsageError(f"no files found under {root}")
     if progress is not None:
@@ -84,8 +89,11 @@ def compare(
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
         max_flip_rate=max_flip_rate, model_expects=_expected_input(runner), workers=workers, timeout=timeout,
         seed=seed,
+        max_tensor_mb=max_tensor_mb,
     )  # fmt: skip
-    return run_audit(inputs, progress)
+    report = run_audit(inputs, progress)
+    report.summary["skipped_files"] = found.summary()  # symlinks to folders, FIFOs, loops... and why
+    return report
 
 
 def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serve: PipelineRef) -> None:

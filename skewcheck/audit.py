@@ -57,6 +57,7 @@ class AuditInputs:
     model_expects: Any = None  # skewcheck.models.inspect.ExpectedInput, for the range lint
     workers: int = 0  # 0: pipelines run in this process; N: in a pool of N worker processes
     timeout: float | None = None  # seconds per pipeline run, workers only
+    max_tensor_mb: float | None = 512.0  # larger pipeline tensors are recorded as pipeline errors
 
 
 @dataclass
@@ -160,7 +161,8 @@ def _pairs(inputs: AuditInputs, files: list[Path], repeats: frozenset[int]) -> G
     from skewcheck.workers import PipelinePool
 
     refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
-    with PipelinePool(refs, inputs.root, inputs.workers, timeout=inputs.timeout, verbose=is_verbose()) as pool:
+    with PipelinePool(refs, inputs.root, inputs.workers, timeout=inputs.timeout, verbose=is_verbose(),
+                      max_tensor_mb=inputs.max_tensor_mb) as pool:  # fmt: skip
         jobs = ((path, i in repeats) for i, path in enumerate(files))
         for i, runs in enumerate(pool.imap(jobs)):
             yield _Pair(_name(inputs, runs.path), runs.path, runs.first["train"], runs.first["serve"], repeats=runs.repeats, index=i)

@@ -29,15 +29,26 @@ def is_verbose() -> bool:
     return _VERBOSE
 
 
+MAX_CAPTURE_BYTES = 1024 * 1024  # read back at most this much of what was printed; count the rest
+
+
 class CapturedText:
-    """Filled with the captured text when the ``with`` block exits."""
+    """Filled with the captured text when the ``with`` block exits.
+
+    Only the first :data:`MAX_CAPTURE_BYTES` are kept as text; ``omitted`` counts the lines
+    after them (a pipeline that prints without end must not fill memory or the report).
+    """
 
     def __init__(self) -> None:
         self.text = ""
+        self.omitted = 0
 
     @property
     def lines(self) -> list[str]:
-        return [line.strip() for line in self.text.splitlines() if line.strip()]
+        lines = [line.strip() for line in self.text.splitlines() if line.strip()]
+        if self.omitted:
+            lines.append(f"… {self.omitted} more lines not read back")
+        return lines
 
 
 @contextlib.contextmanager
@@ -61,7 +72,9 @@ def capture_native_stderr() -> Iterator[CapturedText]:
             os.dup2(saved, fd)
             os.close(saved)
             sink.seek(0)
-            captured.text = sink.read().decode("utf-8", "replace")
+            captured.text = sink.read(MAX_CAPTURE_BYTES).decode("utf-8", "replace")
+            while chunk := sink.read(1 << 20):
+                captured.omitted += chunk.count(b"\n")
             if _VERBOSE and captured.text:
                 sys.stderr.write(captured.text)
 

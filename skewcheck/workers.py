@@ -76,7 +76,8 @@ class _Task:
         return None
 
 
-def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool) -> None:
+def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool,
+                 max_tensor_mb: float | None = 512.0) -> None:  # fmt: skip
     """One worker: load the pipelines once, then run the images sent until told to stop.
 
     A worker never outlives the audit: a watchdog thread ends it as soon as its parent is gone
@@ -86,7 +87,7 @@ def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbo
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
     _watch_parent()
     try:
-        _serve(conn, refs, images_root, verbose)
+        _serve(conn, refs, images_root, verbose, max_tensor_mb)
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the parent stopped listening (interrupted, or gone): nobody to report to
 
@@ -103,14 +104,15 @@ def _watch_parent(interval_s: float = 0.25) -> None:
     threading.Thread(target=watch, name="skewcheck-parent-watch", daemon=True).start()
 
 
-def _serve(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool) -> None:
+def _serve(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool, max_tensor_mb: float | None) -> None:
     from skewcheck.native import quiet_imports, set_verbose
     from skewcheck.pipelines import load_pipeline
 
     set_verbose(verbose)
     try:
         with quiet_imports():  # a pipeline module importing TensorFlow: its log lines stay out of the terminal
-            pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root)) for side, ref in refs.items()}
+            pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root), max_tensor_mb=max_tensor_mb)
+                         for side, ref in refs.items()}  # fmt: skip
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -181,11 +183,11 @@ class PipelinePool:
     """``size`` worker processes running both pipelines; use as a context manager, feed :meth:`imap`."""
 
     def __init__(self, refs: dict[str, str], images_root: Path, size: int, *,
-                 timeout: float | None = None, verbose: bool = False) -> None:  # fmt: skip
+                 timeout: float | None = None, verbose: bool = False, max_tensor_mb: float | None = 512.0) -> None:  # fmt: skip
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
-        self._args = (dict(refs), str(images_root), verbose)
+        self._args = (dict(refs), str(images_root), verbose, max_tensor_mb)
         self.size = size
         self.window = 2 * size
         self.timeout = timeout

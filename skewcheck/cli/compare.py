@@ -35,6 +35,8 @@ def compare_cmd(
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
     workers: int = typer.Option(0, "--workers", min=0, help="run the pipelines in N worker processes (0: in this process). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N"),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="with --workers: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)"),
+    seed: int = typer.Option(0, "--seed", help="picks the images on which each fix is measured and the images run twice"),
+    max_tensor_mb: float = typer.Option(512.0, "--max-tensor-mb", help="largest pipeline tensor kept, in MiB; a larger one is recorded as that image's pipeline-error"),
     atol: float = typer.Option(1e-5, "--atol", help="absolute tolerance for tensors and non-class model outputs: |serve - train| <= atol + rtol*|train| counts as equal"),
     rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance for tensors and non-class model outputs"),
     example: bool = typer.Option(False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"),
@@ -63,6 +65,7 @@ def compare_cmd(
                 model=model or "none", train=train, serve=serve, images=images, labels=labels,
                 class_names=class_names, fail_on=fail_on, device=device, unsafe_load=unsafe_load,
                 batch_size=batch_size, atol=atol, rtol=rtol, max_flip_rate=max_flip_rate, workers=workers, timeout=timeout,
+                max_tensor_mb=max_tensor_mb, seed=seed,
             )  # fmt: skip
             if not quiet:
                 render(result.to_dict(), console_for())

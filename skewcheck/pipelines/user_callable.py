@@ -7,9 +7,11 @@ never something to fix silently.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 import time
 import warnings
@@ -22,7 +24,9 @@ import numpy as np
 from skewcheck.errors import UsageError
 from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.isolation import DecoderSettings, apply_settings, read_settings
-from skewcheck.pipelines.outcome import Outcome
+from skewcheck.pipelines.outcome import (
+    DEFAULT_MAX_TENSOR_MB, DecoderWatch, NativeBudget, Outcome, tensor_too_large,
+)  # fmt: skip
 
 _PATH_ANNOTATIONS = {"str", "Path", "pathlib.Path", "os.PathLike", "PathLike", "str | Path"}
 
@@ -43,7 +47,7 @@ def resolve_callable(ref: str, what: str) -> Callable[..., Any]:
         raise
     except ModuleNotFoundError as exc:
         raise UsageError(f"{what} {ref!r}: cannot import {exc.name!r} ({exc})") from None
-    except Exception as exc:  # the user's module raised while importing
+    except (Exception, SystemExit) as exc:  # the user's module raised (or called sys.exit) while importing
         raise UsageError(f"{what} {ref!r}: importing it raised {type(exc).__name__}: {exc}") from None
     fn = getattr(module, attr, None)
     if fn is None:
@@ -64,7 +68,9 @@ def _import_file(path: Path, what: str) -> Any:
         raise UsageError(f"{what} file {path} cannot be imported as Python")
     module = importlib.util.module_from_spec(spec)
     # Let the file import its siblings, as it would when run from its own folder.
-    sys.path.insert(0, str(path.resolve().parent))
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    cwd = os.getcwd()
     try:
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -72,8 +78,23 @@ def _import_file(path: Path, what: str) -> Any:
         sys.modules.pop(name, None)
         raise
     finally:
-        sys.path.remove(str(path.resolve().parent))
+        with contextlib.suppress(ValueError):  # the module may have removed it itself
+            sys.path.remove(folder)
+        _restore_cwd(cwd)
     return module
+
+
+def _restore_cwd(cwd: str) -> None:
+    """Undo a pipeline's ``os.chdir``: the rest of the run (and relative report paths) keep theirs."""
+    try:
+        if os.getcwd() == cwd:
+            return
+    except OSError:  # the pipeline removed the folder it moved into
+        pass
+    try:
+        os.chdir(cwd)
+    except OSError:
+        pass
 
 
 def wants_path(fn: Callable[..., Any]) -> bool:
@@ -121,8 +142,22 @@ def finish_tensor(tensor: np.ndarray, notes: list[str]) -> np.ndarray:
 
 
 class CallablePipeline:
-    def __init__(self, ref: str, fn: Callable[..., Any] | None = None, *, what: str = "pipeline"):
+    """A user callable run on one image at a time, in this process.
+
+    What the callable may do to the process is contained: an exception, ``sys.exit(...)``
+    (``SystemExit``: a user pipeline never decides skewcheck's exit code) and anything else
+    except ``KeyboardInterrupt`` become that image's ``pipeline-error`` (or ``decode-error``)
+    outcome. ``KeyboardInterrupt`` is treated as the user's Ctrl-C and stops the audit; a pipeline
+    that raises it on its own stops the audit too (Python cannot tell the two apart). The working
+    directory is restored after each call, and Pillow's process-wide decoder switches are kept per
+    pipeline (see :mod:`skewcheck.pipelines.isolation`).
+    """
+
+    def __init__(self, ref: str, fn: Callable[..., Any] | None = None, *, what: str = "pipeline",
+                 max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB):  # fmt: skip
         self.ref = ref
+        self.max_tensor_mb = max_tensor_mb
+        self._native_budget = NativeBudget()
         outside = read_settings()
         self.fn = fn if fn is not None else resolve_callable(ref, what)
         self._settings = DecoderSettings(read_settings())  # what importing the user's module set
@@ -135,19 +170,35 @@ class CallablePipeline:
 
     def run(self, path: Path) -> Outcome:
         start = time.perf_counter()
-        with capture_native_stderr() as native, self._settings:
-            try:
-                arg: Any = str(path) if self._wants_path else path.read_bytes()
-                result = self.fn(arg)
-                tensor = check_numeric(to_numpy(result))
-                error: BaseException | None = None
-            except Exception as exc:  # the user's pipeline failing is a result, not a crash
-                error = exc
+        cwd = os.getcwd()
+        watch = DecoderWatch()
+        try:
+            with capture_native_stderr() as native, self._settings, watch.watching():
+                try:
+                    arg: Any = str(path) if self._wants_path else path.read_bytes()
+                    result = self.fn(arg)
+                    tensor = check_numeric(to_numpy(result))
+                    error: BaseException | None = None
+                except KeyboardInterrupt:  # Ctrl-C: the user stops the audit
+                    raise
+                except BaseException as exc:  # failing, or sys.exit(), is a result, not a crash
+                    error = exc
+        finally:
+            _restore_cwd(cwd)
         seconds = time.perf_counter() - start
+        lines = self._native_budget.cap(native.lines)
         if error is not None:
-            return Outcome.from_exception(error, native.lines, seconds)
+            outcome = Outcome.from_exception(error, lines, seconds, decoder_refused=watch.refused)
+            if isinstance(error, SystemExit):
+                outcome.status = "pipeline-error"
+                outcome.error = f"the pipeline called sys.exit({error.code!r}); recorded as this image's error"
+            elif isinstance(error, GeneratorExit):
+                outcome.status = "pipeline-error"
+            return outcome
+        too_large = tensor_too_large(tensor, self.max_tensor_mb)
+        if too_large is not None:
+            too_large.seconds, too_large.native_warnings = seconds, lines
+            return too_large
         notes: list[str] = []
         tensor = finish_tensor(tensor, notes)
-        return Outcome(
-            status="ok", tensor=tensor, native_warnings=native.lines, notes=notes, seconds=seconds
-        )
+        return Outcome(status="ok", tensor=tensor, native_warnings=lines, notes=notes, seconds=seconds)

@@ -45,24 +45,39 @@ def truncated_png(base: Base, ctx: GenContext) -> list[Probe]:
     return [Probe("png", data[:cut], "reject", note, base=base.name)]
 
 
+CORRUPT_BYTES = 6
+
+
 def corrupt_jpeg_entropy(base: Base, ctx: GenContext) -> list[Probe]:
     """Flip bits in a few bytes of the entropy-coded data, never creating or touching a 0xFF (so
-    no marker appears or disappears: the file still parses, its pixels are wrong)."""
+    no marker appears or disappears: the file still parses, its pixels are wrong).
+
+    The bytes are drawn from the positions that qualify (the middle half of the scan, or the whole
+    scan when that is too short), so the work is bounded whatever the image: a 1×1 photo has only
+    a few bytes of scan data, and gets fewer flipped bytes (none qualifying: no probe).
+    """
     data = bytearray(encode.jpeg(base.rgb, quality=95))
     start, end = encode.jpeg_scan_bounds(bytes(data))
     rng = ctx.rng("corrupt-jpeg-entropy", base.name)
-    lo, hi = start + (end - start) // 4, start + 3 * (end - start) // 4
-    flipped: list[int] = []
-    while len(flipped) < 6:
-        pos = int(rng.integers(lo, hi))
-        mask = int(rng.integers(1, 256))
-        if pos in flipped or 0xFF in (data[pos - 1], data[pos], data[pos + 1]) or data[pos] ^ mask == 0xFF:
-            continue
-        data[pos] ^= mask
+
+    def candidates(lo: int, hi: int) -> list[int]:
+        lo, hi = max(lo, start + 1), min(hi, end - 1)  # pos - 1 and pos + 1 stay inside the scan
+        return [p for p in range(lo, hi) if 0xFF not in (data[p - 1], data[p], data[p + 1])]
+
+    pool = candidates(start + (end - start) // 4, start + 3 * (end - start) // 4)
+    if len(pool) < CORRUPT_BYTES:
+        pool = candidates(start, end)
+    if not pool:
+        return []
+    flipped: list[int] = []  # a flip never makes a 0xFF, so neighbours of a flipped byte stay non-0xFF
+    for pos in sorted(int(p) for p in rng.choice(pool, size=min(CORRUPT_BYTES, len(pool)), replace=False)):
+        masks = [m for m in range(1, 256) if data[pos] ^ m != 0xFF]
+        data[pos] ^= masks[int(rng.integers(0, len(masks)))]
         flipped.append(pos)
     note = (
-        f"JPEG with 6 bytes of entropy-coded data corrupted (bytes {sorted(flipped)}): most decoders "
-        "warn and return smeared blocks without raising; decoders disagree on what they return"
+        f"JPEG with {len(flipped)} byte{'s' if len(flipped) != 1 else ''} of entropy-coded data corrupted "
+        f"(bytes {flipped}): most decoders warn and return smeared blocks without raising; decoders "
+        "disagree on what they return"
     )
     return [Probe("jpg", bytes(data), "either", note, base=base.name)]
 

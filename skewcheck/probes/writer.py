@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ from skewcheck.errors import UsageError
 from skewcheck.probes import encode
 from skewcheck.probes.bases import bundled_bases, user_bases
 from skewcheck.probes.catalogue import select_kinds
-from skewcheck.probes.model import BASE_CATEGORY, BASE_KIND, GenContext, ProbeEntry, base_file
+from skewcheck.probes.model import BASE_CATEGORY, BASE_KIND, EXPECTS, GenContext, ProbeEntry, base_file
 
 MANIFEST = "manifest.json"
 SCHEMA = "skewcheck.probes/v1"
@@ -155,16 +156,34 @@ def _prepare_out_dir(out_dir: Path) -> None:
 def load_manifest(images_dir: Path) -> dict[str, ProbeEntry]:
     """The entries of ``images_dir/manifest.json`` keyed by file (posix, relative to images_dir).
 
-    An empty dict when there is no manifest; UsageError when there is one we cannot read.
+    An empty dict when there is no manifest; UsageError when there is one we cannot read, whatever
+    it holds (not UTF-8, not JSON, entries that are not ``{file, kind, category, expect, ...}``).
     """
     path = Path(images_dir) / MANIFEST
     if not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {entry.file: entry for entry in (ProbeEntry.from_dict(item) for item in data["probes"])}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path} is not a skewcheck probe manifest ({exc})") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("probes"), list):
+            raise ValueError("expected an object with a list 'probes'")
+        entries = {}
+        for number, item in enumerate(data["probes"]):
+            if not isinstance(item, dict):
+                raise ValueError(f"probe {number} is {type(item).__name__}, not an object")
+            entry = ProbeEntry.from_dict(item)
+            if entry.expect not in EXPECTS:
+                raise ValueError(f"probe {number}: expect {str(entry.expect)[:40]!r} is not one of {', '.join(EXPECTS)}")
+            if entry.base is not None and not isinstance(entry.base, str):
+                raise ValueError(f"probe {number}: base must be a string or null")
+            tolerance = item.get("tolerance")
+            if tolerance is not None and (not isinstance(tolerance, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in tolerance.values()
+            )):  # fmt: skip
+                raise ValueError(f"probe {number}: tolerance must map names to numbers")
+            entries[entry.file] = entry
+        return entries
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError, OSError) as exc:
+        raise UsageError(f"{path} is not a skewcheck probe manifest ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
 def cache_root() -> Path:

@@ -25,7 +25,9 @@ def read_pipelines(path: Path, what: str = "pipeline") -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{what}: {path} is not valid TOML: {exc}") from None
+        raise UsageError(f"{what}: {path} is not valid TOML: {str(exc)[:200]}") from None
+    except (ValueError, RecursionError, OSError) as exc:  # e.g. an integer over Python's 4300-digit limit
+        raise UsageError(f"{what}: {path} cannot be read as TOML ({type(exc).__name__}: {str(exc)[:200]})") from None
     tables = data.get("pipelines")
     if not isinstance(tables, dict) or not tables:
         raise UsageError(f"{what}: {path} has no [pipelines.NAME] table")
@@ -50,4 +52,6 @@ def load_declarative(ref: str, what: str = "pipeline") -> DeclarativePipeline:
         spec = PipelineSpec.from_dict({"name": name, "steps": table.get("steps")}, where=f"{what} {path}#{name}")
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # a value no check foresaw
+        raise UsageError(f"{what} {path}#{name}: invalid step values ({type(exc).__name__}: {str(exc)[:200]})") from None
     return DeclarativePipeline(spec, ref)

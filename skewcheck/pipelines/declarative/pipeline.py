@@ -15,7 +15,7 @@ from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.declarative import geometry, values
 from skewcheck.pipelines.declarative.decode import decode
 from skewcheck.pipelines.declarative.spec import PipelineSpec, Step
-from skewcheck.pipelines.outcome import Outcome
+from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB, NativeBudget, Outcome, tensor_too_large
 from skewcheck.pipelines.user_callable import finish_tensor
 
 OPS: dict[str, Callable[[Any, Any], np.ndarray]] = {
@@ -51,6 +51,8 @@ class DeclarativePipeline:
         self.spec = spec
         self.ref = ref
         self.description = f"declarative: {spec.description}"
+        self.max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB
+        self._native_budget = NativeBudget()
 
     def iter_steps(self, data: bytes) -> Iterator[StepResult]:
         value: Any = data
@@ -80,13 +82,18 @@ class DeclarativePipeline:
             except Exception as exc:  # noqa: BLE001 (failing on an image is a result, not a crash)
                 error = exc
         seconds = time.perf_counter() - start
+        lines = self._native_budget.cap(native.lines)
         if error is not None:
-            outcome = Outcome.from_exception(error, native.lines, seconds)
+            outcome = Outcome.from_exception(error, lines, seconds)
             if index == 0:
                 outcome.status = "decode-error"  # whatever the decode step raised, the bytes did not decode
             if index >= 0:
                 outcome.notes.append(f"failed at step {index}: {self.spec.steps[index].describe()}")
             return outcome
+        too_large = tensor_too_large(np.asarray(value), self.max_tensor_mb)
+        if too_large is not None:
+            too_large.seconds, too_large.native_warnings = seconds, lines
+            return too_large
         notes: list[str] = []
         tensor = finish_tensor(value, notes)
-        return Outcome(status="ok", tensor=tensor, native_warnings=native.lines, notes=notes, seconds=seconds)
+        return Outcome(status="ok", tensor=tensor, native_warnings=lines, notes=notes, seconds=seconds)

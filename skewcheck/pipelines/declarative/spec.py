@@ -29,8 +29,30 @@ DECODE_DEFAULTS: dict[str, dict[str, str]] = {
 RESIZE_ANTIALIAS = {"pil": True, "opencv": False, "tf": False}  # Pillow always filters when shrinking
 
 
+MAX_SIDE = 65535  # a resize or crop to more pixels than this per side is a typo, not a model input
+
+
 class SpecError(ValueError):
     """One step's problem; the loader adds the file, pipeline and step index."""
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr`` of a user's value, short (a 400-digit number or a long list stays one line)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int beyond Python's str-conversion limit
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _finite(key: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except OverflowError:
+        raise SpecError(f"{key} = {_show(value)} is too large") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise SpecError(f"{key} must be a finite number, got {_show(value)}")
+    return number
 
 
 class _Reader:
@@ -50,8 +72,8 @@ class _Reader:
             if default is None:
                 raise SpecError(f"missing '{key}' (one of {', '.join(choices)})")
             return default
-        if value not in choices:
-            raise SpecError(f"{key} = {value!r} is not one of {', '.join(choices)}")
+        if not isinstance(value, str) or value not in choices:
+            raise SpecError(f"{key} = {_show(value)} is not one of {', '.join(choices)}")
         return str(value)
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -59,7 +81,7 @@ class _Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise SpecError(f"{key} must be true or false, got {value!r}")
+            raise SpecError(f"{key} must be true or false, got {_show(value)}")
         return value
 
     def number(self, key: str, default: float | None = None) -> float:
@@ -69,8 +91,8 @@ class _Reader:
                 raise SpecError(f"missing '{key}' (a number)")
             return default
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SpecError(f"{key} must be a number, got {value!r}")
-        return float(value)
+            raise SpecError(f"{key} must be a number, got {_show(value)}")
+        return _finite(key, value)
 
     def numbers(self, key: str) -> tuple[float, ...]:
         value = self.get(key)
@@ -81,8 +103,8 @@ class _Reader:
         if not isinstance(value, (list, tuple)) or not value or any(
             isinstance(v, bool) or not isinstance(v, (int, float)) for v in value
         ):
-            raise SpecError(f"{key} must be a list of numbers, got {value!r}")
-        return tuple(float(v) for v in value)
+            raise SpecError(f"{key} must be a list of numbers, got {_show(value)}")
+        return tuple(_finite(key, v) for v in value)
 
     def size(self, key: str, required: bool = True) -> tuple[int, int] | None:
         value = self.get(key)
@@ -92,9 +114,9 @@ class _Reader:
             return None
         if (
             not isinstance(value, (list, tuple)) or len(value) != 2
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
+            or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SIDE for v in value)
         ):  # fmt: skip
-            raise SpecError(f"{key} must be [height, width], two positive integers, got {value!r}")
+            raise SpecError(f"{key} must be [height, width], two integers from 1 to {MAX_SIDE}, got {_show(value)}")
         return int(value[0]), int(value[1])
 
     def done(self) -> None:
@@ -125,7 +147,7 @@ class Decode:
         if channels is None:
             channels = 3
         if channels not in (1, 3) or isinstance(channels, bool):
-            raise SpecError(f"channels = {channels!r}: 1 (grey) or 3 (colour)")
+            raise SpecError(f"channels = {_show(channels)}: 1 (grey) or 3 (colour)")
         step = cls(
             library=library, channels=channels,
             color=r.choice("color", ("rgb", "bgr"), native["color"] if channels == 3 else "rgb"),
@@ -216,8 +238,12 @@ class ChannelOrder:
         order = r.get("order")
         if order is None:
             return cls()
-        if not isinstance(order, list) or sorted(order) != list(range(len(order))) or len(order) < 2:
-            raise SpecError(f"order = {order!r} must be a permutation such as [2, 1, 0]")
+        if (
+            not isinstance(order, list) or len(order) < 2
+            or any(isinstance(i, bool) or not isinstance(i, int) for i in order)
+            or sorted(order) != list(range(len(order)))
+        ):  # fmt: skip
+            raise SpecError(f"order = {_show(order)} must be a permutation such as [2, 1, 0]")
         return cls(tuple(int(i) for i in order))
 
     def describe(self) -> str:
@@ -328,10 +354,10 @@ def step_to_dict(step: Step) -> dict[str, Any]:
 
 def step_from_dict(raw: Any) -> Step:
     if not isinstance(raw, dict):
-        raise SpecError(f"a step must be a table like {{ op = \"resize\", ... }}, got {raw!r}")
+        raise SpecError(f"a step must be a table like {{ op = \"resize\", ... }}, got {_show(raw)}")
     op = raw.get("op")
-    if op not in OPS:
-        raise SpecError(f"unknown op {op!r} (known: {', '.join(OPS)})")
+    if not isinstance(op, str) or op not in OPS:
+        raise SpecError(f"unknown op {_show(op)} (known: {', '.join(OPS)})")
     reader = _Reader(op, {k: v for k, v in raw.items() if k != "op"})
     step = OPS[op].read(reader)
     reader.done()
