@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
-from skewcheck.diagnose.rerender import CENTER_FRACTIONS, GEOMETRIES, RESIZERS, center_fraction, zoom_name
+from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.rerender import (
+    CENTER_FRACTIONS,
+    GEOMETRIES,
+    RESIZERS,
+    center_fraction,
+    zoom_name,
+)
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("crop",), reads=("orientation",))
 
 MAX_PIXELS = 4_000_000
 
