@@ -21,7 +21,11 @@ from skewcheck.attribution import Attributor, grade_and_rank, repeat_indices
 from skewcheck.attribution.grade import RunTotals, after_all_fixes
 from skewcheck.attribution.sample import miss_probability
 from skewcheck.comparison.metrics import (
-    as_probabilities, compare_class_scores, compare_output, is_class_scores, tensor_metrics,
+    as_probabilities,
+    compare_class_scores,
+    compare_output,
+    is_class_scores,
+    tensor_metrics,
 )  # fmt: skip
 from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
@@ -197,7 +201,8 @@ def _finish_pair(
         record["label"] = label
 
     model_dtype = None
-    signature: list[Observation] = []
+    mismatches: dict[str, list[Any]] = {}
+    skipped: dict[str, str | None] = {}
     if inputs.runner is not None and inputs.runner.info.inputs:
         model_dtype = inputs.runner.info.inputs[0].dtype or None
         if model_dtype in ("any", ""):
@@ -209,7 +214,7 @@ def _finish_pair(
         record[side]["model"] = pred.summary()
         if pred.error:
             summary.add_model_error(side)
-        signature.extend(_signature_observations(side, pred))
+        mismatches[side], skipped[side] = [m for m in pred.mismatches if m.kind != "dtype"], pred.skipped
 
     metrics: dict[str, Any] = {}
     deviates = expectations.check(pair.path, probe, pair.train, pair.serve)
@@ -217,7 +222,8 @@ def _finish_pair(
         record["probe"]["deviates"] = deviates
     ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype,
                       file=pair.file, repeats=pair.repeats, deviates=deviates, shared=shared,
-                      tolerance=(inputs.atol, inputs.rtol), model_expects=inputs.model_expects)  # fmt: skip
+                      tolerance=(inputs.atol, inputs.rtol), model_expects=inputs.model_expects,
+                      model_mismatches=mismatches, model_skipped=skipped)  # fmt: skip
     aligned, _ = ctx.aligned_serve
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
         metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}
@@ -230,8 +236,7 @@ def _finish_pair(
         metrics["outputs"] = output_metrics
     record["metrics"] = metrics
 
-    ctx.found.extend(signature)
-    observations = _one_per_cause(expectations.attribute(diagnose(ctx), probe, deviates))
+    observations = expectations.attribute(diagnose(ctx), probe, deviates)
     flipped = bool(ctx.prediction and ctx.prediction.flipped)
     collector.add_image(pair.path, observations, flipped, deviating=_deviating_side(deviates))
     attributor.offer(pair.index, ctx, observations, pair.predictions, label)
@@ -267,34 +272,9 @@ def _keep_examples(examples: ExampleStore, pair: _Pair, record: dict[str, Any], 
         examples.offer(example_key(obs.key), score, make)
 
 
-def _one_per_cause(observations: list[Observation]) -> list[Observation]:
-    """A layout or shape misfit seen both against the model and between the tensors is one cause:
-    the pairwise finding (it has a repair) stands, the signature's copy goes."""
-    pairwise = {(o.kind, o.side) for o in observations if o.repair}
-    return [o for o in observations if o.repair or o.kind not in ("layout", "shape") or (o.kind, o.side) not in pairwise]
-
-
 def _deviating_side(deviates: dict[str, bool]) -> str | None:
     sides = [side for side, wrong in deviates.items() if wrong]
     return sides[0] if len(sides) == 1 else ("both" if len(sides) == 2 else None)
-
-
-def _signature_observations(side: str, pred: SidePrediction) -> list[Observation]:
-    """Shape/layout misfits against the model's input signature (dtype is the dtype detector's)."""
-    out = []
-    for m in pred.mismatches:
-        if m.kind == "dtype":
-            continue
-        adapted = "adapted to keep comparing predictions" if pred.skipped is None else "prediction skipped"
-        out.append(
-            Observation(
-                m.kind, Severity.MAJOR if m.kind == "layout" else Severity.CRITICAL, side,
-                {"model": m.expected, "got": m.got},
-                f"{side} tensors do not fit the model input ({m.detail}); {adapted}.",
-                f"Make the {side} pipeline return {m.expected}.", 1.0,
-            )
-        )  # fmt: skip
-    return out
 
 
 def _compare_predictions(

@@ -14,6 +14,7 @@ from skewcheck.diagnose import (
     decode_tolerance,
     dtype,
     jpeg_decoder,
+    model_input,
     model_range,
     nondeterminism,
     normalization,
@@ -28,7 +29,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import Detector, ordered
 from skewcheck.findings import Observation
 
-MODULES = [alpha, channel_order, color_profile, crop, decode_tolerance, dtype, jpeg_decoder, model_range,
+MODULES = [alpha, channel_order, color_profile, crop, decode_tolerance, dtype, jpeg_decoder, model_input, model_range,
            nondeterminism, normalization, orientation, pipeline_error, prediction, resize, scale, shape_layout]  # fmt: skip
 DETECTORS: tuple[Detector, ...] = ordered(MODULES)
 
