@@ -1,7 +1,8 @@
 """The audit loop: images → pipelines → model → comparison → detectors → findings → report.
 
 Images stream through in chunks of ``batch_size``: tensors live only while their chunk is being
-compared; what survives is one small record per image, running totals and a few examples.
+compared; what survives is one small record per image (in a temporary JSON Lines file, see
+``skewcheck.report.records``), running totals and a few examples.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from skewcheck.pipelines.declarative.divergence import divergence_tracer
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
+from skewcheck.report.records import RecordFile
 from skewcheck.report.thumbnails import ExampleStore, example_key, make_example
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
@@ -70,7 +72,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     summary = RunningSummary(inputs.class_names)
     collector = FindingCollector()
     examples = ExampleStore()
-    records: list[dict[str, Any]] = []
+    records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
     expectations = ProbeExpectations(inputs.probes)
     files = expectations.bases_first(inputs.files, inputs.root)
     shared: dict[str, Any] = {}

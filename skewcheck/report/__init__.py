@@ -37,10 +37,15 @@ def render_report(report: Report, fmt: str) -> str:
 
 
 def write_report(report: Report, path: Path, fmt: str | None = None) -> None:
-    text = render_report(report, format_for(path, fmt))
+    fmt = format_for(path, fmt)
+    text = None if fmt == "json" else render_report(report, fmt)  # JSON is streamed: one record at a time
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
+        with path.open("w", encoding="utf-8", errors="backslashreplace") as out:  # undecodable file names
+            if text is None:
+                report.write_json(out)
+            else:
+                out.write(text)
     except OSError as exc:
         raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
 
