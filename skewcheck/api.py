@@ -8,7 +8,7 @@ from typing import Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.errors import UsageError
-from skewcheck.images.discover import check_images_dir, iter_image_files
+from skewcheck.images.discover import ImageFiles, check_images_dir
 from skewcheck.images.labels import read_class_names, read_labels
 from skewcheck.native import quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
@@ -68,8 +68,8 @@ def compare(
     names = _class_names(class_names)
     label_map = read_labels(Path(labels), names) if labels is not None else {}
     skip = {Path(labels)} if labels is not None else set()
-    files = list(iter_image_files(root, skip=skip))
-    if not files:
+    files = ImageFiles(root, skip=skip)  # walked lazily: no list of every path
+    if not len(files):
         raise UsageError(f"no files found under {root}")
     runner = _load_model(model, device, unsafe_load)
     inputs = AuditInputs(

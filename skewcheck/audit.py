@@ -41,7 +41,7 @@ ProgressFn = Callable[[int, int], None]  # (done, total)
 class AuditInputs:
     train: Pipeline
     serve: Pipeline
-    files: list[Path]
+    files: Iterable[Path]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
     root: Path
     runner: Any = None  # a ModelRunner, or None for a tensor-only audit
     labels: dict[str, int] = field(default_factory=dict)
@@ -134,7 +134,7 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
         yield chunk
 
 
-def _pairs(inputs: AuditInputs, files: list[Path]) -> Generator[_Pair, None, None]:
+def _pairs(inputs: AuditInputs, files: Iterable[Path]) -> Generator[_Pair, None, None]:
     """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool."""
     if inputs.workers < 1:
         for i, path in enumerate(files):

@@ -79,7 +79,7 @@ def compare_cmd(
         typer.echo(f"skewcheck: internal error: {type(exc).__name__}: {exc} (rerun with --verbose for details)", err=True)
         raise typer.Exit(3) from None
     if not quiet:
-        render(result.to_dict(), Console(soft_wrap=False))
+        render(result.to_dict(lazy_images=True), Console(soft_wrap=False))
     raise typer.Exit(result.exit_code)
 
 

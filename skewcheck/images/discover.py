@@ -28,6 +28,23 @@ def iter_image_files(root: Path, skip: set[Path] | None = None) -> Iterator[Path
             yield path
 
 
+class ImageFiles:
+    """``iter_image_files`` as a re-iterable with a length: each pass walks the folder again, so a
+    folder of a million images costs no list of a million paths (about 400 bytes a path)."""
+
+    def __init__(self, root: Path, skip: set[Path] | None = None) -> None:
+        self.root, self.skip = root, skip
+        self._len: int | None = None
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter_image_files(self.root, self.skip)
+
+    def __len__(self) -> int:
+        if self._len is None:
+            self._len = sum(1 for _ in self)
+        return self._len
+
+
 def check_images_dir(root: Path) -> Path:
     if not root.exists():
         raise UsageError(f"images folder not found: {root}")

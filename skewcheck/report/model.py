@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from skewcheck.findings import Finding, Severity
 from skewcheck.report.thumbnails import example_key
@@ -91,9 +91,11 @@ class Report:
             },
         }
 
-    def to_dict(self, thumbnails: bool = False) -> dict[str, Any]:
+    def to_dict(self, thumbnails: bool = False, lazy_images: bool = False) -> dict[str, Any]:
         """The plain data every renderer reads. ``thumbnails`` adds each finding's example images
-        (base64 PNGs, for the HTML report) under the finding's ``thumbnails`` key."""
+        (base64 PNGs, for the HTML report) under the finding's ``thumbnails`` key. ``lazy_images``
+        gives ``images`` as a sequence read from disk record by record (what the renderers
+        iterate) instead of a list of them all."""
         out: dict[str, Any] = {
             "schema": SCHEMA,
             "skewcheck_version": self.version,
@@ -107,7 +109,7 @@ class Report:
             "findings": [self._finding_dict(f, thumbnails) for f in self.findings],
             "probe_matrix": self.probe_matrix,
             "worst_images": self.worst_images,
-            "images": self.images if isinstance(self.images, list) else _FiniteRecords(self.images),
+            "images": _FiniteRecords(self.images) if lazy_images else list(self.images),
         }
         if self.divergence is not None:
             out["divergence"] = self.divergence
@@ -121,7 +123,7 @@ class Report:
         if close is not None:
             close()
 
-    def __enter__(self) -> Report:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -143,7 +145,7 @@ class Report:
 
     def iter_json(self, indent: int | None = 2) -> Iterator[str]:
         """The text of ``json.dumps(self.to_dict(), indent=indent)`` in pieces, one per image record."""
-        data = self.to_dict()
+        data = self.to_dict(lazy_images=True)
         images = data["images"]
         data["images"] = _IMAGES_MARK
         head, sep, tail = json.dumps(data, indent=indent, allow_nan=False).partition(json.dumps(_IMAGES_MARK))
@@ -166,17 +168,17 @@ class Report:
     def to_markdown(self) -> str:
         from skewcheck.report.markdown import render_markdown
 
-        return render_markdown(self.to_dict())
+        return render_markdown(self.to_dict(lazy_images=True))
 
     def to_junit(self) -> str:
         from skewcheck.report.junit import render_junit
 
-        return render_junit(self.to_dict())
+        return render_junit(self.to_dict(lazy_images=True))
 
     def to_html(self) -> str:
         from skewcheck.report.html import render_html
 
-        return render_html(self.to_dict(thumbnails=True))
+        return render_html(self.to_dict(thumbnails=True, lazy_images=True))
 
 
 _IMAGES_MARK = "\u0000skewcheck:images\u0000"  # stands for the images array while the rest is dumped
