@@ -74,9 +74,10 @@ def run(skewcheck: Path, work: Path, images: Path, report: Path) -> tuple[float,
     cmd = [sys.executable, "-m", "skewcheck", "compare", "--model", "none",
            "--train", f"{work / 'pipelines.py'}:unit", "--serve", f"{work / 'pipelines.py'}:unit",
            "--images", str(images), "--report", str(report), "--quiet"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(skewcheck)}
+    env = {**os.environ, "PYTHONPATH": str(skewcheck.resolve())}
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # run from the checkout: ``python -m`` puts the working directory first on sys.path
+    proc = subprocess.Popen(cmd, env=env, cwd=skewcheck, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -94,7 +95,7 @@ def main() -> None:
     ap.add_argument("--skewcheck", type=Path, default=ROOT, help="the checkout to measure")
     args = ap.parse_args()
     counts = sorted(int(c) for c in args.counts.split(","))
-    work = args.work or Path(tempfile.mkdtemp(prefix="skewcheck-memory-"))
+    work = (args.work or Path(tempfile.mkdtemp(prefix="skewcheck-memory-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     (work / "pipelines.py").write_text(PIPELINES)
     rows = []

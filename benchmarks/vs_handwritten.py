@@ -187,7 +187,7 @@ def timed(cmd: list[str]) -> float:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "TF_CPP_MIN_LOG_LEVEL": "3"}  # fmt: skip
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)  # this checkout's skewcheck
     seconds = time.perf_counter() - start
     if proc.returncode != 0:  # --fail-on never: skewcheck exits 0 whatever it finds
         sys.exit(f"{cmd[1]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
