@@ -1,7 +1,8 @@
 """The audit loop: images → pipelines → model → comparison → detectors → findings → report.
 
 Images stream through in chunks of ``batch_size``: tensors live only while their chunk is being
-compared; what survives is one small record per image, running totals and a few examples.
+compared; what survives is one small record per image (in a temporary JSON Lines file, see
+``skewcheck.report.records``), running totals and a few examples.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from skewcheck.pipelines.declarative.divergence import divergence_tracer
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
+from skewcheck.report.records import RecordFile
 from skewcheck.report.thumbnails import ExampleStore, example_key, make_example
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
@@ -46,7 +48,7 @@ ProgressFn = Callable[[int, int], None]  # (done, total)
 class AuditInputs:
     train: Pipeline
     serve: Pipeline
-    files: list[Path]
+    files: Iterable[Path]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
     root: Path
     runner: Any = None  # a ModelRunner, or None for a tensor-only audit
     labels: dict[str, int] = field(default_factory=dict)
@@ -79,7 +81,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     summary = RunningSummary(inputs.class_names)
     collector = FindingCollector()
     examples = ExampleStore()
-    records: list[dict[str, Any]] = []
+    records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
     expectations = ProbeExpectations(inputs.probes)
     files = expectations.bases_first(inputs.files, inputs.root)
     shared: dict[str, Any] = {}
@@ -153,7 +155,7 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
         yield chunk
 
 
-def _pairs(inputs: AuditInputs, files: list[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
+def _pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
     """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool."""
     if inputs.workers < 1:
         for i, path in enumerate(files):
