@@ -240,7 +240,8 @@ def _finish_pair(
 
     observations = expectations.attribute(diagnose(ctx), probe, deviates)
     flipped = bool(ctx.prediction and ctx.prediction.flipped)
-    collector.add_image(pair.path, observations, flipped, deviating=_deviating_side(deviates))
+    collector.add_image(pair.path, observations, flipped, deviating=_deviating_side(deviates),
+                        correct=_correct(pair, label))  # fmt: skip
     attributor.offer(pair.index, ctx, observations, pair.predictions, label)
     record["findings"] = sorted({o.kind for o in observations})
     if ctx.detector_errors:
@@ -272,6 +273,16 @@ def _keep_examples(examples: ExampleStore, pair: _Pair, record: dict[str, Any], 
 
     for obs in observations:
         examples.offer(example_key(obs.key), score, make)
+
+
+def _correct(pair: _Pair, label: int | None) -> dict[str, bool] | None:
+    """Per side, whether the top-1 class is the label (None without a label or a class output)."""
+    from skewcheck.attribution.measure import top1
+
+    tops = {side: top1(getattr(pair.predictions.get(side), "outputs", None)) for side in SIDES}
+    if label is None or None in tops.values():
+        return None
+    return {side: tops[side] == label for side in SIDES}
 
 
 def _deviating_side(deviates: dict[str, bool]) -> str | None:

@@ -43,6 +43,7 @@ class Observation:
     measures: dict[str, float] = field(default_factory=dict)  # per-image numbers; worst one kept
     merge_on: tuple[str, ...] | None = None  # evidence keys that split findings; None = all
     repair: tuple[str, ...] = ()  # skewcheck.diagnose.repair components that undo it; () = none
+    fix_by_side: tuple[tuple[str, str], ...] = ()  # the fix once the side is known, when it is not yet
 
     @property
     def key(self) -> tuple[str, str | None, str]:
@@ -68,10 +69,12 @@ class Finding:
     tallies: dict[str, dict[str, tuple[int, Any]]] = field(default_factory=dict, repr=False)
     key: tuple[str, str | None, str] | None = None  # the merge identity: its observations' ``key``
     repair: tuple[str, ...] = ()
+    fix_by_side: tuple[tuple[str, str], ...] = ()
     flips_on_images: int = 0  # flipped images among its images (each flip may sit under several findings)
     impact: dict[str, Any] | None = None  # what its repair alone recovers (skewcheck.attribution)
     absorbed: list[dict[str, Any]] = field(default_factory=list)  # weaker findings folded into this one
     cooccurs: dict[tuple[str, str | None, str], int] = field(default_factory=dict, repr=False)
+    labelled: dict[str, int] = field(default_factory=lambda: {"images": 0, "train": 0, "serve": 0}, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
@@ -123,6 +126,7 @@ class FindingCollector:
                 fix=observation.fix,
                 key=observation.key,
                 repair=observation.repair,
+                fix_by_side=observation.fix_by_side,
             )
             self._findings[observation.key] = finding
         _tally_evidence(finding, observation.evidence)
@@ -137,11 +141,19 @@ class FindingCollector:
         if len(finding.examples) < MAX_EXAMPLES:
             finding.examples.append(path)
 
-    def add_image(self, path: str, observations: list[Observation], flipped: bool, deviating: str | None = None) -> None:
-        """All observations of one image: merged into findings, and which findings share images."""
+    def add_image(self, path: str, observations: list[Observation], flipped: bool, deviating: str | None = None,
+                  correct: dict[str, bool] | None = None) -> None:  # fmt: skip
+        """All observations of one image: merged into findings, which findings share images, and
+        (with a label) whether each side's prediction was right, to tell a finding's side later."""
         for obs in observations:
             self.add(path, obs, flipped, deviating)
         keys = {obs.key for obs in observations}
+        if correct is not None:
+            for key in keys:
+                tally = self._findings[key].labelled
+                tally["images"] += 1
+                for side in ("train", "serve"):
+                    tally[side] += int(correct[side])
         for key in keys:
             cooccurs = self._findings[key].cooccurs
             for other in keys - {key}:

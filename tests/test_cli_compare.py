@@ -47,7 +47,7 @@ def test_missing_division_exit_1_with_scale_first(image_dir, tmp_path):
     assert result.exit_code == 1
     report = json.loads(out.read_text())
     top = report["findings"][0]
-    assert top["kind"] == "scale" and top["severity"] == "critical" and top["side"] == "serve"
+    assert top["kind"] == "scale" and top["severity"] == "critical" and top["side"] == "unknown"
     assert top["evidence"]["k"] == pytest.approx(255.0) and top["images"] == 6
     assert {"kind", "severity", "side", "images", "flips", "evidence", "explanation", "fix", "examples"} <= set(top)
 

@@ -40,7 +40,7 @@ def test_scale_255_fitted():
     scale = next(o for o in obs if o.kind == "scale")
     assert scale.evidence["k"] == pytest.approx(255.0, rel=1e-4)
     assert scale.evidence["k_named"] == "255"
-    assert scale.severity == Severity.CRITICAL and scale.side == "serve"
+    assert scale.severity == Severity.CRITICAL and scale.side == "unknown"  # no model range, no labels
     assert "dtype" in kinds(obs)  # uint8 vs float32 is reported too
 
 

@@ -10,7 +10,7 @@ from tests.conftest import photo_like, write_png
 
 REF = "tests/pipelines_for_tests.py:"
 MODEL = "fixtures/models/tiny_callable.py:predict"
-SCALE_FIX = "Divide the serve tensor by 255 (as training does), after casting to float."
+SCALE_FIX = "Scale both sides alike: serve = 255 × train. If the model learnt train's range, divide serve by 255"
 runner = CliRunner()
 
 pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative

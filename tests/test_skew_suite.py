@@ -71,7 +71,10 @@ def _skewed(row):
     return pytest.param(*row, marks=marks, id=f"{row[1]}-{model}")
 
 
-# The bug on the train side: the same kind is expected, blaming train.
+# Kinds whose side nothing tells here (no labels, no input range in the model, no aliasing method):
+# skewcheck says "unknown" rather than assume serving is the one at fault.
+SIDE_UNTOLD = {"scale", "normalization", "crop", "prediction"}
+# The bug on the train side: the same kind is expected, blaming train (or unknown, above).
 HARD_CODED = pytest.mark.xfail(strict=True, reason="side is hard-coded to serve: issue 9 item 6")
 MIRRORED = [
     # (train with the bug, serve done right, model, expected top kind)
@@ -87,7 +90,7 @@ MIRRORED = [
     ("serve_watermark", "reference", "fixtures/models/tiny_callable.py:predict", "prediction"),
 ]
 # Kinds whose detector blames serve whatever the evidence (main today); strict, so fixing one fails here.
-MIRRORED_HARD_CODED = {"scale", "normalization", "alpha", "resize", "crop", "prediction"}
+MIRRORED_HARD_CODED: set[str] = set()
 EQUIVALENT = [
     ("reference", "reference"),
     ("reference", "equivalent_numpy_division"),
@@ -132,6 +135,7 @@ def _reseed_random_pipelines():
 def test_skewed_pair_top_finding(probes, suite_runner, train, serve, model, kind, side):
     report = skewcheck.compare(model=_model(model, suite_runner), train=P + train, serve=P + serve, images=probes)
     top = report.findings[0]
+    side = "unknown" if kind in SIDE_UNTOLD else side
     assert (top.kind, top.side) == (kind, side), [(f.kind, f.side, f.images, (f.impact or {}).get("flips_recovered")) for f in report.findings]
     assert top.explanation and top.fix
     assert report.exit_code == (0 if top.severity < Severity.MAJOR else 1)
@@ -148,7 +152,7 @@ def test_mirrored_pair_blames_train(probes, bug, good, model, kind):
     report = skewcheck.compare(model=model, train=P + bug, serve=P + good, images=probes)
     top = report.findings[0]
     assert top.kind == kind, [(f.kind, f.side, f.images) for f in report.findings]
-    assert top.side == "train", (top.side, top.fix)
+    assert top.side == ("unknown" if kind in SIDE_UNTOLD else "train"), (top.side, top.fix)
 
 
 @pytest.mark.parametrize(("train", "serve"), EQUIVALENT, ids=[f"{a}-{b}" for a, b in EQUIVALENT])

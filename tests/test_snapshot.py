@@ -80,7 +80,7 @@ def test_snapshot_of_unit_against_raw_serving_is_a_scale_finding(image_dir: Path
     report = compare(train=str(golden), serve=RAW, images=image_dir)
     assert report.exit_code == 1
     top = report.findings[0]
-    assert (top.kind, top.side, top.evidence["k"]) == ("scale", "serve", 255.0)
+    assert (top.kind, top.side, top.evidence["k"]) == ("scale", "unknown", 255.0)
     assert top.images == 6
     assert {f.kind for f in report.findings} == {"scale", "dtype"}
 

@@ -94,7 +94,7 @@ def test_raw_uint8_dump_is_a_scale_finding_and_missing_files_are_counted(image_d
     data = report.to_dict()
     assert data["summary"]["missing"] == {"train": 0, "serve": 4}
     top = report.findings[0]
-    assert (top.kind, top.side, top.evidence["k"], top.images) == ("scale", "serve", 255.0, 3)
+    assert (top.kind, top.side, top.evidence["k"], top.images) == ("scale", "unknown", 255.0, 3)
 
 
 def test_big_endian_and_batched_chw(image_dir: Path, tmp_path: Path) -> None:

@@ -18,6 +18,9 @@ Severity, in this order:
 5. ``dtype``, ``layout`` and ``shape`` are at least major whatever they cost here: the next model
    or runtime may not adapt the tensor.
 
+Side: a finding whose detector could not tell the side (``unknown``) gets, with labels, the side
+that is less accurate on its images (at least 5 labelled images and a 5-point gap).
+
 Flips: each flipped image is credited to one finding, the one whose repair alone recovers it
 (the one removing most tensor difference when several do, or when only fixes together recover
 it); a finding without a repair counts the flips among its images. No flip is counted twice
@@ -64,12 +67,32 @@ class RunTotals:
 
 def grade_and_rank(findings: list[Finding], attributor: Attributor | None, run: RunTotals) -> list[Finding]:
     for finding in findings:
+        _side_from_labels(finding)
         tally = attributor.tallies.get(finding.key) if attributor is not None and finding.key else None
         finding.impact = impact(finding, tally, run)
         finding.flips = _credited_flips(tally) if finding.impact is not None and tally is not None else finding.flips_on_images
         finding.severity = grade(finding, run)
     kept = _fold_residue(findings)
     return sorted(kept, key=_rank_key)
+
+
+LABELLED_MIN = 5  # labelled images a finding needs before its accuracy gap names a side
+ACCURACY_GAP = 0.05
+
+
+def _side_from_labels(finding: Finding) -> None:
+    """A finding whose side no evidence told gets the side that is less accurate on its images."""
+    n = finding.labelled["images"]
+    if finding.side != "unknown" or n < LABELLED_MIN:
+        return
+    acc = {side: finding.labelled[side] / n for side in ("train", "serve")}
+    if abs(acc["train"] - acc["serve"]) < ACCURACY_GAP:
+        return
+    finding.side = min(acc, key=acc.get)
+    note = (f" The labels tell the side: on these {n} labelled images {finding.side} is right "
+            f"{acc[finding.side]:.0%} of the time, the other side {max(acc.values()):.0%}.")  # fmt: skip
+    finding.explanation += note
+    finding.fix = dict(finding.fix_by_side).get(finding.side, finding.fix + f" (Here: fix {finding.side}.)")
 
 
 def impact(finding: Finding, tally: Tally | None, run: RunTotals) -> dict[str, Any] | None:

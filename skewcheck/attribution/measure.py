@@ -83,7 +83,7 @@ class Attributor:
         if not keys and not in_sample:
             return
         train_out, serve_out = (_outputs(predictions.get(side)) for side in ("train", "serve"))
-        train_top1, serve_top1 = _top1(train_out), _top1(serve_out)
+        train_top1, serve_top1 = top1(train_out), top1(serve_out)
         flipped = train_top1 is not None and serve_top1 is not None and train_top1 != serve_top1
         predicted = train_top1 is not None and serve_top1 is not None
         for key in keys:
@@ -161,10 +161,10 @@ class Attributor:
                     tally.without_left += request.left_without[key]
                     tally.with_left += request.left_with_all
             out = after.get(key)
-            top1 = _top1(out)
-            if predicted and top1 is not None:
+            fixed_top1 = top1(out)
+            if predicted and fixed_top1 is not None:
                 tally.predicted += 1
-                agrees = top1 == request.train_top1
+                agrees = fixed_top1 == request.train_top1
                 tally.agree_after += int(agrees)
                 tally.recovered += int(flipped and agrees)
                 tally.agreeing += int(not flipped)
@@ -172,7 +172,7 @@ class Attributor:
                 if flipped and agrees:
                     recovered_by.append(key)
                 if request.label is not None:
-                    before_ok, after_ok = int(request.serve_top1 == request.label), int(top1 == request.label)
+                    before_ok, after_ok = int(request.serve_top1 == request.label), int(fixed_top1 == request.label)
                     tally.labelled += 1
                     tally.correct_before += before_ok
                     tally.correct_after += after_ok
@@ -217,7 +217,7 @@ def _outputs(pred: Any) -> list[np.ndarray] | None:
     return pred.outputs if pred is not None and getattr(pred, "outputs", None) is not None else None
 
 
-def _top1(outputs: list[np.ndarray] | None) -> int | None:
+def top1(outputs: list[np.ndarray] | None) -> int | None:
     if not outputs:
         return None
     scores = next((o for o in outputs if is_class_scores(o)), None)

@@ -3,7 +3,9 @@
 Cause: one side drops alpha and keeps the hidden RGB under it (``img.convert("RGB")``, cv2's
 default), the other composites on white or black, or ignores the palette's transparency.
 Evidence: the share of the difference on transparent pixels and what each side shows there.
-Fix: composite explicitly on the same background on both sides.
+Fix: composite explicitly on the same background on both sides. The side is the one that shows
+the hidden RGB under transparent pixels (undefined content: alpha was dropped), ``unknown`` when
+both composite, on different backgrounds.
 """
 
 from __future__ import annotations
@@ -40,9 +42,11 @@ def detect(ctx: PairContext) -> list[Observation]:
         "train": _background(ctx.train.tensor, ref.rgb, ref.alpha, hw),
         "serve": _background(ctx.serve.tensor, ref.rgb, ref.alpha, hw),
     }
+    hidden = [side for side, shown in evidence.items() if shown == "hidden RGB"]
+    side = hidden[0] if len(hidden) == 1 else "unknown"
     return [
         Observation(
-            "alpha", Severity.MAJOR, "serve", evidence,
+            "alpha", Severity.MAJOR, side, evidence,
             f"{share:.0%} of the difference is on transparent pixels: train shows {evidence['train']}, "
             f"serve shows {evidence['serve']} there.",
             "Composite on one explicit background on both sides, e.g. Image.alpha_composite over "

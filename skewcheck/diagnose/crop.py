@@ -4,7 +4,8 @@ Cause: one side squashes the whole image to the target size, the other centre-cr
 aspect ratio first, letterboxes with padding, or zooms in on the centre (torchvision's
 Resize(256) + CenterCrop(224) keeps 87.5 %, other services 75-95 %). Evidence: the framing each
 side matches when the original is re-rendered each way (``squash``, ``center-crop``,
-``letterbox``, ``center-75%`` …). Fix: use the training side's framing.
+``letterbox``, ``center-75%`` …). Fix: one framing on both sides. The side is ``unknown`` (either
+framing can be the trained one) until labels tell.
 """
 
 from __future__ import annotations
@@ -94,10 +95,11 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     return [
         Observation(
-            "crop", Severity.MAJOR, "serve", geometry,
+            "crop", Severity.MAJOR, "unknown", geometry,
             f"train frames the {rgb.shape[1]}×{rgb.shape[0]} image as {geometry['train']}, serve as "
             f"{geometry['serve']}, before resizing to {hw[1]}×{hw[0]}: the framing differs.",
-            f"Use the training geometry ({geometry['train']}) in serving.",
+            f"Frame the image the same way on both sides, as the model was trained (train: {geometry['train']}, "
+            f"serve: {geometry['serve']}).",
             1.0,
             merge_on=(),
             repair=("crop",),

@@ -25,7 +25,7 @@ def detect(ctx: PairContext) -> list[Observation]:
         severity = Severity.MINOR
         return [
             Observation(
-                "prediction", severity, "serve", {},
+                "prediction", severity, "unknown", {},
                 "Predictions differ (top-1 flips or max |Δp| > 0.05) with no tensor-level cause found.",
                 "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
                 p.max_abs_dp,
@@ -34,7 +34,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     if p is None and ctx.outputs_within_tolerance is False:
         return [
             Observation(
-                "prediction", Severity.MINOR, "serve", {},
+                "prediction", Severity.MINOR, "unknown", {},
                 "Model outputs differ beyond atol/rtol with no tensor-level cause found.",
                 "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
                 1.0,

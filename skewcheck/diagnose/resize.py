@@ -3,7 +3,9 @@
 Cause: another library or interpolation (PIL bilinear vs cv2.INTER_LINEAR vs tf.image.resize),
 antialiasing on one side only (PIL always antialiases when shrinking; cv2 and tf by default do
 not). Evidence: the residual's edge/flat ratio and, re-rendering the original with each library's
-methods, the method each side matches best. Fix: resize with the training side's method.
+methods, the method each side matches best. Fix: resize the same way on both sides. The side is the
+one whose method is nearest-neighbour (it aliases, whatever the model), else ``unknown`` until
+labels tell.
 """
 
 from __future__ import annotations
@@ -45,13 +47,19 @@ def detect(ctx: PairContext) -> list[Observation]:
     evidence: dict[str, object] = dict(methods) if methods else {}
     severity = Severity.MAJOR if stats.mean_abs_255 >= 2 else Severity.MINOR
     named = f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})" if methods else ""
+    nearest = [side for side, name in (methods or {}).items() if "nearest" in name.lower()]
+    side = nearest[0] if len(nearest) == 1 else "unknown"
+    other = {"train": "serve", "serve": "train"}.get(side)
+    fix = ("Resize the same way on both sides: the library, method and antialias setting the model was trained with"
+           + (f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})." if methods else "."))
+    if other is not None and methods:
+        fix = f"Resize in {'serving' if side == 'serve' else 'training'} as {other} does ({methods[other]}): nearest-neighbour aliases."
     return [
         Observation(
-            "resize", severity, "serve", evidence,
+            "resize", severity, side, evidence,
             f"the difference sits on edges (edge/flat ratio {stats.edge_ratio:.1f}, mean {stats.mean_abs_255:.1f}/255): "
             f"the sides resample differently{named}.",
-            "Resize with the training side's library, method and antialias setting in serving"
-            + (f" ({methods['train']})." if methods else "."),
+            fix,
             min(1.0, stats.mean_abs_255 / 255),
             measures={"mean_abs_255": round(stats.mean_abs_255, 2), "edge_ratio": round(stats.edge_ratio, 2)},
             merge_on=(),

@@ -2,7 +2,8 @@
 
 Cause: a missing or doubled ``/ 255`` (the classic: trained on [0, 1], served raw uint8), or
 uint16 vs uint8 decoding. Evidence: the fitted k and its name when it is a usual constant.
-Fix: apply the same scaling as training, once.
+Fix: apply the same scaling on both sides, once. The side is the one outside the model's expected
+input range when the model tells (skewcheck/diagnose/sides.py), else ``unknown`` until labels tell.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import named_factor
+from skewcheck.diagnose.sides import by_side, off_model_range, on_side
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
@@ -36,14 +38,28 @@ def detect(ctx: PairContext) -> list[Observation]:
     magnitude = abs(math.log10(abs(k))) if k else 1.0
     severity = Severity.CRITICAL if magnitude >= 1 else Severity.MAJOR
     shown = name or f"{k:.4g}"
+    inverse = name_of_inverse(k)
+    side = off_model_range(ctx)
     if k > 1:
-        fix = f"Divide the serve tensor by {shown} (as training does), after casting to float."
+        fixes = by_side(f"Divide the serve tensor by {shown} (as training does), after casting to float.",
+                        f"Multiply the train tensor by {shown} (as serving does), or retrain on serving's range.")
+        fix = on_side(side, dict(fixes)["serve"], dict(fixes)["train"],
+                      f"Scale both sides alike: serve = {shown} × train. If the model learnt train's range, divide "
+                      f"serve by {shown}; if it learnt serve's, multiply train by {shown}.")  # fmt: skip
     else:
-        fix = f"Remove the extra division in serve (multiply by {1 / k:.4g}) so it matches training."
+        fixes = by_side(f"Remove the extra division in serve (multiply by {inverse}) so it matches training.",
+                        f"Divide the train tensor by {inverse} as serving does, or retrain on serving's range.")
+        fix = on_side(side, dict(fixes)["serve"], dict(fixes)["train"],
+                      f"Scale both sides alike: train = {inverse} × serve. If the model learnt train's range, "
+                      f"multiply serve by {inverse}; if it learnt serve's, divide train by {inverse}.")  # fmt: skip
     return [
         Observation(
-            "scale", severity, "serve", evidence,
+            "scale", severity, side, evidence,
             f"serve tensors are {shown} × train tensors: the value scaling differs (e.g. a missing or extra /255).",
-            fix, magnitude, repair=("values",),
+            fix, magnitude, repair=("values",), fix_by_side=fixes,
         )
     ]
+
+
+def name_of_inverse(k: float) -> str:
+    return named_factor(1 / k) or f"{1 / k:.4g}"
