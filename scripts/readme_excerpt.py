@@ -19,7 +19,9 @@ BEGIN, END = "<!-- excerpt: skewcheck compare --example -->", "<!-- /excerpt -->
 
 
 def excerpt() -> str:
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+    checkout = str(README.parent)  # this checkout's package, whatever copy is installed
+    path = os.pathsep.join(p for p in (checkout, os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "PYTHONPATH": path}
     exe = Path(sys.executable).with_name("skewcheck")  # the documented command, from this environment
     run = subprocess.run([str(exe) if exe.exists() else "skewcheck", "compare", "--example"], env=env,
                          capture_output=True, text=True, check=False)  # fmt: skip
