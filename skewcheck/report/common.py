@@ -86,6 +86,9 @@ def impact_text(finding: dict[str, Any], summary: dict[str, Any]) -> str:
         return "impact not measured: no repair undoes this cause on the tensors"
     sample = f"measured on {imp['sampled']} sampled images"
     answers = _answers(summary)
+    if imp.get("flips_recovered") is not None and answers and not answers["changed"] and imp.get("diff_explained") is not None:
+        return (f"no image's answer changed; fixing this removes {pct(imp['diff_explained'], 0)} of the tensor difference "
+                f"on its images; {sample}")  # fmt: skip
     if imp.get("flips_recovered") is not None and answers:
         images = answers["images"] or 1
         text = (f"fixing this brings back {imp['flips_recovered']} of {answers['changed']} images whose answer changed "
