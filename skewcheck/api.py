@@ -9,7 +9,7 @@ from typing import Any
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.comparison.outputs import check_task, load_postprocess
 from skewcheck.errors import UsageError
-from skewcheck.images.discover import check_images_dir, discover_images
+from skewcheck.images.discover import ImageFiles, check_images_dir
 from skewcheck.images.labels import read_class_names, read_labels
 from skewcheck.native import quiet_imports, quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
@@ -88,9 +88,8 @@ def compare(
     names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
     label_map = read_labels(Path(labels), names, names_source) if labels is not None else {}
     skip = {Path(labels)} if labels is not None else set()
-    found = discover_images(root, skip=skip)
-    files = found.files
-    if not files:
+    files = ImageFiles(root, skip=skip)  # walked lazily: no list of every path
+    if not len(files):
         raise UsageError(f"no files found under {root}")
     if progress is not None:
         progress(0, len(files))  # the total is known from the start: the bar never shows "0/?"
@@ -104,7 +103,7 @@ def compare(
         max_tensor_mb=max_tensor_mb, task=task, threshold=threshold, postprocess=post,
     )  # fmt: skip
     report = run_audit(inputs, progress)
-    report.summary["skipped_files"] = found.summary()  # symlinks to folders, FIFOs, loops... and why
+    report.summary["skipped_files"] = files.discovery.summary()  # symlinks to folders, FIFOs, loops... and why
     return report
 
 

@@ -10,10 +10,13 @@ target. On any failure the temporary file is removed and the target is untouched
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 
 def _new_file_mode(target: Path) -> int:
@@ -28,14 +31,32 @@ def _new_file_mode(target: Path) -> int:
 
 def write_atomic(path: Path | str, data: str | bytes, encoding: str = "utf-8", errors: str = "strict") -> None:
     """Replace ``path`` with ``data`` in one step (temporary file in the same folder, fsync, rename)."""
-    target = Path(os.path.realpath(path))  # a symlinked report path: replace the file it points to
     payload = data.encode(encoding, errors) if isinstance(data, str) else data
+    write_atomic_with(path, lambda out: out.write(payload))
+
+
+def write_atomic_text(path: Path | str, write: Callable[[TextIO], object], encoding: str = "utf-8",
+                      errors: str = "strict") -> None:  # fmt: skip
+    """Like :func:`write_atomic`, for content streamed by ``write(text_file)`` (a report written
+    one record at a time)."""
+
+    def binary(out: BinaryIO) -> None:
+        text = io.TextIOWrapper(out, encoding=encoding, errors=errors, newline="")
+        write(text)
+        text.flush()
+        text.detach()
+
+    write_atomic_with(path, binary)
+
+
+def write_atomic_with(path: Path | str, write: Callable[[BinaryIO], object]) -> None:
+    target = Path(os.path.realpath(path))  # a symlinked report path: replace the file it points to
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = _new_file_mode(target)
     tmp = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
     try:
         with tmp:
-            tmp.write(payload)
+            write(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.chmod(tmp.name, mode)

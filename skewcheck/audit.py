@@ -1,7 +1,8 @@
 """The audit loop: images → pipelines → model → comparison → detectors → findings → report.
 
 Images stream through in chunks of ``batch_size``: tensors live only while their chunk is being
-compared; what survives is one small record per image, running totals and a few examples.
+compared; what survives is one small record per image (in a temporary JSON Lines file, see
+``skewcheck.report.records``), running totals and a few examples.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from skewcheck.pipelines.declarative.divergence import divergence_tracer
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
+from skewcheck.report.records import RecordFile
 from skewcheck.report.thumbnails import ExampleStore, example_key, make_example
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
@@ -41,7 +43,7 @@ ProgressFn = Callable[[int, int], None]  # (done, total)
 class AuditInputs:
     train: Pipeline
     serve: Pipeline
-    files: list[Path]
+    files: Iterable[Path]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
     root: Path
     runner: Any = None  # a ModelRunner, or None for a tensor-only audit
     labels: dict[str, int] = field(default_factory=dict)
@@ -78,7 +80,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
     examples = ExampleStore()
-    records: list[dict[str, Any]] = []
+    records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
     expectations = ProbeExpectations(inputs.probes)
     files = expectations.bases_first(inputs.files, inputs.root)
     shared: dict[str, Any] = {}
@@ -154,7 +156,7 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
         yield chunk
 
 
-def _pairs(inputs: AuditInputs, files: list[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
+def _pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
     """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool."""
     if inputs.workers < 1:
         for i, path in enumerate(files):
@@ -202,7 +204,8 @@ def _finish_pair(
         record["label"] = label
 
     model_dtype = None
-    signature: list[Observation] = []
+    mismatches: dict[str, list[Any]] = {}
+    skipped: dict[str, str | None] = {}
     if inputs.runner is not None and inputs.runner.info.inputs:
         model_dtype = inputs.runner.info.inputs[0].dtype or None
         if model_dtype in ("any", ""):
@@ -214,7 +217,7 @@ def _finish_pair(
         record[side]["model"] = pred.summary()
         if pred.error:
             summary.add_model_error(side)
-        signature.extend(_signature_observations(side, pred))
+        mismatches[side], skipped[side] = [m for m in pred.mismatches if m.kind != "dtype"], pred.skipped
 
     metrics: dict[str, Any] = {}
     deviates = expectations.check(pair.path, probe, pair.train, pair.serve)
@@ -222,7 +225,8 @@ def _finish_pair(
         record["probe"]["deviates"] = deviates
     ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype,
                       file=pair.file, repeats=pair.repeats, deviates=deviates, shared=shared,
-                      tolerance=(inputs.atol, inputs.rtol), model_expects=inputs.model_expects)  # fmt: skip
+                      tolerance=(inputs.atol, inputs.rtol), model_expects=inputs.model_expects,
+                      model_mismatches=mismatches, model_skipped=skipped)  # fmt: skip
     aligned, _ = ctx.aligned_serve
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
         metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}
@@ -238,8 +242,7 @@ def _finish_pair(
         ctx.answer_changed = answer["changed"]
     record["metrics"] = metrics
 
-    ctx.found.extend(signature)
-    observations = _one_per_cause(expectations.attribute(diagnose(ctx), probe, deviates))
+    observations = expectations.attribute(diagnose(ctx), probe, deviates)
     flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
     collector.add_image(pair.path, observations, flipped, deviating=_deviating_side(deviates))
     attributor.offer(pair.index, ctx, observations, pair.predictions, label)
@@ -275,34 +278,9 @@ def _keep_examples(examples: ExampleStore, pair: _Pair, record: dict[str, Any], 
         examples.offer(example_key(obs.key), score, make)
 
 
-def _one_per_cause(observations: list[Observation]) -> list[Observation]:
-    """A layout or shape misfit seen both against the model and between the tensors is one cause:
-    the pairwise finding (it has a repair) stands, the signature's copy goes."""
-    pairwise = {(o.kind, o.side) for o in observations if o.repair}
-    return [o for o in observations if o.repair or o.kind not in ("layout", "shape") or (o.kind, o.side) not in pairwise]
-
-
 def _deviating_side(deviates: dict[str, bool]) -> str | None:
     sides = [side for side, wrong in deviates.items() if wrong]
     return sides[0] if len(sides) == 1 else ("both" if len(sides) == 2 else None)
-
-
-def _signature_observations(side: str, pred: SidePrediction) -> list[Observation]:
-    """Shape/layout misfits against the model's input signature (dtype is the dtype detector's)."""
-    out = []
-    for m in pred.mismatches:
-        if m.kind == "dtype":
-            continue
-        adapted = "adapted to keep comparing predictions" if pred.skipped is None else "prediction skipped"
-        out.append(
-            Observation(
-                m.kind, Severity.MAJOR if m.kind == "layout" else Severity.CRITICAL, side,
-                {"model": m.expected, "got": m.got},
-                f"{side} tensors do not fit the model input ({m.detail}); {adapted}.",
-                f"Make the {side} pipeline return {m.expected}.", 1.0,
-            )
-        )  # fmt: skip
-    return out
 
 
 def _compare_predictions(

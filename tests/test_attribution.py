@@ -175,3 +175,17 @@ def test_a_dropped_alpha_channel_is_never_read_as_a_channel_swap(suite_probes):
                                images=suite_probes)  # fmt: skip
     kinds = [f.kind for f in report.findings]
     assert kinds[0] == "alpha" and "channel-order" not in kinds, kinds
+
+
+def test_both_pipelines_missing_the_model_input_is_one_finding(tmp_path):
+    """Identical pipelines that keep each file's own size: one shape finding, side both."""
+    from tests.conftest import write_png
+
+    root = tmp_path / "imgs"
+    for i, size in enumerate((12, 16, 20, 24)):
+        write_png(root / f"{i}.png", photo_like(30 + i, size))
+    report = skewcheck.compare(model=str(MODELS / "tiny.keras"), train=REF + "pil_unit", serve=REF + "pil_unit_again",
+                               images=root)  # fmt: skip
+    shapes = [f for f in report.findings if f.kind == "shape"]
+    assert len(shapes) == 1, [(f.kind, f.side, f.evidence) for f in report.findings]
+    assert shapes[0].side == "both" and shapes[0].images == 3  # the 16×16 image fits the model

@@ -23,7 +23,8 @@ Flips: each flipped image is credited to one finding, the one whose repair alone
 it); a finding without a repair counts the flips among its images. No flip is counted twice
 among repaired findings.
 
-Ranking: flips recovered, then severity, then difference removed (the share of the tensor
+Ranking: ``nondeterminism`` first (randomness left on in a pipeline makes every other difference
+and every measured repair on its images random too), then flips recovered, then severity, then difference removed (the share of the tensor
 difference it removes times its images), then images; the ``prediction`` catch-all (what no named
 cause explains) comes after every named cause of its severity.
 
@@ -179,7 +180,8 @@ def _removed(f: Finding) -> float:
 
 def _rank_key(f: Finding) -> tuple[Any, ...]:
     recovered = (f.impact or {}).get("flips_recovered") or 0
-    return (-recovered, -f.severity, f.kind == "prediction", -_removed(f), -f.images, -f.magnitude, f.kind)
+    random_first = f.kind != "nondeterminism"  # randomness left on makes every other measure of it random
+    return (random_first, -recovered, -f.severity, f.kind == "prediction", -_removed(f), -f.images, -f.magnitude, f.kind)
 
 
 def _weak(f: Finding) -> bool:

@@ -51,9 +51,9 @@ def fail_usage(message: str) -> None:
 
 
 from skewcheck.cli import compare as _compare_cmd  # noqa: E402,F401  (registers the command)
+from skewcheck.cli import inspect as _inspect_cmd  # noqa: E402,F401
 from skewcheck.cli import probe_images as _probe_cmd  # noqa: E402,F401
 from skewcheck.cli import snapshot as _snapshot_cmd  # noqa: E402,F401
-from skewcheck.cli import inspect as _inspect_cmd  # noqa: E402,F401
 
 
 def main() -> None:

@@ -71,7 +71,7 @@ def compare_cmd(
                 max_tensor_mb=max_tensor_mb, seed=seed, task=task, threshold=threshold, postprocess=postprocess,
             )  # fmt: skip
             if not quiet:
-                render(result.to_dict(), console_for())
+                render(result.to_dict(lazy_images=True), console_for())
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the worker pool is already stopped
             _interrupted(exc, report, written)
     raise typer.Exit(result.exit_code)
@@ -130,7 +130,13 @@ class _progress:
         if self.quiet:
             return None
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         console = Console(stderr=True)
         if not console.is_terminal:  # CI logs get the report, not bar redraws

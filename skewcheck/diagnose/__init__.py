@@ -1,12 +1,10 @@
 """Detectors: each explains one kind of difference between the two outcomes of an image.
 
-Order matters: later detectors see what earlier ones found (``ctx.found``), so the catch-all
-``prediction`` runs last and stays quiet when a tensor-level cause is known.
+Which detectors exist, in which order they run and what each may read of the others is declared
+by each module's ``SPEC`` (skewcheck/diagnose/registry.py), not by the order of a list here.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from skewcheck.diagnose import (
     alpha,
@@ -16,6 +14,7 @@ from skewcheck.diagnose import (
     decode_tolerance,
     dtype,
     jpeg_decoder,
+    model_input,
     model_range,
     nondeterminism,
     normalization,
@@ -27,35 +26,29 @@ from skewcheck.diagnose import (
     shape_layout,
 )
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import Detector, ordered
 from skewcheck.findings import Observation
 
-Detector = Callable[[PairContext], list[Observation]]
-
-DETECTORS: tuple[Detector, ...] = (
-    orientation.detect,
-    shape_layout.detect,
-    dtype.detect,
-    scale.detect,
-    model_range.detect,
-    normalization.detect,
-    channel_order.detect,
-    crop.detect,
-    alpha.detect,
-    color_profile.detect,
-    resize.detect,
-    jpeg_decoder.detect,
-    nondeterminism.detect,
-    decode_tolerance.detect,
-    pipeline_error.detect,
-    prediction.detect,
-)
+MODULES = [alpha, channel_order, color_profile, crop, decode_tolerance, dtype, jpeg_decoder, model_input, model_range,
+           nondeterminism, normalization, orientation, pipeline_error, prediction, resize, scale, shape_layout]  # fmt: skip
+DETECTORS: tuple[Detector, ...] = ordered(MODULES)
 
 
 def diagnose(ctx: PairContext) -> list[Observation]:
     """Run every detector; one that fails on an odd tensor is recorded, never fatal to the audit."""
     for detector in DETECTORS:
         try:
-            ctx.found.extend(detector(ctx))
+            found = detector(ctx)
         except Exception as exc:  # noqa: BLE001 (a detector bug must not end the audit)
-            ctx.detector_errors.append(f"{detector.__module__.rsplit('.', 1)[1]}: {type(exc).__name__}: {exc}")
+            ctx.detector_errors.append(f"{_name(detector)}: {type(exc).__name__}: {exc}")
+            continue
+        spec = getattr(detector, "spec", None)
+        if found and spec is not None and spec.supersedes:
+            ctx.found[:] = [o for o in ctx.found if o.kind not in spec.supersedes]
+        ctx.found.extend(found)
     return list(ctx.found)
+
+
+def _name(detector: object) -> str:
+    name = getattr(detector, "name", None)
+    return name if isinstance(name, str) else getattr(detector, "__module__", "?").rsplit(".", 1)[-1]

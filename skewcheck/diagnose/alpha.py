@@ -14,7 +14,10 @@ from PIL import Image
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.reference import to_hwc3
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("alpha",), reads=("crop",))
 
 SHARE = 0.8  # at least this share of |difference| on transparent pixels
 

@@ -53,9 +53,8 @@ def _capital(text: str) -> str:
 def render() -> str:
     rows, bodies = [], []
     for detector in DETECTORS:
-        module = sys.modules[detector.__module__]
-        name = module.__name__.rsplit(".", 1)[1]
-        summary, named = sections(module.__doc__ or "")
+        name = detector.name
+        summary, named = sections(detector.doc)
         title, _, meaning = summary.partition(":")
         rows.append(f"| {title} | `skewcheck/diagnose/{name}.py` |")
         body = [f"## {title}", "", _capital(meaning.strip() or summary), ""]

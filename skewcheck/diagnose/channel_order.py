@@ -14,9 +14,12 @@ import numpy as np
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import RGB_BGR, affine_residual, to_hwc3
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import RESIZERS
 from skewcheck.diagnose.rerender_repair import transparent_mask
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("channel-order",))
 
 CLEAR = 0.7  # one channel order must leave at most this share of the other's residual
 SWAP_CRITICAL_255 = 10.0  # a swap moving pixels by this much on average (0-255 scale) is critical

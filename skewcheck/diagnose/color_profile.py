@@ -12,8 +12,11 @@ import numpy as np
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import RESIZERS
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("color-profile",), reads=("crop", "orientation"))
 
 
 def detect(ctx: PairContext) -> list[Observation]:

@@ -36,6 +36,8 @@ class PairContext:
     deviates: dict[str, bool] = field(default_factory=dict)  # per side, vs the probe's expectation
     shared: dict[str, Any] = field(default_factory=dict)  # per-audit memo (e.g. named resizers)
     detector_errors: list[str] = field(default_factory=list)
+    model_mismatches: dict[str, list[Any]] = field(default_factory=dict)  # per side: skewcheck.models.adapt.Mismatch
+    model_skipped: dict[str, str | None] = field(default_factory=dict)  # per side: why no prediction, if skipped
 
     @cached_property
     def reference(self) -> Reference | None:

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
-from skewcheck.diagnose.rerender import CENTER_FRACTIONS, GEOMETRIES, RESIZERS, center_fraction, zoom_name
+from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.rerender import (
+    CENTER_FRACTIONS,
+    GEOMETRIES,
+    RESIZERS,
+    center_fraction,
+    zoom_name,
+)
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("crop",), reads=("orientation",))
 
 MAX_PIXELS = 4_000_000
 
@@ -20,10 +29,16 @@ MAX_PIXELS = 4_000_000
 CLEAR = 0.6  # the best geometry must leave at most this share of the runner-up's residual
 
 
-def best_geometry(x, rgb) -> str | None:  # type: ignore[no-untyped-def]
-    """The geometry that explains ``x`` clearly better than the others, or None."""
+def best_geometry(x, rgb, renders=None) -> str | None:  # type: ignore[no-untyped-def]
+    """The geometry that explains ``x`` clearly better than the others, or None. ``renders``: a
+    dict that keeps the re-rendered original per tensor size, shared by both sides of a pair."""
     hw = x.shape[:2]
-    scores = {name: affine_residual(x, RESIZERS["pil.bilinear"](geo(rgb, hw), hw)) for name, geo in GEOMETRIES.items()}
+    if renders is None or hw not in renders:
+        rendered = {name: RESIZERS["pil.bilinear"](geo(rgb, hw), hw) for name, geo in GEOMETRIES.items()}
+        if renders is None:
+            renders = {}
+        renders[hw] = rendered
+    scores = {name: affine_residual(x, render) for name, render in renders[hw].items()}
     ranked = sorted(scores, key=scores.get)
     return ranked[0] if scores[ranked[0]] <= CLEAR * scores[ranked[1]] else None
 
@@ -71,7 +86,8 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     geometry: dict[str, str | None] = {"train": None, "serve": None}
     if abs((rgb.shape[1] / rgb.shape[0]) / (hw[1] / hw[0]) - 1) >= 0.02:  # else cropping to aspect = squashing
-        geometry = {"train": best_geometry(t, rgb), "serve": best_geometry(s, rgb)}
+        renders: dict = {}  # both sides are scored against the same re-renders: draw them once
+        geometry = {"train": best_geometry(t, rgb, renders), "serve": best_geometry(s, rgb, renders)}
     if None in geometry.values() or geometry["train"] == geometry["serve"]:
         geometry = _zooms(ctx, t, s, rgb)
     if None in geometry.values() or geometry["train"] == geometry["serve"]:

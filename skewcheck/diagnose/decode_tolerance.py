@@ -10,7 +10,10 @@ rejecting (or logging) broken uploads.
 from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("decode-tolerance",))
 
 
 def detect(ctx: PairContext) -> list[Observation]:

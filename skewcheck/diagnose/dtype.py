@@ -9,7 +9,10 @@ dtype in the serving pipeline. At least major even when this model tolerates it:
 from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("dtype",))
 
 
 def detect(ctx: PairContext) -> list[Observation]:

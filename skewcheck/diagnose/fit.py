@@ -100,10 +100,16 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     # a channel with no texture on either side makes affine fits meaningless (any slope fits)
     flat = (tc.std(axis=0) <= 0.01 * (float(np.ptp(tc)) or 1.0)) | (sc.std(axis=0) <= 0.01 * (float(np.ptp(sc)) or 1.0))
     models = ("permutation", "scale") if flat.any() else ("permutation", "scale", "affine", "channel-affine")
+    # Every candidate's residual from the pair's first and second moments (a few 3×3 matrices): the
+    # exact fit (and its acceptance) runs only on candidates these bounds cannot rule out, so the
+    # outcome is the one of fitting them all in turn, at a fraction of the cost.
+    bounds = _residual_bounds(tc, sc, perms, models)
+    limit = max(EXPLAINED_FRACTION * baseline, NEGLIGIBLE * max(spread, 1e-12))
     for model in models:
-        for perm in perms:
-            tp = tc[:, list(perm)]
-            fit = _fit_one(model, tp, sc, perm, baseline)
+        for perm, (low, _) in zip(perms, bounds[model]):
+            if low > limit * (1 + _REL_SLACK):
+                continue  # its exact residual is above the limit: not accepted, skip the fit
+            fit = _fit_one(model, tc[:, list(perm)], sc, perm, baseline)
             if fit is not None and _accept(fit.residual, baseline, spread):
                 if preset_fit is not None and model in ("affine", "channel-affine", "scale"):
                     return preset_fit
@@ -116,11 +122,89 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
         return unexplained
     # Two causes at once (BGR *and* another resize): a permutation that halves what is left is a
     # cause of its own; what remains after it goes to the residual detectors.
-    swapped = [f for p in perms[1:] for f in [_fit_one("channel-affine", tc[:, list(p)], sc, p, baseline)] if f]
+    swapped_bounds = bounds["channel-affine"][1:]
+    if min(low for low, _ in swapped_bounds) > PARTIAL * best.residual * (1 + _REL_SLACK):
+        return unexplained  # no permutation can halve what is left
+    lowest = min(high for _, high in swapped_bounds)  # the smallest exact residual is at most this
+    near = [p for p, (low, _) in zip(perms[1:], swapped_bounds) if low <= lowest]  # the others cannot be it
+    swapped = [f for p in near for f in [_fit_one("channel-affine", tc[:, list(p)], sc, p, baseline)] if f]
     partial = min(swapped, key=lambda f: f.residual)
     if partial.residual <= PARTIAL * best.residual:
         return dataclasses.replace(partial, model="partial")
     return unexplained
+
+
+_REL_SLACK = 1e-6
+
+
+def _residual_bounds(
+    tc: np.ndarray, sc: np.ndarray, perms: list[tuple[int, ...]], models: tuple[str, ...]
+) -> dict[str, list[tuple[float, float]]]:
+    """Per model, per permutation: bounds (low, high) on the residual ``_fit_one`` would find.
+
+    Least squares has closed forms in the moments (means, covariances) of the two tensors, so
+    no candidate is applied to the pixels. The moments are rounded differently from the direct
+    fit; the bounds allow 1e-9 of the tensors' squared magnitude for that, a thousand times
+    more than float64 rounding over the sampled pixels can make. ``(inf, inf)`` where
+    ``_fit_one`` returns no fit.
+    """
+    n, channels = tc.shape
+    mt, ms = tc.mean(axis=0), sc.mean(axis=0)
+    t0, s0 = tc - mt, sc - ms
+    gram = t0.T @ t0 / n  # train channel covariances
+    cross = t0.T @ s0 / n  # cross[i, c]: train channel i with serve channel c
+    vs = np.einsum("nc,nc->c", s0, s0) / n
+    size = float(max(np.abs(tc).max(initial=0.0), np.abs(sc).max(initial=0.0)))
+    err = 4e-9 * size * size + 1e-300  # on a mean square
+    direct = 1e-12 * size  # the direct fit's own rounding, on the RMS
+
+    def bounds(mse: float, scale: float = 1.0) -> tuple[float, float]:
+        e = err * scale
+        return (max(float(np.sqrt(max(mse - e, 0.0))) - direct * scale, 0.0),
+                float(np.sqrt(max(mse + e, 0.0))) + direct * scale)  # fmt: skip
+
+    identity = tuple(range(channels))
+    ms2 = float(np.mean(vs + ms * ms))  # mean of serve squared
+    t2 = gram.diagonal() + mt * mt  # per train channel: mean of its square
+    out: dict[str, list[tuple[float, float]]] = {model: [] for model in models}
+    for perm in perms:
+        p = list(perm)
+        xcov = cross[p, range(channels)]  # covariance of serve channel c with train channel perm[c]
+        tps = float(np.mean(xcov + mt[p] * ms))  # mean of train[perm] · serve
+        for model in models:
+            if model == "permutation":
+                if perm == identity:
+                    out[model].append((np.inf, np.inf))
+                    continue
+                out[model].append(bounds(float(np.mean(vs + gram.diagonal()[p] - 2 * xcov + (ms - mt[p]) ** 2))))
+            elif model == "scale":
+                denom = float(np.mean(t2))
+                if not np.any(tc):  # _fit_one's no-fit case
+                    out[model].append((np.inf, np.inf))
+                    continue
+                if denom == 0:  # underflow: not bounded here
+                    out[model].append((0.0, np.inf))
+                    continue
+                k = tps / denom
+                out[model].append(bounds(ms2 - k * tps, 1.0 + k * k))
+            elif model == "affine":
+                xm, ym = float(np.mean(mt)), float(np.mean(ms))
+                var_x = float(np.mean(gram.diagonal() + (mt - xm) ** 2))
+                var_y = float(np.mean(vs + (ms - ym) ** 2))
+                cov = float(np.mean(xcov + (mt[p] - xm) * (ms - ym)))
+                if var_x == 0:
+                    out[model].append((0.0, np.inf))  # fit_line's constant case: not bounded here
+                    continue
+                a = cov / var_x
+                out[model].append(bounds(var_y - cov * cov / var_x, 1.0 + a * a))
+            else:  # channel-affine
+                var_t = gram.diagonal()[p]
+                if np.any(var_t == 0):
+                    out[model].append((0.0, np.inf))
+                    continue
+                a = xcov / var_t
+                out[model].append(bounds(float(np.mean(vs - xcov * a)), 1.0 + float(np.max(a * a))))
+    return out
 
 
 def _fit_one(model: str, tp: np.ndarray, sc: np.ndarray, perm: tuple[int, ...], baseline: float) -> ValueFit | None:

@@ -14,7 +14,10 @@ import numpy as np
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("jpeg-decoder",), reads=("alpha", "color-profile", "crop", "orientation", "resize"))
 
 MAX_MEAN_255 = 4.0
 

@@ -10,7 +10,7 @@ Evidence: ``expected_range`` (the model input), ``got_range`` (the pipeline's va
 usual range), ``model_layer`` (what inside the model sets the expectation), ``network_sees`` (what
 the layers after the input then get from this pipeline). Only Keras models and quantized TFLite
 inputs are analysed (see ``skewcheck inspect``). When it fires, the pairwise ``scale`` finding of
-the same image is dropped: the model, not the other pipeline, says which side is wrong.
+the same image is dropped (``SPEC.supersedes``): the model, not the other pipeline, says which side is wrong.
 Fix: feed the model the range it expects, once (remove the extra /255, or quantize).
 """
 
@@ -22,7 +22,10 @@ from typing import Any
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("scale",), supersedes=("scale",))
 
 _CANONICAL = ((0.0, 1.0), (-1.0, 1.0), (0.0, 255.0), (-128.0, 127.0))
 RATIO_LIMIT = 20.0  # spans this many times apart cannot be the same convention
@@ -44,7 +47,6 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     same = len(verdicts) == 2 and verdicts["train"][0] == verdicts["serve"][0]
     sides = [("both", verdicts["train"])] if same else list(verdicts.items())
-    ctx.found[:] = [o for o in ctx.found if o.kind != "scale"]  # superseded: the model names the side
     return [_observation(side, got, ratio, expected) for side, (got, ratio) in sides]
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("nondeterminism",))
 
 
 def detect(ctx: PairContext) -> list[Observation]:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.presets import ALIASES, PRESETS
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("normalization",))
 
 
 def _r(x: float) -> float:

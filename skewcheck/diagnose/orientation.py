@@ -13,7 +13,10 @@ import numpy as np
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line, rms
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("orientation",))
 
 TRANSFORMS = {
     "flip-left-right": lambda x: x[:, ::-1],

@@ -9,7 +9,10 @@ images' tensors; pin library versions and preprocessing code.
 from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("prediction",), catch_all=True)
 
 MAX_DP = 0.05  # a change of class probability above this is reported even without a flip
 

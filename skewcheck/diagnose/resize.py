@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import candidates
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("resize",), reads=("alpha", "color-profile", "crop", "orientation"))
 
 EDGE_RATIO = 2.5
 MAX_PIXELS = 4_000_000

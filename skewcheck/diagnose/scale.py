@@ -11,7 +11,10 @@ import math
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import named_factor
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("scale",))
 
 _RAW_UNIT = {"raw", "unit"}
 

@@ -8,7 +8,10 @@ that aligns them. Fix: make the serving pipeline return the training shape.
 from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("shape", "layout"), reads=("orientation",))
 
 _LAYOUT_TEXT = {
     "extra-batch-axis": ("serve returns an extra leading batch axis", "drop the batch axis (tensor[0]) before comparing or batching"),

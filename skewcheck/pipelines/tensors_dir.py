@@ -31,7 +31,11 @@ from typing import Any, Literal
 import numpy as np
 
 from skewcheck.errors import UsageError
-from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB, Outcome, classify_foreign_text, tensor_too_large
+from skewcheck.pipelines.outcome import (
+    DEFAULT_MAX_TENSOR_MB,
+    Outcome,
+    classify_foreign_text,
+)
 from skewcheck.pipelines.user_callable import finish_tensor
 
 PREFIX = "tensors:"

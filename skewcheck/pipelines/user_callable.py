@@ -25,7 +25,11 @@ from skewcheck.errors import UsageError
 from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.isolation import DecoderSettings, apply_settings, read_settings
 from skewcheck.pipelines.outcome import (
-    DEFAULT_MAX_TENSOR_MB, DecoderWatch, NativeBudget, Outcome, tensor_too_large,
+    DEFAULT_MAX_TENSOR_MB,
+    DecoderWatch,
+    NativeBudget,
+    Outcome,
+    tensor_too_large,
 )  # fmt: skip
 
 _PATH_ANNOTATIONS = {"str", "Path", "pathlib.Path", "os.PathLike", "PathLike", "str | Path"}

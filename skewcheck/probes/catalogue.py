@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from skewcheck.errors import UsageError
-from skewcheck.probes import gen_clean, gen_color, gen_damaged, gen_formats, gen_synthetic
+from skewcheck.probes import (
+    gen_clean,
+    gen_color,
+    gen_damaged,
+    gen_formats,
+    gen_synthetic,
+)
 from skewcheck.probes.model import CATEGORIES, Kind
 
 KINDS: tuple[Kind, ...] = (

@@ -9,6 +9,7 @@ flag the case where both sides agree and both are wrong.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,11 @@ class ProbeExpectations:
         self.base_paths = {base_file(p.base): p.base for p in probes.values() if p.base}
         self.base_tensors: dict[str, dict[str, np.ndarray]] = {"train": {}, "serve": {}}
 
-    def bases_first(self, files: list[Path], root: Path) -> list[Path]:
-        """Base images run first so that every probe after them can be judged."""
+    def bases_first(self, files: Iterable[Path], root: Path) -> Iterable[Path]:
+        """Base images run first so that every probe after them can be judged (``files`` as they
+        are when there is no probe base: a large folder is never listed in memory)."""
+        if not self.base_paths:
+            return files
         return sorted(files, key=lambda f: f.relative_to(root).as_posix() not in self.base_paths)
 
     def check(self, path: str, probe: Any, train: Outcome, serve: Outcome) -> dict[str, bool]:

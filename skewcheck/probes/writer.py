@@ -16,7 +16,14 @@ from skewcheck.errors import UsageError
 from skewcheck.probes import encode
 from skewcheck.probes.bases import bundled_bases, user_bases
 from skewcheck.probes.catalogue import select_kinds
-from skewcheck.probes.model import BASE_CATEGORY, BASE_KIND, EXPECTS, GenContext, ProbeEntry, base_file
+from skewcheck.probes.model import (
+    BASE_CATEGORY,
+    BASE_KIND,
+    EXPECTS,
+    GenContext,
+    ProbeEntry,
+    base_file,
+)
 
 MANIFEST = "manifest.json"
 SCHEMA = "skewcheck.probes/v1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from skewcheck.atomic import write_atomic
+from skewcheck.atomic import write_atomic, write_atomic_text
 from skewcheck.errors import UsageError
 from skewcheck.report.model import Report
 
@@ -38,10 +38,15 @@ def render_report(report: Report, fmt: str) -> str:
 
 
 def write_report(report: Report, path: Path, fmt: str | None = None) -> None:
-    """Render and write one report, atomically: a failed or interrupted write leaves the old file."""
-    text = render_report(report, format_for(path, fmt))
+    """Render and write one report, atomically: a failed or interrupted write leaves the old file.
+    JSON is streamed one image record at a time; the other formats are rendered first."""
+    fmt = format_for(path, fmt)
+    text = None if fmt == "json" else render_report(report, fmt)
     try:
-        write_atomic(path, text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
+        if text is None:
+            write_atomic_text(path, report.write_json, encoding="utf-8", errors="backslashreplace")
+        else:
+            write_atomic(path, text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
     except OSError as exc:
         raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
 

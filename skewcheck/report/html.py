@@ -12,12 +12,12 @@ from typing import Any
 
 from skewcheck.report.common import (
     after_fixes_text,
-    impact_text,
     class_rows,
     divergence_lines,
     evidence_text,
     failing_findings,
     headline,
+    impact_text,
     num,
     pct,
     side_status,

@@ -13,12 +13,12 @@ from typing import Any
 
 from skewcheck.report.common import (
     after_fixes_text,
-    impact_text,
     class_rows,
     divergence_lines,
     evidence_text,
     facts,
     headline,
+    impact_text,
     num,
     pct,
     to_pass,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any, Self
 
 from skewcheck.findings import Finding, Severity
 from skewcheck.report.thumbnails import example_key
@@ -32,7 +33,7 @@ class Report:
     pipelines: dict[str, dict[str, str]]
     summary: dict[str, Any]
     findings: list[Finding]
-    images: list[dict[str, Any]]
+    images: Sequence[dict[str, Any]]  # a list, or the audit's RecordFile: records read from disk lazily
     probe_matrix: dict[str, Any] = field(default_factory=dict)
     worst_images: list[dict[str, Any]] = field(default_factory=list)
     audit_error: str | None = None
@@ -90,9 +91,11 @@ class Report:
             },
         }
 
-    def to_dict(self, thumbnails: bool = False) -> dict[str, Any]:
+    def to_dict(self, thumbnails: bool = False, lazy_images: bool = False) -> dict[str, Any]:
         """The plain data every renderer reads. ``thumbnails`` adds each finding's example images
-        (base64 PNGs, for the HTML report) under the finding's ``thumbnails`` key."""
+        (base64 PNGs, for the HTML report) under the finding's ``thumbnails`` key. ``lazy_images``
+        gives ``images`` as a sequence read from disk record by record (what the renderers
+        iterate) instead of a list of them all."""
         out: dict[str, Any] = {
             "schema": SCHEMA,
             "skewcheck_version": self.version,
@@ -106,13 +109,25 @@ class Report:
             "findings": [self._finding_dict(f, thumbnails) for f in self.findings],
             "probe_matrix": self.probe_matrix,
             "worst_images": self.worst_images,
-            "images": self.images,
+            "images": _FiniteRecords(self.images) if lazy_images else list(self.images),
         }
         if self.divergence is not None:
             out["divergence"] = self.divergence
         if self.audit_error is not None:
             out["audit_error"] = self.audit_error
         return _finite(out)
+
+    def close(self) -> None:
+        """Delete the per-image records' temporary file (``report.images`` is empty after this)."""
+        close = getattr(self.images, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _finding_dict(self, finding: Finding, thumbnails: bool) -> dict[str, Any]:
         out = finding.to_dict()
@@ -121,22 +136,68 @@ class Report:
         return out
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False) + "\n"
+        return "".join(self.iter_json(indent))
+
+    def write_json(self, out: IO[str], indent: int | None = 2) -> None:
+        """The JSON report, written piece by piece: the images are streamed, never all in memory."""
+        for piece in self.iter_json(indent):
+            out.write(piece)
+
+    def iter_json(self, indent: int | None = 2) -> Iterator[str]:
+        """The text of ``json.dumps(self.to_dict(), indent=indent)`` in pieces, one per image record."""
+        data = self.to_dict(lazy_images=True)
+        images = data["images"]
+        data["images"] = _IMAGES_MARK
+        head, sep, tail = json.dumps(data, indent=indent, allow_nan=False).partition(json.dumps(_IMAGES_MARK))
+        assert sep, "the images placeholder is in the report"
+        yield head
+        if indent is None:
+            item_sep, open_, close = ", ", "[", "]"
+            pad = ""
+        else:
+            pad = "\n" + " " * (2 * indent)  # items of a top-level array sit two levels deep
+            item_sep, open_, close = ",", "[", "\n" + " " * indent + "]"
+        first = True
+        for record in images:
+            text = json.dumps(_finite(record), indent=indent, allow_nan=False)
+            yield (open_ if first else item_sep) + (pad + text.replace("\n", pad) if indent is not None else text)
+            first = False
+        yield "[]" if first else close
+        yield tail + "\n"
 
     def to_markdown(self) -> str:
         from skewcheck.report.markdown import render_markdown
 
-        return render_markdown(self.to_dict())
+        return render_markdown(self.to_dict(lazy_images=True))
 
     def to_junit(self) -> str:
         from skewcheck.report.junit import render_junit
 
-        return render_junit(self.to_dict())
+        return render_junit(self.to_dict(lazy_images=True))
 
     def to_html(self) -> str:
         from skewcheck.report.html import render_html
 
-        return render_html(self.to_dict(thumbnails=True))
+        return render_html(self.to_dict(thumbnails=True, lazy_images=True))
+
+
+_IMAGES_MARK = "\u0000skewcheck:images\u0000"  # stands for the images array while the rest is dumped
+
+
+class _FiniteRecords(Sequence[dict[str, Any]]):
+    """The records as ``to_dict()`` gives them (NaN/Infinity as None), read lazily."""
+
+    def __init__(self, records: Sequence[dict[str, Any]]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (_finite(r) for r in self._records)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return _finite(self._records[index])
 
 
 def _finite(value: Any) -> Any:

@@ -9,7 +9,14 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from skewcheck.report.common import after_fixes_text, headline, impact_text, num, to_pass, to_pass_label
+from skewcheck.report.common import (
+    after_fixes_text,
+    headline,
+    impact_text,
+    num,
+    to_pass,
+    to_pass_label,
+)
 from skewcheck.safe_text import visible_data
 
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}

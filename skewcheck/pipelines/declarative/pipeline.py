@@ -15,7 +15,12 @@ from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.declarative import geometry, values
 from skewcheck.pipelines.declarative.decode import decode
 from skewcheck.pipelines.declarative.spec import PipelineSpec, Step
-from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB, NativeBudget, Outcome, tensor_too_large
+from skewcheck.pipelines.outcome import (
+    DEFAULT_MAX_TENSOR_MB,
+    NativeBudget,
+    Outcome,
+    tensor_too_large,
+)
 from skewcheck.pipelines.user_callable import finish_tensor
 
 OPS: dict[str, Callable[[Any, Any], np.ndarray]] = {

@@ -1,0 +1,42 @@
+"""shape / layout (against the model): a pipeline's tensors do not fit the model's input signature.
+
+Cause: both pipelines can agree with each other and still hand the model another size, rank or
+axis order than it was built for (a decode that keeps each file's own size, a missing batch or
+channel axis, CHW into an NHWC model). Evidence: the model's input and what the side gave; one
+finding per kind and side, whatever the sizes (their distribution is in the evidence), side
+``both`` when the two pipelines make the same mistake. Fix: return the model's input shape.
+"""
+
+from __future__ import annotations
+
+from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.findings import Observation, Severity
+
+SPEC = DetectorSpec(kinds=("shape", "layout"), reads=("shape", "layout"))
+
+
+def detect(ctx: PairContext) -> list[Observation]:
+    pairwise = {(o.kind, o.side) for o in ctx.found if o.kind in SPEC.kinds}
+    by_kind: dict[str, dict[str, object]] = {}
+    for side in ("train", "serve"):
+        for m in ctx.model_mismatches.get(side, ()):
+            if m.kind in SPEC.kinds and (m.kind, side) not in pairwise:
+                by_kind.setdefault(m.kind, {})[side] = m
+    out = []
+    for kind, sides in by_kind.items():
+        same = len(sides) == 2 and sides["train"].got == sides["serve"].got  # type: ignore[attr-defined]
+        for side, m in ([("both", sides["train"])] if same else list(sides.items())):
+            skipped = ctx.model_skipped.get("train" if side == "both" else side)
+            adapted = "prediction skipped" if skipped else "adapted to keep comparing predictions"
+            who = "both pipelines'" if side == "both" else f"{side}"
+            out.append(
+                Observation(
+                    kind, Severity.MAJOR if kind == "layout" else Severity.CRITICAL, side,
+                    {"model": m.expected, "got": m.got},  # type: ignore[attr-defined]
+                    f"{who} tensors do not fit the model input ({m.detail}); {adapted}.",  # type: ignore[attr-defined]
+                    f"Make {'both pipelines' if side == 'both' else f'the {side} pipeline'} return {m.expected}.",  # type: ignore[attr-defined]
+                    1.0, merge_on=("model",),
+                )
+            )  # fmt: skip
+    return out

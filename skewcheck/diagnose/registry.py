@@ -1,0 +1,62 @@
+"""The one place detectors are declared: what each finds, what it reads, what it replaces.
+
+A detector is a module with ``detect(ctx) -> list[Observation]`` and a module-level ``SPEC``. The
+run order follows from the declarations (a detector runs after the kinds it ``reads`` and the kinds
+it ``supersedes``; ties by name), never from the order of a tuple, so adding a detector cannot
+silently change what another one sees. ``supersedes`` is applied here: when a detector fires on an
+image, that image's observations of the superseded kinds are dropped (e.g. the model's own input
+range names the side of a scale error better than the pairwise fit). A ``catch_all`` detector runs
+last and sees everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+from skewcheck.findings import Observation
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    kinds: tuple[str, ...]  # the finding kinds it emits
+    reads: tuple[str, ...] = ()  # kinds whose observations on the same image it looks at
+    supersedes: tuple[str, ...] = ()  # kinds it replaces on an image where it fires
+    catch_all: bool = False  # runs after every other detector
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    spec: DetectorSpec
+    detect: Callable[..., list[Observation]]
+    doc: str
+
+    def __call__(self, ctx) -> list[Observation]:  # type: ignore[no-untyped-def]
+        return self.detect(ctx)
+
+
+def ordered(modules: list[ModuleType]) -> tuple[Detector, ...]:
+    """Detectors in an order that honours every ``reads`` and ``supersedes`` (ties by name)."""
+    detectors = [Detector(m.__name__.rsplit(".", 1)[1], m.SPEC, m.detect, m.__doc__ or "") for m in modules]
+    emitters: dict[str, set[str]] = {}
+    for d in detectors:
+        for kind in d.spec.kinds:
+            emitters.setdefault(kind, set()).add(d.name)
+    before = {
+        d.name: {e for kind in d.spec.reads + d.spec.supersedes for e in emitters.get(kind, ())} - {d.name}
+        for d in detectors
+    }  # fmt: skip
+    for d in detectors:
+        if d.spec.catch_all:
+            before[d.name] = {o.name for o in detectors if not o.spec.catch_all}
+    done: list[Detector] = []
+    pending = sorted(detectors, key=lambda d: d.name)
+    while pending:
+        ready = [d for d in pending if before[d.name] <= {x.name for x in done}]
+        if not ready:
+            raise RuntimeError(f"detector dependencies form a cycle: {[d.name for d in pending]}")
+        done.append(ready[0])
+        pending.remove(ready[0])
+    return tuple(done)
