@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
+from skewcheck.comparison.outputs import check_task, load_postprocess
 from skewcheck.errors import UsageError
 from skewcheck.images.discover import ImageFiles, check_images_dir
 from skewcheck.images.labels import read_class_names, read_labels
@@ -38,6 +39,9 @@ def compare(
     seed: int = 0,
     progress: ProgressFn | None = None,
     max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
+    task: str | None = None,
+    threshold: float = 0.5,
+    postprocess: str | Callable[..., Any] | None = None,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
@@ -53,6 +57,10 @@ def compare(
     ``seed`` picks the images on which repairs are measured and the images run twice.
     ``max_tensor_mb``: a pipeline tensor larger than this many MiB is not kept; that image's
     outcome is a ``pipeline-error`` (``TensorTooLarge``) instead (``None``: no limit).
+    ``task`` (``classification``, ``dense``, ``embedding``, ``detection``; default: inferred per
+    output from its shape) says what the model's answer is; ``threshold`` binarizes dense maps;
+    ``postprocess`` (``file.py:fn``, ``pkg.module:fn`` or a callable) turns one image's raw outputs
+    into boxes, scores and labels, and implies ``task="detection"`` (docs/models.md).
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
     if fail_on not in GATES:
@@ -66,12 +74,16 @@ def compare(
     if atol < 0 or rtol < 0:
         raise UsageError("--atol and --rtol must not be negative")
     _check_workers(workers, timeout, train, serve)
+    check_task(task, threshold, postprocess)
+    if postprocess is not None and (model is None or (isinstance(model, str) and model.strip().lower() == "none")):
+        raise UsageError("--postprocess reads the model's outputs: it needs --model")
 
     quiet_tensorflow_env()
     root, probes = _image_root(images)
     with quiet_imports():  # a pipeline module that imports TensorFlow prints its log lines here
         train_p = load_pipeline(train, what="--train", images_root=root, max_tensor_mb=max_tensor_mb)
         serve_p = load_pipeline(serve, what="--serve", images_root=root, max_tensor_mb=max_tensor_mb)
+    post = load_postprocess(postprocess)
     names = _class_names(class_names)
     names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
     label_map = read_labels(Path(labels), names, names_source) if labels is not None else {}
@@ -88,7 +100,7 @@ def compare(
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
         max_flip_rate=max_flip_rate, model_expects=_expected_input(runner), workers=workers, timeout=timeout,
         seed=seed,
-        max_tensor_mb=max_tensor_mb,
+        max_tensor_mb=max_tensor_mb, task=task, threshold=threshold, postprocess=post,
     )  # fmt: skip
     report = run_audit(inputs, progress)
     report.summary["skipped_files"] = files.discovery.summary()  # symlinks to folders, FIFOs, loops... and why

@@ -25,9 +25,9 @@ from skewcheck.comparison.metrics import (
     as_probabilities,
     compare_class_scores,
     compare_output,
-    is_class_scores,
     tensor_metrics,
-)  # fmt: skip
+)
+from skewcheck.comparison.outputs import OutputJudge
 from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import diagnose
@@ -64,6 +64,9 @@ class AuditInputs:
     workers: int = 0  # 0: pipelines run in this process; N: in a pool of N worker processes
     timeout: float | None = None  # seconds per pipeline run, workers only
     max_tensor_mb: float | None = 512.0  # larger pipeline tensors are recorded as pipeline errors
+    task: str | None = None  # classification | dense | embedding | detection; None: inferred per output
+    threshold: float = 0.5  # dense maps are binarized at this value
+    postprocess: Any = None  # detections: one image's raw outputs -> boxes, scores, labels
 
 
 @dataclass
@@ -78,7 +81,8 @@ class _Pair:
 
 
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
-    summary = RunningSummary(inputs.class_names)
+    judge = OutputJudge(inputs.task, inputs.threshold, inputs.postprocess)
+    summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
     examples = ExampleStore()
     records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
@@ -88,7 +92,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
     total = len(files)
     repeats = repeat_indices(total, inputs.seed + 1)
-    attributor = Attributor(total, inputs.runner, inputs.seed)
+    attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
     done = 0
     with contextlib.closing(_pairs(inputs, files, repeats)) as stream:  # closing it stops the worker pool, if any
         for pairs in _chunks(stream, max(1, inputs.batch_size)):
@@ -119,6 +123,8 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     summary_dict["repeats"] = {"images": len(repeats), "miss_odds_at_5pct": round(miss_probability(len(repeats)), 6)}
     totals = RunTotals(summary.images, summary.predicted, summary_dict.get("flips") or 0,
                        summary.labelled["serve"], summary.correct["serve"])  # fmt: skip
+    if judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
+        totals.predicted, totals.flips = judge.judged, judge.changed_images
     return Report(
         gate=inputs.gate,
         model=_model_dict(inputs),
@@ -231,15 +237,18 @@ def _finish_pair(
         metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}
         summary.add_tensor_diff(metrics["tensor"]["max_abs_diff"])
 
-    ctx.prediction, ctx.outputs_within_tolerance, output_metrics = _compare_predictions(inputs, pair, summary, label)
+    ctx.prediction, ctx.outputs_within_tolerance, output_metrics, answer = _compare_predictions(inputs, pair, summary, label)
     if ctx.prediction is not None:
         metrics["prediction"] = ctx.prediction.to_dict()
     if output_metrics:
         metrics["outputs"] = output_metrics
+    if answer is not None:  # dense / embedding / detection: did the model's answer change
+        metrics["answer"] = answer
+        ctx.answer_changed = answer["changed"]
     record["metrics"] = metrics
 
     observations = expectations.attribute(diagnose(ctx), probe, deviates)
-    flipped = bool(ctx.prediction and ctx.prediction.flipped)
+    flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
     collector.add_image(pair.path, observations, flipped, deviating=_deviating_side(deviates),
                         correct=_correct(pair, label))  # fmt: skip
     attributor.offer(pair.index, ctx, observations, pair.predictions, label)
@@ -292,12 +301,13 @@ def _deviating_side(deviates: dict[str, bool]) -> str | None:
 
 def _compare_predictions(
     inputs: AuditInputs, pair: _Pair, summary: RunningSummary, label: int | None
-) -> tuple[Any, bool | None, list[dict[str, Any]]]:
+) -> tuple[Any, bool | None, list[dict[str, Any]], dict[str, Any] | None]:
     preds = {side: pair.predictions.get(side) for side in SIDES}
     outs = {side: (p.outputs if p is not None else None) for side, p in preds.items()}
+    judge = summary.outputs
     for side in SIDES:
         o = outs[side]
-        class_out = next((x for x in o if is_class_scores(x)), None) if o else None
+        class_out = next((x for i, x in enumerate(o) if judge.kind(i, x) == "classification"), None) if o else None
         if class_out is not None:
             probs = as_probabilities(class_out)
             top1 = int(np.argmax(probs))
@@ -305,19 +315,20 @@ def _compare_predictions(
             if label is not None:
                 summary.add_label(side, label, top1)
     if outs["train"] is None or outs["serve"] is None:
-        return None, None, []
+        return None, None, [], None
     cmp = None
     within: bool | None = None
     output_metrics = []
+    by_kind, answer = judge.compare(outs["train"], outs["serve"])
     for index, (a, b) in enumerate(zip(outs["train"], outs["serve"])):
-        if cmp is None and is_class_scores(a) and is_class_scores(b) and a.shape == b.shape:
+        if cmp is None and by_kind[index]["kind"] == "classification" and b.shape == a.shape:
             cmp = compare_class_scores(a, b)
             summary.add_prediction(cmp, label)
             continue
         stats = compare_output(a, b, inputs.atol, inputs.rtol)
-        output_metrics.append({"output": index, **stats})
+        output_metrics.append({"output": index, **stats, **by_kind[index]})
         within = stats["within_tolerance"] if within is None else (within and stats["within_tolerance"])
-    return cmp, within, output_metrics
+    return cmp, within, output_metrics, answer
 
 
 def _audit_error(inputs: AuditInputs, summary: RunningSummary) -> str | None:

@@ -37,6 +37,9 @@ def test_summary(report):
         assert s[key] == {"train": 0, "serve": 0}
     assert s["top1_agreement"] == pytest.approx(43 / 60, abs=1e-6)
     assert s["accuracy"] == {"train": pytest.approx(0.95), "serve": pytest.approx(43 / 60, abs=1e-6)}
+    [out] = s["outputs"]  # one entry per model output, by kind (docs/models.md)
+    assert (out["output"], out["kind"], out["metric"], out["images"]) == (0, "classification", "top1_agreement", 60)
+    assert out["value"] == pytest.approx(43 / 60, abs=1e-6) and "answer_changed" not in s
 
 
 def test_findings(report):

@@ -63,12 +63,14 @@ class _Request:
     left_without: dict[Key, float] = field(default_factory=dict)  # diff left by all repairs but this one
     left_with_all: float | None = None
     unchanged: bool = False  # the all-fixes tensor is serve's own: its prediction is known already
+    changed: bool | None = None  # dense / embedding / detection: the task's own test, train vs serve
 
 
 class Attributor:
-    def __init__(self, total: int, runner: Any = None, seed: int = 0) -> None:
+    def __init__(self, total: int, runner: Any = None, seed: int = 0, judge: Any = None) -> None:
         self.sample = AttributionSample(total, seed)
         self.runner = runner
+        self.judge = judge  # skewcheck.comparison.outputs.OutputJudge: "changed" for non-class tasks
         self.tallies: dict[Key, Tally] = defaultdict(Tally)
         self._pending: list[_Request] = []
 
@@ -84,8 +86,11 @@ class Attributor:
             return
         train_out, serve_out = (_outputs(predictions.get(side)) for side in ("train", "serve"))
         train_top1, serve_top1 = top1(train_out), top1(serve_out)
-        flipped = train_top1 is not None and serve_top1 is not None and train_top1 != serve_top1
-        predicted = train_top1 is not None and serve_top1 is not None
+        task, changed = self._changed(train_out, serve_out)
+        if task:  # a non-class task: "the answer changed" counts as the flip, no top-1 applies
+            train_top1 = serve_top1 = None
+        flipped = bool(changed) or (train_top1 is not None and serve_top1 is not None and train_top1 != serve_top1)
+        predicted = changed is not None or (train_top1 is not None and serve_top1 is not None)
         for key in keys:
             tally = self.tallies[key]
             tally.images += int(predicted)
@@ -96,7 +101,7 @@ class Attributor:
         )  # fmt: skip
         if not wanted:
             return
-        request = _Request(train_top1, serve_top1, label, train_out, serve_out)
+        request = _Request(train_top1, serve_top1, label, train_out, serve_out, changed=changed)
         request.diff_before = _diff(ctx, ctx.serve.tensor)
         for key, components in keys.items():
             tensor = repaired_serve(ctx, components)
@@ -145,9 +150,17 @@ class Attributor:
                 after[id(request)][ALL] = request.serve_outputs
             self._tally(request, after[id(request)])
 
+    def _changed(self, train: list[np.ndarray] | None, other: list[np.ndarray] | None) -> tuple[bool, bool | None]:
+        """(whether the run's task is dense / embedding / detection, whether ``other`` changed the
+        answer against ``train`` by that task's test; None: it cannot be told)."""
+        if self.judge is None or not train or not self.judge.judges(train):
+            return False, None
+        return True, self.judge.changed(train, other)
+
     def _tally(self, request: _Request, after: dict[Key, list[np.ndarray] | None]) -> None:
-        predicted = request.train_top1 is not None and request.serve_top1 is not None
-        flipped = predicted and request.train_top1 != request.serve_top1
+        judged = request.changed is not None
+        predicted = judged or (request.train_top1 is not None and request.serve_top1 is not None)
+        flipped = bool(request.changed) if judged else predicted and request.train_top1 != request.serve_top1
         recovered_by: list[Key] = []
         for key in request.repairs:
             tally = self.tallies[key]
@@ -161,17 +174,21 @@ class Attributor:
                     tally.without_left += request.left_without[key]
                     tally.with_left += request.left_with_all
             out = after.get(key)
-            fixed_top1 = top1(out)
-            if predicted and fixed_top1 is not None:
+            if judged:  # the repaired answer against train's, by the task's own test
+                still = self._changed(request.train_outputs, out)[1]
+                agrees = None if still is None else not still
+            else:
+                fixed_top1 = top1(out)
+                agrees = None if fixed_top1 is None else fixed_top1 == request.train_top1
+            if predicted and agrees is not None:
                 tally.predicted += 1
-                agrees = fixed_top1 == request.train_top1
                 tally.agree_after += int(agrees)
                 tally.recovered += int(flipped and agrees)
                 tally.agreeing += int(not flipped)
                 tally.broken += int(not flipped and not agrees)
                 if flipped and agrees:
                     recovered_by.append(key)
-                if request.label is not None:
+                if request.label is not None and not judged:  # labels are class labels
                     before_ok, after_ok = int(request.serve_top1 == request.label), int(fixed_top1 == request.label)
                     tally.labelled += 1
                     tally.correct_before += before_ok
@@ -180,8 +197,8 @@ class Attributor:
                         tally.correct_delta_flipped += after_ok - before_ok
                     else:
                         tally.correct_delta_agreeing += after_ok - before_ok
-            shift = _shift(request.train_outputs, request.serve_outputs)
-            shift_after = _shift(request.train_outputs, out)
+            shift = None if judged else _shift(request.train_outputs, request.serve_outputs)
+            shift_after = None if judged else _shift(request.train_outputs, out)
             if shift is not None and shift_after is not None:
                 tally.shift_before += shift
                 tally.shift_after += shift_after

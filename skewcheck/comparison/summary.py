@@ -17,7 +17,8 @@ CONFIDENT_WRONG_KEPT = 5
 
 
 class RunningSummary:
-    def __init__(self, class_names: list[str] | None = None) -> None:
+    def __init__(self, class_names: list[str] | None = None, outputs: Any = None) -> None:
+        self.outputs = outputs  # skewcheck.comparison.outputs.OutputJudge: per-output kinds and totals
         self.images = 0
         self.compared = 0  # both pipelines produced a tensor
         self.errors: dict[str, Counter[str]] = {side: Counter() for side in SIDES}
@@ -130,6 +131,11 @@ class RunningSummary:
             "min_atol_to_pass": self.max_abs_diff,
             "accuracy": None,
         }
+        if self.outputs is not None:
+            out["outputs"] = self.outputs.summary()
+            changed = self.outputs.answer_changed()
+            if changed is not None:
+                out["answer_changed"] = changed
         if any(sum(bins) for bins in self.confidence.values()):
             out["confidence"] = {"bins": [round(i / CONFIDENCE_BINS, 2) for i in range(CONFIDENCE_BINS + 1)],
                                  **{s: list(self.confidence[s]) for s in SIDES}}  # fmt: skip

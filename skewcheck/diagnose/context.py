@@ -28,6 +28,7 @@ class PairContext:
     model_expects: Any = None  # skewcheck.models.inspect.ExpectedInput: the range the model expects
     prediction: ClassComparison | None = None
     outputs_within_tolerance: bool | None = None  # non-class outputs (boxes, masks…)
+    answer_changed: bool | None = None  # dense / embedding / detection task: its own test (comparison.outputs)
     found: list[Any] = field(default_factory=list)  # observations of earlier detectors
     tolerance: tuple[float, float] | None = None  # (atol, rtol): tensors this close count as equal
     file: Path | None = None  # the image file itself, for detectors that re-render it

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.presets import ALIASES, PRESETS
-from skewcheck.diagnose.sides import off_model_range, on_side
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.sides import off_model_range, on_side
 from skewcheck.findings import Observation, Severity
 
 SPEC = DetectorSpec(kinds=("normalization",))

@@ -12,8 +12,8 @@ import math
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import named_factor
-from skewcheck.diagnose.sides import by_side, off_model_range, on_side
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.sides import by_side, off_model_range, on_side
 from skewcheck.findings import Observation, Severity
 
 SPEC = DetectorSpec(kinds=("scale",))

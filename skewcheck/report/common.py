@@ -39,7 +39,33 @@ def headline(data: dict[str, Any]) -> str:
         rate, limit = gate.get("flip_rate"), gate["max_flip_rate"]
         over = "over" if "max-flip-rate" in gate.get("failed", []) else "within"
         parts.append(f"flip rate {pct(rate)} {over} --max-flip-rate {limit:g}")
-    return "; ".join(parts)
+    return "; ".join(parts + output_lines(data["summary"]))
+
+
+def output_lines(summary: dict[str, Any]) -> list[str]:
+    """How much the answer of each dense / embedding / detection output moved, in words
+    (classification has its own top-1 agreement; see skewcheck.comparison.outputs)."""
+    out = []
+    for o in summary.get("outputs") or []:
+        changed = f"{o.get('changed', 0)} of {o['images']} images changed"
+        if o["kind"] == "dense":
+            out.append(f"dense output {o['output']}: {pct(o['value'])} of pixels cross {o['threshold']:g}, "
+                       f"IoU {num(o['iou'], '.3f')}, mean |Δ| {num(o['mean_abs_diff'], '.3g')} ({changed})")  # fmt: skip
+        elif o["kind"] == "embedding":
+            nn = o.get("nn_agreement")
+            near = f", nearest neighbour agrees on {pct(nn)} of {o['nn_images']} images" if nn is not None else ""
+            out.append(f"embedding output {o['output']}: mean cosine {num(o['value'], '.4f')} "
+                       f"(min {num(o['min_cosine'], '.4f')}){near} ({changed})")  # fmt: skip
+        elif o["kind"] == "detection":
+            errors = f", post-process failed on {o['postprocess_errors']}" if o.get("postprocess_errors") else ""
+            out.append(f"detections: {o['kept']} of {o['train_boxes']} boxes kept, {o['moved']} moved "
+                       f"({o['relabelled']} relabelled), {o['lost']} lost, {o['spurious']} spurious ({changed}{errors})")  # fmt: skip
+    return out
+
+
+def _answers(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """``summary.answer_changed`` when the run's task is not classification (no top-1 to flip)."""
+    return summary.get("answer_changed") if summary.get("top1_agreement") is None else None
 
 
 def facts(summary: dict[str, Any]) -> list[str]:
@@ -59,6 +85,19 @@ def impact_text(finding: dict[str, Any], summary: dict[str, Any]) -> str:
     if imp is None:
         return "impact not measured: no repair undoes this cause on the tensors"
     sample = f"measured on {imp['sampled']} sampled images"
+    answers = _answers(summary)
+    if imp.get("flips_recovered") is not None and answers and not answers["changed"] and imp.get("diff_explained") is not None:
+        return (f"no image's answer changed; fixing this removes {pct(imp['diff_explained'], 0)} of the tensor difference "
+                f"on its images; {sample}")  # fmt: skip
+    if imp.get("flips_recovered") is not None and answers:
+        images = answers["images"] or 1
+        text = (f"fixing this brings back {imp['flips_recovered']} of {answers['changed']} images whose answer changed "
+                f"(unchanged {pct(1 - answers['changed'] / images)} → {pct(imp.get('agreement_after_fix'))})")  # fmt: skip
+        if imp.get("flips_caused"):
+            text += f", and changes {imp['flips_caused']}"
+        if imp.get("diff_explained") is not None:
+            text += f"; removes {pct(imp['diff_explained'], 0)} of the tensor difference"
+        return f"{text}; {sample}"
     if imp.get("flips_recovered") is not None:
         text = f"fixing this recovers {imp['flips_recovered']} of {summary.get('flips', 0)} flips"
         acc_before, acc_after = imp.get("accuracy_before_fix"), imp.get("accuracy_after_fix")
@@ -83,7 +122,7 @@ def after_fixes_text(summary: dict[str, Any]) -> str | None:
         return None
     parts = []
     if fixed.get("agreement") is not None:
-        parts.append(f"{pct(fixed['agreement'])} agreement")
+        parts.append(f"{pct(fixed['agreement'])} " + ("of the answers unchanged" if _answers(summary) else "agreement"))
     if fixed.get("accuracy") is not None:
         parts.append(f"accuracy {pct(fixed['accuracy'])}")
     if fixed.get("diff_explained") is not None:

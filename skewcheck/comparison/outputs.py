@@ -1,0 +1,387 @@
+"""Output kinds: what "the model's answer changed" means for each model output (docs/models.md).
+
+Kinds, per output of one image (no batch axis):
+
+- ``classification``: 1-D with at least 2 entries (top-1 flips, agreement, accuracy: the audit's
+  own class comparison). A 1-D vector of embeddings cannot be told from logits by its shape, so
+  1-D outputs are class scores unless ``task="embedding"``.
+- ``dense``: a map, H×W (both sides ≥ 8), H×W×C or C×H×W (C ≤ 4, the other sides ≥ 8); any
+  output of 2 or more axes with ``task="dense"``. Per image: mean |Δ|, the share of pixels whose
+  binarized value (``> threshold``) differs, and the IoU of the binarized maps.
+- ``embedding``: 1-D outputs with ``task="embedding"``. Per image: cosine similarity; over the run:
+  nearest-neighbour agreement (is each image's nearest neighbour among the train embeddings the
+  same image as among the serve embeddings), on the first ``NN_MAX_IMAGES`` images (float32).
+- ``detection``: with a post-process (``task="detection"``, implied by ``postprocess``), which
+  turns one image's raw outputs into boxes (N×4 x1 y1 x2 y2), scores and labels. Matched
+  train ↔ serve, see :func:`match_detections`.
+- ``other``: anything else (statistics only, as before).
+
+The run's task (its "primary" kind) is ``task`` when given, else ``detection`` with a
+post-process, else ``classification`` when an output is class scores, else ``dense`` when one is
+a map. For dense, embedding and detection tasks an image's answer changed when:
+
+- dense: more than ``CHANGED_PIXELS`` (1 %) of some dense output's pixels cross the threshold;
+- embedding: some embedding's cosine similarity is below ``COSINE_CHANGED`` (0.99) (nearest-
+  neighbour agreement needs the whole set, so it is a run-level number, not a per-image test);
+- detection: a train box is lost, a serve box is spurious, or a matched box changed its label.
+
+That per-image verdict stands in for the top-1 flip in severity and attribution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from skewcheck.comparison.metrics import is_class_scores
+from skewcheck.errors import UsageError, one_line
+
+TASKS = ("classification", "dense", "embedding", "detection")
+CHANGED_PIXELS = 0.01
+COSINE_CHANGED = 0.99
+MATCH_IOU = 0.5
+KEPT_IOU = 0.9
+NN_MAX_IMAGES = 2000
+DENSE_MIN_SIDE = 8
+DENSE_MAX_CHANNELS = 4
+
+CHANGED_RULE = {
+    "dense": f"more than {CHANGED_PIXELS:.0%} of a dense output's pixels cross the threshold",
+    "embedding": f"cosine similarity below {COSINE_CHANGED}",
+    "detection": "a box lost, a spurious box, or a matched box with another label",
+}
+
+
+def check_task(task: str | None, threshold: float, postprocess: Any) -> None:
+    if task is not None and task not in TASKS:
+        raise UsageError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
+    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
+        raise UsageError(f"--threshold must be a finite number, got {threshold!r}")
+    if task == "detection" and postprocess is None:
+        raise UsageError("--task detection needs --postprocess file.py:fn (raw outputs → boxes, scores, labels)")
+    if postprocess is not None and task not in (None, "detection"):
+        raise UsageError(f"--postprocess applies to --task detection, not --task {task}")
+
+
+def load_postprocess(ref: Any) -> Callable[[list[np.ndarray]], Any] | None:
+    """``file.py:fn`` or ``pkg.module:fn`` (the pipelines' syntax), or a callable; None stays None."""
+    if ref is None or callable(ref):
+        return ref
+    from skewcheck.pipelines.user_callable import resolve_callable
+
+    return resolve_callable(str(ref), "--postprocess")
+
+
+def looks_dense(output: np.ndarray) -> bool:
+    s = output.shape
+    if output.ndim == 2:
+        return min(s) >= DENSE_MIN_SIDE
+    if output.ndim == 3:
+        return (s[-1] <= DENSE_MAX_CHANNELS and min(s[:2]) >= DENSE_MIN_SIDE) or (
+            s[0] <= DENSE_MAX_CHANNELS and min(s[1:]) >= DENSE_MIN_SIDE
+        )
+    return False
+
+
+def infer_kind(output: np.ndarray, task: str | None) -> str:
+    if task == "detection":
+        return "raw"  # read by the post-process; compared as statistics only
+    if not np.issubdtype(output.dtype, np.number):
+        return "other"
+    if is_class_scores(output):
+        return "embedding" if task == "embedding" else "classification"
+    if output.ndim >= 2 and (task == "dense" or (task is None and looks_dense(output))):
+        return "dense"
+    return "other"
+
+
+def dense_metrics(a: np.ndarray, b: np.ndarray, threshold: float) -> dict[str, Any]:
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    ba, bb = x > threshold, y > threshold
+    union = int(np.sum(ba | bb))
+    crossed = float(np.mean(ba != bb)) if ba.size else 0.0
+    return {
+        "mean_abs_diff": float(np.mean(np.abs(x - y))) if x.size else 0.0,
+        "pixels_crossing": crossed,
+        "pixels": int(ba.size),
+        "iou": float(np.sum(ba & bb)) / union if union else 1.0,
+        "changed": crossed > CHANGED_PIXELS,
+    }
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    x, y = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    na, nb = float(np.linalg.norm(x)), float(np.linalg.norm(y))
+    if na == 0 and nb == 0:
+        return 1.0
+    return float(np.dot(x, y) / (na * nb)) if na and nb else 0.0
+
+
+def parse_detections(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A post-process result: ``{"boxes", "scores", "labels"}`` or ``(boxes, scores[, labels])``."""
+    if isinstance(value, dict):
+        boxes, scores, labels = value.get("boxes"), value.get("scores"), value.get("labels")
+    elif isinstance(value, (tuple, list)) and len(value) in (2, 3):
+        boxes, scores, labels = value[0], value[1], value[2] if len(value) == 3 else None
+    else:
+        raise ValueError(f"the post-process must return a dict with boxes, scores, labels or a tuple, got {type(value).__name__}")
+    if boxes is None:
+        raise ValueError("the post-process returned no 'boxes'")
+    b = np.asarray(boxes, dtype=np.float64)
+    if b.size == 0:
+        b = b.reshape(0, 4)
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"boxes must be N×4 (x1, y1, x2, y2), got shape {list(b.shape)}")
+    n = b.shape[0]
+    s = np.ones(n) if scores is None else np.asarray(scores, dtype=np.float64).reshape(-1)
+    lab = np.zeros(n, dtype=np.int64) if labels is None else np.asarray(labels).reshape(-1)
+    if s.shape[0] != n or lab.shape[0] != n:
+        raise ValueError(f"boxes, scores and labels differ in length: {n}, {s.shape[0]}, {lab.shape[0]}")
+    return b, s, lab
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box of ``a`` (N×4) with every box of ``b`` (M×4), xyxy."""
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = lambda z: np.clip(z[:, 2] - z[:, 0], 0, None) * np.clip(z[:, 3] - z[:, 1], 0, None)  # noqa: E731
+    union = area(a)[:, None] + area(b)[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def match_detections(train: tuple[np.ndarray, ...], serve: tuple[np.ndarray, ...]) -> dict[str, Any]:
+    """Greedy matching, train boxes in order of decreasing score: each takes the unmatched serve
+    box of the same label with the highest IoU ≥ ``MATCH_IOU``; train boxes left over then take,
+    the same way, a serve box of any label. A matched pair is ``kept`` when the label is the same
+    and IoU ≥ ``KEPT_IOU``, else ``moved`` (``relabelled`` counts the moved pairs whose label
+    changed). Unmatched train boxes are ``lost``, unmatched serve boxes ``spurious``."""
+    (tb, ts, tl), (sb, _, sl) = train, serve
+    iou = box_iou(tb, sb)
+    used: set[int] = set()
+    matched: dict[int, int] = {}
+    order = np.argsort(-ts, kind="stable")
+    for same_label in (True, False):
+        for i in order:
+            if i in matched:
+                continue
+            best, best_iou = -1, MATCH_IOU
+            for j in range(len(sb)):
+                if j in used or (same_label and sl[j] != tl[i]) or iou[i, j] < best_iou:
+                    continue
+                if best < 0 or iou[i, j] > best_iou:
+                    best, best_iou = j, iou[i, j]
+            if best >= 0:
+                matched[int(i)] = best
+                used.add(best)
+    kept = sum(1 for i, j in matched.items() if tl[i] == sl[j] and iou[i, j] >= KEPT_IOU)
+    relabelled = sum(1 for i, j in matched.items() if tl[i] != sl[j])
+    ious = [float(iou[i, j]) for i, j in matched.items()]
+    out = {
+        "train_boxes": len(tb), "serve_boxes": len(sb), "kept": kept, "moved": len(matched) - kept,
+        "relabelled": relabelled, "lost": len(tb) - len(matched), "spurious": len(sb) - len(matched),
+        "matched_iou": round(float(np.mean(ious)), 6) if ious else None,
+    }  # fmt: skip
+    out["changed"] = bool(out["lost"] or out["spurious"] or relabelled)
+    return out
+
+
+class OutputJudge:
+    """Per-output comparison by kind, the run's aggregates, and the task's "answer changed" test."""
+
+    def __init__(self, task: str | None = None, threshold: float = 0.5, postprocess: Callable[..., Any] | None = None) -> None:
+        self.task = task if task is not None else ("detection" if postprocess is not None else None)
+        self.threshold = float(threshold)
+        self.postprocess = postprocess
+        self.kinds: list[str] = []
+        self._agg: dict[int, dict[str, Any]] = {}
+        self._nn: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        self._det: dict[str, Any] = {"images": 0, "changed": 0, "errors": 0, "iou_sum": 0.0, "matched": 0,
+                                     **dict.fromkeys(("train_boxes", "serve_boxes", "kept", "moved", "relabelled", "lost", "spurious"), 0)}  # fmt: skip
+        self.judged = 0  # images the task's own test was applied to
+        self.changed_images = 0
+
+    # -- kinds --------------------------------------------------------------------------------
+
+    def kinds_for(self, outputs: list[np.ndarray]) -> list[str]:
+        """Decided from the first image with outputs and kept for the run (new outputs are added)."""
+        for i in range(len(self.kinds), len(outputs)):
+            self.kinds.append(infer_kind(outputs[i], self.task))
+        return self.kinds
+
+    def kind(self, index: int, output: np.ndarray) -> str:
+        return self.kinds[index] if index < len(self.kinds) else infer_kind(output, self.task)
+
+    @property
+    def primary(self) -> str | None:
+        if self.task is not None:
+            return self.task
+        for kind in ("classification", "dense"):
+            if kind in self.kinds:
+                return kind
+        return None
+
+    def judges(self, outputs: list[np.ndarray] | None) -> bool:
+        """True when this run's answer is a dense map, an embedding or detections, not a top-1."""
+        if outputs:
+            self.kinds_for(outputs)
+        return self.primary in ("dense", "embedding", "detection")
+
+    # -- one image ----------------------------------------------------------------------------
+
+    def _detect(self, outputs: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+        assert self.postprocess is not None
+        return parse_detections(self.postprocess([np.asarray(o) for o in outputs]))
+
+    def changed(self, train: list[np.ndarray] | None, other: list[np.ndarray] | None) -> bool | None:
+        """The task's own verdict (None: not a dense / embedding / detection task, or no verdict)."""
+        if not train or not other or not self.judges(train):
+            return None
+        verdict, _ = self._verdict(train, other, record=False)
+        return verdict
+
+    def _verdict(self, train: list[np.ndarray], serve: list[np.ndarray], record: bool) -> tuple[bool | None, dict[str, Any]]:
+        primary = self.primary
+        if primary == "detection":
+            try:
+                det = match_detections(self._detect(train), self._detect(serve))
+            except Exception as exc:  # noqa: BLE001 (the user's post-process failed on this image)
+                if record:
+                    self._det["errors"] += 1
+                return None, {"error": f"{type(exc).__name__}: {one_line(exc, limit=300)}"}
+            if record:
+                self._add_detections(det)
+            return det["changed"], det
+        verdicts = []
+        for i, (a, b) in enumerate(zip(train, serve)):
+            kind = self.kind(i, a)
+            if kind != primary or a.shape != b.shape:
+                continue
+            if kind == "dense":
+                verdicts.append(dense_metrics(a, b, self.threshold)["changed"])
+            elif kind == "embedding":
+                verdicts.append(cosine(a, b) < COSINE_CHANGED)
+        return (any(verdicts) if verdicts else None), {}
+
+    def compare(self, train: list[np.ndarray], serve: list[np.ndarray]) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+        """Per-output numbers by index (for the image's record) and, for a dense / embedding /
+        detection task, the image's answer ``{"changed": bool, ...}``; the run's totals grow."""
+        self.kinds_for(train)
+        per: dict[int, dict[str, Any]] = {}
+        for i, (a, b) in enumerate(zip(train, serve)):
+            kind = self.kind(i, a)
+            per[i] = {"kind": kind}
+            if a.shape != b.shape or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
+                continue
+            agg = self._agg.setdefault(i, {"kind": kind, "images": 0, "changed": 0, "sum": 0.0, "min": math.inf,
+                                           "max_abs": 0.0, "crossed": 0, "pixels": 0, "iou_sum": 0.0, "iou_min": 1.0})  # fmt: skip
+            agg["images"] += 1
+            if kind == "classification":
+                agg["sum"] += int(np.argmax(a) == np.argmax(b))
+            elif kind == "dense":
+                m = dense_metrics(a, b, self.threshold)
+                per[i].update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items() if k != "pixels"})
+                agg["sum"] += m["mean_abs_diff"]
+                agg["crossed"] += round(m["pixels_crossing"] * m["pixels"])
+                agg["pixels"] += m["pixels"]
+                agg["iou_sum"] += m["iou"]
+                agg["iou_min"] = min(agg["iou_min"], m["iou"])
+                agg["changed"] += int(m["changed"])
+                agg["max_abs"] = max(agg["max_abs"], float(np.nanmax(np.abs(a.astype(np.float64) - b))) if a.size else 0.0)
+            elif kind == "embedding":
+                c = cosine(a, b)
+                per[i].update({"cosine": round(c, 6), "changed": c < COSINE_CHANGED})
+                agg["sum"] += c
+                agg["min"] = min(agg["min"], c)
+                agg["changed"] += int(c < COSINE_CHANGED)
+                t, s = self._nn.setdefault(i, ([], []))
+                if len(t) < NN_MAX_IMAGES:
+                    t.append(a.astype(np.float32).ravel())
+                    s.append(b.astype(np.float32).ravel())
+            else:
+                agg["sum"] += float(np.mean(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
+        if not self.judges(train):
+            return per, None
+        verdict, details = self._verdict(train, serve, record=True)
+        if verdict is None and not details:
+            return per, None
+        self.judged += int(verdict is not None)
+        self.changed_images += int(bool(verdict))
+        return per, {"changed": verdict, **details}
+
+    def _add_detections(self, det: dict[str, Any]) -> None:
+        d = self._det
+        d["images"] += 1
+        d["changed"] += int(det["changed"])
+        for key in ("train_boxes", "serve_boxes", "kept", "moved", "relabelled", "lost", "spurious"):
+            d[key] += det[key]
+        if det["matched_iou"] is not None:
+            matched = det["kept"] + det["moved"]
+            d["iou_sum"] += det["matched_iou"] * matched
+            d["matched"] += matched
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def summary(self) -> list[dict[str, Any]]:
+        """``summary.outputs``: one entry per output (one for all the detector's outputs)."""
+        out: list[dict[str, Any]] = []
+        if self.primary == "detection":
+            d = self._det
+            out.append({
+                "output": list(range(len(self.kinds))), "kind": "detection", "metric": "boxes_kept",
+                "value": round(d["kept"] / d["train_boxes"], 6) if d["train_boxes"] else None,
+                "images": d["images"], "changed": d["changed"],
+                **{k: d[k] for k in ("train_boxes", "serve_boxes", "kept", "moved", "relabelled", "lost", "spurious")},
+                "matched_iou": round(d["iou_sum"] / d["matched"], 6) if d["matched"] else None,
+                "match_iou": MATCH_IOU, "kept_iou": KEPT_IOU, "postprocess_errors": d["errors"],
+            })  # fmt: skip
+        for i, agg in sorted(self._agg.items()):
+            n, kind = agg["images"], agg["kind"]
+            entry: dict[str, Any] = {"output": i, "kind": kind, "images": n}
+            if kind == "classification":
+                entry.update(metric="top1_agreement", value=round(agg["sum"] / n, 6))
+            elif kind == "dense":
+                entry.update(metric="pixels_crossing", value=round(agg["crossed"] / agg["pixels"], 6) if agg["pixels"] else 0.0,
+                             threshold=self.threshold, iou=round(agg["iou_sum"] / n, 6), min_iou=round(agg["iou_min"], 6),
+                             mean_abs_diff=round(agg["sum"] / n, 6), max_abs_diff=round(agg["max_abs"], 6),
+                             changed=agg["changed"])  # fmt: skip
+            elif kind == "embedding":
+                t, s = self._nn.get(i, ([], []))
+                entry.update(metric="cosine", value=round(agg["sum"] / n, 6), min_cosine=round(agg["min"], 6),
+                             changed=agg["changed"], **nn_agreement(t, s))  # fmt: skip
+            else:
+                entry.update(metric="mean_abs_diff", value=round(agg["sum"] / n, 6))
+            out.append(entry)
+        return out
+
+    def answer_changed(self) -> dict[str, Any] | None:
+        primary = self.primary
+        if primary not in CHANGED_RULE:
+            return None
+        return {"task": primary, "images": self.judged, "changed": self.changed_images, "rule": CHANGED_RULE[primary]}
+
+
+def nn_agreement(train: list[np.ndarray], serve: list[np.ndarray]) -> dict[str, Any]:
+    """Share of images whose nearest neighbour (cosine, itself excluded) is the same image among
+    the train and among the serve embeddings; None under 3 images (2 always agree)."""
+    n = len(train)
+    if n < 3:
+        return {"nn_agreement": None, "nn_images": n}
+
+    def neighbours(rows: list[np.ndarray]) -> np.ndarray:
+        m = np.stack(rows).astype(np.float32)
+        m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+        sim = m @ m.T
+        np.fill_diagonal(sim, -np.inf)
+        return np.argmax(sim, axis=1)
+
+    agree = neighbours(train) == neighbours(serve)
+    return {"nn_agreement": round(float(np.mean(agree)), 6), "nn_disagree": int(n - agree.sum()), "nn_images": n,
+            "nn_max_images": NN_MAX_IMAGES}  # fmt: skip
