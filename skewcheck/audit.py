@@ -211,6 +211,7 @@ def _finish_pair(
     model_dtype = None
     mismatches: dict[str, list[Any]] = {}
     skipped: dict[str, str | None] = {}
+    model_errors: dict[str, str | None] = {}
     if inputs.runner is not None and inputs.runner.info.inputs:
         model_dtype = inputs.runner.info.inputs[0].dtype or None
         if model_dtype in ("any", ""):
@@ -223,6 +224,7 @@ def _finish_pair(
         if pred.error:
             summary.add_model_error(side)
         mismatches[side], skipped[side] = [m for m in pred.mismatches if m.kind != "dtype"], pred.skipped
+        model_errors[side] = pred.error
 
     metrics: dict[str, Any] = {}
     deviates = expectations.check(pair.path, probe, pair.train, pair.serve)
@@ -231,7 +233,7 @@ def _finish_pair(
     ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype,
                       file=pair.file, repeats=pair.repeats, deviates=deviates, shared=shared,
                       tolerance=(inputs.atol, inputs.rtol), model_expects=inputs.model_expects,
-                      model_mismatches=mismatches, model_skipped=skipped)  # fmt: skip
+                      model_mismatches=mismatches, model_skipped=skipped, model_errors=model_errors)  # fmt: skip
     aligned, _ = ctx.aligned_serve
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
         metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}

@@ -181,3 +181,7 @@ def hangs(path: str) -> np.ndarray:
 
     time.sleep(3600)
     raise AssertionError("unreachable")
+
+
+def always_raises(path: str) -> np.ndarray:
+    raise RuntimeError("the serving container lost its model config")

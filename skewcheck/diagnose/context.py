@@ -38,6 +38,7 @@ class PairContext:
     detector_errors: list[str] = field(default_factory=list)
     model_mismatches: dict[str, list[Any]] = field(default_factory=dict)  # per side: skewcheck.models.adapt.Mismatch
     model_skipped: dict[str, str | None] = field(default_factory=dict)  # per side: why no prediction, if skipped
+    model_errors: dict[str, str | None] = field(default_factory=dict)  # per side: the model's error, if it failed
 
     @cached_property
     def reference(self) -> Reference | None:

@@ -1,5 +1,7 @@
 """shape / layout (against the model): a pipeline's tensors do not fit the model's input signature.
 
+A model that fails on one side's tensors only is a ``pipeline-error`` at the ``model`` stage.
+
 Cause: both pipelines can agree with each other and still hand the model another size, rank or
 axis order than it was built for (a decode that keeps each file's own size, a missing batch or
 channel axis, CHW into an NHWC model). Evidence: the model's input and what the side gave; one
@@ -13,7 +15,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
-SPEC = DetectorSpec(kinds=("shape", "layout"), reads=("shape", "layout"))
+SPEC = DetectorSpec(kinds=("shape", "layout", "pipeline-error"), reads=("shape", "layout"))
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -39,4 +41,24 @@ def detect(ctx: PairContext) -> list[Observation]:
                     1.0, merge_on=("model",),
                 )
             )  # fmt: skip
+    out.extend(_model_errors(ctx))
     return out
+
+
+def _model_errors(ctx: PairContext) -> list[Observation]:
+    """The model failed on one side's tensor and not on the other's: that side's tensors differ in
+    a way the model refuses, which is skew too (counted in the gate by its share of images)."""
+    failed = [side for side in ("train", "serve") if ctx.model_errors.get(side)]
+    if len(failed) != 1:
+        return []
+    side = failed[0]
+    error = ctx.model_errors[side] or ""
+    error_type = error.split(":", 1)[0] if ":" in error else "model error"
+    return [
+        Observation(
+            "pipeline-error", Severity.MAJOR, side, {"stage": "model", "error_type": error_type},
+            f"the model fails on {side} tensors that the other side's tensors get past ({error[:160]}).",
+            f"Make the {side} pipeline return what the model accepts, or fix the model runtime for {side}'s inputs.",
+            1.0, merge_on=("stage", "error_type"),
+        )
+    ]

@@ -70,20 +70,30 @@ def center_crop_to_aspect(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return rgb[y0 : y0 + new_h]
 
 
+MAX_CANVAS = 4_000_000  # pixels a re-rendered framing may allocate, whatever the file's shape
+
+
 def pad_to_aspect(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """Letterbox: keep the whole image, pad with black to the aspect ratio of ``hw``."""
+    """Letterbox: keep the whole image, pad with black to the aspect ratio of ``hw``.
+
+    The canvas is bounded by :data:`MAX_CANVAS`: a 65500×1 file would otherwise need a 65500²
+    canvas (12.9 GB). Beyond it the image is shrunk first (area resampling), which changes the
+    rendering at the target size by less than a pixel of the target.
+    """
     h, w = rgb.shape[:2]
     target = hw[1] / hw[0]
-    if w / h > target:
-        new_h = round(w / target)
-        out = np.zeros((new_h, w, 3), np.uint8)
-        y0 = (new_h - h) // 2
-        out[y0 : y0 + h] = rgb
-        return out
-    new_w = round(h * target)
-    out = np.zeros((h, new_w, 3), np.uint8)
-    x0 = (new_w - w) // 2
-    out[:, x0 : x0 + w] = rgb
+    canvas = (round(w / target), w) if w / h > target else (h, round(h * target))
+    if canvas[0] * canvas[1] > MAX_CANVAS:
+        shrink = (MAX_CANVAS / (canvas[0] * canvas[1])) ** 0.5
+        small = (max(1, int(h * shrink)), max(1, int(w * shrink)))
+        import cv2
+
+        rgb = cv2.resize(np.ascontiguousarray(rgb), (small[1], small[0]), interpolation=cv2.INTER_AREA).reshape(*small, -1)
+        h, w = small
+        canvas = (max(h, round(w / target)), w) if w / h > target else (h, max(w, round(h * target)))
+    out = np.zeros((canvas[0], canvas[1], rgb.shape[2] if rgb.ndim == 3 else 3), np.uint8)
+    y0, x0 = (canvas[0] - h) // 2, (canvas[1] - w) // 2
+    out[y0 : y0 + h, x0 : x0 + w] = rgb.reshape(h, w, -1)
     return out
 
 
