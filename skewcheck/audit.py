@@ -133,7 +133,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
             "serve": {"ref": inputs.serve.ref, "description": inputs.serve.description},
         },
         summary=summary_dict,
-        findings=grade_and_rank(collector.findings(), attributor, totals),
+        findings=grade_and_rank(collector.findings(), attributor, totals, collector.flipped_sets),
         images=records,
         probe_matrix=summary.probe_matrix(),
         worst_images=summary.worst_images(),

@@ -113,6 +113,7 @@ class FindingCollector:
 
     def __init__(self) -> None:
         self._findings: dict[tuple[str, str | None, str], Finding] = {}
+        self.flipped_sets: dict[frozenset[tuple[str, str | None, str]], int] = {}  # flipped images by findings on them
 
     def add(self, path: str, observation: Observation, flipped: bool, deviating: str | None = None) -> None:
         finding = self._findings.get(observation.key)
@@ -148,6 +149,9 @@ class FindingCollector:
         for obs in observations:
             self.add(path, obs, flipped, deviating)
         keys = {obs.key for obs in observations}
+        if flipped:
+            together = frozenset(keys)
+            self.flipped_sets[together] = self.flipped_sets.get(together, 0) + 1
         if correct is not None:
             for key in keys:
                 tally = self._findings[key].labelled

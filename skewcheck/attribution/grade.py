@@ -31,6 +31,9 @@ and every measured repair on its images random too), then flips recovered, then 
 difference it removes times its images), then images; the ``prediction`` catch-all (what no named
 cause explains) comes after every named cause of its severity.
 
+Residual: flipped images whose only findings changed nothing (``info``) join the ``prediction``
+catch-all (or make one): what no named cause explains is reported as such.
+
 Residue: a finding that recovers no flip and adds under 5 % to what the other repairs of its
 images remove (all repairs but it, against all of them), on images a stronger finding covers
 (≥ 80 % of them), is folded into that finding (listed under ``absorbed``).
@@ -65,7 +68,8 @@ class RunTotals:
     serve_correct: int = 0
 
 
-def grade_and_rank(findings: list[Finding], attributor: Attributor | None, run: RunTotals) -> list[Finding]:
+def grade_and_rank(findings: list[Finding], attributor: Attributor | None, run: RunTotals,
+                   flipped_sets: dict[frozenset[Any], int] | None = None) -> list[Finding]:  # fmt: skip
     for finding in findings:
         _side_from_labels(finding)
         tally = attributor.tallies.get(finding.key) if attributor is not None and finding.key else None
@@ -73,7 +77,30 @@ def grade_and_rank(findings: list[Finding], attributor: Attributor | None, run: 
         finding.flips = _credited_flips(tally) if finding.impact is not None and tally is not None else finding.flips_on_images
         finding.severity = grade(finding, run)
     kept = _fold_residue(findings)
-    return sorted(kept, key=_rank_key)
+    residual = _unexplained_flips(kept, flipped_sets or {})
+    return sorted(kept + residual, key=_rank_key)
+
+
+RESIDUAL_EXPLANATION = ("{n} flipped image(s) carry no finding whose repair changes anything measurable: "
+                        "the difference that flips them is one no detector names.")  # fmt: skip
+
+
+def _unexplained_flips(findings: list[Finding], flipped_sets: dict[frozenset[Any], int]) -> list[Finding]:
+    """Flips on images whose only findings were measured to change nothing (``info``) are the
+    residual: they join the ``prediction`` catch-all, or make one."""
+    weak = {f.key for f in findings if f.severity == Severity.INFO}
+    n = sum(count for keys, count in flipped_sets.items() if keys and keys <= weak)
+    if not n:
+        return []
+    catch_all = next((f for f in findings if f.kind == "prediction"), None)
+    if catch_all is not None:
+        catch_all.images += n
+        catch_all.flips += n
+        catch_all.flips_on_images += n
+        return []
+    return [Finding("prediction", Severity.MINOR, "unknown", {"unexplained_flips": n}, RESIDUAL_EXPLANATION.format(n=n),
+                    "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
+                    images=n, flips=n, flips_on_images=n, key=("prediction", "unknown", "residual"))]  # fmt: skip
 
 
 LABELLED_MIN = 5  # labelled images a finding needs before its accuracy gap names a side

@@ -2,8 +2,8 @@
 
 Every candidate is the declarative ``resize`` op (skewcheck/pipelines/declarative/geometry.py, a
 clean-fid-style ``{library: {method: constant}}`` table), labelled with the library's own constant
-name. TensorFlow candidates are tried only when TensorFlow is already loaded (a
-model audit), so a tensor-only audit does not pay for importing it.
+name. TensorFlow candidates are tried whenever TensorFlow is installed, so the names never depend
+on what happened to be imported before.
 """
 
 from __future__ import annotations
@@ -52,9 +52,17 @@ TF_RESIZERS: dict[str, Resizer] = {
 
 
 def candidates() -> dict[str, Resizer]:
-    if "tensorflow" in sys.modules:
+    """Every library installed here, whatever was imported before: the same file gives the same
+    names in a tensor-only audit and in a model audit (TensorFlow loads on first use)."""
+    if _has_tensorflow():
         return {**RESIZERS, **TF_RESIZERS}
     return dict(RESIZERS)
+
+
+def _has_tensorflow() -> bool:
+    import importlib.util
+
+    return "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is not None
 
 
 def center_crop_to_aspect(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
