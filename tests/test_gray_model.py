@@ -79,3 +79,20 @@ def test_swapped_weights_evidence_is_the_fitted_weights(probes):
 def test_identical_gray_pair_reports_nothing(probes):
     report = skewcheck.compare(train=P + "gray_reference", serve=P + "gray_reference", images=probes)
     assert [(f.kind, f.severity.name) for f in report.findings if f.severity >= Severity.MINOR] == []
+
+
+@pytest.mark.parametrize(("train", "serve", "tw", "sw"), SWAPPED[:3], ids=[r[1] for r in SWAPPED[:3]])
+def test_gray_conversion_named_with_the_gray_model(probes, gray_runner, train, serve, tw, sw):
+    """Through the 64×64×1 model: the conversion first, not "predictions differ, no tensor-level cause"."""
+    report = skewcheck.compare(model=gray_runner, train=P + train, serve=P + serve, images=probes)
+    assert report.summary["predicted"] > 0 and report.summary["max_abs_dp"] > 0.05, report.summary
+    top = _check_conversion(report, tw, sw)
+    assert top.severity >= Severity.MAJOR
+
+
+@pytest.mark.parametrize("train", ["gray_reference", "gray_train_opencv"])
+def test_identical_gray_pair_with_the_gray_model_reports_nothing(probes, gray_runner, train):
+    report = skewcheck.compare(model=gray_runner, train=P + train, serve=P + train, images=probes)
+    assert report.exit_code == 0
+    assert [(f.kind, f.severity.name) for f in report.findings if f.severity >= Severity.MINOR] == []
+    assert report.summary["flips"] == 0
