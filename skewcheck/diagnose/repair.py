@@ -132,6 +132,10 @@ def _permutation(ctx: PairContext) -> list[int] | None:
 
 
 def _invert_values(v: np.ndarray, fit) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return fit.keep_padding(_inverted(v, fit), v)  # padding equal on both sides stays as it is
+
+
+def _inverted(v: np.ndarray, fit) -> np.ndarray:  # type: ignore[no-untyped-def]
     if fit.model == "presets" and fit.presets:
         return PRESETS[fit.presets[0]].apply(PRESETS[fit.presets[1]].invert(v))
     if fit.model == "scale" and fit.factor:
