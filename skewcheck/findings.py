@@ -9,7 +9,7 @@ from typing import Any
 
 KINDS = (
     "shape", "layout", "dtype", "scale", "normalization", "channel-order", "orientation", "resize",
-    "crop", "color-profile", "alpha", "jpeg-decoder", "decode-tolerance", "nondeterminism",
+    "crop", "color-profile", "color-conversion", "alpha", "jpeg-decoder", "decode-tolerance", "nondeterminism",
     "pipeline-error", "prediction",
 )  # fmt: skip
 
@@ -178,6 +178,8 @@ def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
         token = json.dumps(value, sort_keys=True, default=str)
         count, _ = tally.get(token, (0, value))
         tally[token] = (count + 1, value)
+        if finding.kind == "shape" and key == "sizes":
+            continue  # not shown: fitted into ``policy`` below
         total = sum(n for n, _ in tally.values())
         top_count, top_value = max(tally.values(), key=lambda nv: nv[0])
         if len(tally) == 1 or top_count >= DOMINANT * total:
@@ -186,6 +188,10 @@ def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
             finding.evidence[key] = sorted((v for _, v in tally.values()), key=str)
         else:
             finding.evidence[key] = _distribution([(n, v) for n, v in tally.values()])
+    if finding.kind == "shape" and "sizes" in new:  # one rule from every shape pair, not a list of pairs
+        from skewcheck.diagnose.resize_policy import derive
+
+        derive(finding)
 
 
 MAX_VALUES_SHOWN = 5

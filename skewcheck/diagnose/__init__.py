@@ -9,6 +9,7 @@ from __future__ import annotations
 from skewcheck.diagnose import (
     alpha,
     channel_order,
+    color_conversion,
     color_profile,
     crop,
     decode_tolerance,
@@ -29,7 +30,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import Detector, ordered
 from skewcheck.findings import Observation
 
-MODULES = [alpha, channel_order, color_profile, crop, decode_tolerance, dtype, jpeg_decoder, model_input, model_range,
+MODULES = [alpha, channel_order, color_conversion, color_profile, crop, decode_tolerance, dtype, jpeg_decoder, model_input, model_range,
            nondeterminism, normalization, orientation, pipeline_error, prediction, resize, scale, shape_layout]  # fmt: skip
 DETECTORS: tuple[Detector, ...] = ordered(MODULES)
 

@@ -41,6 +41,9 @@ class ValueFit:
     baseline: float = 0.0  # RMS of serve - train
     presets: tuple[str, str] | None = None  # (train preset, serve preset) when both are named ones
     notes: list[str] = field(default_factory=list)
+    # (rows, columns) of the content when the fit is of the content only: the rest (right and
+    # bottom) is a constant padding equal on both sides, which the transform leaves as it is
+    content: tuple[int, int] | None = None
 
     @property
     def explained(self) -> bool:
@@ -48,6 +51,20 @@ class ValueFit:
 
     def apply(self, train: np.ndarray) -> np.ndarray:
         """The serve tensor this fit predicts from ``train`` (train itself when unexplained)."""
+        out = self._apply(train)
+        return self.keep_padding(out, train)
+
+    def keep_padding(self, out: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """``out`` with the padding region (when the fit is of the content only) taken from ``source``."""
+        if self.content is None or out.shape != source.shape or out.ndim < 2:
+            return out
+        rows, cols = self.content
+        out = out.copy()
+        out[rows:] = source[rows:]
+        out[:, cols:] = source[:, cols:]
+        return out
+
+    def _apply(self, train: np.ndarray) -> np.ndarray:
         t = train.astype(np.float64)
         if self.model in ("identical", "unexplained"):
             return t
@@ -77,8 +94,59 @@ def named_factor(k: float) -> str | None:
     return None
 
 
+MIN_PADDING = 2  # rows or columns of constant padding that count as a padded region
+
+
+def padding(train: np.ndarray, serve: np.ndarray) -> tuple[int, int] | None:
+    """(rows, columns) of the content when the bottom rows and/or right columns of both tensors
+    (H×W or H×W×C) hold one constant value, the same on both sides; None when there is none."""
+    if train.shape != serve.shape or train.ndim not in (2, 3) or min(train.shape[:2]) < 2 * MIN_PADDING:
+        return None
+    value = train[-1, -1]
+    same = (train == serve) & (train == value)
+    if same.ndim == 3:
+        same = same.all(axis=-1)
+    h, w = same.shape
+    cols = w - _trailing(same.all(axis=0))
+    rows = h - _trailing(same[:, :cols].all(axis=1)) if cols > 0 else h
+    if cols == w and rows == h:  # no padding; else the bottom band alone
+        return None
+    if w - cols < MIN_PADDING:
+        cols = w
+        rows = h - _trailing(same.all(axis=1))
+    if h - rows < MIN_PADDING:
+        rows = h
+    if (rows, cols) == (h, w) or rows < MIN_PADDING or cols < MIN_PADDING:
+        return None
+    return rows, cols
+
+
+def _trailing(flags: np.ndarray) -> int:
+    """How many of ``flags`` are true at its end."""
+    false = np.flatnonzero(~flags)
+    return len(flags) if false.size == 0 else len(flags) - 1 - int(false[-1])
+
+
 def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
-    """``train`` and ``serve`` have equal shapes, channels last when there are 3 or 4 of them."""
+    """``train`` and ``serve`` have equal shapes, channels last when there are 3 or 4 of them.
+
+    When the whole tensor is not explained and both sides end in the same constant padding (an
+    aspect-kept, right- or bottom-padded input), the content alone is fitted: a normalization
+    applied before padding then reads as one normalization, not as an unexplained difference.
+    """
+    fit = _fit_whole(train, serve)
+    if fit.model in ("unexplained", "partial"):
+        content = padding(train, serve)
+        if content is not None:
+            rows, cols = content
+            inner = _fit_whole(train[:rows, :cols], serve[:rows, :cols])
+            if inner.explained and inner.model != "partial":
+                note = f"fitted on the content ({cols}×{rows}); the padding is equal on both sides"
+                return dataclasses.replace(inner, content=content, notes=[*inner.notes, note])
+    return fit
+
+
+def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     t = train.astype(np.float64)
     s = serve.astype(np.float64)
     baseline = rms(s - t)

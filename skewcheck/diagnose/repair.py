@@ -14,6 +14,8 @@ Components, applied in this order:
 - ``resize``, ``crop``, ``color-profile``: re-render the original file both ways the evidence
   names and move serve by exactly that difference (skewcheck/diagnose/rerender_repair.py), so
   what the cause does not explain stays.
+- ``color-conversion``: a 1-channel serve tensor moved by train's gray conversion of the file minus
+  serve's, under serve's value convention (skewcheck/diagnose/color_conversion.py).
 - ``alpha``: on the file's transparent pixels only, serve replaced by train's rendering under
   serve's value convention.
 - ``residual``: what the value fit leaves replaced by train's rendering under serve's value
@@ -35,7 +37,7 @@ from skewcheck.diagnose.fit import fit_line, rms
 from skewcheck.diagnose.presets import PRESETS
 from skewcheck.diagnose.rerender_repair import renders_for, transparent_mask, transplant
 
-COMPONENTS = ("shape", "layout", "orientation", "resize", "crop", "color-profile", "alpha", "residual",
+COMPONENTS = ("shape", "layout", "orientation", "resize", "crop", "color-profile", "color-conversion", "alpha", "residual",
               "values", "permutation", "dtype")
 RERENDERED = ("resize", "crop", "color-profile")
 
@@ -79,6 +81,12 @@ def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | 
             v = _rerendered(ctx, kind, v)
             if v is None:
                 return None
+    if "color-conversion" in wanted:
+        from skewcheck.diagnose.color_conversion import repaired as reconverted
+
+        v = reconverted(ctx, v)
+        if v is None:
+            return None
     if "alpha" in wanted or "residual" in wanted:
         predicted = fit.apply(tv) if fit is not None else tv.copy()
         if "residual" in wanted:
@@ -124,6 +132,10 @@ def _permutation(ctx: PairContext) -> list[int] | None:
 
 
 def _invert_values(v: np.ndarray, fit) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return fit.keep_padding(_inverted(v, fit), v)  # padding equal on both sides stays as it is
+
+
+def _inverted(v: np.ndarray, fit) -> np.ndarray:  # type: ignore[no-untyped-def]
     if fit.model == "presets" and fit.presets:
         return PRESETS[fit.presets[0]].apply(PRESETS[fit.presets[1]].invert(v))
     if fit.model == "scale" and fit.factor:

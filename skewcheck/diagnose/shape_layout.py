@@ -40,6 +40,9 @@ def detect(ctx: PairContext) -> list[Observation]:
                 f"Layout differs: {what}.", fix.capitalize(), 1.0, merge_on=("move",), repair=("layout",),
             )
         ]
+    sizes = _sizes(ctx, t.shape, s.shape)
+    if sizes is not None:
+        evidence["sizes"] = sizes  # merged into the fitted resize policy (skewcheck/diagnose/resize_policy.py)
     return [
         Observation(
             "shape", Severity.CRITICAL, "serve", evidence,
@@ -49,3 +52,17 @@ def detect(ctx: PairContext) -> list[Observation]:
             1.0, merge_on=(), repair=("shape",),
         )
     ]
+
+
+def _sizes(ctx: PairContext, train_shape, serve_shape) -> list[list[int]] | None:  # type: ignore[no-untyped-def]
+    """[[H0, W0], train H×W, serve H×W] when both are images of another spatial size than each other."""
+    from skewcheck.diagnose.resize_policy import spatial
+
+    ref = ctx.reference
+    t_hw, s_hw = spatial(tuple(train_shape)), spatial(tuple(serve_shape))
+    if ref is None or t_hw is None or s_hw is None or t_hw == s_hw:
+        return None
+    rgb = ref.rgb_oriented
+    if rgb is None:
+        return None
+    return [[int(rgb.shape[0]), int(rgb.shape[1])], [int(v) for v in t_hw], [int(v) for v in s_hw]]

@@ -1,0 +1,200 @@
+"""color-conversion: both tensors are gray, made from the colour file with other channel weights.
+
+Cause: another RGB → gray conversion. Pillow ``convert("L")``, ``cv2.cvtColor(COLOR_RGB2GRAY)``
+and ``tf.image.rgb_to_grayscale`` weigh R, G, B by BT.601 (0.299, 0.587, 0.114); an RGB decode
+handed to ``cv2.cvtColor(COLOR_BGR2GRAY)`` applies those weights to B, G, R; video paths use BT.709
+(0.2126, 0.7152, 0.0722); quick code averages the channels. Evidence: re-rendering the original file
+at the tensor size (with the resize method each side matches) under each convention, the one each
+side matches, and the weights fitted to each side (R, G, B, summing to 1). Fix: one conversion on
+both sides. The side is ``unknown`` (either convention can be the trained one) until labels tell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.findings import Observation, Severity
+
+# runs after resize and the decoder detectors, and replaces them on an image it explains: the
+# residual another gray weighting leaves sits on coloured edges and looks like resampling.
+SPEC = DetectorSpec(kinds=("color-conversion",), reads=("orientation", "crop"),
+                    supersedes=("resize", "jpeg-decoder"))  # fmt: skip
+
+WEIGHTS: dict[str, tuple[float, float, float]] = {  # applied to R, G, B of the decoded file
+    "bt601": (0.299, 0.587, 0.114),
+    "bt601-on-bgr": (0.114, 0.587, 0.299),
+    "bt709": (0.2126, 0.7152, 0.0722),
+    "mean": (1 / 3, 1 / 3, 1 / 3),
+}
+WHERE = {
+    "bt601": 'BT.601 on RGB: Pillow convert("L"), cv2.COLOR_RGB2GRAY, tf.image.rgb_to_grayscale',
+    "bt601-on-bgr": "BT.601 weights on B, G, R: an RGB decode passed to cv2.COLOR_BGR2GRAY",
+    "bt709": "BT.709 luma (skimage.color.rgb2gray, video paths)",
+    "mean": "the plain channel average (rgb.mean(-1))",
+}
+RESIZE_SEARCH = ("pil.bilinear", "opencv.INTER_LINEAR", "opencv.INTER_AREA", "pil.bicubic", "pil.box",
+                 "opencv.INTER_CUBIC", "pil.nearest", "opencv.INTER_NEAREST")  # fmt: skip
+FITTED_IMAGES = 8  # images on which every resizer is tried; later ones use each side's usual one
+CLEAR = 0.6  # a side's convention must leave at most this share of what the other side's leaves
+EXPLAINS = 0.5  # and the pair of conventions must explain at least half of the pair's difference
+MAX_PIXELS = 4_000_000
+
+
+def gray_of(tensor: np.ndarray | None) -> np.ndarray | None:
+    """A 1-channel tensor (H×W×1 or H×W, either channel axis position) as H×W float64, else None."""
+    if tensor is None or not np.issubdtype(np.asarray(tensor).dtype, np.number):
+        return None
+    t = np.asarray(tensor, dtype=np.float64)
+    if t.ndim == 3 and t.shape[-1] == 1:
+        t = t[..., 0]
+    elif t.ndim == 3 and t.shape[0] == 1:
+        t = t[0]
+    return t if t.ndim == 2 and min(t.shape) >= 2 else None
+
+
+def _residual(x: np.ndarray, candidate: np.ndarray) -> tuple[float, float, float]:
+    """(relative RMS left, slope, offset) of the affine fit x ≈ a·candidate + b."""
+    from skewcheck.diagnose.fit import fit_line
+
+    a, b = fit_line(candidate.ravel(), x.ravel())
+    left = float(np.sqrt(np.mean((x - (a * candidate + b)) ** 2)))
+    return left / (float(x.std()) or 1.0), a, b
+
+
+def fitted_weights(x: np.ndarray, render: np.ndarray) -> tuple[float, float, float] | None:
+    """Least-squares R, G, B weights (normalised to sum 1) with x ≈ render · w + b."""
+    design = np.column_stack([render.reshape(-1, 3), np.ones(x.size)])
+    coef, *_ = np.linalg.lstsq(design, x.ravel(), rcond=None)
+    w = coef[:3]
+    total = float(w.sum())
+    if abs(total) < 1e-12:
+        return None
+    return tuple(round(float(v / total), 3) for v in w)  # type: ignore[return-value]
+
+
+def _render(ctx: PairContext, rgb: np.ndarray, name: str, hw: tuple[int, int]) -> np.ndarray:
+    from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS
+
+    memo = ctx.shared.setdefault("color_conversion_renders", {})
+    key = (ctx.path, name, hw)
+    if key not in memo:
+        memo.clear() if len(memo) > 32 else None
+        memo[key] = rgb.astype(np.float64) if rgb.shape[:2] == hw else {**RESIZERS, **TF_RESIZERS}[name](rgb, hw)
+    return memo[key]
+
+
+def _best(ctx: PairContext, x: np.ndarray, rgb: np.ndarray, resizers: tuple[str, ...]) -> dict[str, tuple[float, str]]:
+    """Per convention: (relative residual, resizer) of its best rendering for tensor ``x``."""
+    out: dict[str, tuple[float, str]] = {}
+    hw = x.shape[:2]
+    for resizer in resizers:
+        render = _render(ctx, rgb, resizer, hw)
+        for name, w in WEIGHTS.items():
+            score = _residual(x, render @ np.array(w))[0]
+            if name not in out or score < out[name][0]:
+                out[name] = (score, resizer)
+    return out
+
+
+def detect(ctx: PairContext) -> list[Observation]:
+    if not ctx.both_ok or ctx.found_kinds & {"orientation", "crop"}:
+        return []
+    fit, ref = ctx.value_fit, ctx.reference
+    if fit is None or fit.explained or ref is None:
+        return []  # equal, or a value map (scale, normalization) explains the pair
+    t, s = gray_of(ctx.train.tensor), gray_of(ctx.serve.tensor)
+    if t is None or s is None or t.shape != s.shape:
+        return []
+    rgb = ref.rgb_oriented
+    if rgb is None or rgb.ndim != 3 or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+        return []
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        return []  # a gray file: every weighting gives the same picture
+    memo = ctx.shared.setdefault("color_conversion_resizers", {"train": [], "serve": []})
+    scores = {}
+    for side, x in (("train", t), ("serve", s)):
+        seen = memo[side]
+        resizers = (max(set(seen), key=seen.count),) if len(seen) >= FITTED_IMAGES else RESIZE_SEARCH
+        scores[side] = _best(ctx, x, rgb, resizers)
+    named = {side: min(sc, key=lambda n: sc[n][0]) for side, sc in scores.items()}
+    if named["train"] == named["serve"]:
+        return []
+    for side, other in (("train", "serve"), ("serve", "train")):
+        if scores[side][named[side]][0] > CLEAR * scores[side][named[other]][0]:
+            return []  # this side is not clearly told apart from the other's convention
+    if not _explains(ctx, t, s, rgb, named, scores):
+        return []
+    for side in ("train", "serve"):
+        if len(memo[side]) < FITTED_IMAGES:
+            memo[side].append(scores[side][named[side]][1])
+    hw = t.shape
+    fitted = {}
+    for side, x in (("train", t), ("serve", s)):
+        w = fitted_weights(x, _render(ctx, rgb, scores[side][named[side]][1], hw))
+        if w is not None:
+            fitted[f"{side}_weights"] = list(w)
+    stats = ctx.residual_stats
+    mean_255 = stats.mean_abs_255 if stats is not None else 0.0
+    severity = Severity.MAJOR if mean_255 >= 2 else Severity.MINOR
+    evidence: dict[str, object] = {"train": named["train"], "serve": named["serve"], **fitted}
+    return [
+        Observation(
+            "color-conversion", severity, "unknown", evidence,
+            f"both tensors are gray but converted with other channel weights: train ≈ {WHERE[named['train']]}; "
+            f"serve ≈ {WHERE[named['serve']]} (fitted R, G, B weights: train {fitted.get('train_weights')}, "
+            f"serve {fitted.get('serve_weights')}).",
+            f"Convert to gray the same way on both sides, as the model was trained (train: {named['train']}, "
+            f"serve: {named['serve']}); with OpenCV, pass COLOR_BGR2GRAY only a BGR frame and COLOR_RGB2GRAY an RGB one.",
+            min(1.0, mean_255 / 255),
+            measures={"mean_abs_255": round(mean_255, 2)},
+            merge_on=("train", "serve"),
+            repair=("color-conversion",),
+        )
+    ]
+
+
+def _explains(ctx, t, s, rgb, named, scores) -> bool:  # type: ignore[no-untyped-def]
+    """Moving serve by train's weighting minus serve's removes most of the pair's difference."""
+    repaired = transplant_gray(s, *renders(ctx, rgb, named, scores, s.shape))
+    if repaired is None:
+        return False
+    before = _residual(s, t)[0]
+    after = _residual(repaired, t)[0]
+    return after <= EXPLAINS * before
+
+
+def renders(ctx, rgb, named, scores, hw):  # type: ignore[no-untyped-def]
+    """(train's conversion, serve's conversion) of the file, both at serve's resize method."""
+    render = _render(ctx, rgb, scores["serve"][named["serve"]][1], tuple(hw))
+    return render @ np.array(WEIGHTS[named["train"]]), render @ np.array(WEIGHTS[named["serve"]])
+
+
+def transplant_gray(v: np.ndarray, gray_train: np.ndarray, gray_serve: np.ndarray) -> np.ndarray | None:
+    """``v`` (H×W serve) plus train's minus serve's conversion, in serve's value convention."""
+    if v.shape != gray_serve.shape:
+        return None
+    _, a, _ = _residual(v, gray_serve)
+    return v + a * (gray_train - gray_serve)
+
+
+def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
+    """Repair component ``color-conversion``: serve (H×W or H×W×1) re-converted with train's weights."""
+    obs = next((o for o in ctx.found if o.kind == "color-conversion"), None)
+    ref = ctx.reference
+    if obs is None or ref is None or ref.rgb_oriented is None:
+        return None
+    g = gray_of(v)
+    if g is None:
+        return None
+    names = (obs.evidence.get("train"), obs.evidence.get("serve"))
+    if not all(n in WEIGHTS for n in names):
+        return None
+    hw = g.shape
+    scores = {}
+    for side in ("train", "serve"):
+        memo = ctx.shared.get("color_conversion_resizers", {}).get(side) or ["pil.bilinear"]
+        scores[side] = {names[0 if side == "train" else 1]: (0.0, max(set(memo), key=memo.count))}
+    out = transplant_gray(g, *renders(ctx, ref.rgb_oriented, dict(zip(("train", "serve"), names)), scores, hw))
+    return None if out is None else out.reshape(v.shape)

@@ -1,0 +1,28 @@
+"""Dynamic-size pipelines (a text detector taking any multiple of 32): two resize policies.
+
+``dyn_short_side`` scales the short side to 96 and rounds both sides to a multiple of 32;
+``dyn_long_side`` scales the long side to 96 instead (rounded the same way).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageOps
+
+TARGET, MULTIPLE = 96, 32
+
+
+def _scaled(path: str, scale_of) -> np.ndarray:  # type: ignore[no-untyped-def]
+    im = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    k = scale_of(im.width, im.height)
+    w = max(MULTIPLE, round(im.width * k / MULTIPLE) * MULTIPLE)
+    h = max(MULTIPLE, round(im.height * k / MULTIPLE) * MULTIPLE)
+    return np.asarray(im.resize((w, h), Image.BILINEAR), dtype=np.float32) / 255.0
+
+
+def dyn_short_side(path: str) -> np.ndarray:
+    return _scaled(path, lambda w, h: TARGET / min(w, h))
+
+
+def dyn_long_side(path: str) -> np.ndarray:
+    return _scaled(path, lambda w, h: TARGET / max(w, h))
