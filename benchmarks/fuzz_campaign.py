@@ -19,6 +19,11 @@ per run and in total:
 ``git worktree add /tmp/old 37e27d0`` then ``--skewcheck /tmp/old``); the corpus and the
 pipelines are always this checkout's, so both see the same bytes.
 
+Measured on a loaded 2-core machine, ``--count 800`` (seed 0), on ec5125c+ and on 37e27d0 (before
+the hardening), both: 800 inputs x 4 runs, exit codes {1}, 0 crashes, 0 lost images; max RSS 2.1 GiB
+(PIL vs OpenCV, in-process and in a worker: cv2.imdecode of one header-corrupted 16-bit PNG,
+00607.chelsea.png-16bit.header.png, allocates ~2 GB by itself), ~600 MiB with tf.io.
+
     python benchmarks/fuzz_campaign.py [--count 2400] [--seed 0] [--skewcheck DIR] [--work DIR]
                                        [--pairs pil:opencv,pil:tf] [--workers 0,2] [--timeout 1800]
 """
