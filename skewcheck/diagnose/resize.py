@@ -4,8 +4,8 @@ Cause: another library or interpolation (PIL bilinear vs cv2.INTER_LINEAR vs tf.
 antialiasing on one side only (PIL always antialiases when shrinking; cv2 and tf by default do
 not). Evidence: the residual's edge/flat ratio and, re-rendering the original with each library's
 methods, the method each side matches best. Fix: resize the same way on both sides. The side is the
-one whose method is nearest-neighbour (it aliases, whatever the model), else ``unknown`` until
-labels tell.
+one whose method is nearest-neighbour (it aliases, whatever the model) on the first image whose
+methods are named, kept for the run, else ``unknown`` until labels tell.
 """
 
 from __future__ import annotations
@@ -49,8 +49,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     evidence: dict[str, object] = dict(methods) if methods else {}
     severity = Severity.MAJOR if stats.mean_abs_255 >= 2 else Severity.MINOR
     named = f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})" if methods else ""
-    nearest = [side for side, name in (methods or {}).items() if "nearest" in name.lower()]
-    side = nearest[0] if len(nearest) == 1 else "unknown"
+    side = _side(ctx, methods)
     other = {"train": "serve", "serve": "train"}.get(side)
     fix = ("Resize the same way on both sides: the library, method and antialias setting the model was trained with"
            + (f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})." if methods else "."))
@@ -68,6 +67,14 @@ def detect(ctx: PairContext) -> list[Observation]:
             repair=("resize",) if methods else ("residual",),
         )
     ]
+
+
+def _side(ctx: PairContext, methods: dict[str, str] | None) -> str:
+    """Decided on the first image whose methods are named, kept for the run (one cause, one finding)."""
+    if "resize_side" not in ctx.shared and methods:
+        nearest = [side for side, name in methods.items() if "nearest" in name.lower()]
+        ctx.shared["resize_side"] = nearest[0] if len(nearest) == 1 else "unknown"
+    return ctx.shared.get("resize_side", "unknown")
 
 
 def _methods(ctx: PairContext, rgb) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
