@@ -33,6 +33,7 @@ from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import diagnose
 from skewcheck.diagnose.context import PairContext
 from skewcheck.findings import FindingCollector, Observation, Severity
+from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.declarative.divergence import divergence_tracer
 from skewcheck.pipelines.outcome import Outcome
@@ -94,7 +95,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     repeats = repeat_indices(total, inputs.seed + 1)
     attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
     done = 0
-    with contextlib.closing(_pairs(inputs, files, repeats)) as stream:  # closing it stops the worker pool, if any
+    with contextlib.closing(_pairs(inputs, files, repeats)) as stream, single_threaded_blas():  # closing stops the pool
         for pairs in _chunks(stream, max(1, inputs.batch_size)):
             if inputs.runner is not None:
                 for side in SIDES:

@@ -138,3 +138,21 @@ def import_cv2() -> ModuleType:
     import cv2  # noqa: PLC0415 (lazy on purpose)
 
     return cv2
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """NumPy's BLAS on one thread while the audit runs.
+
+    The audit's arrays are one image each: OpenBLAS splitting a dot product of 10^4 numbers over
+    threads costs more in waking them than it saves (on a 2-core machine with other work, a
+    ``np.linalg.norm`` of a 64x64x3 tensor took 0.5-7 ms instead of 7 µs). The model's own
+    thread pools (TensorFlow, ONNX Runtime) are not BLAS's and are left as they are.
+    """
+    try:
+        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+    except ImportError:  # not installed: BLAS keeps its default threads
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

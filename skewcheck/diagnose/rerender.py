@@ -9,6 +9,7 @@ on what happened to be imported before.
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -23,10 +24,58 @@ def _step(library: str, method: str, antialias: bool = False) -> Resizer:
     """A candidate is the declarative ``resize`` op itself: one table of library calls, not two."""
 
     def resize(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+        key = (library, method, antialias, int(hw[0]), int(hw[1]))
+        memo = _memo_for(rgb)
+        if memo is not None:
+            key += _window(rgb)
+            if key in memo:
+                return memo[key].copy()
         step = Resize((int(hw[0]), int(hw[1])), library, method, antialias)
-        return geometry.resize(rgb, step).reshape(hw[0], hw[1], -1).astype(np.float64)
+        out = geometry.resize(rgb, step).reshape(hw[0], hw[1], -1).astype(np.float64)
+        if memo is not None and len(memo) < _MEMO_PER_IMAGE and out.nbytes <= _MEMO_MAX_BYTES:
+            memo[key] = out.copy()
+        return out
 
     return resize
+
+
+# Renders of one decoded file, memoised: channel-order, crop, orientation and the attribution
+# repairs re-render the same pixels at the same size several times per image (the squash
+# rendering alone ~5 times). Only a read-only array over immutable bytes is memoised (what
+# ``np.asarray`` makes of a Pillow image, as the Reference holds, or a window of it), keyed on
+# the array it views while that array is alive (a weak reference): a render never outlives its
+# image and is never served for pixels that changed.
+_MEMO_PER_IMAGE, _MEMO_MAX_BYTES = 32, 4 << 20  # at most 128 MiB of renders per live image
+_MEMOS: dict[int, tuple[weakref.ref, dict[tuple, np.ndarray]]] = {}
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _memo_for(rgb: np.ndarray) -> dict[tuple, np.ndarray] | None:
+    if not isinstance(rgb, np.ndarray) or rgb.flags.writeable:
+        return None
+    root = _root(rgb)
+    if root.flags.writeable or not isinstance(root.base, bytes):
+        return None  # only pixels nobody can write (Pillow's decoded bytes), never a view of a live buffer
+    entry = _MEMOS.get(id(root))
+    if entry is not None and entry[0]() is root:
+        return entry[1]
+    try:
+        ref = weakref.ref(root, lambda r, k=id(root): _MEMOS.pop(k) if _MEMOS.get(k, (None,))[0] is r else None)
+    except TypeError:
+        return None
+    _MEMOS[id(root)] = (ref, {})
+    return _MEMOS[id(root)][1]
+
+
+def _window(rgb: np.ndarray) -> tuple:
+    """Which pixels of its root array ``rgb`` shows: data offset, shape, strides, dtype."""
+    offset = rgb.__array_interface__["data"][0] - _root(rgb).__array_interface__["data"][0]
+    return (offset, rgb.shape, rgb.strides, rgb.dtype.str)
 
 
 # Labels name the library's own constant, as a user would recognise it in their code.
