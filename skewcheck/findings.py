@@ -67,6 +67,7 @@ class Finding:
     worst: dict[str, float] = field(default_factory=dict)
     deviating: dict[str, int] = field(default_factory=dict)  # probes where that side broke the expectation
     tallies: dict[str, dict[str, tuple[int, Any]]] = field(default_factory=dict, repr=False)
+    example_scores: dict[str, tuple[float, float, int]] = field(default_factory=dict, repr=False)
     key: tuple[str, str | None, str] | None = None  # the merge identity: its observations' ``key``
     repair: tuple[str, ...] = ()
     fix_by_side: tuple[tuple[str, str], ...] = ()
@@ -139,8 +140,7 @@ class FindingCollector:
         finding.magnitude = max(finding.magnitude, observation.magnitude)
         for name, value in observation.measures.items():
             finding.worst[name] = max(finding.worst.get(name, value), value)
-        if len(finding.examples) < MAX_EXAMPLES:
-            finding.examples.append(path)
+        _keep_example(finding, path, (float(flipped), observation.magnitude))
 
     def add_image(self, path: str, observations: list[Observation], flipped: bool, deviating: str | None = None,
                   correct: dict[str, bool] | None = None) -> None:  # fmt: skip
@@ -165,6 +165,15 @@ class FindingCollector:
 
     def findings(self) -> list[Finding]:
         return list(self._findings.values())
+
+
+def _keep_example(finding: Finding, path: str, score: tuple[float, float]) -> None:
+    """The images a finding hurts most: flipped first, then the largest difference; earlier wins ties."""
+    ranked = finding.example_scores
+    ranked[path] = (score[0], score[1], -finding.images)
+    if len(ranked) > MAX_EXAMPLES:
+        del ranked[min(ranked, key=lambda p: ranked[p])]
+    finding.examples = sorted(ranked, key=lambda p: ranked[p], reverse=True)
 
 
 DOMINANT = 0.8  # evidence shows one value when this share of the merged images agree on it
@@ -194,7 +203,7 @@ def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
         derive(finding)
 
 
-MAX_VALUES_SHOWN = 5
+MAX_VALUES_SHOWN = 10  # distinct values listed as they are; beyond, numbers show their distribution
 
 
 def _distribution(counted: list[tuple[int, Any]]) -> Any:

@@ -189,3 +189,9 @@ def test_both_pipelines_missing_the_model_input_is_one_finding(tmp_path):
     shapes = [f for f in report.findings if f.kind == "shape"]
     assert len(shapes) == 1, [(f.kind, f.side, f.evidence) for f in report.findings]
     assert shapes[0].side == "both" and shapes[0].images == 3  # the 16×16 image fits the model
+
+
+def test_a_findings_examples_are_the_images_it_hurts_most(example):
+    flipped = {r["path"] for r in example.images if (r.get("metrics", {}).get("prediction") or {}).get("top1_agree") is False}
+    scale = example.findings[0]
+    assert len(scale.examples) == 5 and set(scale.examples) <= flipped  # 17 flips: the examples are flips
