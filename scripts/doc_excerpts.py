@@ -43,11 +43,14 @@ def excerpt(args: list[str]) -> str:
     end += 1
     while end < len(lines) and lines[end].strip() and not lines[end].startswith(("Accuracy", "┏", "Probe")):
         end += 1  # the table's last rows, or the after-every-fix sentence, may wrap
-    head = lines[verdict:table]
-    cut = next((i for i, line in enumerate(head) if line.startswith("minimum that would pass")), None)
-    if cut is not None:  # the loosest passing settings (they may wrap) up to the table's title
-        title = next((i for i, line in enumerate(head) if line.startswith("Findings")), len(head))
-        head = head[:cut] + head[title:]
+    head, keep = [], True
+    for line in lines[verdict:table]:  # drop the model/pipelines line (it names this machine's paths)
+        if line.startswith(("model ", "minimum that would pass")):  # and the loosest passing settings
+            keep = False
+        elif line.startswith(("First divergent step", "Step by step", "Op lists", "Findings")):
+            keep = True
+        if keep:
+            head.append(line)
     shown = ["$ skewcheck " + " ".join(args), *head, *lines[table:end]]
     return "```text\n" + "\n".join(line.rstrip() for line in shown) + "\n```"
 

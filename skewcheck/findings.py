@@ -193,7 +193,7 @@ def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
         top_count, top_value = max(tally.values(), key=lambda nv: nv[0])
         if len(tally) == 1 or top_count >= DOMINANT * total:
             finding.evidence[key] = top_value
-        elif len(tally) <= MAX_VALUES_SHOWN:
+        elif len(tally) <= (MAX_VALUES_SHOWN if _categorical(tally) else MAX_NUMBERS_SHOWN):
             finding.evidence[key] = sorted((v for _, v in tally.values()), key=str)
         else:
             finding.evidence[key] = _distribution([(n, v) for n, v in tally.values()])
@@ -203,7 +203,12 @@ def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
         derive(finding)
 
 
-MAX_VALUES_SHOWN = 10  # distinct values listed as they are; beyond, numbers show their distribution
+MAX_VALUES_SHOWN = 10  # distinct names or codes listed as they are (EXIF orientations, methods)
+MAX_NUMBERS_SHOWN = 5  # distinct measured numbers listed; beyond, their distribution
+
+
+def _categorical(tally: dict[str, tuple[int, Any]]) -> bool:
+    return all(isinstance(v, (str, bool, int)) and not isinstance(v, float) for _, v in tally.values())
 
 
 def _distribution(counted: list[tuple[int, Any]]) -> Any:
