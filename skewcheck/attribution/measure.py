@@ -103,32 +103,29 @@ class Attributor:
             return
         request = _Request(train_top1, serve_top1, label, train_out, serve_out, changed=changed)
         request.diff_before = _diff(ctx, ctx.serve.tensor)
+        repairs = _RepairsOf(ctx, request.diff_before)  # each set of components repaired once per image
         for key, components in keys.items():
-            tensor = repaired_serve(ctx, components)
+            tensor = repairs.tensor(components)
             if tensor is not None:
                 request.repairs[key] = tensor
+        every = tuple(sorted({c for comps in keys.values() for c in comps}))
         if in_sample:
-            every = sorted({c for comps in keys.values() for c in comps})
-            tensor = repaired_serve(ctx, every) if every else ctx.serve.tensor
+            tensor = repairs.tensor(every) if every else ctx.serve.tensor
             if tensor is not None:
                 request.repairs[ALL] = tensor
                 request.unchanged = not every
-        for key, tensor in request.repairs.items():
-            after = _diff(ctx, tensor)
-            if after is not None:
-                request.diff_after[key] = after
-        self._leave_one_out(ctx, keys, request)
-        self._pending.append(request)
-
-    def _leave_one_out(self, ctx: PairContext, keys: dict[Key, tuple[str, ...]], request: _Request) -> None:
-        """What each repair adds to all the others: a cause that adds nothing is another's residue."""
-        every = sorted({c for comps in keys.values() for c in comps})
-        request.left_with_all = _diff(ctx, repaired_serve(ctx, every)) if every else request.diff_before
+        for key, components in [*keys.items(), (ALL, every)]:
+            if key in request.repairs:
+                after = repairs.diff(components)
+                if after is not None:
+                    request.diff_after[key] = after
+        # leave-one-out: what each repair adds to all the others (a cause that adds nothing is residue)
+        request.left_with_all = repairs.diff(every)
         for key in keys:
-            others = sorted({c for k, comps in keys.items() if k != key for c in comps})
-            left = _diff(ctx, repaired_serve(ctx, others) if others else ctx.serve.tensor)
+            left = repairs.diff(tuple(sorted({c for k, comps in keys.items() if k != key for c in comps})))
             if left is not None:
                 request.left_without[key] = left
+        self._pending.append(request)
 
     def flush(self) -> None:
         """Run the model on the queued repaired tensors (one batched call) and tally the results."""
@@ -228,6 +225,25 @@ class Attributor:
         best = max(candidates, key=lambda k: (removed(k), k[0]))
         if recovered_by or removed(best) > 0:
             self.tallies[best].credited += 1
+
+
+class _RepairsOf:
+    """One image's repaired tensors and their differences to train, by set of components."""
+
+    def __init__(self, ctx: PairContext, diff_before: float | None) -> None:
+        self.ctx = ctx
+        self._tensors: dict[tuple[str, ...], np.ndarray | None] = {(): ctx.serve.tensor}
+        self._diffs: dict[tuple[str, ...], float | None] = {(): diff_before}
+
+    def tensor(self, components: tuple[str, ...]) -> np.ndarray | None:
+        if components not in self._tensors:
+            self._tensors[components] = repaired_serve(self.ctx, components)
+        return self._tensors[components]
+
+    def diff(self, components: tuple[str, ...]) -> float | None:
+        if components not in self._diffs:
+            self._diffs[components] = _diff(self.ctx, self.tensor(components))
+        return self._diffs[components]
 
 
 def _outputs(pred: Any) -> list[np.ndarray] | None:
