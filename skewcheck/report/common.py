@@ -93,11 +93,7 @@ def impact_text(finding: dict[str, Any], summary: dict[str, Any]) -> str:
         images = answers["images"] or 1
         text = (f"fixing this brings back {imp['flips_recovered']} of {answers['changed']} images whose answer changed "
                 f"(unchanged {pct(1 - answers['changed'] / images)} → {pct(imp.get('agreement_after_fix'))})")  # fmt: skip
-        if imp.get("flips_caused"):
-            text += f", and changes {imp['flips_caused']}"
-        if imp.get("diff_explained") is not None:
-            text += f"; removes {pct(imp['diff_explained'], 0)} of the tensor difference"
-        return f"{text}; {sample}"
+        return _with_side_effects(text, imp, "changes", sample)
     if imp.get("flips_recovered") is not None:
         text = f"fixing this recovers {imp['flips_recovered']} of {summary.get('flips', 0)} flips"
         acc_before, acc_after = imp.get("accuracy_before_fix"), imp.get("accuracy_after_fix")
@@ -105,14 +101,19 @@ def impact_text(finding: dict[str, Any], summary: dict[str, Any]) -> str:
             text += f" (accuracy {pct(acc_before)} → {pct(acc_after)})"
         elif imp.get("agreement_after_fix") is not None:
             text += f" (agreement {pct(summary.get('top1_agreement'))} → {pct(imp['agreement_after_fix'])})"
-        if imp.get("flips_caused"):
-            text += f", and causes {imp['flips_caused']}"
-        if imp.get("diff_explained") is not None:
-            text += f"; removes {pct(imp['diff_explained'], 0)} of the tensor difference"
-        return f"{text}; {sample}"
+        return _with_side_effects(text, imp, "causes", sample)
     if imp.get("diff_explained") is not None:
         return f"fixing this removes {pct(imp['diff_explained'], 0)} of the tensor difference on its images; {sample}"
     return f"{sample}: no measure applies"
+
+
+def _with_side_effects(text: str, imp: dict[str, Any], caused: str, sample: str) -> str:
+    """The flips a fix causes and the share of the tensor difference it removes, then the sample."""
+    if imp.get("flips_caused"):
+        text += f", and {caused} {imp['flips_caused']}"
+    if imp.get("diff_explained") is not None:
+        text += f"; removes {pct(imp['diff_explained'], 0)} of the tensor difference"
+    return f"{text}; {sample}"
 
 
 def after_fixes_text(summary: dict[str, Any]) -> str | None:
