@@ -220,7 +220,7 @@ def main() -> None:
         print("|---|---|---|---|")
         for case in cases:
             script, skew = times[(case, "script")], times[(case, "skewcheck")]
-            ratio = statistics.median(a / b for a, b in zip(script, skew))  # images/s ratio = script s / skewcheck s
+            ratio = statistics.median(a / b for a, b in zip(script, skew, strict=True))  # images/s ratio = script s / skewcheck s
             name = {"identical": "identical (no skew)", "opencv": "OpenCV service (a skew on every image)"}[case]
             print(f"| {name} | {statistics.median(script):.1f} s | {statistics.median(skew):.1f} s | {ratio:.2f}x |")
         for case in cases:

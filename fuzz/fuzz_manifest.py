@@ -4,6 +4,7 @@ import atheris
 
 with atheris.instrument_imports():
     from _common import TMP, main
+
     from skewcheck.probes import load_manifest
 
 

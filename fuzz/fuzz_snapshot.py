@@ -4,6 +4,7 @@ import atheris
 
 with atheris.instrument_imports():
     from _common import main, write
+
     from skewcheck.pipelines.snapshot import SnapshotPipeline
 
 

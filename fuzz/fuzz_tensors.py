@@ -4,6 +4,7 @@ import atheris
 
 with atheris.instrument_imports():
     from _common import TMP, main
+
     from skewcheck.pipelines.tensors_dir import TensorsDirPipeline
 
 SUFFIXES = (".npy", ".npz", ".bin", ".error")

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["__version__", "compare"]
 
 
-def compare(**kwargs: Any) -> "Report":
+def compare(**kwargs: Any) -> Report:
     """Run an audit and return its :class:`~skewcheck.report.model.Report` (see ``skewcheck.api``)."""
     from skewcheck.api import compare as _compare
 

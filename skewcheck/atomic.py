@@ -56,7 +56,7 @@ def write_atomic_with(path: Path | str, write: Callable[[BinaryIO], object]) -> 
     tmp = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
     try:
         with tmp:
-            write(tmp)
+            write(tmp)  # type: ignore[arg-type]  # a NamedTemporaryFile wraps a binary file
             tmp.flush()
             os.fsync(tmp.fileno())
         os.chmod(tmp.name, mode)

@@ -91,7 +91,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     files = expectations.bases_first(inputs.files, inputs.root)
     shared: dict[str, Any] = {}
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
-    total = len(files)
+    total = len(files)  # type: ignore[arg-type]  # a list or ImageFiles: both have a length
     repeats = repeat_indices(total, inputs.seed + 1)
     attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
     done = 0
@@ -100,7 +100,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
             if inputs.runner is not None:
                 for side in SIDES:
                     preds = predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
-                    for pair, pred in zip(pairs, preds):
+                    for pair, pred in zip(pairs, preds, strict=True):
                         pair.predictions[side] = pred
             for pair in pairs:
                 with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
@@ -323,7 +323,7 @@ def _compare_predictions(
     within: bool | None = None
     output_metrics = []
     by_kind, answer = judge.compare(outs["train"], outs["serve"])
-    for index, (a, b) in enumerate(zip(outs["train"], outs["serve"])):
+    for index, (a, b) in enumerate(zip(outs["train"], outs["serve"], strict=True)):
         if cmp is None and by_kind[index]["kind"] == "classification" and b.shape == a.shape:
             cmp = compare_class_scores(a, b)
             summary.add_prediction(cmp, label)

@@ -241,12 +241,12 @@ class PipelinePool:
         ready = wait([*by_conn, *by_sentinel], timeout=self._wait_s())
         dead: list[_Worker] = []
         for obj in ready:
-            worker = by_conn.get(obj)  # type: ignore[call-overload]
+            worker = by_conn.get(obj)
             if worker is not None:
                 if not self._drain(worker, finished) and worker not in dead:
                     dead.append(worker)
-            elif by_sentinel[obj] not in dead:  # type: ignore[index]
-                dead.append(by_sentinel[obj])  # type: ignore[index]
+            elif by_sentinel[obj] not in dead:
+                dead.append(by_sentinel[obj])
         for worker in dead:
             self._replace(worker, pending, finished, timed_out=False)
         if self.timeout is not None:

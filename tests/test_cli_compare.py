@@ -86,7 +86,7 @@ def test_pipeline_raising_on_some_images_is_recorded(image_dir, tmp_path):
 )
 def test_usage_errors_exit_2_in_one_line(image_dir, args, fragment):
     base = {"--train": REF + "pil_unit", "--serve": REF + "pil_unit", "--images": str(image_dir)}
-    for flag, value in zip(args[::2], args[1::2]):
+    for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value
     result = invoke(*[x for kv in base.items() for x in kv])
     assert result.exit_code == 2

@@ -202,7 +202,7 @@ def top1(probes, keras_model):
                     continue
                 ok.append(f)
             scores = keras_model.predict(np.stack(tensors), batch_size=64, verbose=0)
-            cache[name] = dict(zip(ok, scores.argmax(-1).tolist()))
+            cache[name] = dict(zip(ok, scores.argmax(-1).tolist(), strict=True))
         return cache[name]
 
     return predict

@@ -115,7 +115,7 @@ def _side_from_labels(finding: Finding) -> None:
     acc = {side: finding.labelled[side] / n for side in ("train", "serve")}
     if abs(acc["train"] - acc["serve"]) < ACCURACY_GAP:
         return
-    finding.side = min(acc, key=acc.get)
+    finding.side = min(acc, key=lambda side: acc[side])
     note = (f" The labels tell the side: on these {n} labelled images {finding.side} is right "
             f"{acc[finding.side]:.0%} of the time, the other side {max(acc.values()):.0%}.")  # fmt: skip
     finding.explanation += note

@@ -140,7 +140,7 @@ class Attributor:
             preds = predict_side(self.runner, [r.repairs[key] for r, key in order])
             outputs = [_outputs(p) for p in preds]
         after: dict[int, dict[Key, list[np.ndarray] | None]] = defaultdict(dict)
-        for (request, key), out in zip(order, outputs):
+        for (request, key), out in zip(order, outputs, strict=True):
             after[id(request)][key] = out
         for request in pending:
             if request.unchanged:
@@ -271,7 +271,7 @@ def _output_distance(a: list[np.ndarray] | None, b: list[np.ndarray] | None) -> 
     if not a or not b or len(a) != len(b):
         return None
     total, count = 0.0, 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         if is_class_scores(x) or x.shape != y.shape or not np.issubdtype(x.dtype, np.number):
             continue
         d = np.abs(x.astype(np.float64) - y.astype(np.float64))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import typer
 
@@ -20,28 +20,28 @@ from skewcheck.safe_text import visible
     help="Audit a serving pipeline against the training pipeline through the model.\n\n" + EXIT_CODES_HELP,
 )
 def compare_cmd(
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"),
-    train: Optional[str] = typer.Option(None, "--train", help="training pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
-    serve: Optional[str] = typer.Option(None, "--serve", help="serving pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
-    images: Optional[Path] = typer.Option(None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"),
-    labels: Optional[Path] = typer.Option(None, "--labels", help="CSV with header file,label (file relative to --images)"),
-    class_names: Optional[Path] = typer.Option(None, "--class-names", help="one class name per line, for labels given by name"),
+    model: str | None = typer.Option(None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"),
+    train: str | None = typer.Option(None, "--train", help="training pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
+    serve: str | None = typer.Option(None, "--serve", help="serving pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
+    images: Path | None = typer.Option(None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"),
+    labels: Path | None = typer.Option(None, "--labels", help="CSV with header file,label (file relative to --images)"),
+    class_names: Path | None = typer.Option(None, "--class-names", help="one class name per line, for labels given by name"),
     report: list[Path] = typer.Option([], "--report", help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images); may repeat"),
-    report_format: Optional[str] = typer.Option(None, "--format", help="report format when the extension does not tell: json | markdown | junit | html"),
+    report_format: str | None = typer.Option(None, "--format", help="report format when the extension does not tell: json | markdown | junit | html"),
     fail_on: str = typer.Option("major", "--fail-on", help="gate: critical | major | minor | never"),
-    max_flip_rate: Optional[float] = typer.Option(None, "--max-flip-rate", min=0.0, max=1.0, help="gate: also fail when top-1 flips / predicted images exceeds this (e.g. 0.01)"),
+    max_flip_rate: float | None = typer.Option(None, "--max-flip-rate", min=0.0, max=1.0, help="gate: also fail when top-1 flips / predicted images exceeds this (e.g. 0.01)"),
     device: str = typer.Option("auto", "--device", help="cpu | gpu | auto"),
     unsafe_load: bool = typer.Option(False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
     workers: int = typer.Option(0, "--workers", min=0, help="run the pipelines in N worker processes (0: in this process). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N"),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="with --workers: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)"),
+    timeout: float | None = typer.Option(None, "--timeout", help="with --workers: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)"),
     seed: int = typer.Option(0, "--seed", help="picks the images on which each fix is measured and the images run twice"),
     max_tensor_mb: float = typer.Option(512.0, "--max-tensor-mb", help="largest pipeline tensor kept, in MiB; a larger one is recorded as that image's pipeline-error"),
     atol: float = typer.Option(1e-5, "--atol", help="absolute tolerance for tensors and non-class model outputs: |serve - train| <= atol + rtol*|train| counts as equal"),
     rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance for tensors and non-class model outputs"),
-    task: Optional[str] = typer.Option(None, "--task", help="what the model's answer is: classification | dense | embedding | detection (default: inferred per output from its shape; 1-D outputs are class scores unless --task embedding)"),
+    task: str | None = typer.Option(None, "--task", help="what the model's answer is: classification | dense | embedding | detection (default: inferred per output from its shape; 1-D outputs are class scores unless --task embedding)"),
     threshold: float = typer.Option(0.5, "--threshold", help="dense maps: a pixel is positive above this value (pixels crossing it and the IoU of the binarized maps are reported)"),
-    postprocess: Optional[str] = typer.Option(None, "--postprocess", help="detections: file.py:fn | pkg.module:fn receiving one image's raw outputs (list of arrays) and returning boxes (N×4 x1 y1 x2 y2), scores, labels; implies --task detection"),
+    postprocess: str | None = typer.Option(None, "--postprocess", help="detections: file.py:fn | pkg.module:fn receiving one image's raw outputs (list of arrays) and returning boxes (N×4 x1 y1 x2 y2), scores, labels; implies --task detection"),
     example: bool = typer.Option(False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
@@ -56,8 +56,8 @@ def compare_cmd(
         model = model or args["model"]
         train = train or args["train"]
         serve = serve or args["serve"]
-        images = images or args["images"]
-        labels = labels or args["labels"]
+        images = images or Path(args["images"])
+        labels = labels or Path(args["labels"])
     if not train or not serve:
         fail_usage("--train and --serve are required (or --example)")
     written: list[Path] = []
@@ -78,7 +78,7 @@ def compare_cmd(
 
 
 def _audit_and_write(report: list[Path], report_format: str | None, written: list[Path], quiet: bool,
-                     verbose: bool, **arguments: object):  # type: ignore[no-untyped-def]  # fmt: skip
+                     verbose: bool, **arguments: object):  # fmt: skip
     from skewcheck.api import compare
     from skewcheck.report import format_for, write_report
 
@@ -124,9 +124,9 @@ class _progress:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self._bar = None
+        self._bar: Any = None  # a rich Progress while a terminal shows it
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self):
         if self.quiet:
             return None
         from rich.console import Console

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -32,14 +31,14 @@ def _print_catalogue() -> None:
 
 @app.command("probe-images")
 def probe_images(
-    out_dir: Optional[Path] = typer.Argument(
+    out_dir: Path | None = typer.Argument(
         None, help="Directory to write the probes and manifest.json into (created if missing).",
         show_default=False,
     ),
-    source: Optional[Path] = typer.Option(
+    source: Path | None = typer.Option(
         None, "--from", help="Derive the per-image probes from your own images (recursive) instead of the bundled photos.",
     ),
-    kinds: Optional[str] = typer.Option(
+    kinds: str | None = typer.Option(
         None, "--kinds", help="Comma-separated kind or category names, e.g. 'truncated,icc,exif-orientation-6'.",
     ),
     list_kinds: bool = typer.Option(False, "--list", help="Print the catalogue of probe kinds and exit."),

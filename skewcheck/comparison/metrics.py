@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-
 CHUNK = 1 << 20  # elements per block: float64 scratch of a few MiB, whatever the tensor's size
 
 

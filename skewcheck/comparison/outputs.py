@@ -260,7 +260,7 @@ class OutputJudge:
                 self._add_detections(det)
             return det["changed"], det
         verdicts = []
-        for i, (a, b) in enumerate(zip(train, serve)):
+        for i, (a, b) in enumerate(zip(train, serve, strict=True)):
             kind = self.kind(i, a)
             if kind != primary or a.shape != b.shape:
                 continue
@@ -275,7 +275,7 @@ class OutputJudge:
         detection task, the image's answer ``{"changed": bool, ...}``; the run's totals grow."""
         self.kinds_for(train)
         per: dict[int, dict[str, Any]] = {}
-        for i, (a, b) in enumerate(zip(train, serve)):
+        for i, (a, b) in enumerate(zip(train, serve, strict=True)):
             kind = self.kind(i, a)
             per[i] = {"kind": kind}
             if a.shape != b.shape or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):

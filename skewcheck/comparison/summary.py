@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from skewcheck.comparison.metrics import ClassComparison
@@ -39,7 +40,7 @@ class RunningSummary:
         self.confident_wrong = {side: 0 for side in SIDES}
         self._confident_wrong: list[tuple[float, int, dict[str, Any]]] = []  # serve side, most confident kept
 
-    def add_outcomes(self, statuses: dict[str, str]) -> None:
+    def add_outcomes(self, statuses: Mapping[str, str]) -> None:
         self.images += 1
         if all(statuses[s] == "ok" for s in SIDES):
             self.compared += 1
@@ -84,7 +85,7 @@ class RunningSummary:
             max_abs_diff = math.inf
         self.max_abs_diff = max(self.max_abs_diff, max_abs_diff)
 
-    def add_probe(self, probe: Any, statuses: dict[str, str], differs: bool, deviates: dict[str, bool]) -> None:
+    def add_probe(self, probe: Any, statuses: Mapping[str, str], differs: bool, deviates: dict[str, bool]) -> None:
         row = self.probe.setdefault(
             probe.kind,
             {"category": getattr(probe, "category", None), "expect": probe.expect, "images": 0,

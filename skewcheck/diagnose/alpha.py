@@ -31,7 +31,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     if ref.exif_orientation != 1 or "crop" in ctx.found_kinds:
         return []
     hw = stats.residual.shape[:2]
-    mask = np.asarray(Image.fromarray(ref.alpha).resize((hw[1], hw[0]), Image.NEAREST)) < 255
+    mask = np.asarray(Image.fromarray(ref.alpha).resize((hw[1], hw[0]), Image.Resampling.NEAREST)) < 255
     if not mask.any() or mask.all():
         return []
     absr = np.abs(stats.residual).sum(axis=-1) if stats.residual.ndim == 3 else np.abs(stats.residual)
@@ -64,8 +64,8 @@ def _background(tensor: np.ndarray | None, rgb: np.ndarray, alpha: np.ndarray, h
     x = to_hwc3(tensor) if tensor is not None else None
     if x is None or x.shape[:2] != hw:
         return "unknown"
-    small_rgb = np.asarray(Image.fromarray(rgb).resize((hw[1], hw[0]), Image.NEAREST), dtype=np.float64)
-    small_alpha = np.asarray(Image.fromarray(alpha).resize((hw[1], hw[0]), Image.NEAREST))
+    small_rgb = np.asarray(Image.fromarray(rgb).resize((hw[1], hw[0]), Image.Resampling.NEAREST), dtype=np.float64)
+    small_alpha = np.asarray(Image.fromarray(alpha).resize((hw[1], hw[0]), Image.Resampling.NEAREST))
     opaque, clear = small_alpha == 255, small_alpha == 0
     if opaque.sum() < 4 or not clear.any():
         return "unknown"
@@ -74,5 +74,5 @@ def _background(tensor: np.ndarray | None, rgb: np.ndarray, alpha: np.ndarray, h
     seen = x[clear]
     options = {"hidden RGB": small_rgb[clear], "white": np.full_like(seen, 255.0), "black": np.zeros_like(seen)}
     errors = {name: float(np.mean(np.abs(seen - (a * v + b)))) for name, v in options.items()}
-    best = min(errors, key=errors.get)
+    best = min(errors, key=lambda k: errors[k])
     return best if errors[best] <= 0.1 * max(abs(a) * 255, 1e-12) else "another colour"

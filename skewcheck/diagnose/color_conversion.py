@@ -155,7 +155,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     ]
 
 
-def _explains(ctx, t, s, rgb, named, scores) -> bool:  # type: ignore[no-untyped-def]
+def _explains(ctx, t, s, rgb, named, scores) -> bool:
     """Moving serve by train's weighting minus serve's removes most of the pair's difference."""
     repaired = transplant_gray(s, *renders(ctx, rgb, named, scores, s.shape))
     if repaired is None:
@@ -165,7 +165,7 @@ def _explains(ctx, t, s, rgb, named, scores) -> bool:  # type: ignore[no-untyped
     return after <= EXPLAINS * before
 
 
-def renders(ctx, rgb, named, scores, hw):  # type: ignore[no-untyped-def]
+def renders(ctx, rgb, named, scores, hw):
     """(train's conversion, serve's conversion) of the file, both at serve's resize method."""
     render = _render(ctx, rgb, scores["serve"][named["serve"]][1], tuple(hw))
     return render @ np.array(WEIGHTS[named["train"]]), render @ np.array(WEIGHTS[named["serve"]])
@@ -196,5 +196,5 @@ def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
     for side in ("train", "serve"):
         memo = ctx.shared.get("color_conversion_resizers", {}).get(side) or ["pil.bilinear"]
         scores[side] = {names[0 if side == "train" else 1]: (0.0, max(set(memo), key=memo.count))}
-    out = transplant_gray(g, *renders(ctx, ref.rgb_oriented, dict(zip(("train", "serve"), names)), scores, hw))
+    out = transplant_gray(g, *renders(ctx, ref.rgb_oriented, dict(zip(("train", "serve"), names, strict=True)), scores, hw))
     return None if out is None else out.reshape(v.shape)

@@ -35,9 +35,8 @@ def detect(ctx: PairContext) -> list[Observation]:
         x = to_hwc3(outcome.tensor) if outcome.tensor is not None else None
         if x is None:
             return []
-        hw = x.shape[:2]
-        render = (lambda img: img.astype(np.float64)) if raw.shape[:2] == hw else (lambda img: RESIZERS["pil.bilinear"](img, hw))
-        naive, cms = affine_residual(x, render(raw)), affine_residual(x, render(managed))
+        hw = (x.shape[0], x.shape[1])
+        naive, cms = affine_residual(x, _at_size(raw, hw)), affine_residual(x, _at_size(managed, hw))
         verdict[side] = "ignores" if naive < cms else "applies"
     if verdict["train"] == verdict["serve"]:
         return []
@@ -57,3 +56,7 @@ def detect(ctx: PairContext) -> list[Observation]:
             repair=("color-profile",),
         )
     ]
+
+
+def _at_size(img: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    return img.astype(np.float64) if img.shape[:2] == hw else RESIZERS["pil.bilinear"](img, hw)

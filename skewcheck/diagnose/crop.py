@@ -30,7 +30,7 @@ MAX_PIXELS = 4_000_000
 CLEAR = 0.6  # the best geometry must leave at most this share of the runner-up's residual
 
 
-def best_geometry(x, rgb, renders=None) -> str | None:  # type: ignore[no-untyped-def]
+def best_geometry(x, rgb, renders=None) -> str | None:
     """The geometry that explains ``x`` clearly better than the others, or None. ``renders``: a
     dict that keeps the re-rendered original per tensor size, shared by both sides of a pair."""
     hw = x.shape[:2]
@@ -40,23 +40,23 @@ def best_geometry(x, rgb, renders=None) -> str | None:  # type: ignore[no-untype
             renders = {}
         renders[hw] = rendered
     scores = {name: affine_residual(x, render) for name, render in renders[hw].items()}
-    ranked = sorted(scores, key=scores.get)
+    ranked = sorted(scores, key=lambda k: scores[k])
     return ranked[0] if scores[ranked[0]] <= CLEAR * scores[ranked[1]] else None
 
 
 ZOOM_FITTED = 8  # images on which every zoom is tried; later ones confirm the fitted pair only
 
 
-def best_zoom(x, rgb, fractions=CENTER_FRACTIONS) -> float | None:  # type: ignore[no-untyped-def]
+def best_zoom(x, rgb, fractions=CENTER_FRACTIONS) -> float | None:
     """The centre-zoom fraction that explains ``x`` clearly better than the others, or None."""
     hw = x.shape[:2]
     bilinear = RESIZERS["pil.bilinear"]
     scores = {f: affine_residual(x, bilinear(center_fraction(rgb, f), hw)) for f in fractions}
-    ranked = sorted(scores, key=scores.get)
+    ranked = sorted(scores, key=lambda k: scores[k])
     return ranked[0] if len(ranked) > 1 and scores[ranked[0]] <= CLEAR * scores[ranked[1]] else None
 
 
-def _zooms(ctx: PairContext, t, s, rgb) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
+def _zooms(ctx: PairContext, t, s, rgb) -> dict[str, str | None]:
     """Fit the zoom of each side on the first images; afterwards only the fitted pair is tried."""
     fitted = ctx.shared.setdefault("crop_zooms", [])
     if len(fitted) >= ZOOM_FITTED:
@@ -80,7 +80,7 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     rgb = ref.rgb_oriented
     hw = stats.residual.shape[:2]
-    if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+    if rgb is None or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return []
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
     if t is None or s is None:

@@ -155,7 +155,7 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
         return ValueFit("identical", residual=baseline, baseline=baseline)
 
     channels = t.shape[-1] if t.ndim >= 3 and t.shape[-1] in (3, 4) else 1
-    perms = list(itertools.permutations(range(channels))) if channels > 1 else [(0,)]
+    perms: list[tuple[int, ...]] = list(itertools.permutations(range(channels))) if channels > 1 else [(0,)]
     tc = t.reshape(-1, channels)
     sc = s.reshape(-1, channels)
     if tc.shape[0] > SAMPLE_PIXELS:  # the fits are global: an even sample of pixels decides as well
@@ -174,7 +174,7 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     bounds = _residual_bounds(tc, sc, perms, models)
     limit = max(EXPLAINED_FRACTION * baseline, NEGLIGIBLE * max(spread, 1e-12))
     for model in models:
-        for perm, (low, _) in zip(perms, bounds[model]):
+        for perm, (low, _) in zip(perms, bounds[model], strict=True):
             if low > limit * (1 + _REL_SLACK):
                 continue  # its exact residual is above the limit: not accepted, skip the fit
             fit = _fit_one(model, tc[:, list(perm)], sc, perm, baseline)
@@ -194,7 +194,7 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     if min(low for low, _ in swapped_bounds) > PARTIAL * best.residual * (1 + _REL_SLACK):
         return unexplained  # no permutation can halve what is left
     lowest = min(high for _, high in swapped_bounds)  # the smallest exact residual is at most this
-    near = [p for p, (low, _) in zip(perms[1:], swapped_bounds) if low <= lowest]  # the others cannot be it
+    near = [p for p, (low, _) in zip(perms[1:], swapped_bounds, strict=True) if low <= lowest]  # the others cannot be it
     swapped = [f for p in near for f in [_fit_one("channel-affine", tc[:, list(p)], sc, p, baseline)] if f]
     partial = min(swapped, key=lambda f: f.residual)
     if partial.residual <= PARTIAL * best.residual:

@@ -20,12 +20,13 @@ def detect(ctx: PairContext) -> list[Observation]:
     observations = []
     for side, first in (("train", ctx.train), ("serve", ctx.serve)):
         again = ctx.repeats.get(side)
-        if again is None or not first.ok:
+        if again is None or first.tensor is None:
             continue
-        if again.ok and first.tensor.shape == again.tensor.shape and np.array_equal(first.tensor, again.tensor, equal_nan=True):
+        a, b = first.tensor, again.tensor
+        if b is not None and a.shape == b.shape and np.array_equal(a, b, equal_nan=True):
             continue
-        if again.ok and first.tensor.shape == again.tensor.shape:
-            diff = float(np.max(np.abs(first.tensor.astype(np.float64) - again.tensor.astype(np.float64))))
+        if b is not None and a.shape == b.shape:
+            diff = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
             detail = "the two runs differ"
         else:
             diff, detail = float("nan"), "the second run gave another shape or failed"

@@ -44,11 +44,11 @@ def detect(ctx: PairContext) -> list[Observation]:
         ]
     if fit.model not in ("affine", "channel-affine"):
         return []
-    evidence = {"slope": [_r(a) for a in fit.slope], "offset": [_r(b) for b in fit.offset]}
+    fitted: dict[str, object] = {"slope": [_r(a) for a in fit.slope], "offset": [_r(b) for b in fit.offset]}
     side = off_model_range(ctx)
     return [
         Observation(
-            "normalization", Severity.MAJOR, side, evidence,
+            "normalization", Severity.MAJOR, side, fitted,
             "serve = slope · train + offset per channel: mean/std normalization differs between the pipelines.",
             on_side(side, "Apply the training pipeline's mean/std (or preprocess_input mode) in serving, exactly once.",
                     "Apply the serving pipeline's mean/std in training, exactly once (or retrain).",

@@ -53,7 +53,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     return _dihedral_observation(t, s)
 
 
-def _exif_observation(ref, t: np.ndarray, s: np.ndarray) -> list[Observation]:  # type: ignore[no-untyped-def]
+def _exif_observation(ref, t: np.ndarray, s: np.ndarray) -> list[Observation]:
     """The file has an orientation tag: which side matches the stored pixels, which the rotated?"""
     ignores = {}
     for side, x in (("train", t), ("serve", s)):
@@ -81,7 +81,7 @@ def _affine_rms(t: np.ndarray, s: np.ndarray) -> float:
     return rms(y - (a * x + b))
 
 
-def _render(rgb: np.ndarray, hw: tuple[int, ...]) -> np.ndarray:
+def _render(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     from skewcheck.diagnose.rerender import RESIZERS
 
     return rgb.astype(np.float64) if rgb.shape[:2] == hw else RESIZERS["pil.bilinear"](rgb, hw[:2])

@@ -28,8 +28,9 @@ def detect(ctx: PairContext) -> list[Observation]:
                     1.0,
                 )
             )
-        if mine.ok and np.issubdtype(mine.tensor.dtype, np.floating) and not np.isfinite(mine.tensor).all():
-            share = float(1 - np.isfinite(mine.tensor).mean())
+        tensor = mine.tensor if mine.ok else None
+        if tensor is not None and np.issubdtype(tensor.dtype, np.floating) and not np.isfinite(tensor).all():
+            share = float(1 - np.isfinite(tensor).mean())
             observations.append(
                 Observation(
                     "pipeline-error", Severity.CRITICAL, side, {"non_finite": True},

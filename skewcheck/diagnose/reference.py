@@ -103,7 +103,7 @@ class Reference:
             return "embedded profile"
 
 
-def to_hwc3(tensor: np.ndarray) -> np.ndarray | None:
+def to_hwc3(tensor: np.ndarray | None) -> np.ndarray | None:
     """A tensor as H×W×3 float64 (CHW moved, grayscale repeated, alpha dropped), or None."""
     t = np.asarray(tensor, dtype=np.float64)
     if t.ndim == 2:
@@ -119,7 +119,7 @@ def to_hwc3(tensor: np.ndarray) -> np.ndarray | None:
     return t if t.shape[-1] == 3 else None
 
 
-RGB_BGR = ((0, 1, 2), (2, 1, 0))
+RGB_BGR: tuple[tuple[int, ...], ...] = ((0, 1, 2), (2, 1, 0))
 
 
 def affine_residual(tensor: np.ndarray, candidate: np.ndarray, orders: tuple[tuple[int, ...], ...] = RGB_BGR) -> float:

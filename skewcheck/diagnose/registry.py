@@ -33,7 +33,7 @@ class Detector:
     detect: Callable[..., list[Observation]]
     doc: str
 
-    def __call__(self, ctx) -> list[Observation]:  # type: ignore[no-untyped-def]
+    def __call__(self, ctx) -> list[Observation]:
         return self.detect(ctx)
 
 

@@ -78,15 +78,17 @@ def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | 
         v = _undo_dihedral(v, tv)
     for kind in RERENDERED:
         if kind in wanted:
-            v = _rerendered(ctx, kind, v)
-            if v is None:
+            rerendered = _rerendered(ctx, kind, v)
+            if rerendered is None:
                 return None
+            v = rerendered
     if "color-conversion" in wanted:
         from skewcheck.diagnose.color_conversion import repaired as reconverted
 
-        v = reconverted(ctx, v)
-        if v is None:
+        converted = reconverted(ctx, v)
+        if converted is None:
             return None
+        v = converted
     if "alpha" in wanted or "residual" in wanted:
         predicted = fit.apply(tv) if fit is not None else tv.copy()
         if "residual" in wanted:
@@ -131,11 +133,11 @@ def _permutation(ctx: PairContext) -> list[int] | None:
     return None
 
 
-def _invert_values(v: np.ndarray, fit) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _invert_values(v: np.ndarray, fit) -> np.ndarray:
     return fit.keep_padding(_inverted(v, fit), v)  # padding equal on both sides stays as it is
 
 
-def _inverted(v: np.ndarray, fit) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _inverted(v: np.ndarray, fit) -> np.ndarray:
     if fit.model == "presets" and fit.presets:
         return PRESETS[fit.presets[0]].apply(PRESETS[fit.presets[1]].invert(v))
     if fit.model == "scale" and fit.factor:

@@ -8,6 +8,7 @@ on what happened to be imported before.
 
 from __future__ import annotations
 
+import functools
 import sys
 import weakref
 from collections.abc import Callable
@@ -64,8 +65,14 @@ def _memo_for(rgb: np.ndarray) -> dict[tuple, np.ndarray] | None:
     entry = _MEMOS.get(id(root))
     if entry is not None and entry[0]() is root:
         return entry[1]
+    key = id(root)
+
+    def forget(r: weakref.ref) -> None:
+        if _MEMOS.get(key, (None,))[0] is r:
+            _MEMOS.pop(key)
+
     try:
-        ref = weakref.ref(root, lambda r, k=id(root): _MEMOS.pop(k) if _MEMOS.get(k, (None,))[0] is r else None)
+        ref = weakref.ref(root, forget)
     except TypeError:
         return None
     _MEMOS[id(root)] = (ref, {})
@@ -164,6 +171,10 @@ GEOMETRIES: dict[str, Callable[[np.ndarray, tuple[int, int]], np.ndarray]] = {
 CENTER_FRACTIONS = (1.0, 0.95, 0.9, 0.875, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5)  # 0.875: Resize(256) + CenterCrop(224)
 
 
+def _zoom(rgb: np.ndarray, hw: tuple[int, int], fraction: float) -> np.ndarray:
+    return center_fraction(rgb, fraction)
+
+
 def center_fraction(rgb: np.ndarray, fraction: float) -> np.ndarray:
     """The centred window covering ``fraction`` of each side (a zoom crop, aspect kept)."""
     h, w = rgb.shape[:2]
@@ -182,5 +193,5 @@ def framing(name: str) -> Callable[[np.ndarray, tuple[int, int]], np.ndarray] | 
         return GEOMETRIES[name]
     for fraction in CENTER_FRACTIONS:
         if name == zoom_name(fraction):
-            return lambda rgb, hw, f=fraction: center_fraction(rgb, f)
+            return functools.partial(_zoom, fraction=fraction)
     return None

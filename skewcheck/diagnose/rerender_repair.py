@@ -27,7 +27,7 @@ def transplant(v: np.ndarray, render_train: np.ndarray, render_serve: np.ndarray
     if v.ndim != 3 or v.shape[-1] not in (3, 4) or render_serve.shape[:2] != v.shape[:2]:
         return None
     out = v.copy()
-    best: tuple[float, tuple[int, ...], list[tuple[float, float]]] | None = None
+    best: tuple[float, tuple[int, ...], list[tuple[float, float]]] | None = None  # (error, order, lines)
     for order in RGB_BGR:
         err, lines = 0.0, []
         for c in range(3):
@@ -54,10 +54,10 @@ def renders_for(kind: str, evidence: dict, ref: Reference, hw: tuple[int, int]) 
         return None
     resizers = {**RESIZERS, **TF_RESIZERS}
     if kind == "resize":
-        names = (evidence.get("train"), evidence.get("serve"))
-        if not all(isinstance(n, str) and n in resizers for n in names):
+        train, serve = evidence.get("train"), evidence.get("serve")
+        if not (isinstance(train, str) and isinstance(serve, str) and train in resizers and serve in resizers):
             return None
-        return resizers[names[0]](rgb, hw), resizers[names[1]](rgb, hw)
+        return resizers[train](rgb, hw), resizers[serve](rgb, hw)
     if kind == "crop":
         frames = [framing(n) if isinstance(n, str) else None for n in (evidence.get("train"), evidence.get("serve"))]
         if None in frames:
@@ -81,5 +81,5 @@ def transparent_mask(ref: Reference, hw: tuple[int, int]) -> np.ndarray | None:
         return None
     from PIL import Image
 
-    small = np.asarray(Image.fromarray(ref.alpha).resize((hw[1], hw[0]), Image.NEAREST))
+    small = np.asarray(Image.fromarray(ref.alpha).resize((hw[1], hw[0]), Image.Resampling.NEAREST))
     return (small < 255)[..., None]

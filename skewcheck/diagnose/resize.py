@@ -23,12 +23,12 @@ MAX_PIXELS = 4_000_000
 NAMED_IMAGES = 12  # every method is tried on the first images; later ones choose among those seen
 
 
-def name_method(x, rgb, names=None) -> str:  # type: ignore[no-untyped-def]
+def name_method(x, rgb, names=None) -> str:
     hw = x.shape[:2]
     options = candidates()
     chosen = {n: options[n] for n in names if n in options} if names else options
     scores = {name: affine_residual(x, resize(rgb, hw)) for name, resize in chosen.items()}
-    return min(scores, key=scores.get)
+    return min(scores, key=lambda k: scores[k])
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -39,7 +39,7 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     rgb = ref.rgb_oriented
     hw = stats.residual.shape[:2]
-    if rgb.shape[:2] == hw or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+    if rgb is None or rgb.shape[:2] == hw or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return []  # nothing was resized: decoder differences are another detector's
     methods = _methods(ctx, rgb)
     if methods is not None and methods["train"] == methods["serve"]:
@@ -77,7 +77,7 @@ def _side(ctx: PairContext, methods: dict[str, str] | None) -> str:
     return ctx.shared.get("resize_side", "unknown")
 
 
-def _methods(ctx: PairContext, rgb) -> dict[str, str] | None:  # type: ignore[no-untyped-def]
+def _methods(ctx: PairContext, rgb) -> dict[str, str] | None:
     """Each side's method on this image: fitted among every candidate on the first images, then
     confirmed among the methods those images named (a few resizes, not fifteen)."""
     memo = ctx.shared.setdefault("resize_methods", [])

@@ -41,7 +41,7 @@ def fit_policy(sizes: list[list[list[int]]]) -> dict[str, str] | None:
         shorts = {min(h, w) for h, w in hws}
         longs = {max(h, w) for h, w in hws}
         fixed = {(h, w) for h, w in hws}
-        kept = all(_aspect_kept(o, hw, multiple) for o, hw in zip((s[0] for s in sizes), hws))
+        kept = all(_aspect_kept(o, hw, multiple) for o, hw in zip((s[0] for s in sizes), hws, strict=True))
         if len(fixed) == 1:
             h, w = next(iter(fixed))
             out[side] = f"fixed {w}×{h}"

@@ -54,7 +54,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     ]
 
 
-def _sizes(ctx: PairContext, train_shape, serve_shape) -> list[list[int]] | None:  # type: ignore[no-untyped-def]
+def _sizes(ctx: PairContext, train_shape, serve_shape) -> list[list[int]] | None:
     """[[H0, W0], train H×W, serve H×W] when both are images of another spatial size than each other."""
     from skewcheck.diagnose.resize_policy import spatial
 

@@ -63,7 +63,7 @@ def check_batch(batch: np.ndarray, spec: TensorSpec) -> np.ndarray:
             f"({spec.dtype}); adapt it with skewcheck.models.adapt.fit_to_input first"
         )
     want = spec.shape
-    fits = batch.ndim == len(want) and all(w is None or w == g for w, g in zip(want[1:], batch.shape[1:]))
+    fits = batch.ndim == len(want) and all(w is None or w == g for w, g in zip(want[1:], batch.shape[1:], strict=True))
     if want and not fits:
         raise ValueError(
             f"batch shape {batch.shape} does not fit model input {spec.name!r} {want}; "

@@ -54,7 +54,7 @@ def fmt_shape(shape: tuple[int | None, ...]) -> str:
 
 
 def _fits(shape: tuple[int, ...], want: tuple[int | None, ...]) -> bool:
-    return len(shape) == len(want) and all(w is None or w == g for w, g in zip(want, shape))
+    return len(shape) == len(want) and all(w is None or w == g for w, g in zip(want, shape, strict=True))
 
 
 def _relayouts(t: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:

@@ -101,7 +101,7 @@ class CallableRunner:
         if not self.info.outputs:
             self.info.outputs = [
                 TensorSpec(name=n, shape=(None, *o.shape[1:]), dtype=o.dtype.name)
-                for n, o in zip(names, outputs)
+                for n, o in zip(names, outputs, strict=True)
             ]
         return outputs
 

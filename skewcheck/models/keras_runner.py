@@ -86,7 +86,7 @@ class KerasRunner:
             path=str(path),
             format=fmt,
             inputs=[_spec(inputs[0], getattr(inputs[0], "name", "input"))],
-            outputs=[_spec(t, n) for t, n in zip(outputs, names)],
+            outputs=[_spec(t, n) for t, n in zip(outputs, names, strict=True)],
             device=used,
             notes=log.lines,
         )

@@ -106,7 +106,7 @@ class TFLiteRunner:
 
     def predict(self, batch: np.ndarray) -> list[np.ndarray]:
         batch = check_batch(batch, self.info.inputs[0])
-        size = self.chunk_size if self._dynamic else self._fixed_batch
+        size = self.chunk_size if self._fixed_batch is None else self._fixed_batch
         parts = [self._run(batch[sl]) for sl in chunks(len(batch), size)]
         return concat(parts, len(self._outs))
 
@@ -117,7 +117,7 @@ class TFLiteRunner:
                 interp.resize_tensor_input(idx, list(chunk.shape))
                 with self._quiet():
                     interp.allocate_tensors()
-        elif real < self._fixed_batch:
+        elif self._fixed_batch is not None and real < self._fixed_batch:
             pad = np.zeros((self._fixed_batch - real, *chunk.shape[1:]), dtype=chunk.dtype)
             chunk = np.concatenate([chunk, pad])
         interp.set_tensor(idx, np.ascontiguousarray(chunk))

@@ -30,7 +30,7 @@ def load_pipeline(
         name = getattr(ref, "__qualname__", type(ref).__name__)
         return CallablePipeline(f"{getattr(ref, '__module__', '?')}:{name}", ref, what=what, max_tensor_mb=max_tensor_mb)
     if hasattr(ref, "run") and hasattr(ref, "ref"):
-        return ref  # already a Pipeline
+        return ref  # type: ignore[return-value]  # already a Pipeline (duck-typed: run + ref)
     if not isinstance(ref, str) or not ref.strip():
         raise UsageError(f"{what}: empty pipeline reference")
     ref = ref.strip()

@@ -25,7 +25,7 @@ def read_settings() -> tuple[Any, ...]:
 
 
 def apply_settings(values: tuple[Any, ...]) -> None:
-    for (module, name), value in zip(SETTINGS, values):
+    for (module, name), value in zip(SETTINGS, values, strict=True):
         setattr(module, name, value)
 
 

@@ -6,8 +6,8 @@ the base back. A pipeline that ignores it sees washed-out colours or a rotated i
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 from PIL import Image, ImageCms
@@ -24,12 +24,12 @@ ICC_PROFILES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _profile_bytes(filename: str) -> bytes:
     return icc_profile_path(filename).read_bytes()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _transforms(filename: str) -> tuple[ImageCms.ImageCmsTransform, ImageCms.ImageCmsTransform]:
     """sRGB -> profile and back, relative colorimetric (sRGB lies inside both gamuts)."""
     srgb = ImageCms.createProfile("sRGB")

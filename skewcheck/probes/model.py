@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class ProbeEntry:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ProbeEntry":
+    def from_dict(cls, data: dict[str, Any]) -> ProbeEntry:
         tolerance = data.get("tolerance")
         return cls(
             file=str(data["file"]),

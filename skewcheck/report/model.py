@@ -6,10 +6,13 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, Self
+from typing import IO, TYPE_CHECKING, Any
 
 from skewcheck.findings import Finding, Severity
 from skewcheck.report.thumbnails import example_key
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+; this module runs on 3.10 too
 
 SCHEMA = "skewcheck.report/v1"
 GATES = ("critical", "major", "minor", "never")
@@ -196,7 +199,7 @@ class _FiniteRecords(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (_finite(r) for r in self._records)
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+    def __getitem__(self, index):
         return _finite(self._records[index])
 
 

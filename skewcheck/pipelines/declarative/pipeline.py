@@ -61,7 +61,7 @@ class DeclarativePipeline:
 
     def iter_steps(self, data: bytes) -> Iterator[StepResult]:
         value: Any = data
-        for index, step in enumerate(self.spec.steps):
+        for index, step in enumerate(self.spec.steps):  # noqa: B007 (read after a failure)
             try:
                 value = apply_step(step, value)
             except Exception as exc:  # noqa: BLE001 (a failing step is a result to compare)
@@ -81,7 +81,7 @@ class DeclarativePipeline:
         with capture_native_stderr() as native:
             try:
                 value: Any = Path(path).read_bytes()
-                for index, step in enumerate(self.spec.steps):
+                for index, step in enumerate(self.spec.steps):  # noqa: B007 (read after a failure)
                     value = apply_step(step, value)
                 error: BaseException | None = None
             except Exception as exc:  # noqa: BLE001 (failing on an image is a result, not a crash)
