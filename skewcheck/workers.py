@@ -191,7 +191,6 @@ class PipelinePool:
         self.size = size
         self.window = 2 * size
         self.timeout = timeout
-        self.restarts = 0
         self._workers: list[_Worker] = []
 
     def __enter__(self) -> PipelinePool:
@@ -303,7 +302,6 @@ class PipelinePool:
         rest = list(worker.tasks)  # sent but never started: the worker runs its images in order
         worker.stop(kill=True)
         self._workers[self._workers.index(worker)] = _Worker(self._ctx, self._args)
-        self.restarts += 1
         pending.extendleft(reversed(rest))
         if head is None:
             return

@@ -53,12 +53,6 @@ def pil_tf_mode(data: bytes) -> np.ndarray:
     return (pil_raw(data).astype(np.float32) / 127.5 - 1.0).astype(np.float32)
 
 
-def pil_torch_mode(data: bytes) -> np.ndarray:
-    mean = np.array([0.485, 0.456, 0.406], np.float32)
-    std = np.array([0.229, 0.224, 0.225], np.float32)
-    return ((pil_unit(data) - mean) / std).astype(np.float32)
-
-
 def raises_on_b(path: str) -> np.ndarray:
     if "/b/" in path.replace("\\", "/"):
         raise RuntimeError("serving crashed on this one")

@@ -35,7 +35,6 @@ class Tally:
     correct_delta_flipped: int = 0  # labelled accuracy change on the sampled flipped images
     correct_delta_agreeing: int = 0
     labelled: int = 0
-    correct_before: int = 0
     correct_after: int = 0
     diff_before: float = 0.0
     diff_after: float = 0.0
@@ -188,7 +187,6 @@ class Attributor:
                 if request.label is not None and not judged:  # labels are class labels
                     before_ok, after_ok = int(request.serve_top1 == request.label), int(fixed_top1 == request.label)
                     tally.labelled += 1
-                    tally.correct_before += before_ok
                     tally.correct_after += after_ok
                     if flipped:
                         tally.correct_delta_flipped += after_ok - before_ok

@@ -56,6 +56,9 @@ DIHEDRAL = (
 def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | None:
     """The serve tensor with ``components`` undone, or None when they cannot be applied here."""
     wanted = set(components)
+    unknown = wanted - set(COMPONENTS)
+    if unknown:  # a detector's Observation.repair names a component this module does not apply
+        raise ValueError(f"unknown repair component(s): {', '.join(sorted(unknown))}")
     if not ctx.both_ok or not wanted:
         return None
     t, s = ctx.train.tensor, ctx.serve.tensor

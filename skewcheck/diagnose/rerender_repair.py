@@ -10,14 +10,10 @@ in the repaired tensor, so it is not credited to this cause.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.reference import RGB_BGR, Reference
-
-Render = Callable[[tuple[int, int]], "np.ndarray | None"]  # (h, w) -> H×W×3 float64 rendering
 
 
 def transplant(v: np.ndarray, render_train: np.ndarray, render_serve: np.ndarray,

@@ -18,7 +18,6 @@ class ResidualStats:
     mean_abs_255: float  # mean |residual| on a 0-255 scale of the serve tensor's range
     max_abs_255: float
     edge_ratio: float  # mean |residual| on the strongest 20 % edges / on the flattest half
-    shift_255: float  # |mean residual| on the 0-255 scale: a global offset, not resampling
 
     @property
     def significant(self) -> bool:
@@ -46,5 +45,4 @@ def residual_stats(serve: np.ndarray, predicted: np.ndarray) -> ResidualStats | 
         mean_abs_255=float(np.abs(r).mean()) * to255,
         max_abs_255=float(np.abs(r).max()) * to255,
         edge_ratio=min(edge_ratio, 1e6),
-        shift_255=abs(float(r.mean())) * to255,
     )

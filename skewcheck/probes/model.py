@@ -116,8 +116,6 @@ class GenContext:
         return np.random.default_rng([self.seed, *(zlib.crc32(k.encode()) for k in keys)])
 
 
-PerBaseGenerator = Callable[[Base, GenContext], list[Probe]]
-GlobalGenerator = Callable[[GenContext], list[Probe]]
 
 
 @dataclass(frozen=True)

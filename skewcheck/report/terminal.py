@@ -97,11 +97,6 @@ def _verdict(data: dict[str, Any]) -> Text:
     return text
 
 
-def _at_or_above(severity: str, gate: str) -> bool:
-    order = ["info", "minor", "major", "critical"]
-    return gate != "never" and order.index(severity) >= order.index(gate)
-
-
 def _pipelines(data: dict[str, Any]) -> Text:
     model = data.get("model") or {}
     p = data["pipelines"]
