@@ -14,8 +14,7 @@ from skewcheck.diagnose.fit import ValueFit, fit_values
 from skewcheck.diagnose.reference import Reference
 from skewcheck.diagnose.residual import ResidualStats, residual_stats
 from skewcheck.pipelines.outcome import Outcome
-
-CHANNEL_COUNTS = (1, 3, 4)
+from skewcheck.tensor_layout import CHANNEL_COUNTS, is_chw
 
 
 @dataclass
@@ -61,7 +60,7 @@ class PairContext:
         if fit is None or s is None or self.train.tensor is None:
             return None
         t = self.train.tensor
-        if t.ndim == 3 and t.shape[0] in (3, 4) and t.shape[-1] not in CHANNEL_COUNTS:
+        if is_chw(t):
             t, s = np.moveaxis(t, 0, -1), np.moveaxis(s, 0, -1)
         return s.astype(np.float64), fit.apply(t)
 
@@ -104,7 +103,7 @@ class PairContext:
         if not (np.issubdtype(self.train.tensor.dtype, np.number) and np.issubdtype(s.dtype, np.number)):
             return None
         t = self.train.tensor
-        if t.ndim == 3 and t.shape[0] in (3, 4) and t.shape[-1] not in CHANNEL_COUNTS:
+        if is_chw(t):
             t, s = np.moveaxis(t, 0, -1), np.moveaxis(s, 0, -1)  # CHW on both sides: fit channels last
         return fit_values(t, s)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from skewcheck.diagnose.fit import fit_line
+from skewcheck.tensor_layout import channels_last
 
 
 @dataclass
@@ -110,8 +111,7 @@ def to_hwc3(tensor: np.ndarray | None) -> np.ndarray | None:
         t = t[..., None]
     if t.ndim != 3:
         return None
-    if t.shape[0] in (1, 3, 4) and t.shape[-1] not in (1, 3, 4):
-        t = np.moveaxis(t, 0, -1)
+    t = channels_last(t)
     if t.shape[-1] == 1:
         t = np.repeat(t, 3, axis=-1)
     if t.shape[-1] == 4:

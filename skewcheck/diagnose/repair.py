@@ -32,10 +32,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from skewcheck.diagnose.context import CHANNEL_COUNTS, PairContext
+from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line, rms
 from skewcheck.diagnose.presets import PRESETS
 from skewcheck.diagnose.rerender_repair import renders_for, transparent_mask, transplant
+from skewcheck.tensor_layout import is_chw
 
 COMPONENTS = ("shape", "layout", "orientation", "resize", "crop", "color-profile", "color-conversion", "alpha", "residual",
               "values", "permutation", "dtype")
@@ -73,7 +74,7 @@ def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | 
         if aligned is None:
             return None
     x = aligned.astype(np.float64)
-    chw = t.ndim == 3 and t.shape[0] in (3, 4) and t.shape[-1] not in CHANNEL_COUNTS
+    chw = is_chw(t)
     tv = np.moveaxis(t, 0, -1).astype(np.float64) if chw else t.astype(np.float64)
     v = np.moveaxis(x, 0, -1) if chw else x
     fit = ctx.value_fit

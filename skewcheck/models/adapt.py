@@ -25,9 +25,9 @@ from typing import Literal
 import numpy as np
 
 from skewcheck.models.base import ANY_DTYPE, TensorSpec
+from skewcheck.tensor_layout import CHANNEL_COUNTS
 
 MismatchKind = Literal["dtype", "shape", "layout"]
-_CHANNELS = (1, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,9 @@ def _fits(shape: tuple[int, ...], want: tuple[int | None, ...]) -> bool:
 
 def _relayouts(t: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
     """Candidate re-layouts of one image, as (what was done, result); the first that fits wins."""
-    if t.ndim == 3 and t.shape[0] in _CHANNELS:
+    if t.ndim == 3 and t.shape[0] in CHANNEL_COUNTS:
         yield "transposed CHW → HWC", np.transpose(t, (1, 2, 0))
-    if t.ndim == 3 and t.shape[2] in _CHANNELS:
+    if t.ndim == 3 and t.shape[2] in CHANNEL_COUNTS:
         yield "transposed HWC → CHW", np.transpose(t, (2, 0, 1))
     if t.ndim == 2:
         yield "added a channel axis of 1", t[..., np.newaxis]

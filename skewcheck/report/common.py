@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-SEVERITIES = ("info", "minor", "major", "critical")
-
 
 def num(x: float | None, spec: str) -> str:
     """``format(x, spec)``, or "n/a" where the value is missing: NaN and Inf metrics are ``null`` in the data."""
@@ -17,16 +15,13 @@ def pct(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 
 
-def at_or_above(severity: str, gate: str) -> bool:
-    return gate != "never" and SEVERITIES.index(severity) >= SEVERITIES.index(gate)
-
-
 def evidence_text(evidence: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in evidence.items())
 
 
 def failing_findings(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [f for f in data["findings"] if at_or_above(f["severity"], data["gate"])]
+    """The findings the gate failed on, as the report decided them (``Report.fails_gate``)."""
+    return [f for f in data["findings"] if f["fails_gate"]]
 
 
 def headline(data: dict[str, Any]) -> str:
@@ -178,7 +173,9 @@ def divergence_lines(d: dict[str, Any] | None) -> list[str]:
             text += f" · max |Δ| {num(m['max_abs_diff'], '.4g')}, mean |Δ| {num(m['mean_abs_diff'], '.4g')}"
         for side, error in m.get("error", {}).items():
             text += f" · {side} failed: {error}"
-        out.append(text + f" ({d['images']} of {d['sampled']} sampled images)")
+        later = [f"#{b['step']} {b['train_step']} on {b['images']}" for b in d.get("by_step", []) if b["step"] != d["step"]]
+        others = f"; the others first differ at {', '.join(later)}" if later else ""
+        out.append(text + f" ({d['images']} of {d['sampled']} sampled images{others})")
     elif d.get("sampled"):
         out.append(f"Step by step: no step diverges on the {d['sampled']} sampled images")
     ops = d.get("op_lists")
@@ -189,18 +186,9 @@ def divergence_lines(d: dict[str, Any] | None) -> list[str]:
     return out
 
 
-def kind_severities(findings: list[dict[str, Any]]) -> dict[str, str]:
-    """An image's record names finding kinds; each kind gets its merged findings' worst severity."""
-    out: dict[str, str] = {}
-    for f in findings:
-        if f["kind"] not in out or SEVERITIES.index(f["severity"]) > SEVERITIES.index(out[f["kind"]]):
-            out[f["kind"]] = f["severity"]
-    return out
-
-
-def image_failures(record: dict[str, Any], severities: dict[str, str], gate: str) -> list[str]:
-    """The kinds on this image whose findings are at or above the gate."""
-    return [k for k in record.get("findings", []) if k in severities and at_or_above(severities[k], gate)]
+def image_failures(record: dict[str, Any], failing_kinds: set[str]) -> list[str]:
+    """The kinds on this image (a record names finding kinds) with a finding that failed the gate."""
+    return [k for k in record.get("findings", []) if k in failing_kinds]
 
 
 def image_group(record: dict[str, Any]) -> str:

@@ -20,7 +20,6 @@ from skewcheck.report.common import (
     failing_findings,
     image_failures,
     image_group,
-    kind_severities,
     num,
     pct,
     side_status,
@@ -29,14 +28,14 @@ from skewcheck.report.common import (
 
 def render_junit(data: dict[str, Any]) -> str:
     root = ET.Element("testsuites", name="skewcheck")
-    severities = kind_severities(data["findings"])
+    failing_kinds = {f["kind"] for f in failing_findings(data)}
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in data["images"]:
         groups[image_group(record)].append(record)
     for name in sorted(groups):
         suite = _suite(root, name)
         for record in groups[name]:
-            _image_case(suite, record, data, severities)
+            _image_case(suite, record, data, failing_kinds)
     gate = data.get("gate_details") or {}
     if data["verdict"] == "error" or gate.get("max_flip_rate") is not None:
         _gate_suite(root, data, gate)
@@ -52,11 +51,11 @@ def _suite(root: ET.Element, name: str) -> ET.Element:
     return ET.SubElement(root, "testsuite", name=name)
 
 
-def _image_case(suite: ET.Element, record: dict[str, Any], data: dict[str, Any], severities: dict[str, str]) -> None:
+def _image_case(suite: ET.Element, record: dict[str, Any], data: dict[str, Any], failing_kinds: set[str]) -> None:
     seconds = sum(record.get(side, {}).get("seconds", 0.0) or 0.0 for side in ("train", "serve"))
     case = ET.SubElement(suite, "testcase", classname=f"skewcheck.{suite.get('name')}", name=record["path"],
                          time=f"{seconds:.6f}")  # fmt: skip
-    failing = image_failures(record, severities, data["gate"])
+    failing = image_failures(record, failing_kinds)
     if failing:
         findings = [f for f in failing_findings(data) if f["kind"] in failing]
         message = "; ".join(f"{f['severity']} {f['kind']} ({f['side'] or '-'})" for f in findings)

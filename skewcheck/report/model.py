@@ -45,12 +45,14 @@ class Report:
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # finding key → thumbnails
     divergence: dict[str, Any] | None = None  # first divergent step, when both pipelines are declarative
 
+    def fails_gate(self, finding: Finding) -> bool:
+        """The gate's rule, in one place: renderers read the ``fails_gate`` it writes into each finding."""
+        threshold = gate_threshold(self.gate)
+        return threshold is not None and finding.severity >= threshold
+
     @property
     def failing_findings(self) -> list[Finding]:
-        threshold = gate_threshold(self.gate)
-        if threshold is None:
-            return []
-        return [f for f in self.findings if f.severity >= threshold]
+        return [f for f in self.findings if self.fails_gate(f)]
 
     @property
     def flip_rate(self) -> float | None:
@@ -134,6 +136,7 @@ class Report:
 
     def _finding_dict(self, finding: Finding, thumbnails: bool) -> dict[str, Any]:
         out = finding.to_dict()
+        out["fails_gate"] = self.fails_gate(finding)
         if thumbnails:
             out["thumbnails"] = self.examples.get(example_key(finding.key), []) if finding.key else []
         return out

@@ -11,9 +11,11 @@ from rich.text import Text
 
 from skewcheck.report.common import (
     after_fixes_text,
+    divergence_lines,
+    evidence_text,
     headline,
     impact_text,
-    num,
+    pct,
     to_pass,
     to_pass_label,
 )
@@ -22,14 +24,6 @@ from skewcheck.safe_text import visible_data
 _SEVERITY_STYLE = {"critical": "bold red", "major": "red", "minor": "yellow", "info": "dim"}
 WORST_SHOWN = 5
 NON_TERMINAL_WIDTH = 200
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
-def _evidence(evidence: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in evidence.items())
 
 
 def console_for(stdout_is_terminal: bool | None = None) -> Console:
@@ -90,10 +84,10 @@ def _verdict(data: dict[str, Any]) -> Text:
     text.append(f"  {headline(data)}")  # the findings at or above the gate, and the flip-rate gate
     text.append(f" · {summary['images']} images, {summary['compared']} compared")
     if summary.get("top1_agreement") is not None:
-        text.append(f" · top-1 agreement {_pct(summary['top1_agreement'])}")
+        text.append(f" · top-1 agreement {pct(summary['top1_agreement'])}")
     accuracy = summary.get("accuracy")
     if accuracy:
-        text.append(f" · accuracy train {_pct(accuracy['train'])} → serve {_pct(accuracy['serve'])}")
+        text.append(f" · accuracy train {pct(accuracy['train'])} → serve {pct(accuracy['serve'])}")
     return text
 
 
@@ -107,34 +101,17 @@ def _pipelines(data: dict[str, Any]) -> Text:
 
 
 def _divergence(d: dict[str, Any]) -> Text:
-    """One line: where two declarative pipelines first part ways (and where their op lists differ)."""
+    """Where two declarative pipelines first part ways: the Markdown report's lines, styled."""
     text = Text()
-    if d.get("step") is not None:
-        text.append(f"First divergent step: #{d['step']} ", style="bold")
-        text.append(d["train_step"])
-        if d["serve_step"] != d["train_step"] or d.get("serve_index") != d["step"]:
-            text.append(f" vs serve #{d['serve_index']} {d['serve_step']}")
-        m = d.get("metric", {})
-        if "shape" in m:
-            text.append(f" · shape {m['shape']['train']} vs {m['shape']['serve']}")
-        if "dtype" in m:
-            text.append(f" · dtype {m['dtype']['train']} vs {m['dtype']['serve']}")
-        if "max_abs_diff" in m:
-            text.append(f" · max |Δ| {num(m['max_abs_diff'], '.4g')}, mean |Δ| {num(m['mean_abs_diff'], '.4g')}")
-        for side, error in m.get("error", {}).items():
-            text.append(f" · {side} failed: {error}")
-        text.append(f" ({d['images']} of {d['sampled']} sampled images", style="dim")
-        later = [f"#{b['step']} {b['train_step']} on {b['images']}" for b in d.get("by_step", []) if b["step"] != d["step"]]
-        text.append(f"; the others first differ at {', '.join(later)})" if later else ")", style="dim")
-    elif d.get("sampled"):
-        text.append(f"Step by step: no step diverges on the {d['sampled']} sampled images", style="dim")
-    ops = d.get("op_lists")
-    if ops:
-        text.append(
-            ("\n" if text else "") + f"Op lists differ at train #{ops['train_index']} / serve #{ops['serve_index']}: "
-            f"train {', '.join(ops['train_steps']) or '(nothing)'} vs serve {', '.join(ops['serve_steps']) or '(nothing)'}",
-            style="dim",
-        )
+    for line in divergence_lines(d):
+        if text:
+            text.append("\n")
+        counts = line.rfind(f" ({d.get('images')} of {d.get('sampled')} sampled images")
+        if line.startswith("First divergent step") and counts > 0:
+            text.append(line[:counts], style="bold")
+            text.append(line[counts:], style="dim")
+        else:
+            text.append(line, style="dim")
     return text
 
 
@@ -151,7 +128,7 @@ def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any], exp
     for i, f in enumerate(findings, 1):
         body = Text(f["explanation"])
         if f["evidence"]:
-            body.append(f"\nevidence: {_evidence(f['evidence'])}", style="dim")
+            body.append(f"\nevidence: {evidence_text(f['evidence'])}", style="dim")
         if f.get("probe_expectation"):
             body.append(f"\nprobes: {f['probe_expectation']}", style="magenta")
         body.append(f"\nfix: {f['fix']}", style="cyan")
@@ -171,13 +148,13 @@ def _accuracy_table(summary: dict[str, Any]) -> Group:
     for col in ("", "train", "serve", "Δ"):
         _column(table, col, justify="right" if col else "left")
     delta = None if acc["train"] is None or acc["serve"] is None else acc["serve"] - acc["train"]
-    _row(table, "all", _pct(acc["train"]), _pct(acc["serve"]), _pct(delta))
+    _row(table, "all", pct(acc["train"]), pct(acc["serve"]), pct(delta))
     rows = sorted(
         (r for r in summary.get("accuracy_per_class", []) if r["train"] is not None and r["serve"] is not None),
         key=lambda r: r["serve"] - r["train"],
     )
     for r in rows[:5]:
-        _row(table, f"class {r['name']} ({r['images']})", _pct(r["train"]), _pct(r["serve"]), _pct(r["serve"] - r["train"]))
+        _row(table, f"class {r['name']} ({r['images']})", pct(r["train"]), pct(r["serve"]), pct(r["serve"] - r["train"]))
     return Group(table)
 
 

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from skewcheck.tensor_layout import CHANNEL_COUNTS, channels_last
+
 PER_FINDING = 3
 MAX_FINDINGS = 64
 THUMB_SIDE = 128
-CHANNEL_COUNTS = (1, 3, 4)
 
 # The "inferno" colour map at five anchors: black → purple → red → orange → pale yellow.
 _HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], dtype=np.float64)
@@ -44,8 +45,7 @@ def to_hwc(tensor: np.ndarray) -> np.ndarray | None:
         return None
     while t.ndim > 3 and t.shape[0] == 1:
         t = t[0]
-    if t.ndim == 3 and t.shape[0] in CHANNEL_COUNTS and t.shape[-1] not in CHANNEL_COUNTS:
-        t = np.moveaxis(t, 0, -1)
+    t = channels_last(t)
     if t.ndim == 3 and t.shape[-1] not in CHANNEL_COUNTS:
         t = t[..., 0]  # many channels: show the first
     if t.ndim not in (2, 3) or min(t.shape[:2]) < 1:
