@@ -9,8 +9,9 @@ from typing import Any
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.comparison.outputs import check_task, load_postprocess
 from skewcheck.errors import UsageError
-from skewcheck.images.discover import ImageFiles, check_images_dir
+from skewcheck.images.discover import ImageFiles
 from skewcheck.images.labels import read_class_names, read_labels
+from skewcheck.models._common import check_device_name
 from skewcheck.native import quiet_imports, quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
 from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB
@@ -65,8 +66,7 @@ def compare(
     """
     if fail_on not in GATES:
         raise UsageError(f"--fail-on must be one of {', '.join(GATES)}, got {fail_on!r}")
-    if device not in ("cpu", "gpu", "auto"):
-        raise UsageError(f"--device must be cpu, gpu or auto, got {device!r}")
+    check_device_name(device)
     if batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     if max_flip_rate is not None and not 0 <= max_flip_rate <= 1:
@@ -129,7 +129,7 @@ def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serv
 def _image_root(images: str | Path | None) -> tuple[Path, dict[str, Any]]:
     from skewcheck import probes
 
-    root = probes.builtin_probe_dir() if images is None else check_images_dir(Path(images))
+    root = probes.images_root(images)
     return root, probes.load_manifest(root)
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import typer
 
-from skewcheck.cli import EXIT_CODES_HELP, app, fail_usage
+from skewcheck.cli.app import app, fail_usage
 from skewcheck.cli.interrupt import exit_code, signals_as_interrupts
-from skewcheck.errors import AuditError, UsageError
+from skewcheck.errors import EXIT_CODES_HELP, AuditError, ExitCode, UsageError
 from skewcheck.native import set_verbose
 from skewcheck.safe_text import visible
 
@@ -94,12 +94,12 @@ def _audit_and_write(report: list[Path], report_format: str | None, written: lis
         fail_usage(str(exc))
     except AuditError as exc:
         typer.echo(f"skewcheck: audit could not run: {visible(exc)}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(ExitCode.AUDIT) from None
     except Exception as exc:  # a bug of ours: one line, the traceback only with --verbose
         if verbose:
             raise
         typer.echo(f"skewcheck: internal error: {type(exc).__name__}: {visible(exc)} (rerun with --verbose for details)", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(ExitCode.AUDIT) from None
     return result
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from skewcheck.cli import app, fail_usage
+from skewcheck.cli.app import app, fail_usage
 from skewcheck.errors import UsageError
 from skewcheck.native import set_verbose
 from skewcheck.safe_text import visible

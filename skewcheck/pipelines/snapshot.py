@@ -287,7 +287,7 @@ def take_snapshot(
     """API behind ``skewcheck snapshot``: run ``pipeline`` (a reference or a callable) on every
     file under ``images`` (default: the built-in probe set) and write the golden file ``out``."""
     from skewcheck import __version__, probes
-    from skewcheck.images.discover import check_images_dir, iter_image_files
+    from skewcheck.images.discover import iter_image_files
     from skewcheck.native import quiet_tensorflow_env
     from skewcheck.pipelines import load_pipeline
 
@@ -297,7 +297,7 @@ def take_snapshot(
         raise UsageError(f"-o {out}: a snapshot is a .npz file; name it e.g. golden.npz")
     if out.is_dir():
         raise UsageError(f"-o {out} is a folder; give a file name such as {out / 'golden.npz'}")
-    root = probes.builtin_probe_dir() if images is None else check_images_dir(Path(images))
+    root = probes.images_root(images)
     pipe = load_pipeline(pipeline, what="--pipeline", images_root=root)
     files = list(iter_image_files(root, skip={out}))
     if not files:

@@ -16,6 +16,7 @@ from skewcheck.probes.writer import (
     ProbeSet,
     builtin_probe_dir,
     cache_root,
+    images_root,
     load_manifest,
     write_probe_set,
     write_probes,
@@ -23,6 +24,6 @@ from skewcheck.probes.writer import (
 
 __all__ = [
     "CATEGORIES", "EXPECTS", "KINDS", "KINDS_BY_NAME", "MANIFEST", "Kind", "ProbeEntry", "ProbeSet",
-    "base_file", "builtin_probe_dir", "cache_root", "load_manifest", "select_kinds",
+    "base_file", "builtin_probe_dir", "images_root", "cache_root", "load_manifest", "select_kinds",
     "write_probe_set", "write_probes",
 ]

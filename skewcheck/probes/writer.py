@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from skewcheck.errors import UsageError
+from skewcheck.images.discover import MANIFEST, check_images_dir
 from skewcheck.probes import encode
 from skewcheck.probes.bases import bundled_bases, user_bases
 from skewcheck.probes.catalogue import select_kinds
@@ -25,7 +26,6 @@ from skewcheck.probes.model import (
     base_file,
 )
 
-MANIFEST = "manifest.json"
 SCHEMA = "skewcheck.probes/v1"
 DEFAULT_MAX_SIDE = 512
 
@@ -200,6 +200,11 @@ def cache_root() -> Path:
         return Path(explicit).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "skewcheck"
+
+
+def images_root(images: str | Path | None) -> Path:
+    """The folder an audit or snapshot reads: ``--images``, checked, or the built-in probe set."""
+    return builtin_probe_dir() if images is None else check_images_dir(Path(images))
 
 
 def builtin_probe_dir() -> Path:

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from skewcheck.errors import ExitCode
 from skewcheck.findings import Finding, Severity
 from skewcheck.report.thumbnails import example_key
 
@@ -67,16 +68,16 @@ class Report:
     @property
     def exit_code(self) -> int:
         if self.audit_error is not None:
-            return 3
-        return 1 if self.failing_findings or self.flip_rate_failed else 0
+            return int(ExitCode.AUDIT)
+        return int(ExitCode.SKEW if self.failing_findings or self.flip_rate_failed else ExitCode.PASS)
 
     @property
     def passed(self) -> bool:
-        return self.exit_code == 0
+        return self.exit_code == ExitCode.PASS
 
     @property
     def verdict(self) -> str:
-        return {0: "pass", 1: "fail", 3: "error"}[self.exit_code]
+        return {ExitCode.PASS: "pass", ExitCode.SKEW: "fail", ExitCode.AUDIT: "error"}[ExitCode(self.exit_code)]
 
     def gate_details(self) -> dict[str, Any]:
         """Which gates failed, and the loosest settings that would pass: how far off this run is."""
