@@ -32,7 +32,7 @@ from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import diagnose
 from skewcheck.diagnose.context import PairContext
-from skewcheck.findings import FindingCollector, Observation, Severity
+from skewcheck.findings import FindingCollector, Severity
 from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.declarative.divergence import divergence_tracer
@@ -40,7 +40,7 @@ from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
 from skewcheck.report.records import RecordFile
-from skewcheck.report.thumbnails import ExampleStore, example_key, make_example
+from skewcheck.report.thumbnails import ExampleStore, example_key
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -267,24 +267,10 @@ def _finish_pair(
         summary.consider_worst(score, {"path": pair.path, "findings": record["findings"], "flipped": flipped,
                                        "metrics": metrics, "train": record["train"]["status"],
                                        "serve": record["serve"]["status"]})  # fmt: skip
-    _keep_examples(examples, pair, record, observations, score, aligned, flipped)
+    if observations:
+        examples.offer_image(pair.path, [example_key(o.key) for o in observations], score,
+                             (pair.train.tensor, pair.serve.tensor, aligned), record, flipped)  # fmt: skip
     return record
-
-
-def _keep_examples(examples: ExampleStore, pair: _Pair, record: dict[str, Any], observations: list[Observation],
-                   score: tuple[float, ...], aligned: np.ndarray | None, flipped: bool) -> None:  # fmt: skip
-    """Offer this image to each of its findings' example slots; thumbnails are drawn at most once."""
-    made: list[dict[str, Any]] = []
-
-    def make() -> dict[str, Any]:
-        if not made:
-            summaries = {side: record[side] for side in SIDES}
-            max_abs = record["metrics"].get("tensor", {}).get("max_abs_diff")
-            made.append(make_example(pair.path, pair.train.tensor, pair.serve.tensor, aligned, summaries, flipped, max_abs))
-        return made[0]
-
-    for obs in observations:
-        examples.offer(example_key(obs.key), score, make)
 
 
 def _correct(pair: _Pair, label: int | None) -> dict[str, bool] | None:

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 import skewcheck
 from skewcheck.cli import app
-from skewcheck.diagnose.presets import PRESETS
 from skewcheck.errors import UsageError
 from skewcheck.pipelines import load_pipeline
 from skewcheck.pipelines.declarative import DeclarativePipeline, PipelineSpec
 from skewcheck.pipelines.declarative.spec import Decode
+from skewcheck.presets import PRESETS
 from skewcheck.probes import write_probes
 from tests.conftest import REPO, jpeg_bytes, photo_like, write_png
 

@@ -7,9 +7,9 @@ import pytest
 
 from skewcheck.diagnose import diagnose
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.presets import PRESETS
 from skewcheck.findings import Severity
 from skewcheck.pipelines.outcome import Outcome
+from skewcheck.presets import PRESETS
 from tests.conftest import photo_like
 
 RAW = photo_like(7, 32)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from skewcheck.diagnose.presets import PRESETS
+from skewcheck.presets import PRESETS
 
 # A transform "explains" the pair when what it leaves is below this fraction of the difference it
 # started from, or negligible next to the serve tensor's own spread.

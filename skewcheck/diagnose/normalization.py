@@ -10,10 +10,10 @@ range when the model tells, else ``unknown`` until labels tell.
 from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.presets import ALIASES, PRESETS
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.sides import off_model_range, on_side
 from skewcheck.findings import Observation, Severity
+from skewcheck.presets import ALIASES, PRESETS
 
 SPEC = DetectorSpec(kinds=("normalization",))
 

@@ -34,8 +34,8 @@ import numpy as np
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line, rms
-from skewcheck.diagnose.presets import PRESETS
 from skewcheck.diagnose.rerender_repair import renders_for, transparent_mask, transplant
+from skewcheck.presets import PRESETS
 from skewcheck.tensor_layout import is_chw
 
 COMPONENTS = ("shape", "layout", "orientation", "resize", "crop", "color-profile", "color-conversion", "alpha", "residual",

@@ -145,6 +145,23 @@ class ExampleStore:
         else:
             heapq.heapreplace(heap, item)
 
+    def offer_image(self, path: str, keys: list[str], score: tuple[float, ...],
+                    tensors: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None],
+                    record: dict[str, Any], flipped: bool) -> None:  # fmt: skip
+        """Offer one image to each of its findings' example slots while its tensors (train, serve,
+        serve aligned to train) still exist; its thumbnails are drawn at most once."""
+        made: list[dict[str, Any]] = []
+
+        def make() -> dict[str, Any]:
+            if not made:
+                summaries = {side: record[side] for side in ("train", "serve")}
+                max_abs = record["metrics"].get("tensor", {}).get("max_abs_diff")
+                made.append(make_example(path, *tensors, summaries, flipped, max_abs))
+            return made[0]
+
+        for key in keys:
+            self.offer(key, score, make)
+
     def to_dict(self) -> dict[str, list[dict[str, Any]]]:
         """Finding key → its examples, worst first."""
         return {key: [e for _, _, e in sorted(heap, key=lambda x: x[:2], reverse=True)] for key, heap in self._kept.items()}

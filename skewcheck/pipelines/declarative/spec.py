@@ -300,7 +300,7 @@ class Normalize:
 
 @dataclass(frozen=True)
 class Preset:
-    """A library's named preprocessing, with the constants of skewcheck.diagnose.presets."""
+    """A library's named preprocessing, with the constants of skewcheck.presets."""
 
     op: ClassVar[str] = "preset"
     name: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from skewcheck.diagnose.presets import PRESETS
 from skewcheck.pipelines.declarative.spec import (
     Batch,
     Cast,
@@ -15,6 +14,7 @@ from skewcheck.pipelines.declarative.spec import (
     Preset,
     Scale,
 )
+from skewcheck.presets import PRESETS
 
 # torchvision's Normalize(IMAGENET_MEAN, IMAGENET_STD) after ToTensor() is keras.torch's arithmetic.
 PRESET_CONSTANTS = {
