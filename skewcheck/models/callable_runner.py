@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from skewcheck.errors import UsageError
-from skewcheck.models._common import check_batch, one_line
+from skewcheck.models._common import one_line
 from skewcheck.models.base import ModelInfo, TensorSpec
+from skewcheck.models.batched import BatchedRunner
 
 
 def split_ref(ref: str) -> tuple[str, str] | None:
@@ -70,7 +71,7 @@ def _import_module(name: str) -> Any:
         ) from None
 
 
-class CallableRunner:
+class CallableRunner(BatchedRunner):
     def __init__(self, ref: str) -> None:
         parts = split_ref(ref)
         if parts is None:
@@ -89,16 +90,9 @@ class CallableRunner:
             path=ref, format="callable", inputs=[TensorSpec.unknown("input")], outputs=[], device="unmanaged"
         )
 
-    def predict(self, batch: np.ndarray) -> list[np.ndarray]:
-        batch = check_batch(batch, self.info.inputs[0])
-        names, outputs = _as_arrays(self._fn(batch))
-        for i, out in enumerate(outputs):
-            if out.ndim == 0 or out.shape[0] != len(batch):
-                raise UsageError(
-                    f"callable model {self.info.path}: output {i} has shape {out.shape} for a batch of "
-                    f"{len(batch)}; outputs need the batch axis first"
-                )
-        if not self.info.outputs:
+    def infer_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
+        names, outputs = _as_arrays(self._fn(chunk))
+        if not self.info.outputs and all(o.ndim for o in outputs):
             self.info.outputs = [
                 TensorSpec(name=n, shape=(None, *o.shape[1:]), dtype=o.dtype.name)
                 for n, o in zip(names, outputs, strict=True)

@@ -14,14 +14,12 @@ from skewcheck.errors import UsageError
 from skewcheck.models._common import (
     DEFAULT_CHUNK,
     batch_axis_free,
-    check_batch,
-    chunks,
-    concat,
     device_scope,
     one_line,
     resolve_device,
 )
 from skewcheck.models.base import ModelInfo, TensorSpec
+from skewcheck.models.batched import BatchedRunner
 from skewcheck.native import capture_native_stderr, import_tensorflow
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -40,7 +38,7 @@ def _is_safe_mode_refusal(exc: BaseException) -> bool:
     return "safe_mode" in text or "unsafe_deserialization" in text
 
 
-class KerasRunner:
+class KerasRunner(BatchedRunner):
     """Runs a Keras model with ``predict_on_batch`` in chunks; outputs in ``model.outputs`` order."""
 
     def __init__(
@@ -91,13 +89,11 @@ class KerasRunner:
             notes=log.lines,
         )
 
-    def predict(self, batch: np.ndarray) -> list[np.ndarray]:
-        batch = check_batch(batch, self.info.inputs[0])
-        parts: list[list[np.ndarray]] = []
-        with device_scope(self._tf, self.info.device):
-            for sl in chunks(len(batch), self.chunk_size):
-                parts.append(_flatten(self.model.predict_on_batch(batch[sl])))
-        return concat(parts, len(self.info.outputs))
+    def scope(self) -> Any:
+        return device_scope(self._tf, self.info.device)
+
+    def infer_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
+        return _flatten(self.model.predict_on_batch(chunk))
 
 
 def _output_names(model: Any, n: int) -> list[str]:

@@ -14,13 +14,11 @@ import numpy as np
 from skewcheck.errors import UsageError
 from skewcheck.models._common import (
     DEFAULT_CHUNK,
-    check_batch,
     check_device_name,
-    chunks,
-    concat,
     one_line,
 )
 from skewcheck.models.base import ModelInfo, TensorSpec
+from skewcheck.models.batched import BatchedRunner
 
 EXTRA_HINT = "ONNX models need the optional extra: pip install 'skewcheck[onnx]'"
 
@@ -40,7 +38,7 @@ def import_onnxruntime() -> Any:
     return onnxruntime
 
 
-class OnnxRunner:
+class OnnxRunner(BatchedRunner):
     def __init__(self, path: str | Path, *, device: str = "auto", chunk_size: int = DEFAULT_CHUNK) -> None:
         path = Path(path)
         check_device_name(device)
@@ -63,7 +61,7 @@ class OnnxRunner:
             raise UsageError(f"{path} has {len(inputs)} inputs; skewcheck feeds one image tensor")
         self._input = inputs[0].name
         first = (inputs[0].shape or [None])[0]
-        self._fixed_batch = first if isinstance(first, int) and first > 0 else None  # e.g. exported with batch 1
+        self.fixed_batch = first if isinstance(first, int) and first > 0 else None  # e.g. exported with batch 1
         self._outputs = [o.name for o in self._session.get_outputs()]
         self.chunk_size = chunk_size
         used = "gpu" if "CUDAExecutionProvider" in self._session.get_providers() else "cpu"
@@ -72,17 +70,8 @@ class OnnxRunner:
             outputs=[_spec(o) for o in self._session.get_outputs()], device=used,
         )  # fmt: skip
 
-    def predict(self, batch: np.ndarray) -> list[np.ndarray]:
-        batch = check_batch(batch, self.info.inputs[0])
-        parts = []
-        for sl in chunks(len(batch), self._fixed_batch or self.chunk_size):
-            chunk, real = batch[sl], sl.stop - sl.start
-            if self._fixed_batch is not None and real < self._fixed_batch:  # pad, then drop the padding
-                pad = np.zeros((self._fixed_batch - real, *chunk.shape[1:]), dtype=chunk.dtype)
-                chunk = np.concatenate([chunk, pad])
-            out = self._session.run(self._outputs, {self._input: np.ascontiguousarray(chunk)})
-            parts.append([np.asarray(o)[:real] for o in out])
-        return concat(parts, len(self._outputs))
+    def infer_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
+        return list(self._session.run(self._outputs, {self._input: np.ascontiguousarray(chunk)}))
 
 
 def _spec(arg: Any) -> TensorSpec:

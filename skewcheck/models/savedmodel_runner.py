@@ -12,20 +12,18 @@ from skewcheck.errors import UsageError
 from skewcheck.models._common import (
     DEFAULT_CHUNK,
     batch_axis_free,
-    check_batch,
-    chunks,
-    concat,
     device_scope,
     one_line,
     resolve_device,
 )
 from skewcheck.models.base import ModelInfo, TensorSpec
+from skewcheck.models.batched import BatchedRunner
 from skewcheck.native import capture_native_stderr, import_tensorflow
 
 SIGNATURE = "serving_default"
 
 
-class SavedModelRunner:
+class SavedModelRunner(BatchedRunner):
     """Calls the serving signature by keyword; outputs are the signature's keys, sorted."""
 
     def __init__(self, path: str | Path, *, device: str = "auto", chunk_size: int = DEFAULT_CHUNK) -> None:
@@ -68,15 +66,12 @@ class SavedModelRunner:
             notes=log.lines,
         )
 
-    def predict(self, batch: np.ndarray) -> list[np.ndarray]:
-        batch = check_batch(batch, self.info.inputs[0])
-        tf = self._tf
-        parts: list[list[np.ndarray]] = []
-        with device_scope(tf, self.info.device):
-            for sl in chunks(len(batch), self.chunk_size):
-                out = self._fn(**{self._input_key: tf.constant(batch[sl])})
-                parts.append([np.asarray(out[k]) for k in self._output_keys])
-        return concat(parts, len(self._output_keys))
+    def scope(self) -> Any:
+        return device_scope(self._tf, self.info.device)
+
+    def infer_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
+        out = self._fn(**{self._input_key: self._tf.constant(chunk)})
+        return [np.asarray(out[k]) for k in self._output_keys]
 
 
 def _spec(name: str, spec: Any) -> TensorSpec:

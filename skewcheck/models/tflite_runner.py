@@ -21,19 +21,17 @@ from skewcheck.errors import UsageError
 from skewcheck.models._common import (
     DEFAULT_CHUNK,
     batch_axis_free,
-    check_batch,
-    chunks,
-    concat,
     one_line,
 )
 from skewcheck.models.base import ModelInfo, TensorSpec
+from skewcheck.models.batched import BatchedRunner
 from skewcheck.models.load_check import check_tflite_loads, start_checker
 from skewcheck.native import capture_native_stderr, import_tensorflow
 
 _IDENTIFIER = b"TFL3"  # flatbuffer file identifier at bytes 4..8
 
 
-class TFLiteRunner:
+class TFLiteRunner(BatchedRunner):
     def __init__(self, path: str | Path, *, device: str = "auto", chunk_size: int = DEFAULT_CHUNK) -> None:
         path = Path(path)
         if device == "gpu":
@@ -67,7 +65,7 @@ class TFLiteRunner:
         self._outs = [d for _, d in out_named]
         shape_sig = [int(d) for d in self._in["shape_signature"]]
         self._dynamic = any(d < 0 for d in shape_sig)
-        self._fixed_batch = None if self._dynamic else max(1, shape_sig[0])
+        self.fixed_batch = None if self._dynamic else max(1, shape_sig[0])
         notes = list(self.log)
         if any(_quant(d) for d in self._outs):
             notes.append("quantized outputs are dequantized to float32 before comparison")
@@ -104,25 +102,15 @@ class TFLiteRunner:
                 return in_name, [(k, by_index[out_details[k]["index"]]) for k in sorted(out_details)]
         return self._in["name"], [(d["name"], d) for d in interp.get_output_details()]
 
-    def predict(self, batch: np.ndarray) -> list[np.ndarray]:
-        batch = check_batch(batch, self.info.inputs[0])
-        size = self.chunk_size if self._fixed_batch is None else self._fixed_batch
-        parts = [self._run(batch[sl]) for sl in chunks(len(batch), size)]
-        return concat(parts, len(self._outs))
-
-    def _run(self, chunk: np.ndarray) -> list[np.ndarray]:
-        interp, idx, real = self._interp, self._in["index"], len(chunk)
-        if self._dynamic:
-            if tuple(interp.get_input_details()[0]["shape"]) != chunk.shape:
-                interp.resize_tensor_input(idx, list(chunk.shape))
-                with self._quiet():
-                    interp.allocate_tensors()
-        elif self._fixed_batch is not None and real < self._fixed_batch:
-            pad = np.zeros((self._fixed_batch - real, *chunk.shape[1:]), dtype=chunk.dtype)
-            chunk = np.concatenate([chunk, pad])
+    def infer_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
+        interp, idx = self._interp, self._in["index"]
+        if self._dynamic and tuple(interp.get_input_details()[0]["shape"]) != chunk.shape:
+            interp.resize_tensor_input(idx, list(chunk.shape))
+            with self._quiet():
+                interp.allocate_tensors()
         interp.set_tensor(idx, np.ascontiguousarray(chunk))
         interp.invoke()
-        return [_dequantize(interp.get_tensor(d["index"])[:real], d) for d in self._outs]
+        return [_dequantize(interp.get_tensor(d["index"]), d) for d in self._outs]
 
 
 def _quant(details: dict[str, Any]) -> tuple[float, int] | None:
