@@ -1,7 +1,8 @@
 """skewcheck: find training-serving skew in image models.
 
 The public API is importable from here without loading TensorFlow; heavy libraries load only in
-the code paths that need them.
+the code paths that need them. ``skewcheck.compare`` is :func:`skewcheck.api.compare` itself,
+imported on first use so that ``skewcheck --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from skewcheck.report.model import Report
+    from skewcheck.api import compare
 
 __all__ = ["__version__", "compare"]
 
 
-def compare(**kwargs: Any) -> Report:
-    """Run an audit and return its :class:`~skewcheck.report.model.Report` (see ``skewcheck.api``)."""
-    from skewcheck.api import compare as _compare
+def __getattr__(name: str) -> Any:
+    if name == "compare":
+        from skewcheck.api import compare
 
-    return _compare(**kwargs)
+        return compare
+    raise AttributeError(f"module 'skewcheck' has no attribute {name!r}")

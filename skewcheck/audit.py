@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,6 +42,11 @@ from skewcheck.report.model import Report
 from skewcheck.report.records import RecordFile
 from skewcheck.report.thumbnails import ExampleStore, example_key
 
+if TYPE_CHECKING:
+    from skewcheck.models.base import ModelRunner
+    from skewcheck.models.inspect import ExpectedInput
+    from skewcheck.probes.model import ProbeEntry
+
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
 
@@ -51,23 +56,23 @@ class AuditInputs:
     serve: Pipeline
     files: Iterable[Path]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
     root: Path
-    runner: Any = None  # a ModelRunner, or None for a tensor-only audit
+    runner: ModelRunner | None = None  # None: a tensor-only audit
     labels: dict[str, int] = field(default_factory=dict)
     class_names: list[str] | None = None
-    probes: dict[str, Any] = field(default_factory=dict)
+    probes: dict[str, ProbeEntry] = field(default_factory=dict)  # image path → its probe entry
     gate: str = "major"
     batch_size: int = 32
     atol: float = 1e-5
     rtol: float = 1e-5
     max_flip_rate: float | None = None  # gate: fail when flips / predicted images exceeds it
     seed: int = 0  # picks the attribution sample and the images run twice
-    model_expects: Any = None  # skewcheck.models.inspect.ExpectedInput, for the range lint
+    model_expects: ExpectedInput | None = None  # for the range lint
     workers: int = 0  # 0: pipelines run in this process; N: in a pool of N worker processes
     timeout: float | None = None  # seconds per pipeline run, workers only
     max_tensor_mb: float | None = 512.0  # larger pipeline tensors are recorded as pipeline errors
     task: str | None = None  # classification | dense | embedding | detection; None: inferred per output
     threshold: float = 0.5  # dense maps are binarized at this value
-    postprocess: Any = None  # detections: one image's raw outputs -> boxes, scores, labels
+    postprocess: Callable[[list[np.ndarray]], Any] | None = None  # detections: raw outputs -> boxes, scores, labels
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,26 +16,32 @@ from skewcheck.diagnose.residual import ResidualStats, residual_stats
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.tensor_layout import CHANNEL_COUNTS, is_chw
 
+if TYPE_CHECKING:
+    from skewcheck.findings import Observation
+    from skewcheck.models.adapt import Mismatch
+    from skewcheck.models.inspect import ExpectedInput
+    from skewcheck.probes.model import ProbeEntry
+
 
 @dataclass
 class PairContext:
     path: str
     train: Outcome
     serve: Outcome
-    probe: Any = None  # skewcheck.probes.ProbeEntry when the image comes from a probe set
+    probe: ProbeEntry | None = None  # when the image comes from a probe set
     model_dtype: str | None = None  # the model input's dtype, when known
-    model_expects: Any = None  # skewcheck.models.inspect.ExpectedInput: the range the model expects
+    model_expects: ExpectedInput | None = None  # the range the model expects
     prediction: ClassComparison | None = None
     outputs_within_tolerance: bool | None = None  # non-class outputs (boxes, masks…)
     answer_changed: bool | None = None  # dense / embedding / detection task: its own test (comparison.outputs)
-    found: list[Any] = field(default_factory=list)  # observations of earlier detectors
+    found: list[Observation] = field(default_factory=list)  # observations of earlier detectors
     tolerance: tuple[float, float] | None = None  # (atol, rtol): tensors this close count as equal
     file: Path | None = None  # the image file itself, for detectors that re-render it
     repeats: dict[str, Outcome] = field(default_factory=dict)  # a second run on the same bytes
     deviates: dict[str, bool] = field(default_factory=dict)  # per side, vs the probe's expectation
     shared: dict[str, Any] = field(default_factory=dict)  # per-audit memo (e.g. named resizers)
     detector_errors: list[str] = field(default_factory=list)
-    model_mismatches: dict[str, list[Any]] = field(default_factory=dict)  # per side: skewcheck.models.adapt.Mismatch
+    model_mismatches: dict[str, list[Mismatch]] = field(default_factory=dict)  # per side
     model_skipped: dict[str, str | None] = field(default_factory=dict)  # per side: why no prediction, if skipped
     model_errors: dict[str, str | None] = field(default_factory=dict)  # per side: the model's error, if it failed
 

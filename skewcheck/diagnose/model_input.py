@@ -11,23 +11,28 @@ finding per kind and side, whatever the sizes (their distribution is in the evid
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+
+if TYPE_CHECKING:
+    from skewcheck.models.adapt import Mismatch
 
 SPEC = DetectorSpec(kinds=("shape", "layout", "pipeline-error"), reads=("shape", "layout"))
 
 
 def detect(ctx: PairContext) -> list[Observation]:
     pairwise = {(o.kind, o.side) for o in ctx.found if o.kind in SPEC.kinds}
-    by_kind: dict[str, dict[str, object]] = {}
+    by_kind: dict[str, dict[str, Mismatch]] = {}
     for side in ("train", "serve"):
         for m in ctx.model_mismatches.get(side, ()):
             if m.kind in SPEC.kinds and (m.kind, side) not in pairwise:
                 by_kind.setdefault(m.kind, {})[side] = m
     out = []
     for kind, sides in by_kind.items():
-        same = len(sides) == 2 and sides["train"].got == sides["serve"].got  # type: ignore[attr-defined]
+        same = len(sides) == 2 and sides["train"].got == sides["serve"].got
         for side, m in ([("both", sides["train"])] if same else list(sides.items())):
             skipped = ctx.model_skipped.get("train" if side == "both" else side)
             adapted = "prediction skipped" if skipped else "adapted to keep comparing predictions"
@@ -35,9 +40,9 @@ def detect(ctx: PairContext) -> list[Observation]:
             out.append(
                 Observation(
                     kind, Severity.MAJOR if kind == "layout" else Severity.CRITICAL, side,
-                    {"model": m.expected, "got": m.got},  # type: ignore[attr-defined]
-                    f"{who} tensors do not fit the model input ({m.detail}); {adapted}.",  # type: ignore[attr-defined]
-                    f"Make {'both pipelines' if side == 'both' else f'the {side} pipeline'} return {m.expected}.",  # type: ignore[attr-defined]
+                    {"model": m.expected, "got": m.got},
+                    f"{who} tensors do not fit the model input ({m.detail}); {adapted}.",
+                    f"Make {'both pipelines' if side == 'both' else f'the {side} pipeline'} return {m.expected}.",
                     1.0, merge_on=("model",),
                 )
             )  # fmt: skip
