@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +15,58 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The built-in probe set is generated into a cache: the suite's own, never the user's ~/.cache
+# (subprocesses started by tests inherit it). Removed when the session ends.
+_CACHE = tempfile.mkdtemp(prefix="skewcheck-test-cache-")
+os.environ["SKEWCHECK_CACHE_DIR"] = _CACHE
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_CACHE, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ExampleStory:
+    """The bundled example's figures, pinned once: trained on /255, served raw uint8."""
+
+    images: int = 60
+    flips: int = 17  # every one of them the scale's
+    correct_train: int = 57  # accuracy 0.95
+    correct_serve: int = 43  # accuracy 0.716667; also the top-1 agreement (43 of 60 agree)
+
+    @property
+    def flip_rate(self) -> float:
+        return self.flips / self.images
+
+
+EXAMPLE = ExampleStory()
+EXAMPLE_REPORTS = ("r.json", "r.md", "r.xml", "r.html", "summary.txt")
+
+
+@pytest.fixture(scope="session")
+def example_report():
+    """``skewcheck.compare`` on the bundled example, run once per test session."""
+    import skewcheck
+    from skewcheck.example import example_arguments
+
+    return skewcheck.compare(**example_arguments())
+
+
+@pytest.fixture(scope="session")
+def example_cli(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``skewcheck compare --example`` once per session, every report format written in that run:
+    {"result": CliRunner result, "paths": {name: Path}, "json": parsed JSON report}."""
+    from typer.testing import CliRunner
+
+    from skewcheck.cli import app
+
+    out = tmp_path_factory.mktemp("example-reports")
+    paths = {name: out / "out" / name for name in EXAMPLE_REPORTS}
+    args = [a for p in paths.values() for a in ("--report", str(p))]
+    result = CliRunner().invoke(app, ["compare", "--example", "--quiet", *args, "--format", "markdown"])
+    return {"result": result, "paths": paths, "json": json.loads(paths["r.json"].read_text())}
 
 
 def photo_like(seed: int, size: int = 24) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 
 import skewcheck
 from skewcheck.errors import UsageError
-from tests.conftest import REPO, photo_like, write_png
+from tests.conftest import EXAMPLE, REPO, photo_like, write_png
 
 REF = "tests/pipelines_for_tests.py:"
 MODELS = REPO / "fixtures" / "models"
@@ -96,16 +96,15 @@ def test_tensor_only_audit_and_python_callables(small_images):
     assert top.kind == "normalization" and top.evidence == {"train_preset": "unit", "serve_preset": "keras.tf"}
 
 
-def test_example_story_pinned():
+def test_example_story_pinned(example_report):
     """The bundled example: trained on /255, served raw uint8 (seed incident), figures pinned."""
-    from skewcheck.example import example_arguments
-
-    report = skewcheck.compare(**example_arguments())
+    report = example_report
     assert report.exit_code == 1
-    assert report.summary["images"] == 60
-    assert report.summary["accuracy"]["train"] == pytest.approx(0.95)
-    assert report.summary["accuracy"]["serve"] == pytest.approx(0.716667, abs=1e-6)
+    assert report.summary["images"] == EXAMPLE.images
+    assert report.summary["accuracy"]["train"] == pytest.approx(EXAMPLE.correct_train / EXAMPLE.images)
+    assert report.summary["accuracy"]["serve"] == pytest.approx(EXAMPLE.correct_serve / EXAMPLE.images)
     top = report.findings[0]
     assert (top.kind, top.severity.label, top.side) == ("scale", "critical", "serve")
-    assert top.evidence == {"k": 255.0, "k_named": "255"} and top.images == 60 and top.flips == 17
+    assert top.evidence == {"k": 255.0, "k_named": "255"}
+    assert (top.images, top.flips) == (EXAMPLE.images, EXAMPLE.flips)
     assert "Divide the serve tensor by 255" in top.fix

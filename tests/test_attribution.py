@@ -21,8 +21,8 @@ REF = "tests/pipelines_for_tests.py:"
 
 
 @pytest.fixture(scope="module")
-def example():
-    return skewcheck.compare(**example_arguments())
+def example(example_report):
+    return example_report
 
 
 def test_example_scale_fix_recovers_every_flip_and_the_dtype_fix_none(example):

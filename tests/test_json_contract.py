@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from typer.testing import CliRunner
 
-from skewcheck.cli import app
+from tests.conftest import EXAMPLE
 
 SEVERITIES = {"critical", "major", "minor", "info"}
 STATUSES = {"ok", "decode-error", "pipeline-error", "missing"}
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    out = tmp_path_factory.mktemp("r") / "audit.json"
-    result = CliRunner().invoke(app, ["compare", "--example", "--quiet", "--report", str(out)])
-    assert result.exit_code == 1, result.output
-    return json.loads(out.read_text())
+def report(example_cli):
+    assert example_cli["result"].exit_code == 1, example_cli["result"].output
+    return example_cli["json"]
 
 
 def test_top_level(report):
@@ -32,14 +27,16 @@ def test_top_level(report):
 
 def test_summary(report):
     s = report["summary"]
-    assert s["images"] == 60
+    assert s["images"] == EXAMPLE.images
     for key in ("decode_errors", "pipeline_errors", "model_errors"):
         assert s[key] == {"train": 0, "serve": 0}
-    assert s["top1_agreement"] == pytest.approx(43 / 60, abs=1e-6)
-    assert s["accuracy"] == {"train": pytest.approx(0.95), "serve": pytest.approx(43 / 60, abs=1e-6)}
+    agreement = EXAMPLE.correct_serve / EXAMPLE.images  # every image that agrees is also right here
+    assert s["top1_agreement"] == pytest.approx(agreement, abs=1e-6)
+    assert s["accuracy"] == {"train": pytest.approx(EXAMPLE.correct_train / EXAMPLE.images),
+                             "serve": pytest.approx(EXAMPLE.correct_serve / EXAMPLE.images, abs=1e-6)}
     [out] = s["outputs"]  # one entry per model output, by kind (docs/models.md)
     assert (out["output"], out["kind"], out["metric"], out["images"]) == (0, "classification", "top1_agreement", 60)
-    assert out["value"] == pytest.approx(43 / 60, abs=1e-6) and "answer_changed" not in s
+    assert out["value"] == pytest.approx(agreement, abs=1e-6) and "answer_changed" not in s
 
 
 def test_findings(report):
@@ -54,7 +51,7 @@ def test_findings(report):
 
 def test_images(report):
     images = report["images"]
-    assert len(images) == 60
+    assert len(images) == EXAMPLE.images
     for image in images:
         assert set(image) >= {"path", "train", "serve", "metrics", "findings"}
         for side in ("train", "serve"):

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
-import skewcheck.models as models
 from skewcheck.errors import UsageError
 from skewcheck.models import Mismatch, TensorSpec, fit_to_input, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "fixtures" / "models"
-sys.path.insert(0, str(FIX))
-import tiny_callable  # noqa: E402  (the callable fixture, for reference outputs)
+
+
+
+def _load_fixture_module(path: Path) -> ModuleType:
+    """A fixture module by file path, without touching sys.path (the callable model, for reference outputs)."""
+    spec = importlib.util.spec_from_file_location(f"_fixture_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tiny_callable = _load_fixture_module(FIX / "tiny_callable.py")
 
 IMAGE_SPEC = TensorSpec("image", (None, 16, 16, 3), "float32")
 SCORES_SPEC = TensorSpec("scores", (None, 5), "float32")
@@ -387,7 +399,3 @@ def test_fit_unknown_spec_passes_through() -> None:
     image = _image((5, 7), "float64")
     adapted = fit_to_input(image, TensorSpec.unknown())
     assert adapted.tensor is image and adapted.notes == () and adapted.mismatches == ()
-
-
-def test_package_exports() -> None:
-    assert models.load_model is load_model and models.fit_to_input is fit_to_input

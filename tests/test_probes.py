@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-import time
 from pathlib import Path
 
 import cv2
@@ -36,15 +35,14 @@ from skewcheck.probes import (
 
 
 @pytest.fixture(scope="module")
-def probes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[ProbeEntry], float]:
+def probes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[ProbeEntry]]:
     out = tmp_path_factory.mktemp("probes")
-    started = time.perf_counter()
     entries = write_probes(out)
-    return out, entries, time.perf_counter() - started
+    return out, entries
 
 
-def of(probes_fixture: tuple[Path, list[ProbeEntry], float], **match: str) -> list[ProbeEntry]:
-    _, entries, _ = probes_fixture
+def of(probes_fixture: tuple[Path, list[ProbeEntry]], **match: str) -> list[ProbeEntry]:
+    _, entries = probes_fixture
     chosen = [e for e in entries if all(getattr(e, k) == v for k, v in match.items())]
     assert chosen, f"no probe with {match}"
     return chosen
@@ -85,7 +83,7 @@ def cv2_rgb(path: Path) -> np.ndarray:
 
 
 def test_manifest_and_files_agree(probes):
-    root, entries, _ = probes
+    root, entries = probes
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} - {MANIFEST}
     assert on_disk == {e.file for e in entries}
     assert load_manifest(root) == {e.file: e for e in entries}
@@ -101,13 +99,12 @@ def test_manifest_and_files_agree(probes):
         assert ProbeEntry.from_dict(json.loads(json.dumps(e.to_dict()))) == e
 
 
-def test_every_kind_writes_files_and_the_set_is_small_and_fast(probes):
-    root, entries, seconds = probes
+def test_every_kind_writes_files_and_the_set_is_small(probes):
+    root, entries = probes
     assert {e.kind for e in entries} == {k.name for k in KINDS} | {"base"}
     assert len({k.name for k in KINDS}) == len(KINDS)
     total = sum((root / e.file).stat().st_size for e in entries)
     assert total < 2 * 1024 * 1024, total
-    assert seconds < 10, seconds
     # Four bundled photos: every per-image kind once per photo.
     assert {e.base for e in of(probes, kind="clean-png")} == {"astronaut", "chelsea", "coffee", "rocket"}
 
@@ -119,7 +116,7 @@ def test_probe_entry_is_frozen():
 
 
 def test_same_output_twice_and_seed_only_moves_corruption(probes, tmp_path):
-    root, entries, _ = probes
+    root, entries = probes
     again = tmp_path / "again"
     write_probes(again)
     for e in entries:
@@ -137,7 +134,7 @@ PLAIN = ("clean", "format", "sentinel", "size", "corrupt", "base")
 
 
 def test_plain_probes_decode_to_base_with_pillow_and_opencv(probes):
-    root, entries, _ = probes
+    root, entries = probes
     checked = 0
     for e in entries:
         if e.expect != "same-as-base" or e.category not in PLAIN:
@@ -150,7 +147,7 @@ def test_plain_probes_decode_to_base_with_pillow_and_opencv(probes):
 
 
 def test_lossy_tolerances_are_tight_enough_to_catch_a_channel_swap(probes):
-    root, entries, _ = probes
+    root, entries = probes
     for e in entries:
         grey = e.base == "size.1x1" or (e.base or "").endswith(".gray")  # a swap cannot show
         if e.expect == "same-as-base" and e.category in PLAIN and not grey and "mean_abs" in (e.tolerance or {}):

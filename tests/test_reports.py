@@ -16,9 +16,8 @@ from PIL import Image
 
 import skewcheck
 from skewcheck.errors import UsageError
-from skewcheck.example import example_arguments
 from skewcheck.report import format_for, write_report
-from tests.conftest import photo_like, write_png
+from tests.conftest import EXAMPLE, photo_like, write_png
 
 REF = "tests/pipelines_for_tests.py:"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -27,13 +26,13 @@ EVIL_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 CASE_CHILDREN = {"failure", "error", "skipped", "system-out", "system-err"}
 
 
-pytestmark = pytest.mark.usefixtures("run_from_repo")
-SEVERITIES = ("info", "minor", "major", "critical")  # the documented order, restated: the oracle of _gated_images  # references are repo-relative
+pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-relative
+SEVERITIES = ("info", "minor", "major", "critical")  # the documented order, restated: the oracle of _gated_images
 
 
 @pytest.fixture(scope="module")
-def example():
-    return skewcheck.compare(**example_arguments())
+def example(example_report):
+    return example_report
 
 
 def _gated_images(data: dict) -> int:
@@ -68,8 +67,8 @@ def test_junit_counts_equal_the_json_report(example):
     data = example.to_dict()
     root = ET.fromstring(example.to_junit())
     _check_junit_shape(root)
-    assert int(root.get("tests")) == len(data["images"]) == 60
-    assert int(root.get("failures")) == _gated_images(data) == 60
+    assert int(root.get("tests")) == len(data["images"]) == EXAMPLE.images
+    assert int(root.get("failures")) == _gated_images(data) == EXAMPLE.images
     # no probe metadata: one suite per top folder (the ten digit classes), one case per image
     assert {s.get("name"): int(s.get("tests")) for s in root} == {str(d): 6 for d in range(10)}
     assert sorted(c.get("name") for c in root.iter("testcase")) == sorted(r["path"] for r in data["images"])
@@ -134,7 +133,7 @@ def test_json_report_keeps_its_contract_and_no_thumbnails(example):
     assert {"verdict", "exit_code", "gate", "model", "pipelines", "summary", "findings", "images"} <= set(data)
     assert all("thumbnails" not in f for f in data["findings"])
     assert data["gate_details"]["to_pass"] == {"fail_on": "never", "max_flip_rate": 0.283334, "tensor_atol": 254.0}
-    assert data["summary"]["confident_wrong"]["serve"] == 17
+    assert data["summary"]["confident_wrong"]["serve"] == EXAMPLE.flips
 
 
 def test_user_text_is_escaped_in_every_format(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 
@@ -9,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from skewcheck.cli import app
+from tests.conftest import EXAMPLE
 
 REF = "tests/pipelines_for_tests.py:"
 runner = CliRunner()
@@ -21,18 +23,17 @@ def invoke(*args: str):
     return runner.invoke(app, ["compare", "--quiet", *args])
 
 
-def test_several_reports_in_one_run(tmp_path):
-    paths = [tmp_path / "out" / name for name in ("r.json", "r.md", "r.xml", "r.html", "summary.txt")]
-    args = [a for p in paths for a in ("--report", str(p))]
-    result = invoke("--example", *args, "--format", "markdown")
+def test_several_reports_in_one_run(example_cli):
+    """conftest's example_cli writes r.json, r.md, r.xml, r.html and summary.txt in one run, --format markdown."""
+    result, paths = example_cli["result"], example_cli["paths"]
     assert result.exit_code == 1, result.output
-    data = json.loads(paths[0].read_text())
+    data = json.loads(paths["r.json"].read_text())
     assert data["exit_code"] == 1 and data["verdict"] == "fail"
-    assert paths[1].read_text().startswith("## ❌ skewcheck: FAIL")
-    assert paths[4].read_text() == paths[1].read_text()  # no known extension: --format decides
-    root = ET.parse(paths[2]).getroot()
-    assert int(root.get("tests")) == data["summary"]["images"] == 60
-    assert paths[3].read_text().startswith("<!DOCTYPE html>")
+    assert paths["r.md"].read_text().startswith("## ❌ skewcheck: FAIL")
+    assert paths["summary.txt"].read_text() == paths["r.md"].read_text()  # no known extension: --format decides
+    root = ET.parse(paths["r.xml"]).getroot()
+    assert int(root.get("tests")) == data["summary"]["images"] == EXAMPLE.images
+    assert paths["r.html"].read_text().startswith("<!DOCTYPE html>")
 
 
 def test_unknown_extension_without_format_is_a_usage_error(tmp_path):
@@ -41,16 +42,17 @@ def test_unknown_extension_without_format_is_a_usage_error(tmp_path):
     assert "cannot tell the report format" in result.output
 
 
-def test_max_flip_rate_changes_the_exit_code(tmp_path):
+def test_max_flip_rate_changes_the_exit_code(tmp_path, example_report):
+    # the flag through the CLI, once: a rate below the example's fails the run on it alone
     out = tmp_path / "r.json"
-    loose = invoke("--example", "--fail-on", "never", "--max-flip-rate", "0.3", "--report", str(out))
-    assert loose.exit_code == 0, loose.output
-    assert json.loads(out.read_text())["gate_details"]["failed"] == []
     strict = invoke("--example", "--fail-on", "never", "--max-flip-rate", "0.1", "--report", str(out))
     assert strict.exit_code == 1, strict.output
     gate = json.loads(out.read_text())["gate_details"]
     assert gate["failed"] == ["max-flip-rate"] and gate["max_flip_rate"] == 0.1
-    assert gate["flip_rate"] == pytest.approx(17 / 60, abs=1e-6)
+    assert gate["flip_rate"] == pytest.approx(EXAMPLE.flip_rate, abs=1e-6)
+    # the same audit under a looser limit passes: the gate is the report's, not the audit's
+    loose = dataclasses.replace(example_report, gate="never", max_flip_rate=0.3)
+    assert loose.exit_code == 0 and loose.gate_details()["failed"] == []
 
 
 def test_atol_makes_a_small_offset_equal(image_dir, tmp_path):

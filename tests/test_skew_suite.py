@@ -12,6 +12,7 @@ itself and expects first the kind whose variant recovers most flips against ``re
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import pytest
 import skewcheck
 from skewcheck.findings import Severity
 from skewcheck.images.discover import iter_image_files
-from skewcheck.probes import write_probes
+from skewcheck.probes import load_manifest, write_probes
 from tests import skew_pairs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,6 +72,14 @@ def _skewed(row):
     return pytest.param(*row, marks=marks, id=f"{row[1]}-{model}")
 
 
+# Rows whose top finding is below the default gate (--fail-on major), so the run passes: through the
+# suite model these skews recover under 1 % of predictions when repaired (minor), and a few-level
+# IDCT difference or a faint watermark is minor by itself. Every other row must fail the gate.
+PASSES_DEFAULT_GATE = {
+    ("serve_tf_fast_idct", "none"), ("serve_watermark", "fixtures/models/tiny_callable.py:predict"),
+    ("serve_no_icc", MODEL), ("serve_opencv_resize", MODEL), ("serve_center_crop", MODEL),
+    ("serve_center_crop_75", MODEL),
+}
 # Kinds whose side nothing tells here (no labels, no input range in the model, no aliasing method):
 # skewcheck says "unknown" rather than assume serving is the one at fault.
 SIDE_UNTOLD = {"scale", "normalization", "crop", "prediction"}
@@ -138,7 +147,7 @@ def test_skewed_pair_top_finding(probes, suite_runner, train, serve, model, kind
     side = "unknown" if kind in SIDE_UNTOLD else side
     assert (top.kind, top.side) == (kind, side), [(f.kind, f.side, f.images, (f.impact or {}).get("flips_recovered")) for f in report.findings]
     assert top.explanation and top.fix
-    assert report.exit_code == (0 if top.severity < Severity.MAJOR else 1)
+    assert report.exit_code == (0 if (serve, model) in PASSES_DEFAULT_GATE else 1), top.severity
 
 
 def _mirrored(bug, good, model, kind):
@@ -262,7 +271,10 @@ def test_two_causes_are_both_reported_the_bigger_first(probes):
 def test_exif_finding_names_the_deviating_side_and_probe_count(probes):
     report = skewcheck.compare(train=P + "reference", serve=P + "serve_no_exif", images=probes)
     top = report.findings[0].to_dict()
+    rotated = Counter(e.kind for e in load_manifest(probes).values() if e.kind.startswith("exif-orientation-"))
+    n = sum(rotated.values())  # the probe set's EXIF-rotated files: the ones ignoring EXIF gets wrong
     assert top["kind"] == "orientation" and top["evidence"]["exif_orientation"] == [3, 6]
-    assert top["probe_expectation"] == f"serve deviates from the probe's expected decode on {top['images']}/{top['images']} images"
+    assert top["images"] == n
+    assert top["probe_expectation"] == f"serve deviates from the probe's expected decode on {n}/{n} images"
     matrix = report.probe_matrix
-    assert matrix["exif-orientation-6"]["deviates"] == {"train": 0, "serve": matrix["exif-orientation-6"]["images"]}
+    assert matrix["exif-orientation-6"]["deviates"] == {"train": 0, "serve": rotated["exif-orientation-6"]}

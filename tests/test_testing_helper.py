@@ -6,6 +6,7 @@ import pytest
 
 from skewcheck.example import example_arguments
 from skewcheck.testing import assert_no_skew
+from tests.conftest import EXAMPLE
 
 REF = "tests/pipelines_for_tests.py:"
 
@@ -17,8 +18,9 @@ def test_raises_on_the_examples_buggy_pipeline_with_ranked_findings():
     with pytest.raises(AssertionError) as caught:
         assert_no_skew(**example_arguments())
     lines = str(caught.value).splitlines()
-    assert lines[0] == "skewcheck found training-serving skew: 2 finding(s) at or above --fail-on major (60 images)"
-    assert lines[1].startswith("  1. [critical] scale (side: serve; 60 images, 17 flips): serve tensors are 255 × train")
+    n, flips = EXAMPLE.images, EXAMPLE.flips
+    assert lines[0] == f"skewcheck found training-serving skew: 2 finding(s) at or above --fail-on major ({n} images)"
+    assert lines[1].startswith(f"  1. [critical] scale (side: serve; {n} images, {flips} flips): serve tensors are 255 × train")
     assert lines[1].endswith("Fix: Divide the serve tensor by 255 (as training does), after casting to float.")
     assert lines[2].startswith("  2. [major] dtype (side: serve; 60 images, 0 flips): ")
     assert "Fix: Cast the serve tensor to float32" in lines[2]
@@ -42,7 +44,7 @@ def test_keywords_are_those_of_compare(image_dir):
 
 def test_flip_rate_gate_alone_fails_with_its_numbers():
     args = {**example_arguments(), "fail_on": "never", "max_flip_rate": 0.1}
-    with pytest.raises(AssertionError, match=r"flip rate 0\.2833 > --max-flip-rate 0\.1"):
+    with pytest.raises(AssertionError, match=rf"flip rate {EXAMPLE.flip_rate:.4f} > --max-flip-rate 0\.1"):
         assert_no_skew(**args)
 
 
