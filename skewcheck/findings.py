@@ -7,12 +7,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-KINDS = (
-    "shape", "layout", "dtype", "scale", "normalization", "channel-order", "orientation", "resize",
-    "crop", "color-profile", "color-conversion", "alpha", "jpeg-decoder", "decode-tolerance", "nondeterminism",
-    "pipeline-error", "prediction",
-)  # fmt: skip
-
 
 class Severity(IntEnum):
     INFO = 0

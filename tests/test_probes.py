@@ -418,14 +418,19 @@ def test_load_manifest_without_manifest_is_empty(tmp_path):
     assert load_manifest(tmp_path) == {}
 
 
-def test_builtin_probe_dir_is_cached_per_version(tmp_path, monkeypatch):
+def test_builtin_probe_dir_is_cached_per_version_and_generator(tmp_path, monkeypatch):
     monkeypatch.setenv("SKEWCHECK_CACHE_DIR", str(tmp_path / "cache"))
     first = builtin_probe_dir()
-    assert first == tmp_path / "cache" / f"probes-{__version__}"
+    assert first.parent == tmp_path / "cache" and first.name.startswith(f"probes-{__version__}-")
     assert load_manifest(first)
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]  # temp dir renamed away
     monkeypatch.setattr("skewcheck.probes.writer.write_probes", lambda *a, **k: pytest.fail("regenerated"))
     assert builtin_probe_dir() == first
+    # other generator code or another Pillow under the same version: a new set, not the stale one
+    monkeypatch.setattr("PIL.__version__", "0.0-other")
+    monkeypatch.setattr("skewcheck.probes.writer.write_probes", lambda out, **k: (out / "manifest.json").write_text("{}"))
+    other = builtin_probe_dir()
+    assert other != first and other.name.startswith(f"probes-{__version__}-")
 
 
 def test_cache_root_falls_back_to_xdg_then_home(tmp_path, monkeypatch):

@@ -6,6 +6,8 @@ by each module's ``SPEC`` (skewcheck/diagnose/registry.py), not by the order of 
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from skewcheck.diagnose import (
     alpha,
     channel_order,
@@ -33,6 +35,17 @@ from skewcheck.findings import Observation
 MODULES = [alpha, channel_order, color_conversion, color_profile, crop, decode_tolerance, dtype, jpeg_decoder, model_input, model_range,
            nondeterminism, normalization, orientation, pipeline_error, prediction, resize, scale, shape_layout]  # fmt: skip
 DETECTORS: tuple[Detector, ...] = ordered(MODULES)
+
+
+def register_detector(module: ModuleType) -> None:
+    """Add a detector: a module (or object) with ``SPEC`` (a DetectorSpec) and ``detect(ctx)``.
+    The run order is derived again from every SPEC, as for the built-in ones."""
+    global DETECTORS
+    if any(m.__name__ == module.__name__ for m in MODULES):
+        raise ValueError(f"detector {module.__name__!r} is registered already")
+    order = ordered([*MODULES, module])  # raises on a dependency cycle before anything changes
+    MODULES.append(module)
+    DETECTORS = order
 
 
 def diagnose(ctx: PairContext) -> list[Observation]:

@@ -39,7 +39,7 @@ class Detector:
 
 def ordered(modules: list[ModuleType]) -> tuple[Detector, ...]:
     """Detectors in an order that honours every ``reads`` and ``supersedes`` (ties by name)."""
-    detectors = [Detector(m.__name__.rsplit(".", 1)[1], m.SPEC, m.detect, m.__doc__ or "") for m in modules]
+    detectors = [Detector(m.__name__.rsplit(".", 1)[-1], m.SPEC, m.detect, m.__doc__ or "") for m in modules]
     emitters: dict[str, set[str]] = {}
     for d in detectors:
         for kind in d.spec.kinds:

@@ -1,11 +1,16 @@
-"""``--model REF`` → a runner: sniff the reference and pick the format.
+"""``--model REF`` → a runner: the one table of model formats, and the sniffing that picks one.
 
-Order: ``none``; ``.onnx`` (onnxruntime, the optional ``onnx`` extra); an existing directory (SavedModel) or file (by
-extension); ``something:function`` (a user callable); else a one-line UsageError.
+Each format is a :class:`ModelFormat` in ``FORMATS``: how it recognises a reference, how it loads
+(importing its runner module only then, so TensorFlow and onnxruntime stay lazy), and the words
+the error message lists. Order matters: the first format that claims a reference loads it.
+Adding a format is one ``register_model_format(...)`` call (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from skewcheck.errors import UsageError
@@ -13,10 +18,58 @@ from skewcheck.models._common import check_device_name
 from skewcheck.models.base import ModelRunner
 from skewcheck.models.callable_runner import split_ref
 
+Loader = Callable[[str, Path, str, bool], ModelRunner]  # (ref, path, device, unsafe_load) -> runner
+
+
+@dataclass(frozen=True)
+class ModelFormat:
+    name: str
+    described_as: str  # how the "expected ..." message names it, e.g. "a .tflite file"
+    claims: Callable[[str, Path], bool]  # (ref as given, ref as a path) -> this format loads it
+    load: Loader
+
+
+def _lazy(module: str, cls: str, *, unsafe_load: bool = False) -> Loader:
+    """A loader that imports ``skewcheck.models.<module>`` only when the format is used."""
+
+    def load(ref: str, path: Path, device: str, unsafe: bool) -> ModelRunner:
+        runner = getattr(importlib.import_module(f"skewcheck.models.{module}"), cls)
+        return runner(path, device=device, unsafe_load=unsafe) if unsafe_load else runner(path, device=device)
+
+    return load
+
+
+def _callable(ref: str, path: Path, device: str, unsafe: bool) -> ModelRunner:
+    from skewcheck.models.callable_runner import CallableRunner
+
+    return CallableRunner(ref)
+
+
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
-SUPPORTED = (
-    "a .keras, .h5, .tflite or .onnx file, a SavedModel directory, pkg.module:fn, path/to/file.py:fn, or none"
-)
+
+FORMATS: list[ModelFormat] = [
+    ModelFormat("onnx", "a .onnx file", lambda ref, p: p.suffix.lower() == ".onnx", _lazy("onnx_runner", "OnnxRunner")),
+    ModelFormat("savedmodel", "a SavedModel directory", lambda ref, p: p.is_dir(),
+                _lazy("savedmodel_runner", "SavedModelRunner")),  # fmt: skip
+    ModelFormat("keras", "a .keras or .h5 file", lambda ref, p: p.suffix.lower() in KERAS_SUFFIXES,
+                _lazy("keras_runner", "KerasRunner", unsafe_load=True)),  # fmt: skip
+    ModelFormat("tflite", "a .tflite file", lambda ref, p: p.suffix.lower() == ".tflite",
+                _lazy("tflite_runner", "TFLiteRunner")),  # fmt: skip
+    ModelFormat("callable", "pkg.module:fn or path/to/file.py:fn",
+                lambda ref, p: not p.is_file() and split_ref(ref) is not None, _callable),  # fmt: skip
+]
+
+
+def register_model_format(fmt: ModelFormat, *, before: str | None = None) -> None:
+    """Add a model format (``before``: the name of a format it must be tried ahead of)."""
+    if any(f.name == fmt.name for f in FORMATS):
+        raise ValueError(f"model format {fmt.name!r} is registered already")
+    at = next((i for i, f in enumerate(FORMATS) if f.name == before), len(FORMATS))
+    FORMATS.insert(at, fmt)
+
+
+def supported() -> str:
+    return ", ".join(f.described_as for f in FORMATS) + ", or none"
 
 
 def load_model(ref: str, *, device: str = "auto", unsafe_load: bool = False) -> ModelRunner | None:
@@ -30,29 +83,11 @@ def load_model(ref: str, *, device: str = "auto", unsafe_load: bool = False) -> 
         return None
     check_device_name(device)
     path = Path(ref).expanduser()
-    suffix = path.suffix.lower()
-    if suffix == ".onnx":
-        from skewcheck.models.onnx_runner import OnnxRunner  # noqa: PLC0415
-
-        return OnnxRunner(path, device=device)
-    if path.is_dir():
-        from skewcheck.models.savedmodel_runner import SavedModelRunner  # noqa: PLC0415
-
-        return SavedModelRunner(path, device=device)
-    if path.is_file() or suffix in (*KERAS_SUFFIXES, ".tflite"):
-        if suffix in KERAS_SUFFIXES:
-            from skewcheck.models.keras_runner import KerasRunner  # noqa: PLC0415
-
-            return KerasRunner(path, device=device, unsafe_load=unsafe_load)
-        if suffix == ".tflite":
-            from skewcheck.models.tflite_runner import TFLiteRunner  # noqa: PLC0415
-
-            return TFLiteRunner(path, device=device)
-        if suffix == ".py":
+    for fmt in FORMATS:
+        if fmt.claims(ref, path):
+            return fmt.load(ref, path, device, unsafe_load)
+    if path.is_file():
+        if path.suffix.lower() == ".py":
             raise UsageError(f"{ref}: name the function too, e.g. {ref}:predict")
-        raise UsageError(f"cannot tell the model format of {ref}: expected {SUPPORTED}")
-    if split_ref(ref) is not None:
-        from skewcheck.models.callable_runner import CallableRunner  # noqa: PLC0415
-
-        return CallableRunner(ref)
-    raise UsageError(f"model not found: {ref} (expected {SUPPORTED})")
+        raise UsageError(f"cannot tell the model format of {ref}: expected {supported()}")
+    raise UsageError(f"model not found: {ref} (expected {supported()})")

@@ -12,7 +12,7 @@ from skewcheck.probes import (
 )
 from skewcheck.probes.model import CATEGORIES, Kind
 
-KINDS: tuple[Kind, ...] = (
+KINDS: list[Kind] = [
     # clean
     Kind("clean-jpeg-q95", "clean", "baseline JPEG, quality 95, 4:2:0", gen_clean.jpeg_q95, True),
     Kind("clean-jpeg-q75", "clean", "baseline JPEG, quality 75 (web uploads)", gen_clean.jpeg_q75, True),
@@ -63,11 +63,21 @@ KINDS: tuple[Kind, ...] = (
          gen_synthetic.sentinel_channel_order, False),
     Kind("sentinel-resize", "sentinel", "zone plate and circle: resize filters and antialiasing differ",
          gen_synthetic.sentinel_resize, False),
-)
+]
 
 KINDS_BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 assert len(KINDS_BY_NAME) == len(KINDS), "duplicate kind name"
 assert all(kind.category in CATEGORIES for kind in KINDS)
+
+
+def register_kind(kind: Kind) -> None:
+    """Add a probe kind (listed by ``--list``, written by ``probe-images``, selectable by name or category)."""
+    if kind.name in KINDS_BY_NAME:
+        raise ValueError(f"probe kind {kind.name!r} is registered already")
+    if kind.category not in CATEGORIES:
+        raise ValueError(f"probe kind {kind.name!r}: unknown category {kind.category!r} (one of {', '.join(CATEGORIES)})")
+    KINDS.append(kind)
+    KINDS_BY_NAME[kind.name] = kind
 
 
 def select_kinds(names: list[str] | None) -> list[Kind]:

@@ -207,8 +207,24 @@ def images_root(images: str | Path | None) -> Path:
     return builtin_probe_dir() if images is None else check_images_dir(Path(images))
 
 
+def _generator_key() -> str:
+    """What the built-in set is made from: the generator code, the bundled bases and profiles, and
+    the encoder library versions. A set cached by other code (a development checkout, an upgrade
+    of Pillow under the same skewcheck version) is not reused: its files would differ."""
+    import hashlib
+
+    import PIL
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(f"{PIL.__version__} {np.__version__}".encode())
+    for path in sorted([*here.glob("*.py"), *(here.parent / "data").rglob("*")]):
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def builtin_probe_dir() -> Path:
-    """The built-in probe set, generated once per skewcheck version into the cache directory.
+    """The built-in probe set, generated once per skewcheck version and generator into the cache directory.
 
     Written into a temporary sibling and renamed into place, so a reader never sees a half-written
     set and two processes racing both end up with one complete directory.
@@ -216,7 +232,7 @@ def builtin_probe_dir() -> Path:
     from skewcheck import __version__
 
     root = cache_root()
-    final = root / f"probes-{__version__}"
+    final = root / f"probes-{__version__}-{_generator_key()}"
     if (final / MANIFEST).is_file():
         return final
     root.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,6 @@ from skewcheck.atomic import write_atomic, write_atomic_text
 from skewcheck.errors import UsageError
 from skewcheck.report.model import Report
 
-FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".xml": "junit", ".html": "html", ".htm": "html"}
-
 # format → how a Report becomes that format's text (each one a renderer of the plain data)
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "json": Report.to_json,
@@ -18,6 +16,20 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "junit": Report.to_junit,
     "html": Report.to_html,
 }
+# file extension → format, for --report PATH
+FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".xml": "junit", ".html": "html", ".htm": "html"}
+
+
+def register_report_format(name: str, render: Callable[[Report], str], extensions: tuple[str, ...] = ()) -> None:
+    """Add a report format: ``render`` turns a Report into text (read ``report.to_dict()``, the
+    plain-data boundary every format renders from); ``extensions`` (".csv") pick it for --report."""
+    if name in RENDERERS:
+        raise ValueError(f"report format {name!r} is registered already")
+    taken = [e for e in extensions if e.lower() in FORMATS]
+    if taken:
+        raise ValueError(f"extension(s) {', '.join(taken)} already name a report format")
+    RENDERERS[name] = render
+    FORMATS.update({e.lower(): name for e in extensions})
 
 
 def format_for(path: Path, explicit: str | None = None) -> str:
@@ -51,4 +63,4 @@ def write_report(report: Report, path: Path, fmt: str | None = None) -> None:
         raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
 
 
-__all__ = ["FORMATS", "RENDERERS", "Report", "format_for", "render_report", "write_report"]
+__all__ = ["FORMATS", "RENDERERS", "Report", "format_for", "register_report_format", "render_report", "write_report"]
