@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 
 import pytest
+from jinja2 import StrictUndefined
 from typer.testing import CliRunner
 
 import skewcheck
@@ -138,3 +141,120 @@ def test_concurrent_writers_never_leave_a_partial_report(image_dir, tmp_path):
         t.join()
     assert not bad, f"{len(bad)} of 300 reads saw a partial report: {bad[0]}"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+HOSTILE = "<script>x\"y'z"  # markup and both quotes; no "/", so it can be a file and a folder name
+HOSTILE_SERVE = f'''
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+class Boom(Exception):
+    pass
+
+
+Boom.__name__ = {HOSTILE!r}  # the error type lands in the finding's evidence
+
+
+def train(data: bytes):
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def serve(path: str):
+    if Path(path).name.startswith("boom"):
+        raise Boom({HOSTILE!r})
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+'''
+
+
+class _PageText(HTMLParser):
+    """The decoded text of a page, by the classes of the elements around it; every attribute value."""
+
+    VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, str]] = []
+        self.text: list[tuple[tuple[str, ...], str]] = []
+        self.attrs: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs += [v for _, v in attrs if v]
+        if tag not in self.VOID:
+            self.stack.append((tag, dict(attrs).get("class") or ""))
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        self.text.append((tuple(f"{t}.{c}" for t, c in self.stack), data))
+
+    def where(self, value: str) -> list[tuple[str, ...]]:
+        return [around for around, data in self.text if value in data]
+
+
+@pytest.mark.parametrize("route", ["api", "cli"])
+def test_hostile_values_are_escaped_everywhere_in_the_html_page(tmp_path, route):
+    from tests.conftest import photo_like, write_png
+
+    images = tmp_path / "images"
+    for i, name in enumerate(["ok.png", f"{HOSTILE}.png", "boom.png", "more.png"]):
+        write_png(images / name, photo_like(i))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,label\n" + "".join(f'"{n.replace(chr(34), chr(34) * 2)}",{HOSTILE}\n'
+                                               for n in ["ok.png", f"{HOSTILE}.png", "more.png"]))  # fmt: skip
+    names = tmp_path / "classes.txt"
+    names.write_text(f"{HOSTILE}\nb\nc\nd\ne\n")  # the model's five classes, one named like the rest
+    pipes = tmp_path / HOSTILE / "pipes.py"  # the pipeline references name this folder
+    pipes.parent.mkdir()
+    pipes.write_text(HOSTILE_SERVE)
+    page_path = tmp_path / "r.html"
+    args = {"model": MODEL, "train": f"{pipes}:train", "serve": f"{pipes}:serve", "images": str(images),
+            "labels": str(labels), "class-names": str(names)}  # fmt: skip
+    if route == "api":
+        write_report(skewcheck.compare(**{k.replace("-", "_"): v for k, v in args.items()}), page_path)
+    else:
+        result = runner.invoke(app, ["compare", "--quiet", *(a for k, v in args.items() for a in (f"--{k}", v)),
+                                     "--report", str(page_path)])  # fmt: skip
+        assert result.exit_code == 1, result.output
+    page = page_path.read_text(encoding="utf-8")
+
+    escaped = "&lt;script&gt;x&#34;y&#39;z"
+    assert HOSTILE not in page and "<script>x" not in page
+    assert page.count("<script") == 1 and page.count("</script") == 1  # only the page's own sorting script
+    parsed = _PageText()
+    parsed.feed(page)
+    parsed.close()
+    assert parsed.tags.count("script") == 1
+    assert not any(HOSTILE in v for v in parsed.attrs)  # never in an attribute, so never a way out of one
+    shown_times = sum(data.count(HOSTILE) for _, data in parsed.text)
+    assert shown_times == page.count(escaped) >= 12  # each time it is shown, it is written escaped
+    shown = {around[-1] for around in parsed.where(HOSTILE)}  # the innermost element around each
+    expected = {
+        "span.mono",  # the train and serve pipeline references in the banner
+        "div.path mono",  # an example's file name
+        "td.mono",  # the worst images' table
+        "div.evidence",  # the evidence of the pipeline-error finding (its error type)
+        "figcaption.",  # the serve side's status under the failed example
+        "td.",  # the pipeline error's explanation in the findings table, the class in the accuracy table
+        "p.",  # the explanation in the finding's article
+    }
+    assert expected <= shown, shown
+
+
+def test_the_template_never_turns_escaping_off():
+    from skewcheck.report.html import environment
+
+    env = environment()
+    assert env.autoescape is True and env.undefined is StrictUndefined
+    for name in env.list_templates():
+        source = env.loader.get_source(env, name)[0]
+        assert not re.search(r"\|\s*safe\b|autoescape\s+false|Markup", source), name

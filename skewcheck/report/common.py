@@ -186,6 +186,22 @@ def divergence_lines(d: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def error_counts(summary: dict[str, Any]) -> list[str]:
+    """'decode errors: train 0, serve 1' and the same for pipeline and model errors."""
+    return [f"{label}: train {summary[key]['train']}, serve {summary[key]['serve']}"
+            for key, label in (("decode_errors", "decode errors"), ("pipeline_errors", "pipeline errors"),
+                               ("model_errors", "model errors"))]  # fmt: skip
+
+
+def worst_image_cells(record: dict[str, Any]) -> tuple[str, str, str, str]:
+    """A worst image's findings, top-1 flip, max |Δp| and mean |Δ tensor|, as the report tables show them."""
+    m = record.get("metrics", {})
+    dp = m.get("prediction", {}).get("max_abs_dp")
+    dt = m.get("tensor", {}).get("mean_abs_diff")
+    return (", ".join(record["findings"]) or "-", "yes" if record["flipped"] else "no",
+            "-" if dp is None else f"{dp:.3f}", "-" if dt is None else f"{dt:.4g}")  # fmt: skip
+
+
 def image_failures(record: dict[str, Any], failing_kinds: set[str]) -> list[str]:
     """The kinds on this image (a record names finding kinds) with a finding that failed the gate."""
     return [k for k in record.get("findings", []) if k in failing_kinds]

@@ -15,6 +15,7 @@ from skewcheck.report.common import (
     after_fixes_text,
     class_rows,
     divergence_lines,
+    error_counts,
     evidence_text,
     facts,
     headline,
@@ -23,6 +24,7 @@ from skewcheck.report.common import (
     pct,
     to_pass,
     to_pass_label,
+    worst_image_cells,
 )
 
 FINDINGS_SHOWN = 30
@@ -60,7 +62,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines += _probe_matrix(data["probe_matrix"])
     if data.get("worst_images"):
         lines += _worst(data["worst_images"][:WORST_SHOWN])
-    lines += [_errors(s), "", f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]
+    lines += [" · ".join(error_counts(s)), "",
+              f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -154,21 +157,9 @@ def _worst(worst: list[dict[str, Any]]) -> list[str]:
     out = ["### Worst images", "", "| image | findings | top-1 flip | max \\|Δp\\| | mean \\|Δ tensor\\| |",
            "|---|---|---|---:|---:|"]  # fmt: skip
     for w in worst:
-        m = w.get("metrics", {})
-        dp = m.get("prediction", {}).get("max_abs_dp")
-        dt = m.get("tensor", {}).get("mean_abs_diff")
-        out.append(f"| {md(w['path'])} | {md(', '.join(w['findings']) or '-')} | {'yes' if w['flipped'] else 'no'} "
-                   f"| {'-' if dp is None else f'{dp:.3f}'} | {'-' if dt is None else f'{dt:.4g}'} |")  # fmt: skip
+        findings, flip, dp, dt = worst_image_cells(w)
+        out.append(f"| {md(w['path'])} | {md(findings)} | {flip} | {dp} | {dt} |")
     return out + [""]
-
-
-def _errors(s: dict[str, Any]) -> str:
-    parts = []
-    for key, label in (("decode_errors", "decode errors"), ("pipeline_errors", "pipeline errors"),
-                       ("model_errors", "model errors")):  # fmt: skip
-        c = s[key]
-        parts.append(f"{label}: train {c['train']}, serve {c['serve']}")
-    return " · ".join(parts)
 
 
 __all__ = ["md", "render_markdown"]

@@ -12,12 +12,14 @@ from rich.text import Text
 from skewcheck.report.common import (
     after_fixes_text,
     divergence_lines,
+    error_counts,
     evidence_text,
     headline,
     impact_text,
     pct,
     to_pass,
     to_pass_label,
+    worst_image_cells,
 )
 from skewcheck.safe_text import visible_data
 
@@ -191,21 +193,12 @@ def _worst_table(worst: list[dict[str, Any]]) -> Table:
     for col in ("image", "findings", "top-1 flip", "max |Δp|", "mean |Δ tensor|"):
         _column(table, col)
     for w in worst:
-        m = w.get("metrics", {})
-        dp = m.get("prediction", {}).get("max_abs_dp")
-        dt = m.get("tensor", {}).get("mean_abs_diff")
-        _row(
-            table, w["path"], ", ".join(w["findings"]) or "-", "yes" if w["flipped"] else "no",
-            "-" if dp is None else f"{dp:.3f}", "-" if dt is None else f"{dt:.4g}",
-        )  # fmt: skip
+        _row(table, w["path"], *worst_image_cells(w))
     return table
 
 
 def _counts(summary: dict[str, Any]) -> Text:
-    parts = []
-    for key, label in (("decode_errors", "decode errors"), ("pipeline_errors", "pipeline errors"), ("model_errors", "model errors")):
-        c = summary[key]
-        parts.append(f"{label}: train {c['train']}, serve {c['serve']}")
+    parts = error_counts(summary)
     missing = summary.get("missing") or {}
     if any(missing.values()):  # images a snapshot or a tensors: folder has no tensor for
         parts.append(f"missing: train {missing.get('train', 0)}, serve {missing.get('serve', 0)}")
