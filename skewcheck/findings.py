@@ -9,7 +9,7 @@ from typing import Any
 
 KINDS = (
     "shape", "layout", "dtype", "scale", "normalization", "channel-order", "orientation", "resize",
-    "crop", "color-profile", "color-conversion", "alpha", "jpeg-decoder", "decode-tolerance", "nondeterminism",
+    "crop", "padding", "color-profile", "color-conversion", "alpha", "jpeg-decoder", "decode-tolerance", "nondeterminism",
     "pipeline-error", "prediction",
 )  # fmt: skip
 
