@@ -106,7 +106,7 @@ def replicated_gray(ctx: PairContext) -> dict[str, Any] | None:
 
 def repaired_replicated(ctx: PairContext, v: np.ndarray, fitted: tuple[str, np.ndarray, float]) -> np.ndarray | None:
     """Serve (H×W×3, train's layout) given train's colour structure: gray→colour or colour→gray."""
-    gray_side, w, b = fitted
+    gray_side, w, _ = fitted
     t = hwc3(ctx.train.tensor)
     if t is None or v.shape != t.shape:
         return None
