@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 M = "fixtures/models/"
 GRAY, PAD, DYN, DET = M + "gray64.keras", M + "pad_chw.keras", M + "dense_dynamic.keras", M + "detector.keras"
 POST = M + "detector_postprocess.py:top3"
-G, PP, D, O = "tests/gray_pipelines.py:", "tests/padded_pipelines.py:", "tests/dynamic_pipelines.py:", "tests/output_pipelines.py:"
+G, PP, D, OUT = "tests/gray_pipelines.py:", "tests/padded_pipelines.py:", "tests/dynamic_pipelines.py:", "tests/output_pipelines.py:"
 SPURIOUS = {"resize", "crop", "prediction"}
 
 # (model, images, train, serve, expected first kind, evidence the first finding must carry)
@@ -46,8 +46,8 @@ SKEWED = [
                  "serve": "long side to 96, aspect kept, rounded to a multiple of 32"}}),
     (DYN, "varied", D + "dyn_short_side", D + "dyn_short_side_bgr", "channel-order", {"permutation": [2, 1, 0]}),
     (DYN, "varied", D + "dyn_short_side", D + "dyn_short_side_raw", "scale", {"k_named": "255"}),
-    (DET, "varied", O + "train", O + "serve_bgr", "channel-order", {"permutation": [2, 1, 0]}),
-    (DET, "varied", O + "train", O + "serve_no_scale", "scale", {"k_named": "255"}),
+    (DET, "varied", OUT + "train", OUT + "serve_bgr", "channel-order", {"permutation": [2, 1, 0]}),
+    (DET, "varied", OUT + "train", OUT + "serve_no_scale", "scale", {"k_named": "255"}),
 ]  # fmt: skip
 IDENTICAL = [
     (GRAY, "probes", G + "gray_reference", G + "gray_reference"),
@@ -56,8 +56,8 @@ IDENTICAL = [
     (PAD, "padded", PP + "ocr_reference", PP + "ocr_equivalent_np_pad"),
     (DYN, "varied", D + "dyn_short_side", D + "dyn_short_side"),
     (DYN, "varied", D + "dyn_short_side", D + "dyn_short_side_numpy"),
-    (DET, "varied", O + "train", O + "train"),
-    (DET, "varied", O + "train", O + "serve_same"),
+    (DET, "varied", OUT + "train", OUT + "train"),
+    (DET, "varied", OUT + "train", OUT + "serve_same"),
 ]
 PROBE_KINDS = ["clean-jpeg-q95", "clean-png", "exif-orientation-6", "sentinel-channel-order", "sentinel-resize"]
 SIZES = [(200, 100), (100, 200), (150, 100), (120, 90), (300, 100), (90, 160), (256, 192)]  # (w, h)
