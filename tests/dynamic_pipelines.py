@@ -26,3 +26,21 @@ def dyn_short_side(path: str) -> np.ndarray:
 
 def dyn_long_side(path: str) -> np.ndarray:
     return _scaled(path, lambda w, h: TARGET / max(w, h))
+
+
+def dyn_short_side_bgr(path: str) -> np.ndarray:
+    """The short-side policy, channels reversed (an OpenCV frame used without cvtColor)."""
+    return np.ascontiguousarray(dyn_short_side(path)[..., ::-1])
+
+
+def dyn_short_side_raw(path: str) -> np.ndarray:
+    """The short-side policy without the /255."""
+    return dyn_short_side(path) * np.float32(255.0)
+
+
+def dyn_short_side_numpy(path: str) -> np.ndarray:
+    """The same tensor written another way (np.divide on the uint8 resize)."""
+    im = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    k = TARGET / min(im.width, im.height)
+    size = (max(MULTIPLE, round(im.width * k / MULTIPLE) * MULTIPLE), max(MULTIPLE, round(im.height * k / MULTIPLE) * MULTIPLE))
+    return np.divide(np.asarray(im.resize(size, Image.BILINEAR)), 255.0).astype(np.float32)

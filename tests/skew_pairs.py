@@ -360,3 +360,26 @@ FIX_VARIANTS = {
         "serve_opencv_bgr_nearest__fix_resize": "resize",
     },
 }
+
+
+# --- colour conversions between 3-channel tensors (issue 17) ---------------------------------
+
+
+def serve_gray_replicated(path: str) -> np.ndarray:
+    """Pillow's gray replicated to three channels (convert("L").convert("RGB")) where training is colour."""
+    return np.asarray(_open(path).convert("L").convert("RGB").resize(SIZE, Image.BILINEAR), dtype=np.float32) / 255.0
+
+
+def serve_cv2_yuv_round_trip(path: str) -> np.ndarray:
+    """A camera path's YUV frame: the resized RGB through cv2.COLOR_RGB2YUV and back (uint8)."""
+    import cv2
+
+    small = np.asarray(_open(path).resize(SIZE, Image.BILINEAR))
+    back = cv2.cvtColor(cv2.cvtColor(small, cv2.COLOR_RGB2YUV), cv2.COLOR_YUV2RGB)
+    return back.astype(np.float32) / 255.0
+
+
+def serve_pil_ycbcr_round_trip(path: str) -> np.ndarray:
+    """A decode kept in YCbCr and converted back with Pillow (convert("YCbCr") → "RGB") before the resize."""
+    im = _open(path).convert("YCbCr").convert("RGB")
+    return np.asarray(im.resize(SIZE, Image.BILINEAR), dtype=np.float32) / 255.0

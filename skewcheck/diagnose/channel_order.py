@@ -4,8 +4,8 @@ Cause: OpenCV decodes BGR while training used PIL or tf.image (RGB), or a caffe-
 expects BGR. Evidence: the permutation (serve channel c = train channel p[c]). Fix: convert once,
 e.g. ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``. The side is the one whose tensor holds the
 file's pixels in BGR order (judged on opaque pixels only, so a dropped alpha channel is never
-read as a swap), decided on the first image that tells and kept for the run; ``unknown`` until
-an image tells.
+read as a swap, and on the content of an aspect-kept padded tensor), decided on the first image
+that tells and kept for the run; ``unknown`` until an image tells.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.fit import pad_box
 from skewcheck.diagnose.reference import RGB_BGR, affine_residual, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import RESIZERS
@@ -62,6 +63,15 @@ def _order_against_file(ctx: PairContext, side: str) -> tuple[int, ...] | None:
     x = to_hwc3(outcome.tensor) if outcome.tensor is not None else None
     if ref is None or ref.rgb_oriented is None or x is None or ref.rgb_oriented.size > 3 * MAX_PIXELS:
         return None
+    order = _order_of(x, ref)
+    padded = pad_box(x) if order is None and ref.alpha is None else None
+    if padded is not None:  # an aspect-kept, padded tensor: its content is the file
+        top, bottom, left, right = padded[0]
+        order = _order_of(x[top:bottom, left:right], ref)
+    return order
+
+
+def _order_of(x: np.ndarray, ref) -> tuple[int, ...] | None:
     rgb = ref.rgb_oriented
     candidate = rgb.astype(np.float64) if rgb.shape[:2] == x.shape[:2] else RESIZERS["pil.bilinear"](rgb, x.shape[:2])
     if ref.alpha is not None and ref.exif_orientation == 1:

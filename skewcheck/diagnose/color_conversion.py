@@ -6,7 +6,12 @@ handed to ``cv2.cvtColor(COLOR_BGR2GRAY)`` applies those weights to B, G, R; vid
 (0.2126, 0.7152, 0.0722); quick code averages the channels. Evidence: re-rendering the original file
 at the tensor size (with the resize method each side matches) under each convention, the one each
 side matches, and the weights fitted to each side (R, G, B, summing to 1). Fix: one conversion on
-both sides. The side is ``unknown`` (either convention can be the trained one) until labels tell.
+both sides. Between 3-channel tensors (skewcheck/diagnose/color_roundtrip.py): gray replicated to
+three channels on one side against true colour (evidence: the gray weights fitted from the colour
+side's channels), and a YCbCr / YUV round trip (``cv2.COLOR_RGB2YUV`` and back, Pillow
+``convert("YCbCr")`` and back) on one side only (evidence: the round trip each side matches, after
+the resize or at decode). The side is ``unknown`` (either convention can be the trained one) until
+labels tell.
 """
 
 from __future__ import annotations
@@ -105,7 +110,9 @@ def detect(ctx: PairContext) -> list[Observation]:
     if fit is None or fit.explained or ref is None:
         return []  # equal, or a value map (scale, normalization) explains the pair
     t, s = gray_of(ctx.train.tensor), gray_of(ctx.serve.tensor)
-    if t is None or s is None or t.shape != s.shape:
+    if t is None or s is None:
+        return _three_channels(ctx)
+    if t.shape != s.shape:
         return []
     rgb = ref.rgb_oriented
     if rgb is None or rgb.ndim != 3 or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
@@ -155,6 +162,37 @@ def detect(ctx: PairContext) -> list[Observation]:
     ]
 
 
+def _three_channels(ctx: PairContext) -> list[Observation]:
+    """Gray replicated to three channels against colour, or a YCbCr/YUV round trip on one side."""
+    from skewcheck.diagnose import color_roundtrip
+
+    evidence = color_roundtrip.replicated_gray(ctx)
+    if evidence is not None:
+        evidence.pop("_fit", None)
+        gray = "train" if evidence["train"] != "colour" else "serve"
+        text = (f"{gray} gives the model gray replicated to three channels where {'serve' if gray == 'train' else 'train'} "
+                f"gives colour (fitted R, G, B weights of the gray: {evidence.get(gray + '_weights')}).")
+        fix = ("Give the model the channels it was trained on: drop convert('L') / cv2.COLOR_GRAY2RGB on the side that "
+               "adds it, or convert to gray on both sides (train: " + evidence["train"] + ", serve: " + evidence["serve"] + ").")
+    else:
+        evidence = color_roundtrip.round_trip(ctx)
+        if evidence is None:
+            return []
+        text = (f"one side passes the image through a colour-space round trip: train ≈ {evidence['train']}, "
+                f"serve ≈ {evidence['serve']} (uint8 rounding and clipping in YCbCr/YUV).")
+        fix = (f"Convert colour the same way on both sides (train: {evidence['train']}, serve: {evidence['serve']}): "
+               "keep the frame in RGB, or make the same round trip in training.")
+    stats = ctx.residual_stats
+    mean_255 = stats.mean_abs_255 if stats is not None else 0.0
+    return [
+        Observation(
+            "color-conversion", Severity.MAJOR if mean_255 >= 2 else Severity.MINOR, "unknown", evidence, text, fix,
+            min(1.0, mean_255 / 255), measures={"mean_abs_255": round(mean_255, 2)},
+            merge_on=("cause", "train", "serve"), repair=("color-conversion",),
+        )
+    ]  # fmt: skip
+
+
 def _explains(ctx, t, s, rgb, named, scores) -> bool:
     """Moving serve by train's weighting minus serve's removes most of the pair's difference."""
     repaired = transplant_gray(s, *renders(ctx, rgb, named, scores, s.shape))
@@ -185,6 +223,13 @@ def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
     ref = ctx.reference
     if obs is None or ref is None or ref.rgb_oriented is None:
         return None
+    if obs.evidence.get("cause") in ("replicated gray", "round trip"):
+        from skewcheck.diagnose import color_roundtrip
+
+        if obs.evidence["cause"] == "round trip":
+            return color_roundtrip.repaired_round_trip(ctx, v, obs.evidence)
+        found = color_roundtrip.replicated_gray(ctx)
+        return None if found is None else color_roundtrip.repaired_replicated(ctx, v, found["_fit"])
     g = gray_of(v)
     if g is None:
         return None

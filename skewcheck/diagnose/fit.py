@@ -44,6 +44,10 @@ class ValueFit:
     # (rows, columns) of the content when the fit is of the content only: the rest (right and
     # bottom) is a constant padding equal on both sides, which the transform leaves as it is
     content: tuple[int, int] | None = None
+    # (top, bottom, left, right) rows/columns of the content when each side pads the same region
+    # with its own constant (e.g. padded before normalizing on one side, after on the other):
+    # the transform is fitted and applied on the content only, the padding left as it is
+    box: tuple[int, int, int, int] | None = None
 
     @property
     def explained(self) -> bool:
@@ -56,13 +60,23 @@ class ValueFit:
 
     def keep_padding(self, out: np.ndarray, source: np.ndarray) -> np.ndarray:
         """``out`` with the padding region (when the fit is of the content only) taken from ``source``."""
-        if self.content is None or out.shape != source.shape or out.ndim < 2:
+        box = self.content_box
+        if box is None or out.shape != source.shape or out.ndim < 2:
             return out
-        rows, cols = self.content
+        top, bottom, left, right = box
         out = out.copy()
-        out[rows:] = source[rows:]
-        out[:, cols:] = source[:, cols:]
+        out[:top], out[bottom:] = source[:top], source[bottom:]
+        out[:, :left], out[:, right:] = source[:, :left], source[:, right:]
         return out
+
+    @property
+    def content_box(self) -> tuple[int, int, int, int] | None:
+        """(top, bottom, left, right) of the fitted content, when the fit is of the content only."""
+        if self.box is not None:
+            return self.box
+        if self.content is not None:
+            return (0, self.content[0], 0, self.content[1])
+        return None
 
     def _apply(self, train: np.ndarray) -> np.ndarray:
         t = train.astype(np.float64)
@@ -121,6 +135,51 @@ def padding(train: np.ndarray, serve: np.ndarray) -> tuple[int, int] | None:
     return rows, cols
 
 
+def pad_box(x: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """Where one tensor (H×W or H×W×C) is padded: ((top, bottom, left, right) of the content, the
+    pad value per channel) when whole rows and/or columns at its edges hold one constant value,
+    on any side (right/bottom pad, centred letterbox, top/left); None when no edge is padded."""
+    if x.ndim not in (2, 3) or min(x.shape[:2]) < 2 * MIN_PADDING:
+        return None
+    h, w = x.shape[:2]
+    best: tuple[int, tuple[int, int, int, int], np.ndarray] | None = None
+    for corner in (x[-1, -1], x[0, 0], x[0, -1], x[-1, 0]):
+        same = x == corner
+        if same.ndim == 3:
+            same = same.all(axis=-1)
+        cols, rows = same.all(axis=0), same.all(axis=1)
+        left, right = _leading(cols), _trailing(cols)
+        if left + right >= w:
+            continue  # a constant image: nothing tells content from padding
+        top, bottom = _leading(rows), _trailing(rows)
+        box = (top, h - bottom, left, w - right)
+        area = h * w - (box[1] - box[0]) * (box[3] - box[2])
+        if area and (best is None or area > best[0]):
+            best = (area, box, np.atleast_1d(np.asarray(corner, dtype=np.float64)).copy())
+    if best is None:
+        return None
+    top, bottom, left, right = best[1]
+    if bottom - top < MIN_PADDING or right - left < MIN_PADDING:
+        return None
+    return best[1], best[2]
+
+
+def common_pad_box(train: np.ndarray, serve: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The content box when both sides pad the same region, each with its own constant."""
+    if train.shape != serve.shape:
+        return None
+    t, s = pad_box(train), pad_box(serve)
+    if t is None or s is None or t[0] != s[0]:
+        return None
+    return t[0]
+
+
+def _leading(flags: np.ndarray) -> int:
+    """How many of ``flags`` are true at its start."""
+    false = np.flatnonzero(~flags)
+    return len(flags) if false.size == 0 else int(false[0])
+
+
 def _trailing(flags: np.ndarray) -> int:
     """How many of ``flags`` are true at its end."""
     false = np.flatnonzero(~flags)
@@ -143,6 +202,13 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
             if inner.explained and inner.model != "partial":
                 note = f"fitted on the content ({cols}×{rows}); the padding is equal on both sides"
                 return dataclasses.replace(inner, content=content, notes=[*inner.notes, note])
+        box = common_pad_box(train, serve)
+        if box is not None:
+            top, bottom, left, right = box
+            inner = _fit_whole(train[top:bottom, left:right], serve[top:bottom, left:right])
+            if inner.model != "partial":
+                note = f"fitted on the content ({right - left}×{bottom - top}); each side pads the rest with its own value"
+                return dataclasses.replace(inner, box=box, notes=[*inner.notes, note])
     return fit
 
 

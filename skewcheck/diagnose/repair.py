@@ -23,6 +23,9 @@ Components, applied in this order:
   unexplained difference of the image, so it is used only where nothing finer exists.
 - ``values``: invert the fitted value map (a factor, a per-channel affine map, a named preset).
 - ``permutation``: put the channels back in train's order.
+- ``padding``: re-frame serve as train does (another framing: the file rendered both ways,
+  transplanted; another pad value: serve's padding set to train's under the value convention
+  left at that point) (skewcheck/diagnose/padding.py).
 - ``dtype``: cast to train's dtype.
 """
 
@@ -39,7 +42,7 @@ from skewcheck.presets import PRESETS
 from skewcheck.tensor_layout import is_chw
 
 COMPONENTS = ("shape", "layout", "orientation", "resize", "crop", "color-profile", "color-conversion", "alpha", "residual",
-              "values", "permutation", "dtype")
+              "values", "permutation", "padding", "dtype")
 RERENDERED = ("resize", "crop", "color-profile")
 
 DIHEDRAL = (
@@ -108,12 +111,19 @@ def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | 
         perm = _permutation(ctx)
         if perm is not None and v.ndim >= 1 and v.shape[-1] == len(perm):
             v = v[..., list(np.argsort(perm))]
+    if "padding" in wanted:
+        from skewcheck.diagnose.padding import repaired as reframed
+
+        framed = reframed(ctx, v, values_undone="values" in wanted)
+        if framed is None:
+            return None
+        v = framed
     out = np.moveaxis(v, -1, 0) if chw else v
     if move is not None and "layout" not in wanted:
         out = _unalign(out, move)
     if "dtype" in wanted:
         return _cast(out, t.dtype)
-    if wanted & {"values", "residual", "shape"} and np.issubdtype(s.dtype, np.integer):
+    if wanted & {"values", "residual", "shape", "padding"} and np.issubdtype(s.dtype, np.integer):
         return out.astype(np.float32)  # a divided or re-rendered integer tensor is no longer integral
     return _cast(out, s.dtype)
 
