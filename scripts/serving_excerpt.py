@@ -37,11 +37,17 @@ def excerpt(args: str, port: str) -> str:
                          capture_output=True, text=True, check=False)  # fmt: skip
     lines = [line.rstrip().replace(f":{port}/", ":P/") for line in run.stdout.splitlines()]
     start = next(i for i, line in enumerate(lines) if line.startswith(("FAIL", "PASS")))
-    end = next((i for i, line in enumerate(lines) if line.startswith("└")), None)
-    if end is None:
-        end = next(i for i, line in enumerate(lines) if line.startswith("No finding"))
-    keep = [line for line in lines[start:end + 1] if not line.startswith(("model ", "minimum that would pass"))]
-    shown = ["$ skewcheck compare " + args, *keep, f"(exit code {run.returncode})"]
+    none = next((i for i, line in enumerate(lines) if line.startswith("No finding")), None)
+    end = none if none is not None else next(i for i, line in enumerate(lines) if line.startswith("└"))
+    head, keep = [], True
+    for line in lines[start:end + 1]:  # drop the model/pipelines and loosest-passing lines, wrapped or not
+        if line.startswith(("model ", "minimum that would pass")):
+            keep = False
+        elif line.startswith(("Findings", "┏", "No finding")):
+            keep = True
+        if keep:
+            head.append(line)
+    shown = ["$ skewcheck compare " + args, *head, f"(exit code {run.returncode})"]
     return "```text\n" + "\n".join(shown) + "\n```\n"
 
 

@@ -147,9 +147,9 @@ class Replayer:
             "agreement_train_as_is": round(identity.agree / n, 6),
             "runner_up": next(({"candidate": s.label, "agreement": round(s.agree / n, 6)} for s in singles + pairs
                                if s is not best and not _same(s, best)), None),  # fmt: skip
-            "indistinguishable": same[:MAX_LISTED] + ([f"… {len(same) - MAX_LISTED} more"] if len(same) > MAX_LISTED else []),
-            "no_effect_here": [s.label.removeprefix("train + ") for s in singles if _same(s, identity)][:MAX_LISTED],
-            "not_applicable": self.not_applicable[:MAX_LISTED],
+            "indistinguishable": _listed(same),
+            "no_effect_here": _listed([s.label.removeprefix("train + ") for s in singles if _same(s, identity)]),
+            "not_applicable": _listed(self.not_applicable),
         }
 
     def _findings(self, identity: _Scored, best: _Scored, singles: list[_Scored],
@@ -232,6 +232,10 @@ def _trim_catch_all(findings: list[Finding], best: _Scored, identity: _Scored, n
                              "predictions on these images.")  # fmt: skip
             out.append(f)
     return out
+
+
+def _listed(names: list[str]) -> list[str]:
+    return names[:MAX_LISTED] + ([f"… {len(names) - MAX_LISTED} more"] if len(names) > MAX_LISTED else [])
 
 
 def _same(a: _Scored, b: _Scored) -> bool:
