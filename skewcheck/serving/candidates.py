@@ -160,10 +160,11 @@ def _colour_managed(ref: Reference, hw: tuple[int, int]) -> np.ndarray | None:
 
 def _on(background: float) -> Callable[[Reference, tuple[int, int]], np.ndarray | None]:
     def make(ref: Reference, hw: tuple[int, int]) -> np.ndarray | None:
-        if ref.alpha is None or ref.rgb_oriented is None or ref.exif_orientation != 1:
+        rgb = ref.rgb
+        if ref.alpha is None or rgb is None or ref.exif_orientation != 1:
             return None
         a = ref.alpha.astype(np.float64)[..., None] / 255.0
-        return _at(np.round(ref.rgb * a + background * (1 - a)).astype(np.uint8), hw)
+        return _at(np.round(rgb * a + background * (1 - a)).astype(np.uint8), hw)
 
     return make
 

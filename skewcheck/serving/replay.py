@@ -67,7 +67,7 @@ class Replayer:
               label: int | None) -> None:  # fmt: skip
         t_out, e_out = getattr(train, "outputs", None), getattr(endpoint, "outputs", None)
         t_top, e_top = top1(t_out), top1(e_out)
-        if t_top is None or e_top is None:
+        if t_top is None or e_top is None or t_out is None or e_out is None:
             return
         self.predicted += 1
         self.flipped += int(t_top != e_top)
@@ -81,9 +81,9 @@ class Replayer:
         if not self.images or self.runner is None:
             return findings, {}, None
         identity = self._score(())
-        scored = [(c, self._score((c,))) for c in all_candidates()]
-        singles = [s for _, s in scored if s.compared]
-        self.not_applicable = [c.name for c, s in scored if not s.compared]  # changed no image: cannot be told apart from train
+        each = [(c, self._score((c,))) for c in all_candidates()]
+        singles = [s for _, s in each if s.compared]
+        self.not_applicable = [c.name for c, s in each if not s.compared]  # changed no image: cannot be told apart from train
         singles.sort(key=lambda s: (-s.agree, s.shift))
         best = singles[0] if singles else identity
         pairs = []
