@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.comparison.outputs import check_task, load_postprocess
@@ -16,6 +16,10 @@ from skewcheck.native import quiet_imports, quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
 from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB
 from skewcheck.report.model import GATES, Report
+
+if TYPE_CHECKING:
+    from skewcheck.pipelines.base import Pipeline
+    from skewcheck.serving.side import EndpointSide
 
 PipelineRef = str | Callable[..., Any]
 
@@ -43,6 +47,14 @@ def compare(
     task: str | None = None,
     threshold: float = 0.5,
     postprocess: str | Callable[..., Any] | None = None,
+    endpoint_input: str = "image",
+    endpoint_headers: list[str] | tuple[str, ...] = (),
+    endpoint_timeout: float = 30.0,
+    endpoint_retries: int = 2,
+    endpoint_batch_size: int = 8,
+    endpoint_in_flight: int = 4,
+    endpoint_verify: bool | str = True,
+    endpoint_bytes: str = "b64",
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
@@ -62,6 +74,14 @@ def compare(
     output from its shape) says what the model's answer is; ``threshold`` binarizes dense maps;
     ``postprocess`` (``file.py:fn``, ``pkg.module:fn`` or a callable) turns one image's raw outputs
     into boxes, scores and labels, and implies ``task="detection"`` (docs/models.md).
+    ``serve`` may be a live endpoint URL (``http(s)://HOST:PORT/v1/models/NAME:predict``, TF Serving
+    / KServe v1, or ``…/v2/models/NAME/infer``, KServe v2 / Triton); ``endpoint_input`` ``image``
+    sends each file's bytes (the whole serving stack is audited, and diagnosed by replay through
+    ``model``), ``tensor`` sends train's tensor (the served model and runtime are audited).
+    ``endpoint_headers`` (``"Name: value"``, e.g. a bearer token) go with every request and never
+    into the report; ``endpoint_verify`` is True, a CA bundle path, or False; ``endpoint_bytes``
+    (v2 image mode) sends BYTES as base64 JSON strings (``b64``, KServe) or in the binary data
+    extension (``binary``, Triton) (docs/serving.md).
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
     if fail_on not in GATES:
@@ -78,11 +98,15 @@ def compare(
     if postprocess is not None and (model is None or (isinstance(model, str) and model.strip().lower() == "none")):
         raise UsageError("--postprocess reads the model's outputs: it needs --model")
 
+    endpoint = _endpoint(serve, model, workers, endpoint_input, endpoint_headers, endpoint_timeout, endpoint_retries,
+                         endpoint_batch_size, endpoint_in_flight, endpoint_verify, endpoint_bytes)  # fmt: skip
     quiet_tensorflow_env()
     root, probes = _image_root(images)
     with quiet_imports():  # a pipeline module that imports TensorFlow prints its log lines here
         train_p = load_pipeline(train, what="--train", images_root=root, max_tensor_mb=max_tensor_mb)
-        serve_p = load_pipeline(serve, what="--serve", images_root=root, max_tensor_mb=max_tensor_mb)
+        side = _serve_side(endpoint, train_p) if endpoint is not None else None
+        serve_p = side if side is not None else load_pipeline(serve, what="--serve", images_root=root,
+                                                              max_tensor_mb=max_tensor_mb)  # fmt: skip
     post = load_postprocess(postprocess)
     names = _class_names(class_names)
     names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
@@ -101,10 +125,45 @@ def compare(
         max_flip_rate=max_flip_rate, model_expects=_expected_input(runner), workers=workers, timeout=timeout,
         seed=seed,
         max_tensor_mb=max_tensor_mb, task=task, threshold=threshold, postprocess=post,
+        serve_source=side,
     )  # fmt: skip
-    report = run_audit(inputs, progress)
+    try:
+        report = run_audit(inputs, progress)
+    finally:
+        if side is not None:
+            side.close()
     report.summary["skipped_files"] = files.discovery.summary()  # symlinks to folders, FIFOs, loops... and why
     return report
+
+
+def _endpoint(serve: PipelineRef, model: Any, workers: int, mode: str, headers: list[str] | tuple[str, ...],
+              timeout: float, retries: int, batch_size: int, in_flight: int, verify: bool | str, encoding: str) -> Any:  # fmt: skip
+    """The Endpoint when ``serve`` is an http(s) URL (None for a pipeline)."""
+    from skewcheck.serving import is_endpoint_ref
+
+    if not is_endpoint_ref(serve):
+        return None
+    from skewcheck.serving.endpoint import parse_endpoint
+
+    endpoint = parse_endpoint(str(serve), input=mode, headers=headers, timeout=timeout, retries=retries,
+                              batch_size=batch_size, in_flight=in_flight, verify=verify, bytes_encoding=encoding)  # fmt: skip
+    if model is None or (isinstance(model, str) and model.strip().lower() == "none"):
+        raise UsageError("--serve is an endpoint, which yields predictions: --model (the model file that was deployed) is needed to compare them")
+    if workers:
+        raise UsageError("--workers is not supported with an endpoint as --serve (requests already run in parallel: --endpoint-in-flight)")
+    return endpoint
+
+
+def _serve_side(endpoint: Any, train: Pipeline) -> EndpointSide:
+    from skewcheck.serving.side import EndpointSide
+
+    side = EndpointSide(endpoint, train)
+    try:
+        side.open()  # unreachable, refused or no such model: one UsageError line (exit 2)
+    except BaseException:
+        side.close()
+        raise
+    return side
 
 
 def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serve: PipelineRef) -> None:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from skewcheck.models.base import ModelRunner
     from skewcheck.models.inspect import ExpectedInput
     from skewcheck.probes.model import ProbeEntry
+    from skewcheck.serving.side import EndpointSide
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -73,6 +74,7 @@ class AuditInputs:
     task: str | None = None  # classification | dense | embedding | detection; None: inferred per output
     threshold: float = 0.5  # dense maps are binarized at this value
     postprocess: Callable[[list[np.ndarray]], Any] | None = None  # detections: raw outputs -> boxes, scores, labels
+    serve_source: EndpointSide | None = None  # serve's predictions from a live endpoint, not the runner
 
 
 @dataclass
@@ -99,14 +101,18 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     total = len(files)  # type: ignore[arg-type]  # a list or ImageFiles: both have a length
     repeats = repeat_indices(total, inputs.seed + 1)
     attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
+    replayer = _replayer(inputs, total)
     done = 0
     with contextlib.closing(_pairs(inputs, files, repeats)) as stream, single_threaded_blas():  # closing stops the pool
         for pairs in _chunks(stream, max(1, inputs.batch_size)):
             if inputs.runner is not None:
                 for side in SIDES:
-                    preds = predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
-                    for pair, pred in zip(pairs, preds, strict=True):
+                    for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
                         pair.predictions[side] = pred
+            if replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
+                for pair in pairs:
+                    replayer.offer(pair.index, pair.path, pair.file, pair.train.tensor, pair.predictions.get("train"),
+                                   pair.predictions.get("serve"), inputs.labels.get(pair.path))  # fmt: skip
             for pair in pairs:
                 with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
                     warnings.simplefilter("ignore", RuntimeWarning)
@@ -131,6 +137,12 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
                        summary.labelled["serve"], summary.correct["serve"])  # fmt: skip
     if judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
         totals.predicted, totals.flips = judge.judged, judge.changed_images
+    findings = collector.findings()
+    if replayer is not None:  # an endpoint without tensors: its candidates' findings, graded like repairs
+        findings, tallies, summary_dict["replay"] = replayer.finish(findings)
+        attributor.tallies.update(tallies)
+    if inputs.serve_source is not None:
+        summary_dict["endpoint"] = inputs.serve_source.stats(summary.images)
     return Report(
         gate=inputs.gate,
         model=_model_dict(inputs),
@@ -139,7 +151,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
             "serve": {"ref": inputs.serve.ref, "description": inputs.serve.description},
         },
         summary=summary_dict,
-        findings=grade_and_rank(collector.findings(), attributor, totals, collector.flipped_sets),
+        findings=grade_and_rank(findings, attributor, totals, collector.flipped_sets),
         images=records,
         probe_matrix=summary.probe_matrix(),
         worst_images=summary.worst_images(),
@@ -158,6 +170,23 @@ def _model_dict(inputs: AuditInputs) -> dict[str, Any]:
     if inputs.model_expects is not None:
         out["expected_input"] = inputs.model_expects.to_dict()
     return out
+
+
+def _predict(inputs: AuditInputs, side: str, pairs: list[_Pair]) -> list[SidePrediction | None]:
+    """One side's predictions for a chunk: from its prediction source (an endpoint), else the local model."""
+    if side == "serve" and inputs.serve_source is not None:
+        return inputs.serve_source.predict([p.file for p in pairs], [p.serve for p in pairs])
+    return predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
+
+
+def _replayer(inputs: AuditInputs, total: int) -> Any:
+    """The black-box replay, for an endpoint that yields predictions but no serve tensors."""
+    source = inputs.serve_source
+    if source is None or inputs.runner is None or not getattr(source, "image_mode", False):
+        return None
+    from skewcheck.serving.replay import Replayer
+
+    return Replayer(total, inputs.runner, inputs.seed)
 
 
 def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:

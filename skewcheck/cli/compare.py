@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +22,7 @@ from skewcheck.safe_text import visible
 def compare_cmd(
     model: str | None = typer.Option(None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"),
     train: str | None = typer.Option(None, "--train", help="training pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
-    serve: str | None = typer.Option(None, "--serve", help="serving pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
+    serve: str | None = typer.Option(None, "--serve", help="serving pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR, or a live endpoint: http(s)://HOST:PORT/v1/models/NAME:predict (TF Serving, KServe v1) | .../v2/models/NAME/infer (KServe v2, Triton)"),
     images: Path | None = typer.Option(None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"),
     labels: Path | None = typer.Option(None, "--labels", help="CSV with header file,label (file relative to --images)"),
     class_names: Path | None = typer.Option(None, "--class-names", help="one class name per line, for labels given by name"),
@@ -42,6 +42,15 @@ def compare_cmd(
     task: str | None = typer.Option(None, "--task", help="what the model's answer is: classification | dense | embedding | detection (default: inferred per output from its shape; 1-D outputs are class scores unless --task embedding)"),
     threshold: float = typer.Option(0.5, "--threshold", help="dense maps: a pixel is positive above this value (pixels crossing it and the IoU of the binarized maps are reported)"),
     postprocess: str | None = typer.Option(None, "--postprocess", help="detections: file.py:fn | pkg.module:fn receiving one image's raw outputs (list of arrays) and returning boxes (N×4 x1 y1 x2 y2), scores, labels; implies --task detection"),
+    endpoint_input: str = typer.Option("image", "--endpoint-input", help="endpoint --serve: image (send each file's bytes: its whole serving stack is audited) | tensor (send the train pipeline's tensor: only the served model and runtime)"),
+    endpoint_header: Annotated[list[str] | None, typer.Option("--endpoint-header", help="endpoint --serve: an HTTP header for every request, 'Name: value' (e.g. 'Authorization: Bearer ...'); never written into reports; may repeat")] = None,
+    endpoint_timeout: float = typer.Option(30.0, "--endpoint-timeout", help="endpoint --serve: seconds per request"),
+    endpoint_retries: int = typer.Option(2, "--endpoint-retries", help="endpoint --serve: extra attempts on connection errors, 429 and 5xx, with exponential back-off"),
+    endpoint_batch_size: int = typer.Option(8, "--endpoint-batch-size", help="endpoint --serve: images per request"),
+    endpoint_in_flight: int = typer.Option(4, "--endpoint-in-flight", help="endpoint --serve: requests at once"),
+    endpoint_ca: Annotated[Path | None, typer.Option("--endpoint-ca", help="endpoint --serve: CA bundle (PEM) to verify the endpoint's TLS certificate")] = None,
+    endpoint_bytes: str = typer.Option("b64", "--endpoint-bytes", help="v2 endpoint, image mode: BYTES as base64 strings in JSON (b64, KServe) | the binary data extension (binary, Triton)"),
+    endpoint_insecure: bool = typer.Option(False, "--endpoint-insecure", help="endpoint --serve: do not verify the TLS certificate"),
     example: bool = typer.Option(False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
@@ -69,6 +78,9 @@ def compare_cmd(
                 class_names=class_names, fail_on=fail_on, device=device, unsafe_load=unsafe_load,
                 batch_size=batch_size, atol=atol, rtol=rtol, max_flip_rate=max_flip_rate, workers=workers, timeout=timeout,
                 max_tensor_mb=max_tensor_mb, seed=seed, task=task, threshold=threshold, postprocess=postprocess,
+                endpoint_input=endpoint_input, endpoint_headers=endpoint_header or [], endpoint_timeout=endpoint_timeout,
+                endpoint_retries=endpoint_retries, endpoint_batch_size=endpoint_batch_size, endpoint_in_flight=endpoint_in_flight,
+                endpoint_bytes=endpoint_bytes, endpoint_verify=False if endpoint_insecure else (str(endpoint_ca) if endpoint_ca else True),
             )  # fmt: skip
             if not quiet:
                 render(result.to_dict(lazy_images=True), console_for())

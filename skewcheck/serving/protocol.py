@@ -1,0 +1,128 @@
+"""Request bodies and response parsing for the two REST protocols: plain data, no HTTP here.
+
+- v1 (TF Serving REST, KServe v1): ``{"instances": [...]}`` → ``{"predictions": [...]}``. An
+  image is ``{"b64": "<base64>"}``, TF Serving's convention for binary data; a tensor is its
+  nested list.
+- v2 (Open Inference Protocol: KServe v2, Triton): ``{"inputs": [{"name", "shape", "datatype",
+  "data"}]}`` → ``{"outputs": [...]}``. Images go as one BYTES tensor of shape ``[n]``: by default
+  (``b64``) each element a base64 string in the JSON body, as KServe's examples do (KServe 0.21
+  refuses non-UTF-8 bytes in its binary extension); with ``binary``, in the binary data extension
+  Triton documents (a JSON header of ``Inference-Header-Content-Length`` bytes, then each element
+  as a 4-byte little-endian length and its bytes), so the server gets the file's own bytes.
+
+A response that does not have the promised shape raises :class:`MalformedResponse`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from typing import Any
+
+import numpy as np
+
+V2_DATATYPES = {
+    "float16": "FP16", "float32": "FP32", "float64": "FP64", "uint8": "UINT8", "int8": "INT8",
+    "uint16": "UINT16", "int16": "INT16", "int32": "INT32", "int64": "INT64", "bool": "BOOL",
+}  # fmt: skip
+NUMPY_OF_V2 = {v: k for k, v in V2_DATATYPES.items()}
+HEADER_LENGTH = "Inference-Header-Content-Length"
+
+
+class MalformedResponse(ValueError):
+    """The endpoint answered, but not with the protocol's response for this request."""
+
+
+def v1_body(items: list[bytes] | list[np.ndarray]) -> bytes:
+    if items and isinstance(items[0], bytes):
+        instances: list[Any] = [{"b64": base64.b64encode(b).decode("ascii")} for b in items]
+    else:
+        instances = [np.asarray(t).tolist() for t in items]
+    return json.dumps({"instances": instances}).encode()
+
+
+def v1_outputs(body: Any, n: int) -> list[list[np.ndarray]]:
+    """One list of output arrays per instance (``predictions`` rows; named outputs in key order)."""
+    if not isinstance(body, dict):
+        raise MalformedResponse("the response is not a JSON object")
+    if "error" in body and "predictions" not in body:
+        raise MalformedResponse(f"the endpoint answered with an error: {str(body['error'])[:300]}")
+    rows = body.get("predictions")
+    if not isinstance(rows, list):
+        raise MalformedResponse(f"no 'predictions' list in the response (keys: {sorted(body)[:8]})")
+    if len(rows) != n:
+        raise MalformedResponse(f"{len(rows)} predictions for {n} instances")
+    out = []
+    for row in rows:
+        values = [row[k] for k in row] if isinstance(row, dict) else [row]
+        out.append([_numeric(v, "a prediction") for v in values])
+    return out
+
+
+def v2_image_body(items: list[bytes], input_name: str, encoding: str = "b64") -> tuple[bytes, dict[str, str]]:
+    """A BYTES tensor of the files: base64 strings in JSON, or the binary data extension."""
+    if encoding == "b64":
+        data = [base64.b64encode(b).decode("ascii") for b in items]
+        body = {"inputs": [{"name": input_name, "shape": [len(items)], "datatype": "BYTES", "data": data}]}
+        return json.dumps(body).encode(), {"Content-Type": "application/json"}
+    payload = b"".join(struct.pack("<I", len(b)) + b for b in items)
+    header = json.dumps({
+        "inputs": [{"name": input_name, "shape": [len(items)], "datatype": "BYTES",
+                    "parameters": {"binary_data_size": len(payload)}}],
+    }).encode()  # fmt: skip
+    return header + payload, {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(len(header))}
+
+
+def v2_tensor_body(items: list[np.ndarray], input_name: str) -> bytes:
+    batch = np.stack([np.asarray(t) for t in items])
+    datatype = V2_DATATYPES.get(str(batch.dtype))
+    if datatype is None:
+        raise TypeError(f"no Open Inference Protocol datatype for {batch.dtype}")
+    data = batch.ravel().tolist()
+    return json.dumps({"inputs": [{"name": input_name, "shape": list(batch.shape), "datatype": datatype, "data": data}]}).encode()
+
+
+def v2_outputs(body: Any, n: int) -> list[list[np.ndarray]]:
+    """One list of output arrays per request element: each output's rows along its first axis."""
+    if not isinstance(body, dict):
+        raise MalformedResponse("the response is not a JSON object")
+    if "error" in body and "outputs" not in body:
+        raise MalformedResponse(f"the endpoint answered with an error: {str(body['error'])[:300]}")
+    outputs = body.get("outputs")
+    if not isinstance(outputs, list) or not outputs:
+        raise MalformedResponse(f"no 'outputs' list in the response (keys: {sorted(body)[:8]})")
+    arrays = []
+    for i, o in enumerate(outputs):
+        if not isinstance(o, dict) or not isinstance(o.get("shape"), list) or "data" not in o:
+            raise MalformedResponse(f"output {i} has no shape or data")
+        dtype = NUMPY_OF_V2.get(str(o.get("datatype", "FP32")))
+        if dtype is None:
+            raise MalformedResponse(f"output {i} has datatype {o.get('datatype')!r}, not a numeric one")
+        flat = _numeric(o["data"], f"output {i}'s data").ravel()
+        try:
+            array: np.ndarray = flat.astype(dtype).reshape([int(d) for d in o["shape"]])
+        except (ValueError, TypeError) as exc:
+            raise MalformedResponse(f"output {i}: {len(flat)} values do not fill shape {o['shape']}") from exc
+        if array.ndim == 0 or array.shape[0] != n:
+            raise MalformedResponse(f"output {i} has shape {list(array.shape)} for {n} inputs")
+        arrays.append(array)
+    return [[a[row] for a in arrays] for row in range(n)]
+
+
+def v2_input_name(metadata: Any) -> str | None:
+    """The model's first input's name from its v2 metadata (``GET /v2/models/NAME``)."""
+    inputs = metadata.get("inputs") if isinstance(metadata, dict) else None
+    if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict) and isinstance(inputs[0].get("name"), str):
+        return inputs[0]["name"]
+    return None
+
+
+def _numeric(value: Any, what: str) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise MalformedResponse(f"{what} is not a numeric array") from exc
+    if array.dtype == object or array.size == 0:
+        raise MalformedResponse(f"{what} is empty or ragged")
+    return array.astype(np.float32)
