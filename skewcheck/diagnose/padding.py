@@ -172,6 +172,13 @@ def _views(ctx: PairContext) -> dict[str, dict[str, Any]] | None:
     return {"train": train, "serve": serve, "tensors": {"train": t, "serve": s, "rgb": rgb}}
 
 
+def _any_padded(ctx: PairContext) -> bool:
+    """Whether either tensor has a padded edge: the views' boxes, found before rendering anything."""
+    if not ctx.both_ok:
+        return False
+    return any(x is not None and pad_box(x) is not None for x in (_tensor(ctx.train.tensor), _tensor(ctx.serve.tensor)))
+
+
 def _pixels(pad: np.ndarray | None) -> float | list[float] | None:
     if pad is None:
         return None
@@ -189,8 +196,8 @@ def _pad_text(view: dict[str, Any]) -> str:
 
 
 def detect(ctx: PairContext) -> list[Observation]:
-    if "orientation" in ctx.found_kinds:
-        return []
+    if "orientation" in ctx.found_kinds or not _any_padded(ctx):
+        return []  # neither side pads: framing without padding is the crop detector's (and no re-render is needed to say so)
     found = views(ctx)
     if found is None:
         return []
