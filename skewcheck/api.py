@@ -117,15 +117,21 @@ def compare(
         raise UsageError(f"no files found under {root}")
     if progress is not None:
         progress(0, len(files))  # the total is known from the start: the bar never shows "0/?"
-    with quiet_imports():
-        runner = _load_model(model, device, unsafe_load)
+    def load() -> tuple[Any, Any]:
+        with quiet_imports():
+            runner = _load_model(model, device, unsafe_load)
+        return runner, _expected_input(runner)
+
+    # with workers, the audit loads the model once the pool is decoding: its TensorFlow import overlaps them
+    deferred = workers > 0 and isinstance(model, (str, Path)) and str(model).strip().lower() != "none"
+    runner, expects = (None, None) if deferred else load()
     inputs = AuditInputs(
         train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
         class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
-        max_flip_rate=max_flip_rate, model_expects=_expected_input(runner), workers=workers, timeout=timeout,
+        max_flip_rate=max_flip_rate, model_expects=expects, workers=workers, timeout=timeout,
         seed=seed,
         max_tensor_mb=max_tensor_mb, task=task, threshold=threshold, postprocess=post,
-        serve_source=side,
+        serve_source=side, load_runner=load if deferred else None,
     )  # fmt: skip
     try:
         report = run_audit(inputs, progress)

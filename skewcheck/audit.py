@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from skewcheck.models.inspect import ExpectedInput
     from skewcheck.probes.model import ProbeEntry
     from skewcheck.serving.side import EndpointSide
+    from skewcheck.workers import ImageRuns, Prefetch
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -75,6 +76,9 @@ class AuditInputs:
     threshold: float = 0.5  # dense maps are binarized at this value
     postprocess: Callable[[list[np.ndarray]], Any] | None = None  # detections: raw outputs -> boxes, scores, labels
     serve_source: EndpointSide | None = None  # serve's predictions from a live endpoint, not the runner
+    # the model, loaded once the workers are decoding the first images (its TensorFlow import
+    # overlaps them); sets ``runner`` and ``model_expects`` (skewcheck.api: --workers with a model path)
+    load_runner: Callable[[], tuple[ModelRunner | None, ExpectedInput | None]] | None = None
 
 
 @dataclass
@@ -89,43 +93,51 @@ class _Pair:
 
 
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
+    expectations = ProbeExpectations(inputs.probes)
+    files = expectations.bases_first(inputs.files, inputs.root)
+    total = len(files)  # type: ignore[arg-type]  # a list or ImageFiles: both have a length
+    repeats = repeat_indices(total, inputs.seed + 1)
+    with contextlib.closing(_stream(inputs, files, repeats)) as stream, single_threaded_blas():  # closing stops the pool
+        if inputs.load_runner is not None:  # the workers decode the first images meanwhile
+            inputs.runner, inputs.model_expects = inputs.load_runner()
+            inputs.load_runner = None
+        return _audit(inputs, stream, total, repeats, expectations, progress)
+
+
+def _audit(inputs: AuditInputs, stream: Iterable[_Pair], total: int, repeats: frozenset[int],
+           expectations: ProbeExpectations, progress: ProgressFn | None) -> Report:  # fmt: skip
     judge = OutputJudge(inputs.task, inputs.threshold, inputs.postprocess)
     summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
     examples = ExampleStore()
     records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
-    expectations = ProbeExpectations(inputs.probes)
-    files = expectations.bases_first(inputs.files, inputs.root)
     shared: dict[str, Any] = {}
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
-    total = len(files)  # type: ignore[arg-type]  # a list or ImageFiles: both have a length
-    repeats = repeat_indices(total, inputs.seed + 1)
     attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
     replayer = _replayer(inputs, total)
     done = 0
-    with contextlib.closing(_pairs(inputs, files, repeats)) as stream, single_threaded_blas():  # closing stops the pool
-        for pairs in _chunks(stream, max(1, inputs.batch_size)):
-            if inputs.runner is not None:
-                for side in SIDES:
-                    for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
-                        pair.predictions[side] = pred
-            if replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
-                for pair in pairs:
-                    replayer.offer(pair.index, pair.path, pair.file, pair.train.tensor, pair.predictions.get("train"),
-                                   pair.predictions.get("serve"), inputs.labels.get(pair.path))  # fmt: skip
+    for pairs in _chunks(stream, max(1, inputs.batch_size)):
+        if inputs.runner is not None:
+            for side in SIDES:
+                for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
+                    pair.predictions[side] = pred
+        if replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
             for pair in pairs:
-                with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor))
-                if tracer is not None:
-                    tracer.offer(pair.file, pair.path, pair.train, pair.serve)
-            with np.errstate(all="ignore"):
-                attributor.flush()  # the repaired tensors of this chunk through the model, batched
-            for pair in pairs:
-                pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
-            done += len(pairs)
-            if progress is not None:
-                progress(done, total)
+                replayer.offer(pair.index, pair.path, pair.file, pair.train.tensor, pair.predictions.get("train"),
+                               pair.predictions.get("serve"), inputs.labels.get(pair.path))  # fmt: skip
+        for pair in pairs:
+            with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
+                warnings.simplefilter("ignore", RuntimeWarning)
+                records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor))
+            if tracer is not None:
+                tracer.offer(pair.file, pair.path, pair.train, pair.serve)
+        with np.errstate(all="ignore"):
+            attributor.flush()  # the repaired tensors of this chunk through the model, batched
+        for pair in pairs:
+            pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
+        done += len(pairs)
+        if progress is not None:
+            progress(done, total)
 
     audit_error = _audit_error(inputs, summary)
     summary_dict = summary.to_dict()
@@ -196,36 +208,38 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
         yield chunk
 
 
-def _pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
-    """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool."""
+def _stream(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None] | Prefetch:
+    """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool.
+
+    With workers, the pool starts here (before the model loads, so its TensorFlow import overlaps
+    the first decodes) and a thread keeps it fed up to two chunks ahead, so the next chunk decodes
+    while this process runs the model and diagnosis. The thread only waits on pipes: pipelines
+    never run in a thread of this process, where their working-directory and descriptor-2
+    handling would reach the main thread.
+    """
+    from skewcheck.workers import run_image
+
     if inputs.workers < 1:
-        for i, path in enumerate(files):
-            pair = _run_pipelines(inputs, path, repeat=i in repeats)
-            pair.index = i
-            yield pair
-        return
+        pipelines = {"train": inputs.train, "serve": inputs.serve}
+        return (_pair(inputs, run_image(pipelines, i, path, i in repeats)) for i, path in enumerate(files))
     from skewcheck.native import is_verbose
-    from skewcheck.workers import PipelinePool
+    from skewcheck.workers import PipelinePool, Prefetch  # noqa: F811 (the runtime import of the type)
 
     refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
-    with PipelinePool(refs, inputs.root, inputs.workers, timeout=inputs.timeout, verbose=is_verbose(),
-                      max_tensor_mb=inputs.max_tensor_mb) as pool:  # fmt: skip
-        jobs = ((path, i in repeats) for i, path in enumerate(files))
-        for i, runs in enumerate(pool.imap(jobs)):
-            yield _Pair(_name(inputs, runs.path), runs.path, runs.first["train"], runs.first["serve"], repeats=runs.repeats, index=i)
+    pool = PipelinePool(refs, inputs.root, inputs.workers, timeout=inputs.timeout, verbose=is_verbose(),
+                        max_tensor_mb=inputs.max_tensor_mb)  # fmt: skip
+    pool.__enter__()  # the workers start loading the pipelines now; Prefetch.close() stops them
+    jobs = ((path, i in repeats) for i, path in enumerate(files))
+    runs = pool.imap(jobs)  # the same run_image() in each worker
+    return Prefetch((_pair(inputs, r) for r in runs), depth=2 * max(1, inputs.batch_size), on_close=pool.__exit__)
+
+
+def _pair(inputs: AuditInputs, runs: ImageRuns) -> _Pair:
+    return _Pair(_name(inputs, runs.path), runs.path, runs.first["train"], runs.first["serve"], repeats=runs.repeats, index=runs.index)
 
 
 def _name(inputs: AuditInputs, path: Path) -> str:
     return path.relative_to(inputs.root).as_posix()
-
-
-def _run_pipelines(inputs: AuditInputs, path: Path, repeat: bool) -> _Pair:
-    pair = _Pair(_name(inputs, path), path, inputs.train.run(path), inputs.serve.run(path))
-    if repeat:
-        for side in SIDES:
-            if getattr(pair, side).ok:
-                pair.repeats[side] = getattr(inputs, side).run(path)
-    return pair
 
 
 def _finish_pair(

@@ -17,13 +17,15 @@ copy of it is unsafe) and rebuild the pipelines from their string references onc
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import queue
 import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -60,6 +62,23 @@ def wanted(step: Step, first: dict[str, Outcome]) -> bool:
     """A repeat runs only when that side's first run gave a tensor (as in the in-process path)."""
     side, repeat = step
     return not repeat or side not in first or first[side].ok
+
+
+def run_image(pipelines: Mapping[str, Any], index: int, path: Path, repeat: bool, *,
+              steps: Iterable[Step] | None = None, on_run: Callable[[str, bool, Outcome], None] | None = None) -> ImageRuns:  # fmt: skip
+    """One image through both pipelines, the one path whether it runs in-process or in a worker:
+    train, serve, then (``repeat``) each side again where its first run gave a tensor. ``steps``:
+    the runs still owed (a replaced worker's image); ``on_run`` hears each run as it ends (a
+    worker reports it at once, so a crash on the next run is pinned on the right one)."""
+    runs = ImageRuns(index, path)
+    for side, again in steps_for(repeat) if steps is None else steps:
+        if not wanted((side, again), runs.first):
+            continue
+        outcome = pipelines[side].run(path)
+        runs.record(side, again, outcome)
+        if on_run is not None:
+            on_run(side, again, outcome)
+    return runs
 
 
 @dataclass
@@ -122,14 +141,11 @@ def _serve(conn: Connection, refs: dict[str, str], images_root: str, verbose: bo
         if task is None:
             return
         index, path, steps = task
-        first: dict[str, Outcome] = {}
-        for side, repeat in steps:
-            if not wanted((side, repeat), first):
-                continue
-            outcome = pipelines[side].run(Path(path))
-            if not repeat:
-                first[side] = outcome
-            conn.send(("run", index, side, repeat, outcome))
+
+        def report(side: str, again: bool, outcome: Outcome, index: int = index) -> None:
+            conn.send(("run", index, side, again, outcome))
+
+        run_image(pipelines, index, Path(path), False, steps=steps, on_run=report)
         conn.send(("done", index))
 
 
@@ -324,3 +340,73 @@ def _lost_run(exitcode: int | None, timed_out: bool, timeout: float | None) -> O
                        error=f"the pipeline ran past --timeout {timeout:g}s on this image; its worker process was stopped")  # fmt: skip
     return Outcome(status="pipeline-error", error_type="WorkerCrashed",
                    error=f"the pipeline crashed its worker process ({exit_text(exitcode)}) on this image")  # fmt: skip
+
+
+class Prefetch:
+    """``source``'s items pulled by a thread, up to ``depth`` ahead of the consumer, in order.
+
+    An exception in ``source`` is raised to the consumer at its place in the stream.
+    :meth:`close` stops the thread, then calls ``on_close(exc_type, exc, tb)`` (e.g. a pool's
+    ``__exit__``: ``exc_type`` is None only when ``source`` ran to its end).
+    """
+
+    _END = object()
+
+    def __init__(self, source: Iterator[Any], depth: int, on_close: Callable[..., object] | None = None) -> None:
+        self._source = source
+        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._on_close = on_close
+        self._finished = False  # the source ran to its end
+        self._closed = False
+        self._thread = threading.Thread(target=self._pull, name="skewcheck-prefetch", daemon=True)
+        self._thread.start()
+
+    def _pull(self) -> None:
+        try:
+            for item in self._source:
+                if not self._put((item, None)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 (handed to the consumer, who raises it)
+            self._put((self._END, exc))
+            return
+        self._finished = True
+        self._put((self._END, None))
+
+    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Prefetch:
+        return self
+
+    def __next__(self) -> Any:
+        if self._closed:
+            raise StopIteration
+        item, exc = self._queue.get()
+        if exc is not None:
+            raise exc
+        if item is self._END:
+            self._queue.put((self._END, None))  # a later next() ends too
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._queue.get_nowait()  # a thread blocked on a full queue sees the stop
+        self._thread.join(_JOIN_S)
+        if self._on_close is not None:
+            if self._finished:
+                self._on_close(None, None, None)
+            else:
+                self._on_close(GeneratorExit, GeneratorExit(), None)  # stopped early: workers are killed

@@ -154,3 +154,31 @@ def test_exit_text_names_signals():
     assert exit_text(-11) == "SIGSEGV"
     assert exit_text(3) == "exit code 3"
     assert "out of memory" in exit_text(-9)
+
+
+def test_the_example_with_workers_gives_the_same_report(example_report):
+    """The model loads while the workers decode (its import overlapped), chunks prefetched: same report."""
+    from skewcheck.example import example_arguments
+
+    pooled = skewcheck.compare(**example_arguments(), workers=2, batch_size=7)
+    assert [f.kind for f in pooled.findings] == [f.kind for f in example_report.findings]
+    assert without_timings(pooled.to_dict()) == without_timings(example_report.to_dict())
+
+
+@pytest.mark.parametrize(("workers", "batch_size"), [(1, 3), (2, 32)])
+def test_a_skewed_probe_pair_gives_the_same_report_with_workers_and_any_chunk(skew_probes, workers, batch_size):
+    args = {"train": "tests/skew_pairs.py:reference", "serve": "tests/skew_pairs.py:serve_opencv_bgr_nearest",
+            "images": skew_probes}  # fmt: skip
+    in_process = skewcheck.compare(**args).to_dict()
+    pooled = skewcheck.compare(**args, workers=workers, batch_size=batch_size).to_dict()
+    assert {f["kind"] for f in in_process["findings"]} >= {"channel-order"}
+    assert without_timings(pooled) == without_timings(in_process)
+
+
+@pytest.fixture(scope="module")
+def skew_probes(tmp_path_factory):
+    from skewcheck.probes import write_probes
+
+    root = tmp_path_factory.mktemp("probes")
+    write_probes(root, kinds=["clean-jpeg-q95", "clean-png", "sentinel-channel-order", "rgba", "exif-orientation-6"])
+    return root
