@@ -171,7 +171,7 @@ def prepare(work: Path, count: int) -> None:
     (work / "handwritten.py").write_text(HANDWRITTEN)
 
 
-def commands(work: Path, case: str) -> dict[str, list[str]]:
+def commands(work: Path, case: str, extra: list[str] | None = None) -> dict[str, list[str]]:
     serve = CASES[case]
     return {
         "script": [sys.executable, str(work / "handwritten.py"), str(work / "model.keras"), str(work / "images"),
@@ -179,7 +179,7 @@ def commands(work: Path, case: str) -> dict[str, list[str]]:
         "skewcheck": [sys.executable, "-m", "skewcheck", "compare", "--model", str(work / "model.keras"),
                       "--train", f"{work / 'pipelines.py'}:pil_train", "--serve", f"{work / 'pipelines.py'}:{serve}",
                       "--images", str(work / "images"), "--report", str(work / f"skewcheck-{case}.json"),
-                      "--quiet", "--fail-on", "never"],
+                      "--quiet", "--fail-on", "never", *(extra or [])],
     }  # fmt: skip
 
 
@@ -201,6 +201,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="reuse this folder (images, model) across runs")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: identical,opencv")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work folder")
+    ap.add_argument("--workers", default=None, help="time skewcheck with --workers this (e.g. 2); default: its own default")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="skewcheck-vs-script-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -212,10 +213,13 @@ def main() -> None:
             for case in cases:
                 order = ("script", "skewcheck") if (r % 2 == 0) else ("skewcheck", "script")  # alternate who goes first
                 for who in order:
-                    seconds = timed(commands(work, case)[who])
+                    extra = ["--workers", args.workers] if args.workers is not None else []
+                    seconds = timed(commands(work, case, extra)[who])
                     times[(case, who)].append(seconds)
                     print(f"round {r + 1} {case:9} {who:9} {seconds:7.2f} s", file=sys.stderr, flush=True)
-        print(f"\n{args.images} images, {args.rounds} round(s), {os.cpu_count()} CPUs\n")
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        print(f"\n{args.images} images, {args.rounds} round(s), {cpus} CPUs usable, skewcheck --workers "
+              f"{args.workers if args.workers is not None else '(default)'}\n")
         print("| serving pipeline | hand-written script | skewcheck compare | skewcheck throughput / script |")
         print("|---|---|---|---|")
         for case in cases:
