@@ -8,7 +8,6 @@ flag the case where both sides agree and both are wrong.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -67,9 +66,10 @@ class ProbeExpectations:
         return verdict
 
     def attribute(self, observations: list[Observation], probe: Any, deviates: dict[str, bool]) -> list[Observation]:
+        """The image's observations, plus a finding of its own where both sides break the probe alike.
+        Which side one deviates on is counted per finding (``Finding.deviating``): the side a probe
+        tells is decided for the whole finding in skewcheck.attribution.grade, never per image."""
         wrong = [side for side, bad in deviates.items() if bad]
-        if len(wrong) == 1:
-            return [o if o.side == "both" else dataclasses.replace(o, side=wrong[0]) for o in observations]
         if not observations and len(wrong) == 2 and probe is not None and probe.category in _BOTH_WRONG:
             kind, explanation, fix = _BOTH_WRONG[probe.category]
             return [Observation(kind, Severity.MINOR, "both", {"probe": probe.kind}, explanation + ": consistent, "
