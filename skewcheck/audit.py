@@ -298,7 +298,7 @@ def _finish_pair(
         ctx.answer_changed = answer["changed"]
     record["metrics"] = metrics
 
-    observations = expectations.attribute(diagnose(ctx), probe, deviates)
+    observations = diagnose(ctx)
     flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
     collector.add_image(pair.path, observations, flipped, deviating=_deviating_side(deviates),
                         correct=_correct(pair, label))  # fmt: skip

@@ -44,3 +44,11 @@ def dyn_short_side_numpy(path: str) -> np.ndarray:
     k = TARGET / min(im.width, im.height)
     size = (max(MULTIPLE, round(im.width * k / MULTIPLE) * MULTIPLE), max(MULTIPLE, round(im.height * k / MULTIPLE) * MULTIPLE))
     return np.divide(np.asarray(im.resize(size, Image.BILINEAR)), 255.0).astype(np.float32)
+
+
+def chw_edge_map(batch: np.ndarray) -> np.ndarray:
+    """A callable dense model with a C×H×W output (N×1×H×W): a smooth probability of "bright and
+    red", of the input's own spatial size (any size, like the dynamic Keras model)."""
+    x = np.asarray(batch, dtype=np.float32)
+    score = 6.0 * (x[..., 0] - 0.5 * (x[..., 1] + x[..., 2])) + 4.0 * (x.mean(-1) - 0.5)
+    return (1.0 / (1.0 + np.exp(-score)))[:, None]

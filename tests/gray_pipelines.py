@@ -81,3 +81,33 @@ def gray_serve_bt709(path: str) -> np.ndarray:
     rgb = np.asarray(_rgb(path).resize(SIZE, Image.BILINEAR), dtype=np.float32)
     gray = rgb @ np.array([0.2126, 0.7152, 0.0722], np.float32)
     return (gray / 127.5 - 1.0)[..., None].astype(np.float32)
+
+
+# -- which library converts to gray: integer / fixed-point conversions, about one gray level apart --
+
+
+def _gray_then_resize(gray: np.ndarray) -> np.ndarray:
+    """A uint8 H×W gray frame, resized and scaled exactly as ``gray_reference`` does."""
+    return _unit(np.asarray(Image.fromarray(np.ascontiguousarray(gray)).resize(SIZE, Image.BILINEAR)))
+
+
+def gray_serve_cv2(path: str) -> np.ndarray:
+    """Pillow decode, then ``cv2.cvtColor(COLOR_RGB2GRAY)`` (fixed point, 14-bit coefficients) on
+    the uint8 RGB frame, against convert("L") (fixed point, 16-bit): the rest is the same."""
+    import cv2
+
+    return _gray_then_resize(cv2.cvtColor(np.asarray(_rgb(path)), cv2.COLOR_RGB2GRAY))
+
+
+def gray_serve_tf(path: str) -> np.ndarray:
+    """Pillow decode, then ``tf.image.rgb_to_grayscale`` on the uint8 frame (float weights 0.2989,
+    0.587, 0.114; back to uint8 by tf's own conversion), against convert("L")."""
+    import tensorflow as tf
+
+    gray = tf.image.rgb_to_grayscale(tf.constant(np.asarray(_rgb(path))))
+    return _gray_then_resize(gray.numpy()[..., 0])
+
+
+def gray_train_cv2(path: str) -> np.ndarray:
+    """A training path on cv2.cvtColor(COLOR_RGB2GRAY) after a Pillow decode."""
+    return gray_serve_cv2(path)

@@ -278,3 +278,13 @@ def test_exif_finding_names_the_deviating_side_and_probe_count(probes):
     assert top["probe_expectation"] == f"serve deviates from the probe's expected decode on {n}/{n} images"
     matrix = report.probe_matrix
     assert matrix["exif-orientation-6"]["deviates"] == {"train": 0, "serve": rotated["exif-orientation-6"]}
+
+
+def test_both_sides_wrong_alike_on_a_probe_is_its_own_finding(probes):
+    """Both pipelines ignore EXIF: the pair agrees, but every rotated probe reaches the model wrong."""
+    report = skewcheck.compare(train=P + "serve_no_exif", serve=P + "serve_no_exif", images=probes)
+    rotated = sum(1 for e in load_manifest(probes).values() if e.kind.startswith("exif-orientation-"))
+    [finding] = [f for f in report.findings if f.kind == "orientation"]
+    assert (finding.side, finding.severity, finding.images) == ("both", Severity.MINOR, rotated)
+    assert "exif_transpose" in finding.fix and report.exit_code == 0  # minor: below the default gate
+    assert [f.kind for f in report.findings if f.kind != "orientation"] == []

@@ -49,6 +49,14 @@ SKEWED = [
     (DET, "varied", OUT + "train", OUT + "serve_bgr", "channel-order", {"permutation": [2, 1, 0]}),
     (DET, "varied", OUT + "train", OUT + "serve_no_scale", "scale", {"k_named": "255"}),
 ]  # fmt: skip
+# Pairs that differ only by which library converted to gray (same BT.601 weights, their own
+# rounding: about one gray level): named by library, repaired, graded by what the repair buys.
+# (model, images, train, serve, evidence the first finding must carry)
+LIBRARY = [
+    (GRAY, "probes", G + "gray_reference", G + "gray_serve_cv2", {"cause": "gray library", "train": "pillow", "serve": "opencv"}),
+    (GRAY, "probes", G + "gray_reference", G + "gray_serve_tf", {"cause": "gray library", "train": "pillow", "serve": "tf"}),
+    (GRAY, "probes", G + "gray_train_cv2", G + "gray_serve_tf", {"cause": "gray library", "train": "opencv", "serve": "tf"}),
+]  # fmt: skip
 IDENTICAL = [
     (GRAY, "probes", G + "gray_reference", G + "gray_reference"),
     (GRAY, "probes", G + "gray_train_opencv", G + "gray_train_opencv"),
@@ -139,6 +147,23 @@ def test_named_cause_first_one_finding_per_cause(runners, folders, table, model,
     if top.kind not in ("layout", "shape"):  # the model cannot take the other shape: nothing to re-run
         assert top.impact is not None and top.impact["diff_explained"] >= 0.8, top.impact
         assert top.impact["flips_recovered"] == changed(report), (top.impact, report.summary)
+
+
+@pytest.mark.parametrize(("model", "images", "train", "serve", "evidence"), LIBRARY,
+                         ids=[f"{r[0].rsplit('/', 1)[1]}-{r[3].rsplit(':', 1)[1]}" for r in LIBRARY])  # fmt: skip
+def test_gray_library_named_and_graded_by_its_repair(runners, folders, table, model, images, train, serve, evidence):
+    report = _run(runners, folders, model, images, train, serve)
+    _row(table, model, train, serve, report)
+    kinds = [(f.kind, f.severity.label, f.images, f.evidence) for f in report.findings]
+    top = report.findings[0]
+    assert top.kind == "color-conversion", kinds
+    assert {k: top.evidence.get(k) for k in evidence} == evidence, top.evidence
+    assert len(report.findings) == 1 and not (SPURIOUS | {"jpeg-decoder"}) & {f.kind for f in report.findings}, kinds
+    assert top.impact is not None and top.impact["diff_explained"] >= 0.99, top.impact
+    assert top.impact["flips_recovered"] == changed(report) == 0, (top.impact, report.summary)
+    # a gray level on some pixels moves the gray model's probabilities by under 0.01: not major
+    assert report.summary["max_abs_dp"] < 0.01, report.summary
+    assert top.severity <= Severity.MINOR and report.exit_code == 0, (top.severity, top.impact)
 
 
 @pytest.mark.parametrize(("model", "images", "train", "serve"), IDENTICAL,

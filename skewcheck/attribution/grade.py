@@ -71,6 +71,7 @@ class RunTotals:
 def grade_and_rank(findings: list[Finding], attributor: Attributor | None, run: RunTotals,
                    flipped_sets: dict[frozenset[Any], int] | None = None) -> list[Finding]:  # fmt: skip
     for finding in findings:
+        _side_from_probes(finding)
         _side_from_labels(finding)
         tally = attributor.tallies.get(finding.key) if attributor is not None and finding.key else None
         finding.impact = impact(finding, tally, run)
@@ -105,6 +106,22 @@ def _unexplained_flips(findings: list[Finding], flipped_sets: dict[frozenset[Any
 
 LABELLED_MIN = 5  # labelled images a finding needs before its accuracy gap names a side
 ACCURACY_GAP = 0.05
+
+
+def _side_from_probes(finding: Finding) -> None:
+    """A finding whose side no detector told gets the side that breaks its probes' expected decode,
+    when one side alone does so on at least half of its images (decided for the whole finding: one
+    cause is never split into a side-told and an untold finding by which of its images are probes)."""
+    wrong = {side: finding.deviating.get(side, 0) for side in ("train", "serve")}
+    if finding.side != "unknown" or min(wrong.values()) > 0 or finding.deviating.get("both"):
+        return
+    side = max(wrong, key=lambda s: wrong[s])
+    if 2 * wrong[side] < finding.images:
+        return
+    finding.side = side
+    finding.explanation += (f" The probes tell the side: on {wrong[side]} of these {finding.images} images {side} "
+                            "breaks the probe's expected decode, the other side never does.")  # fmt: skip
+    finding.fix = dict(finding.fix_by_side).get(side, finding.fix + f" (Here: fix {side}.)")
 
 
 def _side_from_labels(finding: Finding) -> None:

@@ -7,7 +7,10 @@ Kinds, per output of one image (no batch axis):
   1-D outputs are class scores unless ``task="embedding"``.
 - ``dense``: a map, H×W (both sides ≥ 8), H×W×C or C×H×W (C ≤ 4, the other sides ≥ 8); any
   output of 2 or more axes with ``task="dense"``. Per image: mean |Δ|, the share of pixels whose
-  binarized value (``> threshold``) differs, and the IoU of the binarized maps.
+  binarized value (``> threshold``) differs, and the IoU of the binarized maps. Maps of another
+  spatial size (another resize policy on a dynamic-size model) are compared after resizing the
+  serve map to train's size, bilinear (:func:`resampled_to`); the image's and the run's entries
+  say so (``resampled``).
 - ``embedding``: 1-D outputs with ``task="embedding"``. Per image: cosine similarity; over the run:
   nearest-neighbour agreement (is each image's nearest neighbour among the train embeddings the
   same image as among the serve embeddings), on the first ``NN_MAX_IMAGES`` images (float32).
@@ -96,6 +99,39 @@ def infer_kind(output: np.ndarray, task: str | None) -> str:
     if output.ndim >= 2 and (task == "dense" or (task is None and looks_dense(output))):
         return "dense"
     return "other"
+
+
+RESAMPLE_METHOD = "bilinear"  # cv2.INTER_LINEAR, half-pixel centres (as tf.image.resize and Pillow place pixels)
+
+
+def _spatial(a: np.ndarray, b: np.ndarray) -> str | None:
+    """The layout two maps share when they differ only in their spatial size: HW, HWC or CHW."""
+    if a.ndim != b.ndim or a.ndim not in (2, 3) or a.shape == b.shape or min(b.shape) < 1:
+        return None
+    if a.ndim == 2:
+        return "HW"
+    if a.shape[-1] == b.shape[-1] <= DENSE_MAX_CHANNELS:
+        return "HWC"
+    if a.shape[0] == b.shape[0] <= DENSE_MAX_CHANNELS:
+        return "CHW"
+    return None
+
+
+def resampled_to(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """Serve map ``b`` resized to train map ``a``'s spatial size (bilinear), and how, in words;
+    None unless the two maps differ only in their spatial size (same layout and channels)."""
+    import cv2
+
+    layout = _spatial(a, b)
+    if layout is None or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
+        return None
+    hwc = np.moveaxis(b, 0, -1) if layout == "CHW" else b
+    h, w = (a.shape[1:] if layout == "CHW" else a.shape[:2])
+    out = cv2.resize(np.ascontiguousarray(hwc, dtype=np.float64), (int(w), int(h)), interpolation=cv2.INTER_LINEAR)
+    out = out.reshape(h, w, *hwc.shape[2:])
+    if layout == "CHW":
+        out = np.moveaxis(out, -1, 0)
+    return out, f"serve map resized to train's {h}×{w} (H×W), {RESAMPLE_METHOD}"
 
 
 def dense_metrics(a: np.ndarray, b: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -262,6 +298,9 @@ class OutputJudge:
         verdicts = []
         for i, (a, b) in enumerate(zip(train, serve, strict=True)):
             kind = self.kind(i, a)
+            if kind == "dense" and a.shape != b.shape:
+                moved = resampled_to(a, b)
+                b = moved[0] if moved is not None else b
             if kind != primary or a.shape != b.shape:
                 continue
             if kind == "dense":
@@ -278,11 +317,22 @@ class OutputJudge:
         for i, (a, b) in enumerate(zip(train, serve, strict=True)):
             kind = self.kind(i, a)
             per[i] = {"kind": kind}
+            how = None
+            if kind == "dense" and a.shape != b.shape:
+                moved = resampled_to(a, b)
+                if moved is not None:
+                    b, how = moved
+                    per[i]["resampled"] = how
             if a.shape != b.shape or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
                 continue
             agg = self._agg.setdefault(i, {"kind": kind, "images": 0, "changed": 0, "sum": 0.0, "min": math.inf,
-                                           "max_abs": 0.0, "crossed": 0, "pixels": 0, "iou_sum": 0.0, "iou_min": 1.0})  # fmt: skip
+                                           "max_abs": 0.0, "crossed": 0, "pixels": 0, "iou_sum": 0.0, "iou_min": 1.0,
+                                           "resampled": 0, "resampled_to": {}})  # fmt: skip
             agg["images"] += 1
+            if how is not None:
+                agg["resampled"] += 1
+                size = "×".join(str(n) for n in (a.shape[1:] if a.ndim == 3 and _spatial(a, b) == "CHW" else a.shape[:2]))
+                agg["resampled_to"][size] = agg["resampled_to"].get(size, 0) + 1
             if kind == "classification":
                 agg["sum"] += int(np.argmax(a) == np.argmax(b))
             elif kind == "dense":
@@ -352,6 +402,9 @@ class OutputJudge:
                              threshold=self.threshold, iou=round(agg["iou_sum"] / n, 6), min_iou=round(agg["iou_min"], 6),
                              mean_abs_diff=round(agg["sum"] / n, 6), max_abs_diff=round(agg["max_abs"], 6),
                              changed=agg["changed"])  # fmt: skip
+                if agg["resampled"]:
+                    entry["resampled"] = {"images": agg["resampled"], "method": RESAMPLE_METHOD,
+                                          "how": resampled_text(agg["resampled_to"], agg["resampled"], n)}  # fmt: skip
             elif kind == "embedding":
                 t, s = self._nn.get(i, ([], []))
                 entry.update(metric="cosine", value=round(agg["sum"] / n, 6), min_cosine=round(agg["min"], 6),
@@ -366,6 +419,16 @@ class OutputJudge:
         if primary not in CHANGED_RULE:
             return None
         return {"task": primary, "images": self.judged, "changed": self.changed_images, "rule": CHANGED_RULE[primary]}
+
+
+def resampled_text(sizes: dict[str, int], resampled: int, images: int) -> str:
+    """E.g. "serve map resized to train's 96×128 (H×W), bilinear, on 7 of 7 images"."""
+    if len(sizes) == 1:
+        where = f"train's {next(iter(sizes))} (H×W)"
+    else:
+        shown = ", ".join(sorted(sizes, key=lambda k: (-sizes[k], k))[:4]) + (", …" if len(sizes) > 4 else "")
+        where = f"train's H×W on each image ({len(sizes)} sizes: {shown})"
+    return f"serve map resized to {where}, {RESAMPLE_METHOD}, on {resampled} of {images} images"
 
 
 def nn_agreement(train: list[np.ndarray], serve: list[np.ndarray]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from skewcheck.diagnose import (
     padding,
     pipeline_error,
     prediction,
+    probe_expectation,
     resize,
     scale,
     shape_layout,
@@ -34,7 +35,7 @@ from skewcheck.diagnose.registry import Detector, ordered
 from skewcheck.findings import Observation
 
 MODULES = [alpha, channel_order, color_conversion, color_profile, crop, decode_tolerance, dtype, jpeg_decoder, model_input, model_range,
-           nondeterminism, normalization, orientation, padding, pipeline_error, prediction, resize, scale, shape_layout]  # fmt: skip
+           nondeterminism, normalization, orientation, padding, pipeline_error, prediction, probe_expectation, resize, scale, shape_layout]  # fmt: skip
 DETECTORS: tuple[Detector, ...] = ordered(MODULES)
 
 

@@ -1,11 +1,24 @@
-"""color-conversion: both tensors are gray, made from the colour file with other channel weights.
+"""color-conversion: both tensors are gray, made from the colour file with other channel weights or by another library.
 
 Cause: another RGB → gray conversion. Pillow ``convert("L")``, ``cv2.cvtColor(COLOR_RGB2GRAY)``
 and ``tf.image.rgb_to_grayscale`` weigh R, G, B by BT.601 (0.299, 0.587, 0.114); an RGB decode
 handed to ``cv2.cvtColor(COLOR_BGR2GRAY)`` applies those weights to B, G, R; video paths use BT.709
-(0.2126, 0.7152, 0.0722); quick code averages the channels. Evidence: re-rendering the original file
-at the tensor size (with the resize method each side matches) under each convention, the one each
-side matches, and the weights fitted to each side (R, G, B, summing to 1). Fix: one conversion on
+(0.2126, 0.7152, 0.0722); quick code averages the channels. With the same BT.601 weights the
+libraries still round their own way (skewcheck/diagnose/gray_library.py): Pillow in 16-bit fixed
+point, ``(R·19595 + G·38470 + B·7471 + 0x8000) >> 16``; OpenCV on uint8 in fixed point with its
+own coefficients (4.x/5: 15-bit); TensorFlow in float32 with (0.2989, 0.587, 0.114), truncated back
+to uint8. Pillow and OpenCV disagree by one gray level on a fraction of a percent of the pixels,
+TensorFlow and either of them on about a quarter. Evidence: re-rendering the original file at the
+tensor size (with the resize method each side matches) under each convention, the one each side
+matches, and the weights fitted to each side (R, G, B, summing to 1). Between libraries with the
+same weights (``cause: gray library``): the library each side matches (the file converted by each
+library before or after each resize, up to an affine value map; ``train_render`` /
+``serve_render``), the share of each side's pixels its library reproduces exactly (``train_exact``
+/ ``serve_exact``) and the share on which the two libraries' renderings of the file disagree
+(``libraries_disagree``); a side two libraries reproduce alike on an image takes the library the
+run told it apart by on others (``train_candidates`` until one did). Such a finding is ``info``
+when it moves the tensor by under 0.1 gray level on average, ``minor`` under 2, and is graded by
+what re-converting with the other library buys through the model. Fix: one conversion on
 both sides. Between 3-channel tensors (skewcheck/diagnose/color_roundtrip.py): gray replicated to
 three channels on one side against true colour (evidence: the gray weights fitted from the colour
 side's channels), and a YCbCr / YUV round trip (``cv2.COLOR_RGB2YUV`` and back, Pillow
@@ -127,7 +140,7 @@ def detect(ctx: PairContext) -> list[Observation]:
         scores[side] = _best(ctx, x, rgb, resizers)
     named = {side: min(sc, key=lambda n: sc[n][0]) for side, sc in scores.items()}
     if named["train"] == named["serve"]:
-        return []
+        return _library(ctx, t, s, rgb) if named["train"] == "bt601" else []
     for side, other in (("train", "serve"), ("serve", "train")):
         if scores[side][named[side]][0] > CLEAR * scores[side][named[other]][0]:
             return []  # this side is not clearly told apart from the other's convention
@@ -160,6 +173,33 @@ def detect(ctx: PairContext) -> list[Observation]:
             repair=("color-conversion",),
         )
     ]
+
+
+def _library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarray) -> list[Observation]:
+    """Both sides BT.601: told apart by the library's own rounding (skewcheck/diagnose/gray_library.py)."""
+    from skewcheck.diagnose import gray_library
+
+    evidence = gray_library.which_library(ctx, t, s, rgb)
+    if evidence is None:
+        return []
+    stats = ctx.residual_stats
+    mean_255 = stats.mean_abs_255 if stats is not None else 0.0
+    if stats is None or not stats.significant:
+        severity = Severity.INFO  # a gray level on a few pixels: named, but nothing a model sees
+    else:
+        severity = Severity.MAJOR if mean_255 >= 2 else Severity.MINOR
+    where = {side: gray_library.named(evidence, side) for side in ("train", "serve")}
+    text = (f"both tensors are gray with the same BT.601 weights, converted by other libraries: train ≈ {where['train']}, "
+            f"serve ≈ {where['serve']} (each library rounds its own way: they disagree by a gray level on "
+            f"{evidence['libraries_disagree']:.1%} of this image's pixels).")
+    fix = (f"Convert to gray with one library on both sides, as the model was trained (train: {where['train']}, "
+           f"serve: {where['serve']}), or accept the difference if its measured impact is nil.")
+    return [
+        Observation(
+            "color-conversion", severity, "unknown", evidence, text, fix, min(1.0, mean_255 / 255),
+            measures={"mean_abs_255": round(mean_255, 3)}, merge_on=("cause",), repair=("color-conversion",),
+        )
+    ]  # fmt: skip
 
 
 def _three_channels(ctx: PairContext) -> list[Observation]:
@@ -223,6 +263,12 @@ def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
     ref = ctx.reference
     if obs is None or ref is None or ref.rgb_oriented is None:
         return None
+    if obs.evidence.get("cause") == "gray library":
+        from skewcheck.diagnose import gray_library
+
+        g = gray_of(v)
+        out = None if g is None else gray_library.repaired(ctx, g, obs.evidence)
+        return None if out is None else out.reshape(v.shape)
     if obs.evidence.get("cause") in ("replicated gray", "round trip"):
         from skewcheck.diagnose import color_roundtrip
 

@@ -44,13 +44,14 @@ def ordered(modules: list[ModuleType]) -> tuple[Detector, ...]:
     for d in detectors:
         for kind in d.spec.kinds:
             emitters.setdefault(kind, set()).add(d.name)
-    before = {
-        d.name: {e for kind in d.spec.reads + d.spec.supersedes for e in emitters.get(kind, ())} - {d.name}
-        for d in detectors
-    }  # fmt: skip
+    catch_alls = {d.name for d in detectors if d.spec.catch_all}
+    before = {}
     for d in detectors:
-        if d.spec.catch_all:
-            before[d.name] = {o.name for o in detectors if not o.spec.catch_all}
+        wanted = {e for kind in d.spec.reads + d.spec.supersedes for e in emitters.get(kind, ())} - {d.name}
+        if d.spec.catch_all:  # after every other detector, and after the catch-alls it reads
+            before[d.name] = wanted | {o.name for o in detectors if o.name not in catch_alls}
+        else:  # what a catch-all emits comes later by definition: never a reason to wait
+            before[d.name] = wanted - catch_alls
     done: list[Detector] = []
     pending = sorted(detectors, key=lambda d: d.name)
     while pending:

@@ -15,7 +15,9 @@ Components, applied in this order:
   names and move serve by exactly that difference (skewcheck/diagnose/rerender_repair.py), so
   what the cause does not explain stays.
 - ``color-conversion``: a 1-channel serve tensor moved by train's gray conversion of the file minus
-  serve's, under serve's value convention (skewcheck/diagnose/color_conversion.py).
+  serve's, under serve's value convention (skewcheck/diagnose/color_conversion.py); between two
+  libraries with the same weights, serve re-converted with train's library, rendered as serve was
+  (skewcheck/diagnose/gray_library.py).
 - ``alpha``: on the file's transparent pixels only, serve replaced by train's rendering under
   serve's value convention.
 - ``residual``: what the value fit leaves replaced by train's rendering under serve's value

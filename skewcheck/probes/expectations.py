@@ -8,28 +8,16 @@ flag the case where both sides agree and both are wrong.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from skewcheck.findings import Observation, Severity
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.model import base_file
 
 MARGIN_255 = 1.0  # on top of the probe's own tolerance: resampling in the pipeline blurs a little
-
-_BOTH_WRONG = {
-    "exif": ("orientation", "both sides ignore the EXIF orientation tag of this probe",
-             "Apply PIL.ImageOps.exif_transpose (or equivalent) after decoding, on both sides."),
-    "icc": ("color-profile", "both sides ignore the embedded ICC profile of this probe",
-            "Convert to sRGB with PIL.ImageCms.profileToProfile after decoding, on both sides."),
-    "alpha": ("alpha", "both sides render the transparent pixels of this probe unlike its base",
-              "Composite on an explicit background before converting to RGB, on both sides."),
-}  # fmt: skip
-
 
 class ProbeExpectations:
     def __init__(self, probes: dict[str, Any]) -> None:
@@ -65,16 +53,6 @@ class ProbeExpectations:
                 continue
             verdict[side] = not outcome.ok or not _close(outcome.tensor, reference, probe.tolerance or {})
         return verdict
-
-    def attribute(self, observations: list[Observation], probe: Any, deviates: dict[str, bool]) -> list[Observation]:
-        wrong = [side for side, bad in deviates.items() if bad]
-        if len(wrong) == 1:
-            return [o if o.side == "both" else dataclasses.replace(o, side=wrong[0]) for o in observations]
-        if not observations and len(wrong) == 2 and probe is not None and probe.category in _BOTH_WRONG:
-            kind, explanation, fix = _BOTH_WRONG[probe.category]
-            return [Observation(kind, Severity.MINOR, "both", {"probe": probe.kind}, explanation + ": consistent, "
-                                "but production images like it reach the model wrong.", fix, 0.5, merge_on=())]  # fmt: skip
-        return observations
 
 
 def _close(tensor: np.ndarray | None, reference: np.ndarray, tolerance: dict[str, float]) -> bool:
