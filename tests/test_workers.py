@@ -182,3 +182,24 @@ def skew_probes(tmp_path_factory):
     root = tmp_path_factory.mktemp("probes")
     write_probes(root, kinds=["clean-jpeg-q95", "clean-png", "sentinel-channel-order", "rgba", "exif-orientation-6"])
     return root
+
+
+def test_prefetch_keeps_order_raises_at_its_place_and_stops_its_source():
+    from skewcheck.workers import Prefetch
+
+    def source():
+        yield from range(5)
+        raise RuntimeError("pipeline pool gone")
+
+    closed = []
+    items = Prefetch(source(), depth=2, on_close=lambda *exc: closed.append(exc[0]))
+    got = []
+    with pytest.raises(RuntimeError, match="pool gone"):
+        for item in items:
+            got.append(item)
+    items.close()
+    assert got == [0, 1, 2, 3, 4] and closed == [GeneratorExit]  # not run to its end: workers are killed
+    finished = Prefetch(iter(range(3)), depth=1, on_close=lambda *exc: closed.append(exc[0]))
+    assert list(finished) == [0, 1, 2]
+    finished.close()
+    assert closed[-1] is None
