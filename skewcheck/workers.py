@@ -208,12 +208,14 @@ class PipelinePool:
         self.window = 2 * size
         self.timeout = timeout
         self._workers: list[_Worker] = []
+        self._stopping = False  # set by __exit__: a worker that dies now is not replaced
 
     def __enter__(self) -> PipelinePool:
         self._workers = [_Worker(self._ctx, self._args) for _ in range(self.size)]
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._stopping = True  # imap may be running in a Prefetch thread: it must not start new workers
         for worker in self._workers:
             worker.stop(kill=exc_type is not None)
         self._workers = []
@@ -305,6 +307,8 @@ class PipelinePool:
 
     def _replace(self, worker: _Worker, pending: deque[_Task], finished: dict[int, ImageRuns], *, timed_out: bool) -> None:
         """Record the run the worker died on (or was stopped in), requeue the rest, start a new one."""
+        if self._stopping:  # killed by __exit__, not by its image: a replacement would be orphaned
+            raise AuditError("the worker pool was stopped")
         if timed_out:
             worker.process.kill()
         worker.process.join(_JOIN_S)
