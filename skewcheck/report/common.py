@@ -44,8 +44,9 @@ def output_lines(summary: dict[str, Any]) -> list[str]:
     for o in summary.get("outputs") or []:
         changed = f"{o.get('changed', 0)} of {o['images']} images changed"
         if o["kind"] == "dense":
+            resized = f"; {o['resampled']['how']}" if o.get("resampled") else ""  # maps of other sizes, resized
             out.append(f"dense output {o['output']}: {pct(o['value'])} of pixels cross {o['threshold']:g}, "
-                       f"IoU {num(o['iou'], '.3f')}, mean |Δ| {num(o['mean_abs_diff'], '.3g')} ({changed})")  # fmt: skip
+                       f"IoU {num(o['iou'], '.3f')}, mean |Δ| {num(o['mean_abs_diff'], '.3g')} ({changed}){resized}")  # fmt: skip
         elif o["kind"] == "embedding":
             nn = o.get("nn_agreement")
             near = f", nearest neighbour agrees on {pct(nn)} of {o['nn_images']} images" if nn is not None else ""
