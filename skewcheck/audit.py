@@ -68,6 +68,7 @@ class AuditInputs:
     task: str | None = None  # classification | dense | embedding | detection; None: inferred per output
     threshold: float = 0.5  # dense maps are binarized at this value
     postprocess: Any = None  # detections: one image's raw outputs -> boxes, scores, labels
+    engine: Any = None  # skewcheck.engines.Engine (e.g. Ray) where pairs come from; None: this process / workers
 
 
 @dataclass
@@ -97,7 +98,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     done = 0
     with contextlib.closing(_pairs(inputs, files, repeats)) as stream, single_threaded_blas():  # closing stops the pool
         for pairs in _chunks(stream, max(1, inputs.batch_size)):
-            if inputs.runner is not None:
+            if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
                 for side in SIDES:
                     preds = predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
                     for pair, pred in zip(pairs, preds):
@@ -163,7 +164,13 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
 
 
 def _pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
-    """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool."""
+    """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine."""
+    if inputs.engine is not None:  # e.g. Ray: the pipelines, and maybe the model, ran elsewhere
+        with contextlib.closing(inputs.engine.runs(inputs, files, repeats)) as runs:
+            for item, predictions in runs:
+                yield _Pair(_name(inputs, item.path), item.path, item.first["train"], item.first["serve"],
+                            predictions=dict(predictions or {}), repeats=item.repeats, index=item.index)  # fmt: skip
+        return
     if inputs.workers < 1:
         for i, path in enumerate(files):
             pair = _run_pipelines(inputs, path, repeat=i in repeats)

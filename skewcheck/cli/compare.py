@@ -42,6 +42,8 @@ def compare_cmd(
     task: Optional[str] = typer.Option(None, "--task", help="what the model's answer is: classification | dense | embedding | detection (default: inferred per output from its shape; 1-D outputs are class scores unless --task embedding)"),
     threshold: float = typer.Option(0.5, "--threshold", help="dense maps: a pixel is positive above this value (pixels crossing it and the IoU of the binarized maps are reported)"),
     postprocess: Optional[str] = typer.Option(None, "--postprocess", help="detections: file.py:fn | pkg.module:fn receiving one image's raw outputs (list of arrays) and returning boxes (N×4 x1 y1 x2 y2), scores, labels; implies --task detection"),
+    engine: str = typer.Option("local", "--engine", help="local | ray: run the pipelines and the model on Ray Data (pip install 'skewcheck[ray]'); the report is the same"),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="with --engine ray: join this Ray cluster (e.g. ray://head:10001 or auto); default: start a local one"),
     example: bool = typer.Option(False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
@@ -69,6 +71,7 @@ def compare_cmd(
                 class_names=class_names, fail_on=fail_on, device=device, unsafe_load=unsafe_load,
                 batch_size=batch_size, atol=atol, rtol=rtol, max_flip_rate=max_flip_rate, workers=workers, timeout=timeout,
                 max_tensor_mb=max_tensor_mb, seed=seed, task=task, threshold=threshold, postprocess=postprocess,
+                engine=engine, ray_address=ray_address,
             )  # fmt: skip
             if not quiet:
                 render(result.to_dict(lazy_images=True), console_for())
