@@ -61,6 +61,23 @@ def _init(**options: Any) -> None:
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     with contextlib.nullcontext() if is_verbose() else capture_native_stderr():  # the level notice itself
         ray.init(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=is_verbose(), **options)
+    _cluster_errors_to_stderr()
+
+
+def _cluster_errors_to_stderr() -> None:
+    """Ray prints the cluster's error messages (a worker died, a task is retried) on the driver's
+    stdout, where skewcheck's report goes: send them to stderr, with the progress bar."""
+    from ray._private import worker  # no public switch for this (Ray 2.60)
+
+    original = getattr(worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "skewcheck_stderr", False):
+        return
+
+    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+        original({**data, "is_err": True}, ignore_prefix)
+
+    to_stderr.skewcheck_stderr = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = to_stderr
 
 
 class RayEngine:
