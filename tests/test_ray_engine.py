@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import skewcheck
 from skewcheck.cli import app
 from skewcheck.errors import UsageError
+from skewcheck.report.markdown import render_markdown
 from tests.conftest import REPO
 from tests.test_workers import without_timings
 
@@ -124,6 +125,7 @@ def test_an_actor_lost_every_time_loses_its_images_loudly(image_dir: Path) -> No
     assert {by_path["b/img4.png"][side]["error_type"] for side in ("train", "serve")} == {"RayTaskLost"}
     assert by_path["b/img3.png"]["train"]["status"] == "ok"
     assert report.summary["pipeline_errors"] == {"train": 1, "serve": 1}
+    assert "1 image(s) lost (Ray gave up; recorded as RayTaskLost): b/img4.png" in render_markdown(report.to_dict())
 
 
 def test_without_the_extra_engine_ray_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,7 +34,7 @@ def compare_cmd(
     unsafe_load: bool = typer.Option(False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
     workers: int = typer.Option(0, "--workers", min=0, help="run the pipelines in N worker processes (0: in this process). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N"),
-    timeout: Optional[float] = typer.Option(None, "--timeout", help="with --workers: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="with --workers or --engine ray: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)"),
     seed: int = typer.Option(0, "--seed", help="picks the images on which each fix is measured and the images run twice"),
     max_tensor_mb: float = typer.Option(512.0, "--max-tensor-mb", help="largest pipeline tensor kept, in MiB; a larger one is recorded as that image's pipeline-error"),
     atol: float = typer.Option(1e-5, "--atol", help="absolute tolerance for tensors and non-class model outputs: |serve - train| <= atol + rtol*|train| counts as equal"),

@@ -15,6 +15,7 @@ from skewcheck.report.common import (
     after_fixes_text,
     class_rows,
     divergence_lines,
+    engine_text,
     evidence_text,
     facts,
     headline,
@@ -60,7 +61,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines += _probe_matrix(data["probe_matrix"])
     if data.get("worst_images"):
         lines += _worst(data["worst_images"][:WORST_SHOWN])
-    lines += [_errors(s), "", f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]
+    engine = engine_text(s)
+    lines += [_errors(s), ""] + ([f"> **Engine:** {md(engine)}", ""] if engine else [])
+    lines += [f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]
     return "\n".join(lines)
 
 
