@@ -142,6 +142,7 @@ def test_without_the_extra_engine_ray_is_one_line_and_exit_2(monkeypatch: pytest
         (["--engine", "spark"], "--engine must be local or ray"),
         (["--ray-address", "auto"], "--ray-address needs --engine ray"),
         (["--engine", "ray", "--workers", "2"], "--workers is for the local engine"),
+        (["--engine", "ray", "--ray-address", "127.0.0.1:1"], "--ray-address 127.0.0.1:1: no Ray cluster answers there"),
     ],
 )
 def test_engine_usage_errors_are_one_line_exit_2(extra: list[str], message: str) -> None:

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import math
 import os
+import socket
 import sys
 import uuid
 import warnings
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from skewcheck.engines import Predictions
-from skewcheck.errors import AuditError, UsageError
+from skewcheck.errors import AuditError, UsageError, one_line
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.workers import ImageRuns
 
@@ -89,6 +90,8 @@ class RayEngine:
         self.refs = {"train": train, "serve": serve}
         self.model, self.device, self.unsafe_load = model, device, unsafe_load
         self.address = address
+        if address is not None:
+            _check_reachable(address)  # before the model loads: a wrong address fails in a second
         self.batch_size = max(1, batch_size)
         self.timeout, self.max_tensor_mb, self.verbose = timeout, max_tensor_mb, verbose
         self.retried: list[str] = []
@@ -112,13 +115,14 @@ class RayEngine:
                 ray.shutdown()
 
     def _connect(self) -> None:
+        self.address = self.address or os.environ.get("RAY_ADDRESS") or None  # Ray's own variable counts too
         if self.address is None:
             init_local()
             return
         try:
             _init(address=self.address)
         except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise UsageError(f"--ray-address {self.address}: cannot join the Ray cluster ({exc})") from None
+            raise UsageError(f"--ray-address {self.address}: cannot join the Ray cluster ({one_line(exc)})") from None
 
     def _stream(self, root: Path, files: Iterable[Path], repeats: frozenset[int]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
         import ray
@@ -198,6 +202,18 @@ class RayEngine:
             lost = {side: Outcome(status="pipeline-error", error_type="RayTaskLost", error=text) for side in ("train", "serve")}
             runs = ImageRuns(chunk["start"] + i, path, first=lost)
             yield runs, ({"train": None, "serve": None} if self.model is not None else None)
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A ``host:port`` nobody listens on is a usage error now: ``ray.init`` retries it for minutes.
+    (``auto``, ``local`` and ``ray://`` addresses are left to Ray.)"""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise UsageError(f"--ray-address {address}: no Ray cluster answers there ({exc.strerror or exc})") from None
 
 
 def _chunk_rows(files: list[Path], root: Path, repeats: frozenset[int], size: int) -> list[dict[str, Any]]:
