@@ -48,7 +48,8 @@ def check_installed() -> None:
 
 def init_local(num_cpus: int | None = None, object_store_memory: int = LOCAL_OBJECT_STORE) -> None:
     """Start a Ray cluster on this machine for this process, quiet and small (no dashboard)."""
-    _init(num_cpus=num_cpus, object_store_memory=object_store_memory)
+    # "local": a new cluster for this process even where `ray start` left one (or its address file)
+    _init(address="local", num_cpus=num_cpus, object_store_memory=object_store_memory)
 
 
 def _init(**options: Any) -> None:
