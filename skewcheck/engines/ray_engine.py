@@ -128,14 +128,25 @@ class RayEngine:
     def _stream(self, root: Path, files: Iterable[Path], repeats: frozenset[int]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
         import ray
 
-        from skewcheck.engines.ray_stages import Ledger, decode
+        from skewcheck.engines.ray_stages import Ledger
 
         self.cluster = {k: v for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}
         _configure_data_context()
         ledger_name = f"skewcheck-ledger-{uuid.uuid4().hex}"
         ledger = Ledger.options(name=ledger_name).remote()  # type: ignore[attr-defined]
         chunks = _chunk_rows(list(files), root, repeats, self.batch_size)
-        ds = self._dataset(root, chunks, ledger_name)
+        try:
+            yield from self._rows(self._dataset(root, chunks, ledger_name), chunks)
+            lost = set(self.lost)
+            self.retried = [p for chunk in sorted(ray.get(ledger.retried.remote())) for p in chunks[chunk]["names"]
+                            if p not in lost]  # fmt: skip
+        finally:
+            ray.kill(ledger)  # a cluster that outlives the run keeps no idle actor of it
+
+    def _rows(self, ds: Any, chunks: list[dict[str, Any]]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+        """The dataset's rows in file order, a chunk Ray gave up on in its place as lost images."""
+        from skewcheck.engines.ray_stages import decode
+
         expected = 0
         for batch in ds.iter_batches(batch_size=1, batch_format="numpy", prefetch_batches=1):
             chunk = int(batch["chunk"][0])
@@ -148,8 +159,6 @@ class RayEngine:
         while expected < len(chunks):
             yield from self._lost(chunks[expected])
             expected += 1
-        self.retried = [p for chunk in sorted(ray.get(ledger.retried.remote())) for p in chunks[chunk]["names"]
-                        if p not in self.lost]  # fmt: skip
 
     def _dataset(self, root: Path, chunks: list[dict[str, Any]], ledger: str) -> Any:
         import ray.data
