@@ -75,6 +75,7 @@ class AuditInputs:
     threshold: float = 0.5  # dense maps are binarized at this value
     postprocess: Callable[[list[np.ndarray]], Any] | None = None  # detections: raw outputs -> boxes, scores, labels
     serve_source: EndpointSide | None = None  # serve's predictions from a live endpoint, not the runner
+    engine: Any = None  # skewcheck.engines.Engine (e.g. Ray) where pairs come from; None: this process / workers
 
 
 @dataclass
@@ -105,7 +106,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     done = 0
     with contextlib.closing(_pairs(inputs, files, repeats)) as stream, single_threaded_blas():  # closing stops the pool
         for pairs in _chunks(stream, max(1, inputs.batch_size)):
-            if inputs.runner is not None:
+            if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
                 for side in SIDES:
                     for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
                         pair.predictions[side] = pred
@@ -197,7 +198,13 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
 
 
 def _pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
-    """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool."""
+    """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine."""
+    if inputs.engine is not None:  # e.g. Ray: the pipelines, and maybe the model, ran elsewhere
+        with contextlib.closing(inputs.engine.runs(inputs, files, repeats)) as runs:
+            for item, predictions in runs:
+                yield _Pair(_name(inputs, item.path), item.path, item.first["train"], item.first["serve"],
+                            predictions=dict(predictions or {}), repeats=item.repeats, index=item.index)  # fmt: skip
+        return
     if inputs.workers < 1:
         for i, path in enumerate(files):
             pair = _run_pipelines(inputs, path, repeat=i in repeats)

@@ -236,3 +236,15 @@ def side_status(side: dict[str, Any]) -> str:
         lo, hi = side["range"]
         text += f" [{num(lo, '.4g')}, {num(hi, '.4g')}]"
     return text
+
+
+def engine_text(summary: dict[str, Any], shown: int = 10) -> str | None:
+    """With --engine ray, the images Ray retried or gave up on (None when there were none)."""
+    engine = summary.get("engine") or {}
+    parts = []
+    for key, label in (("retried", "retried by Ray after a lost worker"), ("lost", "lost (Ray gave up; recorded as RayTaskLost)")):
+        names = engine.get(key) or []
+        if names:
+            more = f" and {len(names) - shown} more" if len(names) > shown else ""
+            parts.append(f"{len(names)} image(s) {label}: {', '.join(names[:shown])}{more}")
+    return " · ".join(parts) or None
