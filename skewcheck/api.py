@@ -55,6 +55,8 @@ def compare(
     endpoint_in_flight: int = 4,
     endpoint_verify: bool | str = True,
     endpoint_bytes: str = "b64",
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
@@ -82,6 +84,10 @@ def compare(
     into the report; ``endpoint_verify`` is True, a CA bundle path, or False; ``endpoint_bytes``
     (v2 image mode) sends BYTES as base64 JSON strings (``b64``, KServe) or in the binary data
     extension (``binary``, Triton) (docs/serving.md).
+    ``engine="ray"`` runs the pipelines and the model on Ray Data (``pip install 'skewcheck[ray]'``),
+    joining the cluster at ``ray_address`` or starting a local one; ``train``, ``serve`` and
+    ``model`` must then be references, and the report is the same as ``engine="local"``'s, plus
+    ``summary.engine`` (docs/scale.md).
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
     if fail_on not in GATES:
@@ -93,7 +99,8 @@ def compare(
         raise UsageError(f"--max-flip-rate must be between 0 and 1, got {max_flip_rate}")
     if atol < 0 or rtol < 0:
         raise UsageError("--atol and --rtol must not be negative")
-    _check_workers(workers, timeout, train, serve)
+    _check_workers(workers, timeout if engine == "local" else None, train, serve)
+    source = _engine(engine, ray_address, workers, model, train, serve, device, unsafe_load, batch_size, timeout, max_tensor_mb)
     check_task(task, threshold, postprocess)
     if postprocess is not None and (model is None or (isinstance(model, str) and model.strip().lower() == "none")):
         raise UsageError("--postprocess reads the model's outputs: it needs --model")
@@ -131,13 +138,15 @@ def compare(
         max_flip_rate=max_flip_rate, model_expects=expects, workers=workers, timeout=timeout,
         seed=seed,
         max_tensor_mb=max_tensor_mb, task=task, threshold=threshold, postprocess=post,
-        serve_source=side, load_runner=load if deferred else None,
+        serve_source=side, engine=source, load_runner=load if deferred else None,
     )  # fmt: skip
     try:
         report = run_audit(inputs, progress)
     finally:
         if side is not None:
             side.close()
+    if source is not None:
+        report.summary["engine"] = source.summary()  # which images Ray retried or lost, if any
     report.summary["skipped_files"] = files.discovery.summary()  # symlinks to folders, FIFOs, loops... and why
     return report
 
@@ -189,6 +198,35 @@ def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serv
                 f"'spec.toml#name', 'golden.npz', 'tensors:DIR'), got a {type(ref).__name__}: "
                 "worker processes rebuild the pipelines from their references (or use workers=0)"
             )
+
+
+def _engine(name: str, address: str | None, workers: int, model: Any, train: PipelineRef, serve: PipelineRef,
+            device: str, unsafe_load: bool, batch_size: int, timeout: float | None, max_tensor_mb: float | None) -> Any:  # fmt: skip
+    """None for the local engine; for Ray, an engine that imports Ray only when it runs."""
+    if name not in ("local", "ray"):
+        raise UsageError(f"--engine must be local or ray, got {name!r}")
+    if name == "local":
+        if address is not None:
+            raise UsageError("--ray-address needs --engine ray")
+        return None
+    if workers:
+        raise UsageError("--workers is for the local engine: with --engine ray, Ray runs the pipelines")
+    if timeout is not None and timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+    if isinstance(serve, str) and serve.strip().lower().startswith(("http://", "https://")):
+        raise UsageError("--engine ray runs pipeline references on Ray workers; audit an endpoint --serve with --engine local")
+    refs = {"train": train, "serve": serve, "model": model}
+    for what, ref in refs.items():
+        if not isinstance(ref, (str, Path)):
+            raise UsageError(f"engine='ray' needs {what} as a reference string (Ray workers rebuild it), got a {type(ref).__name__}")
+    from skewcheck.engines.ray_engine import RayEngine, check_installed
+    from skewcheck.native import is_verbose
+
+    check_installed()
+    model_ref = None if str(model).strip().lower() == "none" else str(model)
+    return RayEngine(train=str(train), serve=str(serve), model=model_ref, device=device, unsafe_load=unsafe_load,
+                     address=address, batch_size=batch_size, timeout=timeout, max_tensor_mb=max_tensor_mb,
+                     verbose=is_verbose())  # fmt: skip
 
 
 def _image_root(images: str | Path | None) -> tuple[Path, dict[str, Any]]:

@@ -79,6 +79,7 @@ class AuditInputs:
     # the model, loaded once the workers are decoding the first images (its TensorFlow import
     # overlaps them); sets ``runner`` and ``model_expects`` (skewcheck.api: --workers with a model path)
     load_runner: Callable[[], tuple[ModelRunner | None, ExpectedInput | None]] | None = None
+    engine: Any = None  # skewcheck.engines.Engine (e.g. Ray) where pairs come from; None: this process / workers
 
 
 @dataclass
@@ -117,7 +118,7 @@ def _audit(inputs: AuditInputs, stream: Iterable[_Pair], total: int, repeats: fr
     replayer = _replayer(inputs, total)
     done = 0
     for pairs in _chunks(stream, max(1, inputs.batch_size)):
-        if inputs.runner is not None:
+        if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
             for side in SIDES:
                 for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
                     pair.predictions[side] = pred
@@ -209,7 +210,7 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
 
 
 def _stream(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None] | Prefetch:
-    """Both pipelines' outcomes for every image, in ``files`` order, in-process or from a pool.
+    """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine.
 
     With workers, the pool starts here (before the model loads, so its TensorFlow import overlaps
     the first decodes) and a thread keeps it fed up to two chunks ahead, so the next chunk decodes
@@ -219,6 +220,8 @@ def _stream(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int])
     """
     from skewcheck.workers import run_image
 
+    if inputs.engine is not None:  # e.g. Ray: the pipelines, and maybe the model, ran elsewhere
+        return _engine_pairs(inputs, files, repeats)
     if inputs.workers < 1:
         pipelines = {"train": inputs.train, "serve": inputs.serve}
         return (_pair(inputs, run_image(pipelines, i, path, i in repeats)) for i, path in enumerate(files))
@@ -232,6 +235,13 @@ def _stream(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int])
     jobs = ((path, i in repeats) for i, path in enumerate(files))
     runs = pool.imap(jobs)  # the same run_image() in each worker
     return Prefetch((_pair(inputs, r) for r in runs), depth=2 * max(1, inputs.batch_size), on_close=pool.__exit__)
+
+
+def _engine_pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
+    with contextlib.closing(inputs.engine.runs(inputs, files, repeats)) as runs:
+        for item, predictions in runs:
+            yield _Pair(_name(inputs, item.path), item.path, item.first["train"], item.first["serve"],
+                        predictions=dict(predictions or {}), repeats=item.repeats, index=item.index)  # fmt: skip
 
 
 def _pair(inputs: AuditInputs, runs: ImageRuns) -> _Pair:

@@ -128,3 +128,12 @@ def test_chw_maps_of_other_sizes_are_resized_on_their_spatial_axes(varied):
         assert c == 1 and out["resampled"] == f"serve map resized to train's {h}×{w} (H×W), bilinear", out
         assert 0 <= out["pixels_crossing"] < 0.2 and out["iou"] > 0.5, out
     assert [f.kind for f in report.findings] == ["shape"], [(f.kind, f.evidence) for f in report.findings]
+
+
+def test_the_headline_says_the_maps_were_resized(policy_report):
+    from skewcheck.report.common import headline
+
+    [entry] = policy_report.summary["outputs"]
+    line = headline(policy_report.to_dict())
+    assert f"dense output 0: {100 * entry['value']:.1f}% of pixels cross" in line
+    assert entry["resampled"]["how"] in line  # the reader learns the maps were not the same size

@@ -34,7 +34,7 @@ def compare_cmd(
     unsafe_load: bool = typer.Option(False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
     workers: int = typer.Option(0, "--workers", min=0, help="run the pipelines in N worker processes (0: in this process). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N"),
-    timeout: float | None = typer.Option(None, "--timeout", help="with --workers: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)"),
+    timeout: float | None = typer.Option(None, "--timeout", help="with --workers or --engine ray: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)"),
     seed: int = typer.Option(0, "--seed", help="picks the images on which each fix is measured and the images run twice"),
     max_tensor_mb: float = typer.Option(512.0, "--max-tensor-mb", help="largest pipeline tensor kept, in MiB; a larger one is recorded as that image's pipeline-error"),
     atol: float = typer.Option(1e-5, "--atol", help="absolute tolerance for tensors and non-class model outputs: |serve - train| <= atol + rtol*|train| counts as equal"),
@@ -51,6 +51,8 @@ def compare_cmd(
     endpoint_ca: Annotated[Path | None, typer.Option("--endpoint-ca", help="endpoint --serve: CA bundle (PEM) to verify the endpoint's TLS certificate")] = None,
     endpoint_bytes: str = typer.Option("b64", "--endpoint-bytes", help="v2 endpoint, image mode: BYTES as base64 strings in JSON (b64, KServe) | the binary data extension (binary, Triton)"),
     endpoint_insecure: bool = typer.Option(False, "--endpoint-insecure", help="endpoint --serve: do not verify the TLS certificate"),
+    engine: str = typer.Option("local", "--engine", help="local | ray: run the pipelines and the model on Ray Data (pip install 'skewcheck[ray]'); the report is the same"),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="with --engine ray: join this Ray cluster (e.g. ray://head:10001 or auto); default: start a local one"),
     example: bool = typer.Option(False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
@@ -81,6 +83,7 @@ def compare_cmd(
                 endpoint_input=endpoint_input, endpoint_headers=endpoint_header or [], endpoint_timeout=endpoint_timeout,
                 endpoint_retries=endpoint_retries, endpoint_batch_size=endpoint_batch_size, endpoint_in_flight=endpoint_in_flight,
                 endpoint_bytes=endpoint_bytes, endpoint_verify=False if endpoint_insecure else (str(endpoint_ca) if endpoint_ca else True),
+                engine=engine, ray_address=ray_address,
             )  # fmt: skip
             if not quiet:
                 render(result.to_dict(lazy_images=True), console_for())

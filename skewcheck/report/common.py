@@ -44,8 +44,9 @@ def output_lines(summary: dict[str, Any]) -> list[str]:
     for o in summary.get("outputs") or []:
         changed = f"{o.get('changed', 0)} of {o['images']} images changed"
         if o["kind"] == "dense":
+            resized = f"; {o['resampled']['how']}" if o.get("resampled") else ""  # maps of other sizes, resized
             out.append(f"dense output {o['output']}: {pct(o['value'])} of pixels cross {o['threshold']:g}, "
-                       f"IoU {num(o['iou'], '.3f')}, mean |Δ| {num(o['mean_abs_diff'], '.3g')} ({changed})")  # fmt: skip
+                       f"IoU {num(o['iou'], '.3f')}, mean |Δ| {num(o['mean_abs_diff'], '.3g')} ({changed}){resized}")  # fmt: skip
         elif o["kind"] == "embedding":
             nn = o.get("nn_agreement")
             near = f", nearest neighbour agrees on {pct(nn)} of {o['nn_images']} images" if nn is not None else ""
@@ -235,3 +236,15 @@ def side_status(side: dict[str, Any]) -> str:
         lo, hi = side["range"]
         text += f" [{num(lo, '.4g')}, {num(hi, '.4g')}]"
     return text
+
+
+def engine_text(summary: dict[str, Any], shown: int = 10) -> str | None:
+    """With --engine ray, the images Ray retried or gave up on (None when there were none)."""
+    engine = summary.get("engine") or {}
+    parts = []
+    for key, label in (("retried", "retried by Ray after a lost worker"), ("lost", "lost (Ray gave up; recorded as RayTaskLost)")):
+        names = engine.get(key) or []
+        if names:
+            more = f" and {len(names) - shown} more" if len(names) > shown else ""
+            parts.append(f"{len(names)} image(s) {label}: {', '.join(names[:shown])}{more}")
+    return " · ".join(parts) or None

@@ -15,6 +15,7 @@ from skewcheck.report.common import (
     after_fixes_text,
     class_rows,
     divergence_lines,
+    engine_text,
     error_counts,
     evidence_text,
     facts,
@@ -62,8 +63,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines += _probe_matrix(data["probe_matrix"])
     if data.get("worst_images"):
         lines += _worst(data["worst_images"][:WORST_SHOWN])
-    lines += [" · ".join(error_counts(s)), "",
-              f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]  # fmt: skip
+    engine = engine_text(s)
+    lines += [" · ".join(error_counts(s)), ""] + ([f"> **Engine:** {md(engine)}", ""] if engine else [])
+    lines += [f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]
     return "\n".join(lines)
 
 

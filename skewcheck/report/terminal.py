@@ -12,6 +12,7 @@ from rich.text import Text
 from skewcheck.report.common import (
     after_fixes_text,
     divergence_lines,
+    engine_text,
     error_counts,
     evidence_text,
     headline,
@@ -74,6 +75,9 @@ def render(data: dict[str, Any], console: Console) -> None:
     if data.get("worst_images"):
         console.print(_worst_table(data["worst_images"][:WORST_SHOWN]))
     console.print(_counts(data["summary"]))
+    engine = engine_text(data["summary"])
+    if engine:  # --engine ray: never a silent retry or loss
+        console.print(Text(engine, style="yellow"))
 
 
 def _verdict(data: dict[str, Any]) -> Text:

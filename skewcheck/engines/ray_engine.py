@@ -1,0 +1,250 @@
+"""``--engine ray``: the pipelines and the model on Ray Data; everything else on the driver.
+
+Work split (docs/scale.md): the driver discovers the files, orders them and picks the repeat
+images exactly as the local engine does (same seeded rule), then builds a dataset of chunk rows.
+Pipeline actors (CPU) run both pipelines per image; model actors (one model load each, ``num_gpus``
+with ``--device gpu``) run the model on the chunk's tensors; the rows stream back to the driver in
+order, where :func:`skewcheck.audit.run_audit` compares, diagnoses, attributes and writes records
+with the same code as the local engine, so the report is the same.
+
+A chunk whose actor died is retried by Ray (up to ``RETRIES`` more times); the retry ledger says
+which, and ``summary.engine.retried`` lists their images. A chunk Ray gave up on is not dropped:
+its images are recorded as ``pipeline-error`` (``RayTaskLost``) on both sides and listed in
+``summary.engine.lost``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import socket
+import sys
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from skewcheck.engines import Predictions
+from skewcheck.errors import AuditError, UsageError, one_line
+from skewcheck.pipelines.outcome import Outcome
+from skewcheck.workers import ImageRuns
+
+INSTALL_HINT = "--engine ray needs Ray Data: pip install 'skewcheck[ray]'"
+RETRIES = 2  # a chunk is tried at most 1 + RETRIES times
+LOCAL_OBJECT_STORE = 512 * 2**20  # a local cluster's object store (it spills to disk beyond)
+
+
+def check_installed() -> None:
+    """A UsageError naming the extra when Ray Data cannot be imported."""
+    try:
+        import ray  # noqa: F401
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise UsageError(INSTALL_HINT) from None
+
+
+def init_local(num_cpus: int | None = None, object_store_memory: int = LOCAL_OBJECT_STORE) -> None:
+    """Start a Ray cluster on this machine for this process, quiet and small (no dashboard)."""
+    # "local": a new cluster for this process even where `ray start` left one (or its address file)
+    _init(address="local", num_cpus=num_cpus, object_store_memory=object_store_memory)
+
+
+def _init(**options: Any) -> None:
+    """``ray.init`` without Ray's C++ notices on the terminal (they stay in Ray's logs; --verbose
+    lets them through): restartable actors log one per actor at error level on every run."""
+    import ray
+
+    from skewcheck.native import capture_native_stderr, is_verbose
+
+    if not is_verbose():
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
+    with contextlib.nullcontext() if is_verbose() else capture_native_stderr():  # the level notice itself
+        ray.init(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=is_verbose(), **options)
+    _cluster_errors_to_stderr()
+
+
+def _cluster_errors_to_stderr() -> None:
+    """Ray prints the cluster's error messages (a worker died, a task is retried) on the driver's
+    stdout, where skewcheck's report goes: send them to stderr, with the progress bar."""
+    from ray._private import worker  # no public switch for this (Ray 2.60)
+
+    original = getattr(worker, "print_to_stdstream", None)
+    if original is None or getattr(original, "skewcheck_stderr", False):
+        return
+
+    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+        original({**data, "is_err": True}, ignore_prefix)
+
+    to_stderr.skewcheck_stderr = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = to_stderr
+
+
+class RayEngine:
+    name = "ray"
+
+    def __init__(self, *, train: str, serve: str, model: str | None, device: str, unsafe_load: bool,
+                 address: str | None, batch_size: int, timeout: float | None, max_tensor_mb: float | None,
+                 verbose: bool = False) -> None:  # fmt: skip
+        self.refs = {"train": train, "serve": serve}
+        self.model, self.device, self.unsafe_load = model, device, unsafe_load
+        self.address = address
+        if address is not None:
+            _check_reachable(address)  # before the model loads: a wrong address fails in a second
+        self.batch_size = max(1, batch_size)
+        self.timeout, self.max_tensor_mb, self.verbose = timeout, max_tensor_mb, verbose
+        self.retried: list[str] = []
+        self.lost: list[str] = []
+        self.cluster: dict[str, float] = {}
+
+    def summary(self) -> dict[str, Any]:
+        return {"name": self.name, "address": self.address or "local", "cluster": self.cluster,
+                "retried": self.retried, "lost": self.lost}  # fmt: skip
+
+    def runs(self, inputs: Any, files: Iterable[Path], repeats: frozenset[int]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+        import ray
+
+        started = not ray.is_initialized()
+        if started:
+            self._connect()
+        try:
+            yield from self._stream(inputs.root, files, repeats)
+        finally:
+            if started:
+                ray.shutdown()
+
+    def _connect(self) -> None:
+        self.address = self.address or os.environ.get("RAY_ADDRESS") or None  # Ray's own variable counts too
+        if self.address is None:
+            init_local()
+            return
+        try:
+            _init(address=self.address)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise UsageError(f"--ray-address {self.address}: cannot join the Ray cluster ({one_line(exc)})") from None
+
+    def _stream(self, root: Path, files: Iterable[Path], repeats: frozenset[int]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+        import ray
+
+        from skewcheck.engines.ray_stages import Ledger
+
+        self.cluster = {k: v for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}
+        _configure_data_context()
+        ledger_name = f"skewcheck-ledger-{uuid.uuid4().hex}"
+        ledger = Ledger.options(name=ledger_name).remote()  # type: ignore[attr-defined]
+        chunks = _chunk_rows(list(files), root, repeats, self.batch_size)
+        try:
+            yield from self._rows(self._dataset(root, chunks, ledger_name), chunks)
+            lost = set(self.lost)
+            self.retried = [p for chunk in sorted(ray.get(ledger.retried.remote())) for p in chunks[chunk]["names"]
+                            if p not in lost]  # fmt: skip
+        finally:
+            ray.kill(ledger)  # a cluster that outlives the run keeps no idle actor of it
+
+    def _rows(self, ds: Any, chunks: list[dict[str, Any]]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+        """The dataset's rows in file order, a chunk Ray gave up on in its place as lost images."""
+        from skewcheck.engines.ray_stages import decode
+
+        expected = 0
+        for batch in ds.iter_batches(batch_size=1, batch_format="numpy", prefetch_batches=1):
+            chunk = int(batch["chunk"][0])
+            while expected < chunk:  # rows come in order: a gap is a chunk Ray gave up on
+                yield from self._lost(chunks[expected])
+                expected += 1
+            for item in decode(batch["payload"][0]):
+                yield item if self.model is not None else (item, None)
+            expected = chunk + 1
+        while expected < len(chunks):
+            yield from self._lost(chunks[expected])
+            expected += 1
+
+    def _dataset(self, root: Path, chunks: list[dict[str, Any]], ledger: str) -> Any:
+        import ray.data
+
+        from skewcheck.engines.ray_stages import encode
+
+        rows = [{"chunk": c["chunk"], "start": c["start"], "paths": encode([str(p) for p in c["paths"]])[0],
+                 "repeats": encode(c["repeats"])[0]} for c in chunks]  # fmt: skip
+        if not rows:
+            raise AuditError("no image to audit")
+        cpus = max(1, int(self.cluster.get("CPU", 1)))
+        gpus = self._gpus()
+        driver = {"cwd": os.getcwd(), "sys_path": [p for p in sys.path if p]}
+        retry = {"max_restarts": -1, "max_task_retries": RETRIES}
+        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+        with warnings.catch_warnings():  # bounded retries have no named parameter yet (Ray < 2.64)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return self._stages(ds, root, ledger, cpus, gpus, driver, retry)
+
+    def _stages(self, ds: Any, root: Path, ledger: str, cpus: int, gpus: bool, driver: dict[str, Any],
+                retry: dict[str, int]) -> Any:  # fmt: skip
+        from skewcheck.engines.ray_stages import ModelStage, PipelineStage
+
+        ds = ds.map_batches(
+            PipelineStage, batch_size=1, batch_format="numpy", num_cpus=1,
+            concurrency=(1, max(1, cpus - (0 if self.model is None or gpus else 1))),
+            fn_constructor_kwargs={"refs": self.refs, "root": str(root), "timeout": self.timeout,
+                                   "max_tensor_mb": self.max_tensor_mb, "verbose": self.verbose,
+                                   "ledger": ledger, **driver},
+            **retry,
+        )  # fmt: skip
+        if self.model is not None:
+            ds = ds.map_batches(
+                ModelStage, batch_size=1, batch_format="numpy", num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
+                concurrency=(1, max(1, int(self.cluster.get("GPU", 0)))) if gpus else 1,
+                fn_constructor_kwargs={"model": self.model, "device": self.device, "unsafe_load": self.unsafe_load, **driver},
+                **retry,
+            )  # fmt: skip
+        return ds
+
+    def _gpus(self) -> bool:
+        have = self.cluster.get("GPU", 0) > 0
+        if self.device == "gpu" and not have:
+            raise UsageError("--device gpu with --engine ray: the Ray cluster has no GPU")
+        return self.model is not None and self.device in ("gpu", "auto") and have
+
+    def _lost(self, chunk: dict[str, Any]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+        text = f"Ray gave up on this image's task after {1 + RETRIES} attempts (its worker was lost each time)"
+        for i, (path, name) in enumerate(zip(chunk["paths"], chunk["names"], strict=True)):
+            self.lost.append(name)
+            lost = {side: Outcome(status="pipeline-error", error_type="RayTaskLost", error=text) for side in ("train", "serve")}
+            runs = ImageRuns(chunk["start"] + i, path, first=lost)
+            yield runs, ({"train": None, "serve": None} if self.model is not None else None)
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A ``host:port`` nobody listens on is a usage error now: ``ray.init`` retries it for minutes.
+    (``auto``, ``local`` and ``ray://`` addresses are left to Ray.)"""
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise UsageError(f"--ray-address {address}: no Ray cluster answers there ({exc.strerror or exc})") from None
+
+
+def _chunk_rows(files: list[Path], root: Path, repeats: frozenset[int], size: int) -> list[dict[str, Any]]:
+    """The local engine's chunks: ``size`` consecutive images, so the model gets the same batches."""
+    root_names = [f.relative_to(root).as_posix() for f in files]
+    out = []
+    for k in range(math.ceil(len(files) / size)):
+        start = k * size
+        paths = files[start : start + size]
+        out.append({"chunk": k, "start": start, "paths": paths, "names": root_names[start : start + size],
+                    "repeats": [start + i in repeats for i in range(len(paths))]})  # fmt: skip
+    return out
+
+
+def _configure_data_context() -> None:
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True  # rows back in file order: the report's order
+    ctx.max_errored_blocks = -1  # a chunk Ray gave up on is recorded as lost, not an aborted audit
+    ctx.enable_progress_bars = False  # progress is skewcheck's own, on stderr
+    ctx.print_on_execution_start = False
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
