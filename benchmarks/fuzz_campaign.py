@@ -48,11 +48,28 @@ from tests.mutation_corpus import write_corpus  # noqa: E402
 PIPELINES = ROOT / "tests" / "mutation_corpus.py"
 
 
-def run_one(skewcheck: Path, images: Path, names: list[str], train: str, serve: str, workers: int,
-            report: Path, timeout: float) -> dict:
-    cmd = [sys.executable, "-m", "skewcheck", "compare", "--model", "none",
-           "--train", f"{PIPELINES}:{train}", "--serve", f"{PIPELINES}:{serve}",
-           "--images", str(images), "--report", str(report), "--quiet", "--fail-on", "major"]  # fmt: skip
+def run_one(
+    skewcheck: Path, images: Path, names: list[str], train: str, serve: str, workers: int, report: Path, timeout: float
+) -> dict:
+    cmd = [
+        sys.executable,
+        "-m",
+        "skewcheck",
+        "compare",
+        "--model",
+        "none",
+        "--train",
+        f"{PIPELINES}:{train}",
+        "--serve",
+        f"{PIPELINES}:{serve}",
+        "--images",
+        str(images),
+        "--report",
+        str(report),
+        "--quiet",
+        "--fail-on",
+        "major",
+    ]
     if workers:
         cmd += ["--workers", str(workers), "--timeout", "60"]
     env = {**os.environ, "PYTHONPATH": str(skewcheck.resolve()), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -82,9 +99,15 @@ def run_one(skewcheck: Path, images: Path, names: list[str], train: str, serve: 
     rc = proc.returncode
     traceback = "Traceback (most recent call last)" in stderr
     return {
-        "pair": f"{train} vs {serve}", "workers": workers, "inputs": len(names), "exit_code": rc,
-        "crashed": rc not in (0, 1, 2, 3) or traceback, "traceback": traceback,
-        "lost": len(set(names) - reported), "max_rss_mib": usage.ru_maxrss / 1024, "wall_s": wall,
+        "pair": f"{train} vs {serve}",
+        "workers": workers,
+        "inputs": len(names),
+        "exit_code": rc,
+        "crashed": rc not in (0, 1, 2, 3) or traceback,
+        "traceback": traceback,
+        "lost": len(set(names) - reported),
+        "max_rss_mib": usage.ru_maxrss / 1024,
+        "wall_s": wall,
         "stderr_tail": stderr[-1500:] if (traceback or rc not in (0, 1, 2, 3)) else "",
     }
 
@@ -109,23 +132,40 @@ def main() -> int:
     for pair in args.pairs.split(","):
         train, serve = pair.split(":")
         for workers in (int(w) for w in args.workers.split(",")):
-            r = run_one(args.skewcheck, images, names, train, serve, workers,
-                        work / f"report-{train}-{serve}-w{workers}.json", args.timeout)  # fmt: skip
+            r = run_one(
+                args.skewcheck,
+                images,
+                names,
+                train,
+                serve,
+                workers,
+                work / f"report-{train}-{serve}-w{workers}.json",
+                args.timeout,
+            )
             runs.append(r)
-            print(f"{r['pair']:<16} workers={workers}  inputs={r['inputs']}  exit={r['exit_code']}  "
-                  f"crashed={'yes' if r['crashed'] else 'no'}  lost={r['lost']}  "
-                  f"max_rss={r['max_rss_mib']:.0f} MiB  wall={r['wall_s']:.1f} s", flush=True)  # fmt: skip
+            print(
+                f"{r['pair']:<16} workers={workers}  inputs={r['inputs']}  exit={r['exit_code']}  "
+                f"crashed={'yes' if r['crashed'] else 'no'}  lost={r['lost']}  "
+                f"max_rss={r['max_rss_mib']:.0f} MiB  wall={r['wall_s']:.1f} s",
+                flush=True,
+            )
             if r["stderr_tail"]:
                 print("  stderr tail:\n    " + r["stderr_tail"].replace("\n", "\n    "))
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     total = {
-        "inputs": len(names), "runs": len(runs), "file_runs": sum(r["inputs"] for r in runs),
-        "exit_codes": sorted({r["exit_code"] for r in runs}), "crashes": sum(r["crashed"] for r in runs),
-        "lost_images": sum(r["lost"] for r in runs), "max_rss_children_mib": round(children),
-    }  # fmt: skip
-    print(f"total: inputs={total['inputs']} x {total['runs']} runs  exit codes seen={total['exit_codes']}  "
-          f"crashes={total['crashes']}  lost images={total['lost_images']}  "
-          f"max RSS (RUSAGE_CHILDREN)={total['max_rss_children_mib']} MiB")  # fmt: skip
+        "inputs": len(names),
+        "runs": len(runs),
+        "file_runs": sum(r["inputs"] for r in runs),
+        "exit_codes": sorted({r["exit_code"] for r in runs}),
+        "crashes": sum(r["crashed"] for r in runs),
+        "lost_images": sum(r["lost"] for r in runs),
+        "max_rss_children_mib": round(children),
+    }
+    print(
+        f"total: inputs={total['inputs']} x {total['runs']} runs  exit codes seen={total['exit_codes']}  "
+        f"crashes={total['crashes']}  lost images={total['lost_images']}  "
+        f"max RSS (RUSAGE_CHILDREN)={total['max_rss_children_mib']} MiB"
+    )
     if args.json:
         args.json.write_text(json.dumps({"total": total, "runs": runs}, indent=2))
     return 1 if total["crashes"] or total["lost_images"] else 0

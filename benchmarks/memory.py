@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 32
 
-PIPELINES = '''import io
+PIPELINES = """import io
 
 import numpy as np
 from PIL import Image
@@ -40,7 +40,7 @@ from PIL import Image
 def unit(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"), dtype=np.float32) / 255
-'''
+"""
 
 
 def _name(i: int) -> str:
@@ -71,9 +71,23 @@ def make_images(folder: Path, count: int, distinct: int) -> None:
 
 def run(skewcheck: Path, work: Path, images: Path, report: Path) -> tuple[float, float]:
     """(peak RSS in MiB, wall seconds) of one whole ``skewcheck compare`` process."""
-    cmd = [sys.executable, "-m", "skewcheck", "compare", "--model", "none",
-           "--train", f"{work / 'pipelines.py'}:unit", "--serve", f"{work / 'pipelines.py'}:unit",
-           "--images", str(images), "--report", str(report), "--quiet"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "skewcheck",
+        "compare",
+        "--model",
+        "none",
+        "--train",
+        f"{work / 'pipelines.py'}:unit",
+        "--serve",
+        f"{work / 'pipelines.py'}:unit",
+        "--images",
+        str(images),
+        "--report",
+        str(report),
+        "--quiet",
+    ]
     env = {**os.environ, "PYTHONPATH": str(skewcheck.resolve())}
     start = time.perf_counter()
     # run from the checkout: ``python -m`` puts the working directory first on sys.path
@@ -110,8 +124,11 @@ def main() -> None:
             data = json.loads(report.read_text())
             assert data["summary"]["images"] == len(data["images"]) == count, "every image is in the report"
             rows.append((count, peak, seconds))
-            print(f"{count:>7} images: peak RSS {peak:7.1f} MiB, {seconds:7.1f} s "
-                  f"({count / seconds:6.0f} images/s; images made in {made:.0f} s)", flush=True)  # fmt: skip
+            print(
+                f"{count:>7} images: peak RSS {peak:7.1f} MiB, {seconds:7.1f} s "
+                f"({count / seconds:6.0f} images/s; images made in {made:.0f} s)",
+                flush=True,
+            )
         base = rows[0][1]
         print(f"\npeak RSS vs {rows[0][0]} images: " + ", ".join(f"{c}: {p / base:.2f}x" for c, p, _ in rows))
         if len(rows) > 1:

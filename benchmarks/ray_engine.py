@@ -49,7 +49,7 @@ from memory import make_images  # noqa: E402  (the same tiny PNGs as the memory 
 ENGINES = ("local", "ray")
 CASES = {"identical": ("unit", "unit"), "scale": ("unit", "raw")}
 
-PIPELINES = '''import io
+PIPELINES = """import io
 
 import numpy as np
 from PIL import Image
@@ -63,7 +63,7 @@ def unit(data: bytes) -> np.ndarray:
 def raw(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"), dtype=np.float32)
-'''
+"""
 
 
 def make_model(path: Path) -> None:
@@ -73,10 +73,14 @@ def make_model(path: Path) -> None:
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((32, 32, 3)), keras.layers.Conv2D(8, 3, activation="relu"),
-        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.save(path)
 
 
@@ -96,7 +100,11 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while not self.done.is_set():
             try:
-                fields = dict(line.split(":", 1) for line in Path(f"/proc/{self.pid}/status").read_text().splitlines() if ":" in line)
+                fields = dict(
+                    line.split(":", 1)
+                    for line in Path(f"/proc/{self.pid}/status").read_text().splitlines()
+                    if ":" in line
+                )
             except OSError:
                 return
             if "RssAnon" in fields:
@@ -107,9 +115,25 @@ class RssSampler(threading.Thread):
 
 def run(engine: str, case: str, work: Path, images: Path, report: Path) -> dict[str, float]:
     train, serve = CASES[case]
-    cmd = [sys.executable, "-m", "skewcheck", "compare", "--model", str(work / "model.keras"),
-           "--train", f"{work / 'pipelines.py'}:{train}", "--serve", f"{work / 'pipelines.py'}:{serve}",
-           "--images", str(images), "--report", str(report), "--quiet", "--engine", engine]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "skewcheck",
+        "compare",
+        "--model",
+        str(work / "model.keras"),
+        "--train",
+        f"{work / 'pipelines.py'}:{train}",
+        "--serve",
+        f"{work / 'pipelines.py'}:{serve}",
+        "--images",
+        str(images),
+        "--report",
+        str(report),
+        "--quiet",
+        "--engine",
+        engine,
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -120,17 +144,31 @@ def run(engine: str, case: str, work: Path, images: Path, report: Path) -> dict[
     sampler.done.set()
     sampler.join()
     if proc.returncode not in (0, 1):
-        sys.exit(f"skewcheck compare --engine {engine} failed ({proc.returncode}):\n{err.decode(errors='replace')[-3000:]}")
+        sys.exit(
+            f"skewcheck compare --engine {engine} failed ({proc.returncode}):\n{err.decode(errors='replace')[-3000:]}"
+        )
     rss = sampler.samples or [0.0]
     at = lambda q: rss[min(len(rss) - 1, int(q * len(rss)))]  # noqa: E731
-    return {"seconds": seconds, "peak": max(rss), "q25": at(0.25), "q50": at(0.5), "q75": at(0.75),
-            "shared": max(sampler.shared or [0.0])}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "peak": max(rss),
+        "q25": at(0.25),
+        "q50": at(0.5),
+        "q75": at(0.75),
+        "shared": max(sampler.shared or [0.0]),
+    }
 
 
 def outline(report: Path) -> tuple[object, ...]:
     data = json.loads(report.read_text())
     findings = tuple((f["kind"], f["images"], f["flips"]) for f in data["findings"])
-    return data["summary"]["images"], len(data["images"]), data["verdict"], data["summary"].get("top1_agreement"), findings
+    return (
+        data["summary"]["images"],
+        len(data["images"]),
+        data["verdict"],
+        data["summary"].get("top1_agreement"),
+        findings,
+    )
 
 
 def main() -> None:
@@ -162,25 +200,37 @@ def main() -> None:
                         m = run(engine, case, work, work / f"images-{count}", report)
                         seen[engine] = outline(report)
                         results.setdefault((case, count, engine), []).append(m)
-                        print(f"round {r + 1} {case:>9} {count:>6} {engine:>5}: {m['seconds']:7.1f} s, driver private RSS peak "
-                              f"{m['peak']:6.0f} MiB (25/50/75% of the run: {m['q25']:.0f}/{m['q50']:.0f}/{m['q75']:.0f}), "
-                              f"object-store pages {m['shared']:.0f} MiB", flush=True)  # fmt: skip
+                        print(
+                            f"round {r + 1} {case:>9} {count:>6} {engine:>5}: {m['seconds']:7.1f} s, driver private RSS peak "
+                            f"{m['peak']:6.0f} MiB (25/50/75% of the run: {m['q25']:.0f}/{m['q50']:.0f}/{m['q75']:.0f}), "
+                            f"object-store pages {m['shared']:.0f} MiB",
+                            flush=True,
+                        )
                     assert seen["local"] == seen["ray"], f"the engines disagree: {seen}"
         print("\nmedians over rounds")
-        print("| case | images | local s | ray s | local img/s | ray img/s | ray/local throughput | driver private RSS peak local / ray MiB |")
+        print(
+            "| case | images | local s | ray s | local img/s | ray img/s | ray/local throughput | driver private RSS peak local / ray MiB |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for case in cases:
             for count in counts:
                 med = {e: statistics.median(m["seconds"] for m in results[(case, count, e)]) for e in ENGINES}
                 peak = {e: statistics.median(m["peak"] for m in results[(case, count, e)]) for e in ENGINES}
-                print(f"| {case} | {count:,} | {med['local']:.1f} | {med['ray']:.1f} | {count / med['local']:.0f} | "
-                      f"{count / med['ray']:.0f} | {med['local'] / med['ray']:.2f}x | {peak['local']:.0f} / {peak['ray']:.0f} |")  # fmt: skip
+                print(
+                    f"| {case} | {count:,} | {med['local']:.1f} | {med['ray']:.1f} | {count / med['local']:.0f} | "
+                    f"{count / med['ray']:.0f} | {med['local'] / med['ray']:.2f}x | {peak['local']:.0f} / {peak['ray']:.0f} |"
+                )
             if len(counts) > 1:
                 x = np.array(counts, float)
-                extra = [statistics.median(m["seconds"] for m in results[(case, c, "ray")])
-                         - statistics.median(m["seconds"] for m in results[(case, c, "local")]) for c in counts]  # fmt: skip
+                extra = [
+                    statistics.median(m["seconds"] for m in results[(case, c, "ray")])
+                    - statistics.median(m["seconds"] for m in results[(case, c, "local")])
+                    for c in counts
+                ]
                 slope, intercept = np.polyfit(x, np.array(extra), 1)
-                print(f"{case}: ray costs {1000 * slope:+.2f} ms per image and {intercept:+.1f} s fixed vs local (least squares over counts)")
+                print(
+                    f"{case}: ray costs {1000 * slope:+.2f} ms per image and {intercept:+.1f} s fixed vs local (least squares over counts)"
+                )
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

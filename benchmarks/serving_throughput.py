@@ -34,13 +34,21 @@ def main(rounds: int) -> None:
                 rates, walls = [], []
                 for _ in range(rounds):
                     start = time.perf_counter()
-                    report = skewcheck.compare(model=str(ex / "model.keras"), train="skewcheck.example.pipelines:train_preprocess",
-                                               serve=base + path, images=ex / "images", labels=ex / "labels.csv",
-                                               endpoint_batch_size=batch, endpoint_in_flight=in_flight)  # fmt: skip
+                    report = skewcheck.compare(
+                        model=str(ex / "model.keras"),
+                        train="skewcheck.example.pipelines:train_preprocess",
+                        serve=base + path,
+                        images=ex / "images",
+                        labels=ex / "labels.csv",
+                        endpoint_batch_size=batch,
+                        endpoint_in_flight=in_flight,
+                    )
                     walls.append(time.perf_counter() - start)
                     rates.append(report.summary["endpoint"]["images_per_s"])
-                print(f"{path.split('/')[1]} batch {batch:2d} in-flight {in_flight}: endpoint {statistics.median(rates):6.1f} images/s, "
-                      f"whole audit {statistics.median(walls):5.2f} s for {report.summary['images']} images")  # fmt: skip
+                print(
+                    f"{path.split('/')[1]} batch {batch:2d} in-flight {in_flight}: endpoint {statistics.median(rates):6.1f} images/s, "
+                    f"whole audit {statistics.median(walls):5.2f} s for {report.summary['images']} images"
+                )
 
 
 if __name__ == "__main__":

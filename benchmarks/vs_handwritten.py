@@ -40,8 +40,23 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED = 11
 SIZE = 64
 CHUNK = 32
-PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "cat", "hubble_deep_field", "immunohistochemistry",
-          "motorcycle_left", "retina", "colorwheel", "camera", "moon", "page", "text", "coins")  # fmt: skip
+PHOTOS = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "cat",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "motorcycle_left",
+    "retina",
+    "colorwheel",
+    "camera",
+    "moon",
+    "page",
+    "text",
+    "coins",
+)
 
 PIPELINES = '''"""The two serving cases of benchmarks/vs_handwritten.py."""
 import io
@@ -135,7 +150,7 @@ def make_images(folder: Path, count: int) -> None:
         h, w = (int(rng.integers(256, 641)) for _ in range(2))
         ch, cw = min(h, ph), min(w, pw)  # a crop no larger than the photo, then scaled to h×w
         y, x = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
-        crop = Image.fromarray(photo[y:y + ch, x:x + cw])
+        crop = Image.fromarray(photo[y : y + ch, x : x + cw])
         if crop.size != (w, h):
             crop = crop.resize((w, h), Image.BICUBIC)
         crop.save(folder / f"{i:06d}.jpg", quality=int(rng.integers(75, 96)))
@@ -174,20 +189,47 @@ def prepare(work: Path, count: int) -> None:
 def commands(work: Path, case: str, extra: list[str] | None = None) -> dict[str, list[str]]:
     serve = CASES[case]
     return {
-        "script": [sys.executable, str(work / "handwritten.py"), str(work / "model.keras"), str(work / "images"),
-                   serve, str(work / f"script-{case}.json")],
-        "skewcheck": [sys.executable, "-m", "skewcheck", "compare", "--model", str(work / "model.keras"),
-                      "--train", f"{work / 'pipelines.py'}:pil_train", "--serve", f"{work / 'pipelines.py'}:{serve}",
-                      "--images", str(work / "images"), "--report", str(work / f"skewcheck-{case}.json"),
-                      "--quiet", "--fail-on", "never", *(extra or [])],
-    }  # fmt: skip
+        "script": [
+            sys.executable,
+            str(work / "handwritten.py"),
+            str(work / "model.keras"),
+            str(work / "images"),
+            serve,
+            str(work / f"script-{case}.json"),
+        ],
+        "skewcheck": [
+            sys.executable,
+            "-m",
+            "skewcheck",
+            "compare",
+            "--model",
+            str(work / "model.keras"),
+            "--train",
+            f"{work / 'pipelines.py'}:pil_train",
+            "--serve",
+            f"{work / 'pipelines.py'}:{serve}",
+            "--images",
+            str(work / "images"),
+            "--report",
+            str(work / f"skewcheck-{case}.json"),
+            "--quiet",
+            "--fail-on",
+            "never",
+            *(extra or []),
+        ],
+    }
 
 
 def timed(cmd: list[str]) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "TF_CPP_MIN_LOG_LEVEL": "3"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)  # this checkout's skewcheck
+    proc = subprocess.run(
+        cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )  # this checkout's skewcheck
     seconds = time.perf_counter() - start
     if proc.returncode != 0:  # --fail-on never: skewcheck exits 0 whatever it finds
         sys.exit(f"{cmd[1]} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -201,7 +243,9 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="reuse this folder (images, model) across runs")
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: identical,opencv")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work folder")
-    ap.add_argument("--workers", default=None, help="time skewcheck with --workers this (e.g. 2); default: its own default")
+    ap.add_argument(
+        "--workers", default=None, help="time skewcheck with --workers this (e.g. 2); default: its own default"
+    )
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="skewcheck-vs-script-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -218,22 +262,28 @@ def main() -> None:
                     times[(case, who)].append(seconds)
                     print(f"round {r + 1} {case:9} {who:9} {seconds:7.2f} s", file=sys.stderr, flush=True)
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        print(f"\n{args.images} images, {args.rounds} round(s), {cpus} CPUs usable, skewcheck --workers "
-              f"{args.workers if args.workers is not None else '(default)'}\n")
+        print(
+            f"\n{args.images} images, {args.rounds} round(s), {cpus} CPUs usable, skewcheck --workers "
+            f"{args.workers if args.workers is not None else '(default)'}\n"
+        )
         print("| serving pipeline | hand-written script | skewcheck compare | skewcheck throughput / script |")
         print("|---|---|---|---|")
         for case in cases:
             script, skew = times[(case, "script")], times[(case, "skewcheck")]
-            ratio = statistics.median(a / b for a, b in zip(script, skew, strict=True))  # images/s ratio = script s / skewcheck s
+            ratio = statistics.median(
+                a / b for a, b in zip(script, skew, strict=True)
+            )  # images/s ratio = script s / skewcheck s
             name = {"identical": "identical (no skew)", "opencv": "OpenCV service (a skew on every image)"}[case]
             print(f"| {name} | {statistics.median(script):.1f} s | {statistics.median(skew):.1f} s | {ratio:.2f}x |")
         for case in cases:
             report = json.loads((work / f"skewcheck-{case}.json").read_text())
             script_out = json.loads((work / f"script-{case}.json").read_text())
             kinds = [f"{f['kind']}({f['images']})" for f in report["findings"]]
-            print(f"\n{case}: script agreement {script_out['top1_agreement']:.3f}, max|diff| "
-                  f"{script_out['max_abs_diff']:.3g}; skewcheck agreement {report['summary']['top1_agreement']}, "
-                  f"findings {', '.join(kinds) or 'none'}")  # fmt: skip
+            print(
+                f"\n{case}: script agreement {script_out['top1_agreement']:.3f}, max|diff| "
+                f"{script_out['max_abs_diff']:.3g}; skewcheck agreement {report['summary']['top1_agreement']}, "
+                f"findings {', '.join(kinds) or 'none'}"
+            )
     finally:
         if args.work is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -79,8 +79,10 @@ def main() -> None:
             in_process, findings = rate(root, serve, 0, count)
             pooled, pooled_findings = rate(root, serve, 2, count)
             assert findings == pooled_findings, (findings, pooled_findings)
-            print(f"{label:>8}: workers=0 {in_process:6.1f} images/s | workers=2 {pooled:6.1f} images/s "
-                  f"| speed-up {pooled / in_process:.2f}x | findings {findings or 'none'}")  # fmt: skip
+            print(
+                f"{label:>8}: workers=0 {in_process:6.1f} images/s | workers=2 {pooled:6.1f} images/s "
+                f"| speed-up {pooled / in_process:.2f}x | findings {findings or 'none'}"
+            )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 END = "<!-- /excerpt -->"
-PIPELINES = ["compare", "--train", "docs/examples/pipelines.toml#train", "--serve",
-             "docs/examples/pipelines.toml#serve", "--model", "none"]  # fmt: skip
+PIPELINES = [
+    "compare",
+    "--train",
+    "docs/examples/pipelines.toml#train",
+    "--serve",
+    "docs/examples/pipelines.toml#serve",
+    "--model",
+    "none",
+]
 EXCERPTS = {  # file → excerpt name → the skewcheck arguments it shows
     REPO / "README.md": {"skewcheck compare --example": ["compare", "--example"]},
     REPO / "docs" / "pipelines.md": {"skewcheck compare (declarative pipelines)": PIPELINES},
@@ -30,8 +37,14 @@ def run(args: list[str]) -> list[str]:
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "PYTHONPATH": path}
     exe = Path(sys.executable).with_name("skewcheck")
-    done = subprocess.run([str(exe) if exe.exists() else "skewcheck", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(exe) if exe.exists() else "skewcheck", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.stdout.splitlines()
 
 

@@ -24,11 +24,22 @@ BLOCK = re.compile(r"(<!-- run: (?P<args>.*?) -->\n).*?(<!-- /run -->)", re.DOTA
 
 
 def excerpt(args: str) -> str:
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # this checkout
+    env = {
+        **os.environ,
+        "COLUMNS": "100",
+        "NO_COLOR": "1",
+        "TERM": "dumb",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }  # this checkout
     exe = Path(sys.executable).with_name("skewcheck")  # the documented command, from this environment
-    run = subprocess.run([str(exe) if exe.exists() else "skewcheck", "compare", *shlex.split(args)], env=env,
-                         cwd=REPO, capture_output=True, text=True, check=False)  # fmt: skip
+    run = subprocess.run(
+        [str(exe) if exe.exists() else "skewcheck", "compare", *shlex.split(args)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     lines = [line.rstrip() for line in run.stdout.splitlines()]
     start = next(i for i, line in enumerate(lines) if line.startswith(("FAIL", "PASS")))
     end = next((i for i, line in enumerate(lines) if line.startswith("after every fix")), None)

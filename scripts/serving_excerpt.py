@@ -29,18 +29,29 @@ from tests.serving_server import example_server, kserve_python_or_reason  # noqa
 
 
 def excerpt(args: str, port: str) -> str:
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}  # this checkout
+    env = {
+        **os.environ,
+        "COLUMNS": "100",
+        "NO_COLOR": "1",
+        "TERM": "dumb",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }  # this checkout
     exe = Path(sys.executable).with_name("skewcheck")
     argv = shlex.split(args.replace(":P/", f":{port}/"))
-    run = subprocess.run([str(exe) if exe.exists() else "skewcheck", "compare", *argv], env=env, cwd=REPO,
-                         capture_output=True, text=True, check=False)  # fmt: skip
+    run = subprocess.run(
+        [str(exe) if exe.exists() else "skewcheck", "compare", *argv],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     lines = [line.rstrip().replace(f":{port}/", ":P/") for line in run.stdout.splitlines()]
     start = next(i for i, line in enumerate(lines) if line.startswith(("FAIL", "PASS")))
     none = next((i for i, line in enumerate(lines) if line.startswith("No finding")), None)
     end = none if none is not None else next(i for i, line in enumerate(lines) if line.startswith("└"))
     head, keep = [], True
-    for line in lines[start:end + 1]:  # drop the model/pipelines and loosest-passing lines, wrapped or not
+    for line in lines[start : end + 1]:  # drop the model/pipelines and loosest-passing lines, wrapped or not
         if line.startswith(("model ", "minimum that would pass")):
             keep = False
         elif line.startswith(("Findings", "┏", "No finding")):
@@ -60,8 +71,13 @@ def main(check: bool) -> int:
     bugs = sorted({m["bug"] for m in BLOCK.finditer(text)})
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
     with contextlib.ExitStack() as stack:
-        bases = {bug: stack.enter_context(example_server(python, bug, log_dir / f"skewcheck-doc-server-{bug}.log")) for bug in bugs}
-        fresh = BLOCK.sub(lambda m: m.group(1) + excerpt(m["args"], bases[m["bug"]].rsplit(":", 1)[1]) + m.group(4), text)
+        bases = {
+            bug: stack.enter_context(example_server(python, bug, log_dir / f"skewcheck-doc-server-{bug}.log"))
+            for bug in bugs
+        }
+        fresh = BLOCK.sub(
+            lambda m: m.group(1) + excerpt(m["args"], bases[m["bug"]].rsplit(":", 1)[1]) + m.group(4), text
+        )
     if fresh == text:
         return 0
     if check:

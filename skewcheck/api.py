@@ -100,20 +100,36 @@ def compare(
     if atol < 0 or rtol < 0:
         raise UsageError("--atol and --rtol must not be negative")
     _check_workers(workers, timeout if engine == "local" else None, train, serve)
-    source = _engine(engine, ray_address, workers, model, train, serve, device, unsafe_load, batch_size, timeout, max_tensor_mb)
+    source = _engine(
+        engine, ray_address, workers, model, train, serve, device, unsafe_load, batch_size, timeout, max_tensor_mb
+    )
     check_task(task, threshold, postprocess)
     if postprocess is not None and (model is None or (isinstance(model, str) and model.strip().lower() == "none")):
         raise UsageError("--postprocess reads the model's outputs: it needs --model")
 
-    endpoint = _endpoint(serve, model, workers, endpoint_input, endpoint_headers, endpoint_timeout, endpoint_retries,
-                         endpoint_batch_size, endpoint_in_flight, endpoint_verify, endpoint_bytes)  # fmt: skip
+    endpoint = _endpoint(
+        serve,
+        model,
+        workers,
+        endpoint_input,
+        endpoint_headers,
+        endpoint_timeout,
+        endpoint_retries,
+        endpoint_batch_size,
+        endpoint_in_flight,
+        endpoint_verify,
+        endpoint_bytes,
+    )
     quiet_tensorflow_env()
     root, probes = _image_root(images)
     with quiet_imports():  # a pipeline module that imports TensorFlow prints its log lines here
         train_p = load_pipeline(train, what="--train", images_root=root, max_tensor_mb=max_tensor_mb)
         side = _serve_side(endpoint, train_p) if endpoint is not None else None
-        serve_p = side if side is not None else load_pipeline(serve, what="--serve", images_root=root,
-                                                              max_tensor_mb=max_tensor_mb)  # fmt: skip
+        serve_p = (
+            side
+            if side is not None
+            else load_pipeline(serve, what="--serve", images_root=root, max_tensor_mb=max_tensor_mb)
+        )
     post = load_postprocess(postprocess)
     names = _class_names(class_names)
     names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
@@ -124,6 +140,7 @@ def compare(
         raise UsageError(f"no files found under {root}")
     if progress is not None:
         progress(0, len(files))  # the total is known from the start: the bar never shows "0/?"
+
     def load() -> tuple[Any, Any]:
         with quiet_imports():
             runner = _load_model(model, device, unsafe_load)
@@ -133,13 +150,31 @@ def compare(
     deferred = workers > 0 and isinstance(model, (str, Path)) and str(model).strip().lower() != "none"
     runner, expects = (None, None) if deferred else load()
     inputs = AuditInputs(
-        train=train_p, serve=serve_p, files=files, root=root, runner=runner, labels=label_map,
-        class_names=names, probes=probes, gate=fail_on, batch_size=batch_size, atol=atol, rtol=rtol,
-        max_flip_rate=max_flip_rate, model_expects=expects, workers=workers, timeout=timeout,
+        train=train_p,
+        serve=serve_p,
+        files=files,
+        root=root,
+        runner=runner,
+        labels=label_map,
+        class_names=names,
+        probes=probes,
+        gate=fail_on,
+        batch_size=batch_size,
+        atol=atol,
+        rtol=rtol,
+        max_flip_rate=max_flip_rate,
+        model_expects=expects,
+        workers=workers,
+        timeout=timeout,
         seed=seed,
-        max_tensor_mb=max_tensor_mb, task=task, threshold=threshold, postprocess=post,
-        serve_source=side, engine=source, load_runner=load if deferred else None,
-    )  # fmt: skip
+        max_tensor_mb=max_tensor_mb,
+        task=task,
+        threshold=threshold,
+        postprocess=post,
+        serve_source=side,
+        engine=source,
+        load_runner=load if deferred else None,
+    )
     try:
         report = run_audit(inputs, progress)
     finally:
@@ -151,8 +186,19 @@ def compare(
     return report
 
 
-def _endpoint(serve: PipelineRef, model: Any, workers: int, mode: str, headers: list[str] | tuple[str, ...],
-              timeout: float, retries: int, batch_size: int, in_flight: int, verify: bool | str, encoding: str) -> Any:  # fmt: skip
+def _endpoint(
+    serve: PipelineRef,
+    model: Any,
+    workers: int,
+    mode: str,
+    headers: list[str] | tuple[str, ...],
+    timeout: float,
+    retries: int,
+    batch_size: int,
+    in_flight: int,
+    verify: bool | str,
+    encoding: str,
+) -> Any:
     """The Endpoint when ``serve`` is an http(s) URL (None for a pipeline)."""
     from skewcheck.serving import is_endpoint_ref
 
@@ -160,12 +206,25 @@ def _endpoint(serve: PipelineRef, model: Any, workers: int, mode: str, headers: 
         return None
     from skewcheck.serving.endpoint import parse_endpoint
 
-    endpoint = parse_endpoint(str(serve), input=mode, headers=headers, timeout=timeout, retries=retries,
-                              batch_size=batch_size, in_flight=in_flight, verify=verify, bytes_encoding=encoding)  # fmt: skip
+    endpoint = parse_endpoint(
+        str(serve),
+        input=mode,
+        headers=headers,
+        timeout=timeout,
+        retries=retries,
+        batch_size=batch_size,
+        in_flight=in_flight,
+        verify=verify,
+        bytes_encoding=encoding,
+    )
     if model is None or (isinstance(model, str) and model.strip().lower() == "none"):
-        raise UsageError("--serve is an endpoint, which yields predictions: --model (the model file that was deployed) is needed to compare them")
+        raise UsageError(
+            "--serve is an endpoint, which yields predictions: --model (the model file that was deployed) is needed to compare them"
+        )
     if workers:
-        raise UsageError("--workers is not supported with an endpoint as --serve (requests already run in parallel: --endpoint-in-flight)")
+        raise UsageError(
+            "--workers is not supported with an endpoint as --serve (requests already run in parallel: --endpoint-in-flight)"
+        )
     return endpoint
 
 
@@ -200,8 +259,19 @@ def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serv
             )
 
 
-def _engine(name: str, address: str | None, workers: int, model: Any, train: PipelineRef, serve: PipelineRef,
-            device: str, unsafe_load: bool, batch_size: int, timeout: float | None, max_tensor_mb: float | None) -> Any:  # fmt: skip
+def _engine(
+    name: str,
+    address: str | None,
+    workers: int,
+    model: Any,
+    train: PipelineRef,
+    serve: PipelineRef,
+    device: str,
+    unsafe_load: bool,
+    batch_size: int,
+    timeout: float | None,
+    max_tensor_mb: float | None,
+) -> Any:
     """None for the local engine; for Ray, an engine that imports Ray only when it runs."""
     if name not in ("local", "ray"):
         raise UsageError(f"--engine must be local or ray, got {name!r}")
@@ -214,19 +284,32 @@ def _engine(name: str, address: str | None, workers: int, model: Any, train: Pip
     if timeout is not None and timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
     if isinstance(serve, str) and serve.strip().lower().startswith(("http://", "https://")):
-        raise UsageError("--engine ray runs pipeline references on Ray workers; audit an endpoint --serve with --engine local")
+        raise UsageError(
+            "--engine ray runs pipeline references on Ray workers; audit an endpoint --serve with --engine local"
+        )
     refs = {"train": train, "serve": serve, "model": model}
     for what, ref in refs.items():
         if not isinstance(ref, (str, Path)):
-            raise UsageError(f"engine='ray' needs {what} as a reference string (Ray workers rebuild it), got a {type(ref).__name__}")
+            raise UsageError(
+                f"engine='ray' needs {what} as a reference string (Ray workers rebuild it), got a {type(ref).__name__}"
+            )
     from skewcheck.engines.ray_engine import RayEngine, check_installed
     from skewcheck.native import is_verbose
 
     check_installed()
     model_ref = None if str(model).strip().lower() == "none" else str(model)
-    return RayEngine(train=str(train), serve=str(serve), model=model_ref, device=device, unsafe_load=unsafe_load,
-                     address=address, batch_size=batch_size, timeout=timeout, max_tensor_mb=max_tensor_mb,
-                     verbose=is_verbose())  # fmt: skip
+    return RayEngine(
+        train=str(train),
+        serve=str(serve),
+        model=model_ref,
+        device=device,
+        unsafe_load=unsafe_load,
+        address=address,
+        batch_size=batch_size,
+        timeout=timeout,
+        max_tensor_mb=max_tensor_mb,
+        verbose=is_verbose(),
+    )
 
 
 def _image_root(images: str | Path | None) -> tuple[Path, dict[str, Any]]:

@@ -35,8 +35,9 @@ def write_atomic(path: Path | str, data: str | bytes, encoding: str = "utf-8", e
     write_atomic_with(path, lambda out: out.write(payload))
 
 
-def write_atomic_text(path: Path | str, write: Callable[[TextIO], object], encoding: str = "utf-8",
-                      errors: str = "strict") -> None:  # fmt: skip
+def write_atomic_text(
+    path: Path | str, write: Callable[[TextIO], object], encoding: str = "utf-8", errors: str = "strict"
+) -> None:
     """Like :func:`write_atomic`, for content streamed by ``write(text_file)`` (a report written
     one record at a time)."""
 

@@ -98,15 +98,24 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     files = expectations.bases_first(inputs.files, inputs.root)
     total = len(files)  # type: ignore[arg-type]  # a list or ImageFiles: both have a length
     repeats = repeat_indices(total, inputs.seed + 1)
-    with contextlib.closing(_stream(inputs, files, repeats)) as stream, single_threaded_blas():  # closing stops the pool
+    with (
+        contextlib.closing(_stream(inputs, files, repeats)) as stream,
+        single_threaded_blas(),
+    ):  # closing stops the pool
         if inputs.load_runner is not None:  # the workers decode the first images meanwhile
             inputs.runner, inputs.model_expects = inputs.load_runner()
             inputs.load_runner = None
         return _audit(inputs, stream, total, repeats, expectations, progress)
 
 
-def _audit(inputs: AuditInputs, stream: Iterable[_Pair], total: int, repeats: frozenset[int],
-           expectations: ProbeExpectations, progress: ProgressFn | None) -> Report:  # fmt: skip
+def _audit(
+    inputs: AuditInputs,
+    stream: Iterable[_Pair],
+    total: int,
+    repeats: frozenset[int],
+    expectations: ProbeExpectations,
+    progress: ProgressFn | None,
+) -> Report:
     judge = OutputJudge(inputs.task, inputs.threshold, inputs.postprocess)
     summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
@@ -124,12 +133,21 @@ def _audit(inputs: AuditInputs, stream: Iterable[_Pair], total: int, repeats: fr
                     pair.predictions[side] = pred
         if replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
             for pair in pairs:
-                replayer.offer(pair.index, pair.path, pair.file, pair.train.tensor, pair.predictions.get("train"),
-                               pair.predictions.get("serve"), inputs.labels.get(pair.path))  # fmt: skip
+                replayer.offer(
+                    pair.index,
+                    pair.path,
+                    pair.file,
+                    pair.train.tensor,
+                    pair.predictions.get("train"),
+                    pair.predictions.get("serve"),
+                    inputs.labels.get(pair.path),
+                )
         for pair in pairs:
             with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
                 warnings.simplefilter("ignore", RuntimeWarning)
-                records.append(_finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor))
+                records.append(
+                    _finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor)
+                )
             if tracer is not None:
                 tracer.offer(pair.file, pair.path, pair.train, pair.serve)
         with np.errstate(all="ignore"):
@@ -146,8 +164,13 @@ def _audit(inputs: AuditInputs, stream: Iterable[_Pair], total: int, repeats: fr
     if fixed is not None:
         summary_dict["after_all_fixes"] = fixed
     summary_dict["repeats"] = {"images": len(repeats), "miss_odds_at_5pct": round(miss_probability(len(repeats)), 6)}
-    totals = RunTotals(summary.images, summary.predicted, summary_dict.get("flips") or 0,
-                       summary.labelled["serve"], summary.correct["serve"])  # fmt: skip
+    totals = RunTotals(
+        summary.images,
+        summary.predicted,
+        summary_dict.get("flips") or 0,
+        summary.labelled["serve"],
+        summary.correct["serve"],
+    )
     if judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
         totals.predicted, totals.flips = judge.judged, judge.changed_images
     findings = collector.findings()
@@ -209,7 +232,9 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
         yield chunk
 
 
-def _stream(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None] | Prefetch:
+def _stream(
+    inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]
+) -> Generator[_Pair, None, None] | Prefetch:
     """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine.
 
     With workers, the pool starts here (before the model loads, so its TensorFlow import overlaps
@@ -229,8 +254,14 @@ def _stream(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int])
     from skewcheck.workers import PipelinePool, Prefetch  # noqa: F811 (the runtime import of the type)
 
     refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
-    pool = PipelinePool(refs, inputs.root, inputs.workers, timeout=inputs.timeout, verbose=is_verbose(),
-                        max_tensor_mb=inputs.max_tensor_mb)  # fmt: skip
+    pool = PipelinePool(
+        refs,
+        inputs.root,
+        inputs.workers,
+        timeout=inputs.timeout,
+        verbose=is_verbose(),
+        max_tensor_mb=inputs.max_tensor_mb,
+    )
     pool.__enter__()  # the workers start loading the pipelines now; Prefetch.close() stops them
     jobs = ((path, i in repeats) for i, path in enumerate(files))
     runs = pool.imap(jobs)  # the same run_image() in each worker
@@ -240,12 +271,26 @@ def _stream(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int])
 def _engine_pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
     with contextlib.closing(inputs.engine.runs(inputs, files, repeats)) as runs:
         for item, predictions in runs:
-            yield _Pair(_name(inputs, item.path), item.path, item.first["train"], item.first["serve"],
-                        predictions=dict(predictions or {}), repeats=item.repeats, index=item.index)  # fmt: skip
+            yield _Pair(
+                _name(inputs, item.path),
+                item.path,
+                item.first["train"],
+                item.first["serve"],
+                predictions=dict(predictions or {}),
+                repeats=item.repeats,
+                index=item.index,
+            )
 
 
 def _pair(inputs: AuditInputs, runs: ImageRuns) -> _Pair:
-    return _Pair(_name(inputs, runs.path), runs.path, runs.first["train"], runs.first["serve"], repeats=runs.repeats, index=runs.index)
+    return _Pair(
+        _name(inputs, runs.path),
+        runs.path,
+        runs.first["train"],
+        runs.first["serve"],
+        repeats=runs.repeats,
+        index=runs.index,
+    )
 
 
 def _name(inputs: AuditInputs, path: Path) -> str:
@@ -253,9 +298,15 @@ def _name(inputs: AuditInputs, path: Path) -> str:
 
 
 def _finish_pair(
-    inputs: AuditInputs, pair: _Pair, summary: RunningSummary, collector: FindingCollector,
-    expectations: ProbeExpectations, shared: dict[str, Any], examples: ExampleStore, attributor: Attributor,
-) -> dict[str, Any]:  # fmt: skip
+    inputs: AuditInputs,
+    pair: _Pair,
+    summary: RunningSummary,
+    collector: FindingCollector,
+    expectations: ProbeExpectations,
+    shared: dict[str, Any],
+    examples: ExampleStore,
+    attributor: Attributor,
+) -> dict[str, Any]:
     statuses = {"train": pair.train.status, "serve": pair.serve.status}
     summary.add_outcomes(statuses)
     record: dict[str, Any] = {"path": pair.path}
@@ -289,16 +340,30 @@ def _finish_pair(
     deviates = expectations.check(pair.path, probe, pair.train, pair.serve)
     if deviates:
         record["probe"]["deviates"] = deviates
-    ctx = PairContext(pair.path, pair.train, pair.serve, probe=probe, model_dtype=model_dtype,
-                      file=pair.file, repeats=pair.repeats, deviates=deviates, shared=shared,
-                      tolerance=(inputs.atol, inputs.rtol), model_expects=inputs.model_expects,
-                      model_mismatches=mismatches, model_skipped=skipped, model_errors=model_errors)  # fmt: skip
+    ctx = PairContext(
+        pair.path,
+        pair.train,
+        pair.serve,
+        probe=probe,
+        model_dtype=model_dtype,
+        file=pair.file,
+        repeats=pair.repeats,
+        deviates=deviates,
+        shared=shared,
+        tolerance=(inputs.atol, inputs.rtol),
+        model_expects=inputs.model_expects,
+        model_mismatches=mismatches,
+        model_skipped=skipped,
+        model_errors=model_errors,
+    )
     aligned, _ = ctx.aligned_serve
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
         metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}
         summary.add_tensor_diff(metrics["tensor"]["max_abs_diff"])
 
-    ctx.prediction, ctx.outputs_within_tolerance, output_metrics, answer = _compare_predictions(inputs, pair, summary, label)
+    ctx.prediction, ctx.outputs_within_tolerance, output_metrics, answer = _compare_predictions(
+        inputs, pair, summary, label
+    )
     if ctx.prediction is not None:
         metrics["prediction"] = ctx.prediction.to_dict()
     if output_metrics:
@@ -310,8 +375,9 @@ def _finish_pair(
 
     observations = diagnose(ctx)
     flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
-    collector.add_image(pair.path, observations, flipped, deviating=_deviating_side(deviates),
-                        correct=_correct(pair, label))  # fmt: skip
+    collector.add_image(
+        pair.path, observations, flipped, deviating=_deviating_side(deviates), correct=_correct(pair, label)
+    )
     attributor.offer(pair.index, ctx, observations, pair.predictions, label)
     record["findings"] = sorted({o.kind for o in observations})
     if ctx.detector_errors:
@@ -319,15 +385,33 @@ def _finish_pair(
     if probe is not None:
         summary.add_probe(probe, statuses, differs=bool(observations), deviates=deviates)
     worst = max((o.severity for o in observations), default=Severity.INFO) if observations else -1
-    score = (float(flipped), float(worst), metrics.get("prediction", {}).get("max_abs_dp", 0.0),
-             metrics.get("tensor", {}).get("mean_abs_diff", 0.0))  # fmt: skip
+    score = (
+        float(flipped),
+        float(worst),
+        metrics.get("prediction", {}).get("max_abs_dp", 0.0),
+        metrics.get("tensor", {}).get("mean_abs_diff", 0.0),
+    )
     if observations or flipped:
-        summary.consider_worst(score, {"path": pair.path, "findings": record["findings"], "flipped": flipped,
-                                       "metrics": metrics, "train": record["train"]["status"],
-                                       "serve": record["serve"]["status"]})  # fmt: skip
+        summary.consider_worst(
+            score,
+            {
+                "path": pair.path,
+                "findings": record["findings"],
+                "flipped": flipped,
+                "metrics": metrics,
+                "train": record["train"]["status"],
+                "serve": record["serve"]["status"],
+            },
+        )
     if observations:
-        examples.offer_image(pair.path, [example_key(o.key) for o in observations], score,
-                             (pair.train.tensor, pair.serve.tensor, aligned), record, flipped)  # fmt: skip
+        examples.offer_image(
+            pair.path,
+            [example_key(o.key) for o in observations],
+            score,
+            (pair.train.tensor, pair.serve.tensor, aligned),
+            record,
+            flipped,
+        )
     return record
 
 

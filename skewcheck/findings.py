@@ -90,7 +90,6 @@ class Finding:
             "examples": self.examples,
         }
 
-
     def expectation_text(self) -> str | None:
         """E.g. 'serve deviates from the expected decode on 7/7 probe images'."""
         if not self.deviating:
@@ -136,8 +135,14 @@ class FindingCollector:
             finding.worst[name] = max(finding.worst.get(name, value), value)
         _keep_example(finding, path, (float(flipped), observation.magnitude))
 
-    def add_image(self, path: str, observations: list[Observation], flipped: bool, deviating: str | None = None,
-                  correct: dict[str, bool] | None = None) -> None:  # fmt: skip
+    def add_image(
+        self,
+        path: str,
+        observations: list[Observation],
+        flipped: bool,
+        deviating: str | None = None,
+        correct: dict[str, bool] | None = None,
+    ) -> None:
         """All observations of one image: merged into findings, which findings share images, and
         (with a label) whether each side's prediction was right, to tell a finding's side later."""
         for obs in observations:
@@ -210,8 +215,9 @@ def _distribution(counted: list[tuple[int, Any]]) -> Any:
     import numpy as np
 
     try:
-        rows = np.repeat(np.array([np.atleast_1d(np.asarray(v, dtype=float)) for _, v in counted]),
-                         [n for n, _ in counted], axis=0)  # fmt: skip
+        rows = np.repeat(
+            np.array([np.atleast_1d(np.asarray(v, dtype=float)) for _, v in counted]), [n for n, _ in counted], axis=0
+        )
     except (TypeError, ValueError):
         return f"{len(counted)} different values"
     scalar = all(np.ndim(v) == 0 for _, v in counted)
@@ -220,5 +226,9 @@ def _distribution(counted: list[tuple[int, Any]]) -> Any:
         vals = [float(f"{float(a):.4g}") for a in np.atleast_1d(x)]
         return vals[0] if scalar else vals
 
-    return {"median": pick(np.median(rows, axis=0)), "min": pick(rows.min(axis=0)), "max": pick(rows.max(axis=0)),
-            "distinct": len(counted)}  # fmt: skip
+    return {
+        "median": pick(np.median(rows, axis=0)),
+        "min": pick(rows.min(axis=0)),
+        "max": pick(rows.max(axis=0)),
+        "distinct": len(counted),
+    }

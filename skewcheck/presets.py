@@ -45,14 +45,20 @@ PRESETS: dict[str, ValuePreset] = {
         ValuePreset(
             "keras.torch",
             "Keras 'torch' mode / torchvision ImageNet: (x / 255 - mean) / std, RGB",
-            1 / 255, IMAGENET_MEAN_RGB, IMAGENET_STD_RGB,
+            1 / 255,
+            IMAGENET_MEAN_RGB,
+            IMAGENET_STD_RGB,
         ),
         ValuePreset(
-            "keras.caffe", "Keras 'caffe' mode: RGB→BGR, minus the ImageNet BGR mean, no scaling",
-            1.0, CAFFE_MEAN_BGR, (1, 1, 1), order=(2, 1, 0),
+            "keras.caffe",
+            "Keras 'caffe' mode: RGB→BGR, minus the ImageNet BGR mean, no scaling",
+            1.0,
+            CAFFE_MEAN_BGR,
+            (1, 1, 1),
+            order=(2, 1, 0),
         ),
     )
-}  # fmt: skip
+}
 
 # torchvision's transforms.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD) after ToTensor() is the
 # same arithmetic as keras.torch; reports name both.

@@ -1,10 +1,10 @@
 """pytest helpers: put the skew audit in a project's own test suite.
 
-    from skewcheck.testing import assert_no_skew
+from skewcheck.testing import assert_no_skew
 
-    def test_serving_matches_training():
-        assert_no_skew(model="model.keras", train="train.py:preprocess", serve="service.preprocess:load",
-                       images="tests/images", max_flip_rate=0.0)
+def test_serving_matches_training():
+    assert_no_skew(model="model.keras", train="train.py:preprocess", serve="service.preprocess:load",
+                   images="tests/images", max_flip_rate=0.0)
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from skewcheck.report.model import Report
 __all__ = ["assert_no_skew", "skew_message"]
 
 
-def assert_no_skew(*, model: Any = "none", train: PipelineRef, serve: PipelineRef, images: Any = None,
-                   **options: Any) -> Report:  # fmt: skip
+def assert_no_skew(
+    *, model: Any = "none", train: PipelineRef, serve: PipelineRef, images: Any = None, **options: Any
+) -> Report:
     """Run :func:`skewcheck.compare` (same keywords; ``images`` defaults to the built-in probe set)
     and raise ``AssertionError`` listing the ranked findings when the gate fails. Returns the report."""
     __tracebackhide__ = True  # pytest: show the assertion, not this helper's frames

@@ -64,8 +64,15 @@ def wanted(step: Step, first: dict[str, Outcome]) -> bool:
     return not repeat or side not in first or first[side].ok
 
 
-def run_image(pipelines: Mapping[str, Any], index: int, path: Path, repeat: bool, *,
-              steps: Iterable[Step] | None = None, on_run: Callable[[str, bool, Outcome], None] | None = None) -> ImageRuns:  # fmt: skip
+def run_image(
+    pipelines: Mapping[str, Any],
+    index: int,
+    path: Path,
+    repeat: bool,
+    *,
+    steps: Iterable[Step] | None = None,
+    on_run: Callable[[str, bool, Outcome], None] | None = None,
+) -> ImageRuns:
     """One image through both pipelines, the one path whether it runs in-process or in a worker:
     train, serve, then (``repeat``) each side again where its first run gave a tensor. ``steps``:
     the runs still owed (a replaced worker's image); ``on_run`` hears each run as it ends (a
@@ -95,8 +102,9 @@ class _Task:
         return None
 
 
-def _worker_main(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool,
-                 max_tensor_mb: float | None = 512.0) -> None:  # fmt: skip
+def _worker_main(
+    conn: Connection, refs: dict[str, str], images_root: str, verbose: bool, max_tensor_mb: float | None = 512.0
+) -> None:
     """One worker: load the pipelines once, then run the images sent until told to stop.
 
     A worker never outlives the audit: a watchdog thread ends it as soon as its parent is gone
@@ -123,15 +131,19 @@ def _watch_parent(interval_s: float = 0.25) -> None:
     threading.Thread(target=watch, name="skewcheck-parent-watch", daemon=True).start()
 
 
-def _serve(conn: Connection, refs: dict[str, str], images_root: str, verbose: bool, max_tensor_mb: float | None) -> None:
+def _serve(
+    conn: Connection, refs: dict[str, str], images_root: str, verbose: bool, max_tensor_mb: float | None
+) -> None:
     from skewcheck.native import quiet_imports, set_verbose
     from skewcheck.pipelines import load_pipeline
 
     set_verbose(verbose)
     try:
         with quiet_imports():  # a pipeline module importing TensorFlow: its log lines stay out of the terminal
-            pipelines = {side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root), max_tensor_mb=max_tensor_mb)
-                         for side, ref in refs.items()}  # fmt: skip
+            pipelines = {
+                side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root), max_tensor_mb=max_tensor_mb)
+                for side, ref in refs.items()
+            }
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
@@ -198,8 +210,16 @@ def exit_text(exitcode: int | None) -> str:
 class PipelinePool:
     """``size`` worker processes running both pipelines; use as a context manager, feed :meth:`imap`."""
 
-    def __init__(self, refs: dict[str, str], images_root: Path, size: int, *,
-                 timeout: float | None = None, verbose: bool = False, max_tensor_mb: float | None = 512.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        refs: dict[str, str],
+        images_root: Path,
+        size: int,
+        *,
+        timeout: float | None = None,
+        verbose: bool = False,
+        max_tensor_mb: float | None = 512.0,
+    ) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
@@ -305,7 +325,9 @@ class PipelinePool:
             assert task.runs.index == message[1], (task.runs.index, message[1])
             finished[task.runs.index] = task.runs
 
-    def _replace(self, worker: _Worker, pending: deque[_Task], finished: dict[int, ImageRuns], *, timed_out: bool) -> None:
+    def _replace(
+        self, worker: _Worker, pending: deque[_Task], finished: dict[int, ImageRuns], *, timed_out: bool
+    ) -> None:
         """Record the run the worker died on (or was stopped in), requeue the rest, start a new one."""
         if self._stopping:  # killed by __exit__, not by its image: a replacement would be orphaned
             raise AuditError("the worker pool was stopped")
@@ -340,10 +362,16 @@ class PipelinePool:
 
 def _lost_run(exitcode: int | None, timed_out: bool, timeout: float | None) -> Outcome:
     if timed_out:
-        return Outcome(status="pipeline-error", error_type="PipelineTimeout",
-                       error=f"the pipeline ran past --timeout {timeout:g}s on this image; its worker process was stopped")  # fmt: skip
-    return Outcome(status="pipeline-error", error_type="WorkerCrashed",
-                   error=f"the pipeline crashed its worker process ({exit_text(exitcode)}) on this image")  # fmt: skip
+        return Outcome(
+            status="pipeline-error",
+            error_type="PipelineTimeout",
+            error=f"the pipeline ran past --timeout {timeout:g}s on this image; its worker process was stopped",
+        )
+    return Outcome(
+        status="pipeline-error",
+        error_type="WorkerCrashed",
+        error=f"the pipeline crashed its worker process ({exit_text(exitcode)}) on this image",
+    )
 
 
 class Prefetch:

@@ -42,7 +42,10 @@ def dyn_short_side_numpy(path: str) -> np.ndarray:
     """The same tensor written another way (np.divide on the uint8 resize)."""
     im = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
     k = TARGET / min(im.width, im.height)
-    size = (max(MULTIPLE, round(im.width * k / MULTIPLE) * MULTIPLE), max(MULTIPLE, round(im.height * k / MULTIPLE) * MULTIPLE))
+    size = (
+        max(MULTIPLE, round(im.width * k / MULTIPLE) * MULTIPLE),
+        max(MULTIPLE, round(im.height * k / MULTIPLE) * MULTIPLE),
+    )
     return np.divide(np.asarray(im.resize(size, Image.BILINEAR)), 255.0).astype(np.float32)
 
 

@@ -23,10 +23,24 @@ SIDE = 32
 # valid probe files of every container skewcheck's probes write: JPEG (baseline, progressive,
 # 4:2:0, CMYK, EXIF, ICC), PNG (8/16-bit, palette, alpha, ICC), WebP, BMP, TIFF, GIF, odd sizes
 SEED_KINDS = [
-    "clean-jpeg-q95", "clean-jpeg-progressive", "clean-jpeg-420", "clean-png", "png-16bit", "webp",
-    "bmp", "tiff", "palette", "gif-multiframe", "rgba", "grayscale", "cmyk-jpeg", "exif-orientation-6",
-    "icc-adobe-rgb", "truncated-jpeg", "size-extreme-aspect",
-]  # fmt: skip
+    "clean-jpeg-q95",
+    "clean-jpeg-progressive",
+    "clean-jpeg-420",
+    "clean-png",
+    "png-16bit",
+    "webp",
+    "bmp",
+    "tiff",
+    "palette",
+    "gif-multiframe",
+    "rgba",
+    "grayscale",
+    "cmyk-jpeg",
+    "exif-orientation-6",
+    "icc-adobe-rgb",
+    "truncated-jpeg",
+    "size-extreme-aspect",
+]
 
 OPS = ("bitflip", "truncate", "insert", "delete", "header", "splice")
 WEIGHTS = (0.35, 0.15, 0.15, 0.10, 0.15, 0.10)  # most files stay decodable, with damage inside

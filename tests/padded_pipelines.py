@@ -90,7 +90,9 @@ def ocr_serve_stretch(path: str) -> np.ndarray:
     """Stretched to the full width (no aspect kept), as a generic classifier service does."""
     import cv2
 
-    return np.ascontiguousarray(_norm(cv2.resize(_cv2_rgb(path), (W, H), interpolation=cv2.INTER_LINEAR)).transpose(2, 0, 1))
+    return np.ascontiguousarray(
+        _norm(cv2.resize(_cv2_rgb(path), (W, H), interpolation=cv2.INTER_LINEAR)).transpose(2, 0, 1)
+    )
 
 
 def ocr_serve_pad_before_norm(path: str) -> np.ndarray:

@@ -39,8 +39,12 @@ def example_server(python: str, bug: str, log: Path) -> Iterator[str]:
     """Yields ``http://127.0.0.1:PORT`` once the model answers; the server is stopped on exit."""
     port = free_port()
     with log.open("wb") as out:
-        proc = subprocess.Popen([python, str(REPO / "fixtures" / "serving_example.py"), "--port", str(port), "--bug", bug],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO)  # fmt: skip
+        proc = subprocess.Popen(
+            [python, str(REPO / "fixtures" / "serving_example.py"), "--port", str(port), "--bug", bug],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -54,7 +58,9 @@ def example_server(python: str, bug: str, log: Path) -> Iterator[str]:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the example server was not ready within {READY_TIMEOUT_S:.0f} s: {log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"the example server was not ready within {READY_TIMEOUT_S:.0f} s: {log.read_text()[-2000:]}"
+                )
             time.sleep(0.5)
         yield base
     finally:

@@ -60,7 +60,9 @@ def serve_opencv_bgr(path: str) -> np.ndarray:
 
 def serve_torch_normalize(path: str) -> np.ndarray:
     x = reference(path)
-    return ((x - np.array([0.485, 0.456, 0.406], np.float32)) / np.array([0.229, 0.224, 0.225], np.float32)).astype(np.float32)
+    return ((x - np.array([0.485, 0.456, 0.406], np.float32)) / np.array([0.229, 0.224, 0.225], np.float32)).astype(
+        np.float32
+    )
 
 
 def serve_float64(path: str) -> np.ndarray:
@@ -220,7 +222,9 @@ def _to_srgb(rgb: np.ndarray, icc: bytes | None) -> np.ndarray:
 
 def _on_white(rgba: np.ndarray) -> np.ndarray:
     """Alpha composited on white exactly as ``reference`` does (channel order does not matter)."""
-    over = Image.alpha_composite(Image.new("RGBA", rgba.shape[1::-1], (255, 255, 255, 255)), Image.fromarray(rgba, "RGBA"))
+    over = Image.alpha_composite(
+        Image.new("RGBA", rgba.shape[1::-1], (255, 255, 255, 255)), Image.fromarray(rgba, "RGBA")
+    )
     return np.asarray(over.convert("RGB"))
 
 
@@ -228,7 +232,9 @@ def _pil_bilinear(array: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(array).resize(SIZE, Image.BILINEAR))
 
 
-def _opencv_service(path: str, *, rgb: bool = False, pil_resize: bool = False, icc: bool = False, alpha: bool = False) -> np.ndarray:
+def _opencv_service(
+    path: str, *, rgb: bool = False, pil_resize: bool = False, icc: bool = False, alpha: bool = False
+) -> np.ndarray:
     """An OpenCV service: imdecode (applies EXIF, ignores ICC, drops alpha), INTER_LINEAR, /255, BGR."""
     import cv2
 
@@ -273,13 +279,26 @@ def serve_opencv_service__fix_alpha(path: str) -> np.ndarray:
 
 
 _ORIENT = {  # EXIF orientation → (tf.image.rot90 k, counter-clockwise; flip left-right first)
-    1: (0, False), 2: (0, True), 3: (2, False), 4: (2, True),
-    5: (1, True), 6: (3, False), 7: (3, True), 8: (1, False),
-}  # fmt: skip
+    1: (0, False),
+    2: (0, True),
+    3: (2, False),
+    4: (2, True),
+    5: (1, True),
+    6: (3, False),
+    7: (3, True),
+    8: (1, False),
+}
 
 
-def _tf_data(path: str, *, exif: bool = False, icc: bool = False, antialias: bool = False,
-             alpha: bool = False, accurate_idct: bool = False) -> np.ndarray:  # fmt: skip
+def _tf_data(
+    path: str,
+    *,
+    exif: bool = False,
+    icc: bool = False,
+    antialias: bool = False,
+    alpha: bool = False,
+    accurate_idct: bool = False,
+) -> np.ndarray:
     """A tf.data map function: decode_image (no EXIF, no ICC, alpha dropped), resize without antialias."""
     import tensorflow as tf
 

@@ -31,16 +31,18 @@ def small_images(tmp_path):
 
 
 def test_identical_pipelines_with_keras_model_pass(small_images):
-    report = skewcheck.compare(model=str(MODELS / "tiny.keras"), train=REF + "pil_unit",
-                               serve=REF + "pil_unit_again", images=small_images)  # fmt: skip
+    report = skewcheck.compare(
+        model=str(MODELS / "tiny.keras"), train=REF + "pil_unit", serve=REF + "pil_unit_again", images=small_images
+    )
     assert report.passed and report.exit_code == 0
     assert report.summary["top1_agreement"] == 1.0 and report.summary["max_abs_dp"] == 0.0
     assert report.model["input"] == {"shape": [None, 16, 16, 3], "dtype": "float32"}
 
 
 def test_float64_tensors_are_a_dtype_finding_and_still_predicted(small_images):
-    report = skewcheck.compare(model=str(MODELS / "tiny.keras"), train=REF + "pil_unit",
-                               serve=REF + "pil_unit_float64", images=small_images)  # fmt: skip
+    report = skewcheck.compare(
+        model=str(MODELS / "tiny.keras"), train=REF + "pil_unit", serve=REF + "pil_unit_float64", images=small_images
+    )
     assert report.exit_code == 1
     assert [f.kind for f in report.findings] == ["dtype"]
     assert report.findings[0].evidence == {"train": "float32", "serve": "float64", "model": "float32"}
@@ -52,16 +54,21 @@ def test_float64_tensors_are_a_dtype_finding_and_still_predicted(small_images):
 
 
 def test_chw_tensors_are_a_layout_finding_and_adapted(small_images):
-    report = skewcheck.compare(model=str(MODELS / "tiny.keras"), train=REF + "pil_unit",
-                               serve=REF + "pil_unit_chw", images=small_images)  # fmt: skip
+    report = skewcheck.compare(
+        model=str(MODELS / "tiny.keras"), train=REF + "pil_unit", serve=REF + "pil_unit_chw", images=small_images
+    )
     kinds = [f.kind for f in report.findings]
     assert kinds[0] == "layout"
     assert report.summary["predicted"] == 8 and report.summary["top1_agreement"] == 1.0
 
 
 def test_two_output_model_compares_every_output(small_images):
-    report = skewcheck.compare(model=str(MODELS / "two_outputs.keras"), train=REF + "pil_unit",
-                               serve=REF + "opencv_bgr_unit", images=small_images)  # fmt: skip
+    report = skewcheck.compare(
+        model=str(MODELS / "two_outputs.keras"),
+        train=REF + "pil_unit",
+        serve=REF + "opencv_bgr_unit",
+        images=small_images,
+    )
     assert report.findings[0].kind == "channel-order"
     outputs = report.images[0]["metrics"]["outputs"]
     assert [o["output"] for o in outputs] == [1]  # the box head; output 0 is the class scores
@@ -69,9 +76,14 @@ def test_two_output_model_compares_every_output(small_images):
 
 
 def test_labels_by_class_name_give_accuracy_per_class(small_images, tmp_path):
-    report = skewcheck.compare(model=str(MODELS / "tiny.keras"), train=REF + "pil_unit", serve=REF + "pil_raw",
-                               images=small_images, labels=tmp_path / "labels.csv",
-                               class_names=tmp_path / "names.txt")  # fmt: skip
+    report = skewcheck.compare(
+        model=str(MODELS / "tiny.keras"),
+        train=REF + "pil_unit",
+        serve=REF + "pil_raw",
+        images=small_images,
+        labels=tmp_path / "labels.csv",
+        class_names=tmp_path / "names.txt",
+    )
     acc = report.summary["accuracy"]
     assert set(acc) == {"train", "serve"}
     per_class = {row["name"]: row for row in report.summary["accuracy_per_class"]}
@@ -83,8 +95,14 @@ def test_labels_by_class_name_give_accuracy_per_class(small_images, tmp_path):
 def test_unknown_class_name_is_a_usage_error(small_images, tmp_path):
     (tmp_path / "bad.csv").write_text("file,label\n0.png,zebra\n")
     with pytest.raises(UsageError, match="zebra"):
-        skewcheck.compare(model="none", train=REF + "pil_unit", serve=REF + "pil_unit",
-                          images=small_images, labels=tmp_path / "bad.csv", class_names=tmp_path / "names.txt")  # fmt: skip
+        skewcheck.compare(
+            model="none",
+            train=REF + "pil_unit",
+            serve=REF + "pil_unit",
+            images=small_images,
+            labels=tmp_path / "bad.csv",
+            class_names=tmp_path / "names.txt",
+        )
 
 
 def test_tensor_only_audit_and_python_callables(small_images):

@@ -105,10 +105,31 @@ def _finding(kind: str, key: str, images: int, severity: Severity = Severity.MAJ
 def test_a_finding_on_few_images_cannot_outrank_one_that_recovers_more():
     wide, narrow = _finding("resize", "a", 160), _finding("channel-order", "b", 1, Severity.CRITICAL)
     attributor = Attributor(200)
-    attributor.tallies[wide.key] = Tally(images=160, flipped_images=20, sampled=160, sampled_flipped=20, recovered=5,
-                                         predicted=160, agreeing=140, credited=5, diffs=160, diff_before=10, diff_after=5)
-    attributor.tallies[narrow.key] = Tally(images=1, flipped_images=1, sampled=1, sampled_flipped=1, recovered=1,
-                                           predicted=1, credited=1, diffs=1, diff_before=1, diff_after=0)
+    attributor.tallies[wide.key] = Tally(
+        images=160,
+        flipped_images=20,
+        sampled=160,
+        sampled_flipped=20,
+        recovered=5,
+        predicted=160,
+        agreeing=140,
+        credited=5,
+        diffs=160,
+        diff_before=10,
+        diff_after=5,
+    )
+    attributor.tallies[narrow.key] = Tally(
+        images=1,
+        flipped_images=1,
+        sampled=1,
+        sampled_flipped=1,
+        recovered=1,
+        predicted=1,
+        credited=1,
+        diffs=1,
+        diff_before=1,
+        diff_after=0,
+    )
     ranked = grade_and_rank([narrow, wide], attributor, RunTotals(images=200, predicted=200, flips=21))
     assert [f.kind for f in ranked] == ["resize", "channel-order"]
     assert ranked[0].severity == Severity.MAJOR and ranked[0].impact["flips_recovered"] == 5  # 2.5 % of 200
@@ -119,8 +140,12 @@ def test_residue_of_a_stronger_cause_is_folded_into_it():
     strong, residue = _finding("resize", "a", 10), _finding("normalization", "b", 6)
     residue.cooccurs[strong.key] = 6
     attributor = Attributor(10)
-    attributor.tallies[strong.key] = Tally(sampled=10, diffs=10, diff_before=10, diff_after=1, without_left=10, with_left=1)
-    attributor.tallies[residue.key] = Tally(sampled=6, diffs=6, diff_before=6, diff_after=5.8, without_left=0.62, with_left=0.6)
+    attributor.tallies[strong.key] = Tally(
+        sampled=10, diffs=10, diff_before=10, diff_after=1, without_left=10, with_left=1
+    )
+    attributor.tallies[residue.key] = Tally(
+        sampled=6, diffs=6, diff_before=6, diff_after=5.8, without_left=0.62, with_left=0.6
+    )
     ranked = grade_and_rank([strong, residue], attributor, RunTotals(images=10, predicted=0, flips=0))
     assert [f.kind for f in ranked] == ["resize"]
     assert ranked[0].absorbed[0]["kind"] == "normalization" and ranked[0].absorbed[0]["images"] == 6
@@ -143,8 +168,9 @@ def test_a_centre_zoom_crop_is_a_crop_not_a_resize(tmp_path, run_from_repo):
 
     root = tmp_path / "probes"
     write_probes(root, kinds=["clean-jpeg-q95", "clean-png", "sentinel-channel-order", "sentinel-resize"])
-    report = skewcheck.compare(train="tests/skew_pairs.py:reference", serve="tests/skew_pairs.py:serve_center_crop_75",
-                               images=root)  # fmt: skip
+    report = skewcheck.compare(
+        train="tests/skew_pairs.py:reference", serve="tests/skew_pairs.py:serve_center_crop_75", images=root
+    )
     top = report.findings[0]
     assert top.kind == "crop" and top.evidence["serve"] == "center-75%" and top.evidence["train"] == "center-100%"
     assert top.impact["diff_explained"] > 0.9  # re-rendering with train's framing removes the difference
@@ -160,10 +186,13 @@ def suite_probes(tmp_path_factory):
 
 
 @pytest.mark.usefixtures("run_from_repo")
-@pytest.mark.parametrize(("train", "serve", "side"), [("reference", "serve_opencv_bgr", "serve"),
-                                                      ("serve_opencv_bgr", "reference", "train")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("train", "serve", "side"), [("reference", "serve_opencv_bgr", "serve"), ("serve_opencv_bgr", "reference", "train")]
+)
 def test_channel_order_blames_the_side_holding_bgr(suite_probes, train, serve, side):
-    report = skewcheck.compare(train="tests/skew_pairs.py:" + train, serve="tests/skew_pairs.py:" + serve, images=suite_probes)
+    report = skewcheck.compare(
+        train="tests/skew_pairs.py:" + train, serve="tests/skew_pairs.py:" + serve, images=suite_probes
+    )
     found = [f for f in report.findings if f.kind == "channel-order"]
     assert len(found) == 1 and found[0].side == side, [(f.kind, f.side, f.images) for f in report.findings]
     assert f"in {'serving' if side == 'serve' else 'training'}" in found[0].fix
@@ -171,8 +200,9 @@ def test_channel_order_blames_the_side_holding_bgr(suite_probes, train, serve, s
 
 @pytest.mark.usefixtures("run_from_repo")
 def test_a_dropped_alpha_channel_is_never_read_as_a_channel_swap(suite_probes):
-    report = skewcheck.compare(train="tests/skew_pairs.py:reference", serve="tests/skew_pairs.py:serve_alpha_dropped",
-                               images=suite_probes)  # fmt: skip
+    report = skewcheck.compare(
+        train="tests/skew_pairs.py:reference", serve="tests/skew_pairs.py:serve_alpha_dropped", images=suite_probes
+    )
     kinds = [f.kind for f in report.findings]
     assert kinds[0] == "alpha" and "channel-order" not in kinds, kinds
 
@@ -184,14 +214,17 @@ def test_both_pipelines_missing_the_model_input_is_one_finding(tmp_path):
     root = tmp_path / "imgs"
     for i, size in enumerate((12, 16, 20, 24)):
         write_png(root / f"{i}.png", photo_like(30 + i, size))
-    report = skewcheck.compare(model=str(MODELS / "tiny.keras"), train=REF + "pil_unit", serve=REF + "pil_unit_again",
-                               images=root)  # fmt: skip
+    report = skewcheck.compare(
+        model=str(MODELS / "tiny.keras"), train=REF + "pil_unit", serve=REF + "pil_unit_again", images=root
+    )
     shapes = [f for f in report.findings if f.kind == "shape"]
     assert len(shapes) == 1, [(f.kind, f.side, f.evidence) for f in report.findings]
     assert shapes[0].side == "both" and shapes[0].images == 3  # the 16×16 image fits the model
 
 
 def test_a_findings_examples_are_the_images_it_hurts_most(example):
-    flipped = {r["path"] for r in example.images if (r.get("metrics", {}).get("prediction") or {}).get("top1_agree") is False}
+    flipped = {
+        r["path"] for r in example.images if (r.get("metrics", {}).get("prediction") or {}).get("top1_agree") is False
+    }
     scale = example.findings[0]
     assert len(scale.examples) == 5 and set(scale.examples) <= flipped  # 17 flips: the examples are flips

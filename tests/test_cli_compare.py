@@ -25,8 +25,9 @@ def invoke(*args: str):
 
 def test_identical_pipelines_exit_0(image_dir, tmp_path):
     out = tmp_path / "r.json"
-    result = invoke("--train", REF + "pil_unit", "--serve", REF + "pil_unit_again",
-                    "--images", str(image_dir), "--report", str(out))  # fmt: skip
+    result = invoke(
+        "--train", REF + "pil_unit", "--serve", REF + "pil_unit_again", "--images", str(image_dir), "--report", str(out)
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["verdict"] == "pass" and report["exit_code"] == 0
@@ -42,8 +43,9 @@ def test_identical_pipelines_exit_0(image_dir, tmp_path):
 
 def test_missing_division_exit_1_with_scale_first(image_dir, tmp_path):
     out = tmp_path / "r.json"
-    result = invoke("--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                    "--images", str(image_dir), "--report", str(out))  # fmt: skip
+    result = invoke(
+        "--train", REF + "pil_unit", "--serve", REF + "pil_raw", "--images", str(image_dir), "--report", str(out)
+    )
     assert result.exit_code == 1
     report = json.loads(out.read_text())
     top = report["findings"][0]
@@ -53,15 +55,17 @@ def test_missing_division_exit_1_with_scale_first(image_dir, tmp_path):
 
 
 def test_gate_never_passes_the_same_skew(image_dir):
-    result = invoke("--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                    "--images", str(image_dir), "--fail-on", "never")  # fmt: skip
+    result = invoke(
+        "--train", REF + "pil_unit", "--serve", REF + "pil_raw", "--images", str(image_dir), "--fail-on", "never"
+    )
     assert result.exit_code == 0
 
 
 def test_pipeline_raising_on_some_images_is_recorded(image_dir, tmp_path):
     out = tmp_path / "r.json"
-    result = invoke("--train", REF + "pil_unit", "--serve", REF + "raises_on_b",
-                    "--images", str(image_dir), "--report", str(out))  # fmt: skip
+    result = invoke(
+        "--train", REF + "pil_unit", "--serve", REF + "raises_on_b", "--images", str(image_dir), "--report", str(out)
+    )
     assert result.exit_code == 1
     report = json.loads(out.read_text())
     assert len(report["images"]) == 7
@@ -96,10 +100,25 @@ def test_usage_errors_exit_2_in_one_line(image_dir, args, fragment):
 
 def test_missing_model_in_a_real_process_has_no_traceback(image_dir):
     proc = subprocess.run(
-        [sys.executable, "-m", "skewcheck", "compare", "--model", "nope.keras", "--train", REF + "pil_unit",
-         "--serve", REF + "pil_unit", "--images", str(image_dir)],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "skewcheck",
+            "compare",
+            "--model",
+            "nope.keras",
+            "--train",
+            REF + "pil_unit",
+            "--serve",
+            REF + "pil_unit",
+            "--images",
+            str(image_dir),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0
     assert proc.stderr.startswith("skewcheck: error:")

@@ -35,7 +35,11 @@ def test_gray_replicated_to_three_channels_against_colour(probes):
 def test_gray_replicated_on_train_is_named_on_train(probes):
     report = skewcheck.compare(train=P + "serve_gray_replicated", serve=P + "reference", images=probes)
     top = report.findings[0]
-    assert (top.kind, top.evidence["train"], top.evidence["serve"]) == ("color-conversion", "gray replicated to 3 channels (bt601)", "colour")
+    assert (top.kind, top.evidence["train"], top.evidence["serve"]) == (
+        "color-conversion",
+        "gray replicated to 3 channels (bt601)",
+        "colour",
+    )
     assert top.impact["diff_explained"] > 0.95, top.impact
 
 
@@ -43,7 +47,11 @@ def test_cv2_yuv_round_trip_is_named_and_repaired(probes):
     report = skewcheck.compare(train=P + "reference", serve=P + "serve_cv2_yuv_round_trip", images=probes)
     assert [f.kind for f in report.findings] == ["color-conversion"], [(f.kind, f.evidence) for f in report.findings]
     top = report.findings[0]
-    assert (top.evidence["cause"], top.evidence["train"], top.evidence["serve"]) == ("round trip", "none", "cv2 RGB→YUV→RGB")
+    assert (top.evidence["cause"], top.evidence["train"], top.evidence["serve"]) == (
+        "round trip",
+        "none",
+        "cv2 RGB→YUV→RGB",
+    )
     assert top.images == report.summary["compared"]
     assert top.impact["diff_explained"] > 0.95, top.impact
 
@@ -51,5 +59,7 @@ def test_cv2_yuv_round_trip_is_named_and_repaired(probes):
 def test_pil_ycbcr_round_trip_at_decode(probes):
     report = skewcheck.compare(train=P + "reference", serve=P + "serve_pil_ycbcr_round_trip", images=probes)
     top = report.findings[0]
-    assert (top.kind, top.evidence["serve"]) == ("color-conversion", "PIL YCbCr→RGB (at decode)"), [(f.kind, f.evidence) for f in report.findings]
+    assert (top.kind, top.evidence["serve"]) == ("color-conversion", "PIL YCbCr→RGB (at decode)"), [
+        (f.kind, f.evidence) for f in report.findings
+    ]
     assert top.impact["diff_explained"] > 0.9, top.impact

@@ -33,11 +33,22 @@ def test_a_crashing_tflite_file_is_a_usage_error(tmp_path, seed, command):
     write_png(tmp_path / "images" / "a.png", photo_like(0, size=16))
     args = {
         "inspect": ["inspect", str(model)],
-        "compare": ["compare", "--quiet", "--model", str(model), "--train", "tests/pipelines_for_tests.py:pil_unit",
-                    "--serve", "tests/pipelines_for_tests.py:pil_unit", "--images", str(tmp_path / "images")],
-    }[command]  # fmt: skip
-    proc = subprocess.run([sys.executable, "-m", "skewcheck", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+        "compare": [
+            "compare",
+            "--quiet",
+            "--model",
+            str(model),
+            "--train",
+            "tests/pipelines_for_tests.py:pil_unit",
+            "--serve",
+            "tests/pipelines_for_tests.py:pil_unit",
+            "--images",
+            str(tmp_path / "images"),
+        ],
+    }[command]
+    proc = subprocess.run(
+        [sys.executable, "-m", "skewcheck", *args], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"skewcheck: error: cannot load model {model}"), proc.stderr

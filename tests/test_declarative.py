@@ -30,8 +30,17 @@ UNIT = 0.00392156862745098
 @pytest.fixture(scope="module")
 def probes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("probes")
-    write_probes(root, kinds=["clean-png", "sentinel-resize", "sentinel-channel-order", "icc-adobe-rgb",
-                              "rgba", "corrupt-jpeg-entropy"])  # fmt: skip
+    write_probes(
+        root,
+        kinds=[
+            "clean-png",
+            "sentinel-resize",
+            "sentinel-channel-order",
+            "icc-adobe-rgb",
+            "rgba",
+            "corrupt-jpeg-entropy",
+        ],
+    )
     return root
 
 
@@ -42,8 +51,10 @@ def photo(probes: Path) -> Path:
 
 def spec_file(tmp_path: Path, **pipelines: list[str]) -> Path:
     """Write ``[pipelines.NAME] steps = [...]`` with each step given as an inline TOML table."""
-    text = "".join(f"[pipelines.{name}]\nsteps = [\n" + "".join(f"  {s},\n" for s in steps) + "]\n"
-                   for name, steps in pipelines.items())  # fmt: skip
+    text = "".join(
+        f"[pipelines.{name}]\nsteps = [\n" + "".join(f"  {s},\n" for s in steps) + "]\n"
+        for name, steps in pipelines.items()
+    )
     path = tmp_path / "spec.toml"
     path.write_text(text)
     return path
@@ -96,8 +107,16 @@ def test_spec_round_trip_gives_an_equal_spec_and_identical_tensors(tmp_path, pho
 
 def test_defaults_are_the_library_s_own_behaviour_and_are_written_out():
     spec = PipelineSpec.from_dict({"name": "x", "steps": [{"op": "decode", "library": "opencv"}]})
-    assert spec.to_dict()["steps"][0] == {"op": "decode", "library": "opencv", "channels": 3, "color": "bgr",
-                                          "icc": "ignore", "exif": "apply", "truncated": "allow", "alpha": "drop"}  # fmt: skip
+    assert spec.to_dict()["steps"][0] == {
+        "op": "decode",
+        "library": "opencv",
+        "channels": 3,
+        "color": "bgr",
+        "icc": "ignore",
+        "exif": "apply",
+        "truncated": "allow",
+        "alpha": "drop",
+    }
     assert spec.steps[0] == Decode("opencv", color="bgr", exif="apply", truncated="allow")
     assert spec.description == "decode(opencv, bgr, exif apply, truncated allow)"
 
@@ -112,10 +131,13 @@ def test_decode_each_library_matches_its_direct_call(tmp_path, photo):
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     np.testing.assert_array_equal(run(pipeline(tmp_path, DECODE_PIL), photo), pil)
     np.testing.assert_array_equal(run(pipeline(tmp_path, '{ op = "decode", library = "opencv" }'), photo), bgr)
-    np.testing.assert_array_equal(run(pipeline(tmp_path, '{ op = "decode", library = "opencv", color = "rgb" }'), photo),
-                                  cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))  # fmt: skip
-    np.testing.assert_array_equal(run(pipeline(tmp_path, '{ op = "decode", library = "pil", color = "bgr" }'), photo),
-                                  pil[..., ::-1])  # fmt: skip
+    np.testing.assert_array_equal(
+        run(pipeline(tmp_path, '{ op = "decode", library = "opencv", color = "rgb" }'), photo),
+        cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
+    )
+    np.testing.assert_array_equal(
+        run(pipeline(tmp_path, '{ op = "decode", library = "pil", color = "bgr" }'), photo), pil[..., ::-1]
+    )
     grey = run(pipeline(tmp_path, '{ op = "decode", library = "pil", channels = 1 }'), photo)
     with Image.open(photo) as im:
         np.testing.assert_array_equal(grey[..., 0], np.asarray(im.convert("L")))
@@ -147,7 +169,9 @@ def test_decode_icc_to_srgb_equals_imagecms(tmp_path, probes):
         ignored = np.asarray(im.convert("RGB"))
     assert np.abs(expected.astype(int) - ignored).max() > 10  # the profile matters on this probe
     for library in ("pil", "opencv"):
-        got = run(pipeline(tmp_path, f'{{ op = "decode", library = "{library}", color = "rgb", icc = "to-srgb" }}'), path)
+        got = run(
+            pipeline(tmp_path, f'{{ op = "decode", library = "{library}", color = "rgb", icc = "to-srgb" }}'), path
+        )
         np.testing.assert_array_equal(got, expected, err_msg=library)
 
 
@@ -155,9 +179,13 @@ def test_decode_alpha_white_equals_pillow_alpha_composite(tmp_path, probes):
     path = next(probes.rglob("*rgba*.png"))
     with Image.open(path) as im:
         rgba = im.convert("RGBA")
-        expected = np.asarray(Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), rgba).convert("RGB"))
+        expected = np.asarray(
+            Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), rgba).convert("RGB")
+        )
     for library in ("pil", "opencv", "tf"):
-        got = run(pipeline(tmp_path, f'{{ op = "decode", library = "{library}", color = "rgb", alpha = "white" }}'), path)
+        got = run(
+            pipeline(tmp_path, f'{{ op = "decode", library = "{library}", color = "rgb", alpha = "white" }}'), path
+        )
         assert np.abs(got.astype(int) - expected).max() <= 1, library
     dropped = run(pipeline(tmp_path, DECODE_PIL), path)
     assert np.abs(dropped.astype(int) - expected).max() > 100
@@ -184,8 +212,9 @@ def test_decode_failures_are_decode_errors(tmp_path, probes):
 # ---------------------------------------------------------------------------------- geometry
 
 
-@pytest.mark.parametrize(("method", "flag"), [("area", cv2.INTER_AREA), ("bilinear", cv2.INTER_LINEAR),
-                                              ("lanczos", cv2.INTER_LANCZOS4)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("method", "flag"), [("area", cv2.INTER_AREA), ("bilinear", cv2.INTER_LINEAR), ("lanczos", cv2.INTER_LANCZOS4)]
+)
 def test_resize_opencv_equals_cv2_resize(tmp_path, photo, method, flag):
     p = pipeline(tmp_path, DECODE_PIL, f'{{ op = "resize", size = [30, 50], library = "opencv", method = "{method}" }}')
     with Image.open(photo) as im:
@@ -201,9 +230,13 @@ def test_resize_pil_and_tf_equal_their_direct_calls(tmp_path, photo):
     with Image.open(photo) as im:
         rgb = np.asarray(im.convert("RGB"))
         pil = np.asarray(im.convert("RGB").resize((50, 30), resample=Image.Resampling.BICUBIC))
-    got = run(pipeline(tmp_path, DECODE_PIL, '{ op = "resize", size = [30, 50], library = "pil", method = "bicubic" }'), photo)
+    got = run(
+        pipeline(tmp_path, DECODE_PIL, '{ op = "resize", size = [30, 50], library = "pil", method = "bicubic" }'), photo
+    )
     np.testing.assert_array_equal(got, pil)
-    got = run(pipeline(tmp_path, DECODE_PIL, '{ op = "resize", size = [30, 50], library = "tf", antialias = true }'), photo)
+    got = run(
+        pipeline(tmp_path, DECODE_PIL, '{ op = "resize", size = [30, 50], library = "tf", antialias = true }'), photo
+    )
     expected = tf.image.resize(rgb, (30, 50), method="bilinear", antialias=True).numpy()
     assert got.dtype == np.float32  # tf.image.resize returns float32, and so does the step
     np.testing.assert_array_equal(got, expected)
@@ -214,8 +247,14 @@ def test_resize_keep_aspect_letterboxes_and_center_crop_matches_tf(tmp_path, pho
 
     with Image.open(photo) as im:
         rgb = np.asarray(im.convert("RGB"))  # 75 × 112
-    got = run(pipeline(tmp_path, DECODE_PIL, '{ op = "resize", size = [64, 64], library = "opencv", method = "area", '
-                                             'keep_aspect = true, pad = 7 }'), photo)  # fmt: skip
+    got = run(
+        pipeline(
+            tmp_path,
+            DECODE_PIL,
+            '{ op = "resize", size = [64, 64], library = "opencv", method = "area", keep_aspect = true, pad = 7 }',
+        ),
+        photo,
+    )
     inner = cv2.resize(rgb, (64, 43), interpolation=cv2.INTER_AREA)  # 75/112 * 64 = 42.9 rows
     np.testing.assert_array_equal(got[10:53], inner)
     assert (got[:10] == 7).all() and (got[53:] == 7).all()
@@ -239,7 +278,9 @@ def test_preset_equals_keras_preprocess_input(tmp_path, photo, name):
     expected = preprocess_input(rgb.astype(np.float32), mode=mode)
     assert got.dtype == expected.dtype == np.float32
     np.testing.assert_allclose(got, expected, atol=2e-5)
-    np.testing.assert_allclose(got, PRESETS[{"torchvision.imagenet": "keras.torch"}.get(name, name)].apply(rgb), atol=2e-5)
+    np.testing.assert_allclose(
+        got, PRESETS[{"torchvision.imagenet": "keras.torch"}.get(name, name)].apply(rgb), atol=2e-5
+    )
 
 
 def test_value_ops_follow_numpy(tmp_path, photo):
@@ -247,17 +288,30 @@ def test_value_ops_follow_numpy(tmp_path, photo):
         rgb = np.asarray(im.convert("RGB"))
     # uint8 × Python float is float64 in NumPy: the classic dtype skew, kept as user code gets it.
     assert run(pipeline(tmp_path, DECODE_PIL, f'{{ op = "scale", factor = {UNIT} }}'), photo).dtype == np.float64
-    got = run(pipeline(tmp_path, DECODE_PIL, '{ op = "cast", dtype = "float32" }', f'{{ op = "scale", factor = {UNIT} }}'), photo)
+    got = run(
+        pipeline(tmp_path, DECODE_PIL, '{ op = "cast", dtype = "float32" }', f'{{ op = "scale", factor = {UNIT} }}'),
+        photo,
+    )
     np.testing.assert_array_equal(got, rgb.astype(np.float32) * UNIT)
-    got = run(pipeline(tmp_path, DECODE_PIL, '{ op = "normalize", mean = [10, 20, 30], std = [2] }',
-                       '{ op = "channel_order" }', '{ op = "layout", to = "chw" }'), photo)  # fmt: skip
+    got = run(
+        pipeline(
+            tmp_path,
+            DECODE_PIL,
+            '{ op = "normalize", mean = [10, 20, 30], std = [2] }',
+            '{ op = "channel_order" }',
+            '{ op = "layout", to = "chw" }',
+        ),
+        photo,
+    )
     expected = np.transpose(((rgb.astype(np.float32) - [10, 20, 30]) / 2)[..., ::-1], (2, 0, 1))
     assert got.shape == (3, 75, 112) and got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
 def test_run_steps_gives_each_step_and_stops_at_an_error(tmp_path, photo):
-    p = pipeline(tmp_path, DECODE_PIL, '{ op = "center_crop", size = [500, 500] }', '{ op = "cast", dtype = "float32" }')
+    p = pipeline(
+        tmp_path, DECODE_PIL, '{ op = "center_crop", size = [500, 500] }', '{ op = "cast", dtype = "float32" }'
+    )
     steps = p.run_steps(photo)
     assert [s.description for s in steps] == ["decode(pil, rgb)", "center_crop(500x500)"]
     assert steps[0].tensor.shape == (75, 112, 3) and steps[1].tensor is None
@@ -270,7 +324,10 @@ def test_run_steps_gives_each_step_and_stops_at_an_error(tmp_path, photo):
 
 BAD = [
     ('{ op = "blur" }', "step 1 (blur): unknown op 'blur'"),
-    ('{ op = "resize", size = [8, 8], library = "skimage" }', "step 1 (resize): library = 'skimage' is not one of pil, opencv, tf"),
+    (
+        '{ op = "resize", size = [8, 8], library = "skimage" }',
+        "step 1 (resize): library = 'skimage' is not one of pil, opencv, tf",
+    ),
     ('{ op = "resize", size = [8, 8], library = "pil", method = "gaussian" }', "step 1 (resize): method = 'gaussian'"),
     ('{ op = "resize", size = 224, library = "pil" }', "step 1 (resize): size must be [height, width]"),
     ('{ op = "resize", size = [0, 8], library = "pil" }', "step 1 (resize): size must be [height, width]"),
@@ -279,7 +336,10 @@ BAD = [
     ('{ op = "resize", size = [8, 8], library = "tf", method = "area", pad_value = 1 }', "unknown key 'pad_value'"),
     ('{ op = "preset", name = "keras.inception" }', "step 1 (preset): name = 'keras.inception'"),
     ('{ op = "batch" }, { op = "cast", dtype = "float32" }', "step 1 (batch): batch must be the last step"),
-    ('{ op = "layout", to = "chw" }, { op = "normalize", mean = [0], std = [1] }', "step 2 (normalize): normalize works on HWC"),
+    (
+        '{ op = "layout", to = "chw" }, { op = "normalize", mean = [0], std = [1] }',
+        "step 2 (normalize): normalize works on HWC",
+    ),
     ('{ op = "decode", library = "tf" }', "step 1 (decode): decode may only be the first step"),
     ('{ op = "normalize", mean = [0, 0], std = [1] }', "step 1 (normalize): mean needs 1 or 3 values"),
 ]
@@ -326,8 +386,11 @@ def resize_step(library: str, method: str) -> str:
 
 
 def test_pair_differing_only_in_resize_diverges_at_the_resize_step(tmp_path, probes):
-    path = spec_file(tmp_path, train=[DECODE_PIL, resize_step("pil", "bilinear"), *TAIL],
-                     serve=[DECODE_PIL, resize_step("opencv", "nearest"), *TAIL])  # fmt: skip
+    path = spec_file(
+        tmp_path,
+        train=[DECODE_PIL, resize_step("pil", "bilinear"), *TAIL],
+        serve=[DECODE_PIL, resize_step("opencv", "nearest"), *TAIL],
+    )
     report = skewcheck.compare(train=f"{path}#train", serve=f"{path}#serve", images=probes)
     d = report.to_dict()["divergence"]
     assert d["step"] == 1 and d["serve_index"] == 1
@@ -339,8 +402,9 @@ def test_pair_differing_only_in_resize_diverges_at_the_resize_step(tmp_path, pro
 
 
 def test_pair_differing_in_channel_order_at_decode_diverges_at_step_0(tmp_path, probes):
-    path = spec_file(tmp_path, train=[DECODE_PIL, *TAIL],
-                     serve=['{ op = "decode", library = "opencv", exif = "ignore" }', *TAIL])  # fmt: skip
+    path = spec_file(
+        tmp_path, train=[DECODE_PIL, *TAIL], serve=['{ op = "decode", library = "opencv", exif = "ignore" }', *TAIL]
+    )
     report = skewcheck.compare(train=f"{path}#train", serve=f"{path}#serve", images=probes)
     d = report.to_dict()["divergence"]
     assert d["step"] == 0 and d["serve_step"] == "decode(opencv, bgr, truncated allow)"
@@ -361,31 +425,66 @@ def test_op_list_difference_is_aligned_and_reported(tmp_path, probes):
 
 
 def test_cli_identical_specs_pass_and_a_skewed_pair_names_the_step(tmp_path, image_dir):
-    path = spec_file(tmp_path, a=[DECODE_PIL, *TAIL], b=[DECODE_PIL, *TAIL],
-                     c=[DECODE_PIL, '{ op = "channel_order" }', *TAIL])  # fmt: skip
+    path = spec_file(
+        tmp_path, a=[DECODE_PIL, *TAIL], b=[DECODE_PIL, *TAIL], c=[DECODE_PIL, '{ op = "channel_order" }', *TAIL]
+    )
     runner = CliRunner()
-    same = runner.invoke(app, ["compare", "--train", f"{path}#a", "--serve", f"{path}#b", "--model", "none",
-                               "--images", str(image_dir), "--report", str(tmp_path / "r.json")])  # fmt: skip
+    same = runner.invoke(
+        app,
+        [
+            "compare",
+            "--train",
+            f"{path}#a",
+            "--serve",
+            f"{path}#b",
+            "--model",
+            "none",
+            "--images",
+            str(image_dir),
+            "--report",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert same.exit_code == 0, same.output
     assert json.loads((tmp_path / "r.json").read_text())["divergence"]["step"] is None
     assert "First divergent step" not in same.output
-    skewed = runner.invoke(app, ["compare", "--train", f"{path}#a", "--serve", f"{path}#c", "--model", "none",
-                                 "--images", str(image_dir)])  # fmt: skip
+    skewed = runner.invoke(
+        app, ["compare", "--train", f"{path}#a", "--serve", f"{path}#c", "--model", "none", "--images", str(image_dir)]
+    )
     assert skewed.exit_code == 1, skewed.output
     assert "First divergent step: #1 cast(float32) vs serve #2 cast(float32)" in " ".join(skewed.output.split())
     assert "Op lists differ at train #1 / serve #1" in " ".join(skewed.output.split())
-    quiet = runner.invoke(app, ["compare", "--train", f"{path}#a", "--serve", f"{path}#c", "--model", "none",
-                                "--images", str(image_dir), "--quiet"])  # fmt: skip
+    quiet = runner.invoke(
+        app,
+        [
+            "compare",
+            "--train",
+            f"{path}#a",
+            "--serve",
+            f"{path}#c",
+            "--model",
+            "none",
+            "--images",
+            str(image_dir),
+            "--quiet",
+        ],
+    )
     assert quiet.exit_code == 1 and quiet.output == ""
-    bad = runner.invoke(app, ["compare", "--train", f"{path}#a", "--serve", f"{path}#zz", "--model", "none",
-                              "--images", str(image_dir)])  # fmt: skip
+    bad = runner.invoke(
+        app, ["compare", "--train", f"{path}#a", "--serve", f"{path}#zz", "--model", "none", "--images", str(image_dir)]
+    )
     assert bad.exit_code == 2 and "has no pipeline 'zz'" in bad.output
 
 
 def test_example_spec_loads(tmp_path):
     ref = REPO / "docs" / "examples" / "pipelines.toml"
     train, serve = load_pipeline(f"{ref}#train"), load_pipeline(f"{ref}#serve")
-    assert train.description == "declarative: decode(tf, rgb) → resize(tf, bilinear, 224x224) → cast(float32) → scale(×0.00392157)"
-    assert serve.description.startswith("declarative: decode(opencv, bgr, exif apply, truncated allow) → resize(opencv, area, 224x224)")
+    assert (
+        train.description
+        == "declarative: decode(tf, rgb) → resize(tf, bilinear, 224x224) → cast(float32) → scale(×0.00392157)"
+    )
+    assert serve.description.startswith(
+        "declarative: decode(opencv, bgr, exif apply, truncated allow) → resize(opencv, area, 224x224)"
+    )
     path = write_png(tmp_path / "x.png", photo_like(3, 40))
     assert run(train, path).shape == run(serve, path).shape == (224, 224, 3)

@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parents[1]
 DYN = "fixtures/models/dense_dynamic.keras"
 D = "tests/dynamic_pipelines.py:"
 SIZES = [(200, 100), (100, 200), (150, 100), (120, 90), (300, 100), (90, 160), (256, 192)]  # (w, h), as the suite
-POLICY = {"train": "short side to 96, aspect kept, rounded to a multiple of 32",
-          "serve": "long side to 96, aspect kept, rounded to a multiple of 32"}  # fmt: skip
+POLICY = {
+    "train": "short side to 96, aspect kept, rounded to a multiple of 32",
+    "serve": "long side to 96, aspect kept, rounded to a multiple of 32",
+}
 
 pytestmark = pytest.mark.usefixtures("run_from_repo")
 
@@ -59,8 +61,12 @@ def _by_hand(runner, path: Path, threshold: float = 0.5) -> dict[str, float]:
     up = tf.image.resize(s[None].astype(np.float64), t.shape[:2], method="bilinear", antialias=False).numpy()[0]
     bt, bs = t > threshold, up > threshold
     union = int((bt | bs).sum())
-    return {"mean_abs_diff": float(np.abs(t - up).mean()), "pixels_crossing": float(np.mean(bt != bs)),
-            "iou": float((bt & bs).sum()) / union if union else 1.0, "shape": t.shape}  # fmt: skip
+    return {
+        "mean_abs_diff": float(np.abs(t - up).mean()),
+        "pixels_crossing": float(np.mean(bt != bs)),
+        "iou": float((bt & bs).sum()) / union if union else 1.0,
+        "shape": t.shape,
+    }
 
 
 def test_maps_of_other_sizes_are_compared_after_resizing_serve(policy_report, runner, varied):
@@ -106,7 +112,9 @@ def test_shape_stays_the_one_finding_with_the_fitted_policy(policy_report):
     assert top.evidence["policy"] == POLICY, top.evidence
     assert top.images == len(SIZES) and report.exit_code == 1
     # measured now: re-running the model on serve resized to train's size changes no answer
-    assert top.impact is not None and top.impact["flips_recovered"] == report.summary["answer_changed"]["changed"], top.impact
+    assert top.impact is not None and top.impact["flips_recovered"] == report.summary["answer_changed"]["changed"], (
+        top.impact
+    )
 
 
 def test_maps_of_the_same_size_are_not_resampled(runner, varied):
@@ -118,8 +126,9 @@ def test_maps_of_the_same_size_are_not_resampled(runner, varied):
 
 def test_chw_maps_of_other_sizes_are_resized_on_their_spatial_axes(varied):
     """A callable model with N×1×H×W maps: the channel axis stays, H and W follow train's."""
-    report = skewcheck.compare(model=D + "chw_edge_map", train=D + "dyn_short_side", serve=D + "dyn_long_side",
-                               images=varied, task="dense")  # fmt: skip
+    report = skewcheck.compare(
+        model=D + "chw_edge_map", train=D + "dyn_short_side", serve=D + "dyn_long_side", images=varied, task="dense"
+    )
     [entry] = report.summary["outputs"]
     assert entry["kind"] == "dense" and entry["resampled"]["images"] == len(SIZES), entry
     for record in report.images:

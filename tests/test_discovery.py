@@ -66,8 +66,9 @@ def test_cli_with_a_symlink_loop_is_not_exit_3(tricky, tmp_path, monkeypatch):
     monkeypatch.chdir(skewcheck.__path__[0] + "/..")
     out = tmp_path / "r.json"
     ref = "tests/hostile_pipelines.py:pil"
-    res = CliRunner().invoke(app, ["compare", "--train", ref, "--serve", ref, "--images", str(tricky),
-                                   "--quiet", "--report", str(out)])  # fmt: skip
+    res = CliRunner().invoke(
+        app, ["compare", "--train", ref, "--serve", ref, "--images", str(tricky), "--quiet", "--report", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert len(json.loads(out.read_text())["summary"]["skipped_files"]) == 5
 

@@ -41,8 +41,13 @@ def test_serving_page_runs_are_what_the_documented_commands_print():
 
     import pytest
 
-    run = subprocess.run([sys.executable, str(REPO / "scripts" / "serving_excerpt.py"), "--check"], check=False,
-                         capture_output=True, text=True, timeout=900)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "serving_excerpt.py"), "--check"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if run.returncode == 2:
         pytest.skip(run.stdout.strip())
     assert run.returncode == 0, "regenerate: python scripts/serving_excerpt.py\n" + run.stdout + run.stderr[-2000:]

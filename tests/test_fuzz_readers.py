@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from skewcheck.errors import UsageError
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))  # fmt: skip
+FUZZ = settings(
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
 _TMP = Path(tempfile.mkdtemp(prefix="skewcheck-fuzz-"))
 
@@ -77,18 +78,59 @@ def test_class_names_reader(data):
 # --- TOML specs ---------------------------------------------------------------------------------
 
 toml_scalars = st.one_of(
-    st.integers(min_value=-(10**500), max_value=10**500).map(str), st.floats().map(lambda f: repr(f).replace("nan", "nan")),
-    st.sampled_from(["true", "false", "inf", "-inf", "nan", '"pil"', '"tf"', '"opencv"', '"decode"', '"resize"', '"bilinear"']),
+    st.integers(min_value=-(10**500), max_value=10**500).map(str),
+    st.floats().map(lambda f: repr(f).replace("nan", "nan")),
+    st.sampled_from(
+        ["true", "false", "inf", "-inf", "nan", '"pil"', '"tf"', '"opencv"', '"decode"', '"resize"', '"bilinear"']
+    ),
     st.text(max_size=8).map(json.dumps),
 )
-toml_values = st.recursive(toml_scalars, lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]"), max_leaves=6)
-step_keys = st.sampled_from(["op", "library", "channels", "size", "method", "antialias", "factor", "offset", "mean", "std",
-                             "order", "dtype", "name", "to", "fraction", "keep_aspect", "pad", "color", "exif"])  # fmt: skip
-ops = st.sampled_from(['"decode"', '"resize"', '"cast"', '"scale"', '"normalize"', '"channel_order"', '"center_crop"',
-                       '"layout"', '"batch"', '"preset"', '["decode"]', "1"])  # fmt: skip
+toml_values = st.recursive(
+    toml_scalars, lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]"), max_leaves=6
+)
+step_keys = st.sampled_from(
+    [
+        "op",
+        "library",
+        "channels",
+        "size",
+        "method",
+        "antialias",
+        "factor",
+        "offset",
+        "mean",
+        "std",
+        "order",
+        "dtype",
+        "name",
+        "to",
+        "fraction",
+        "keep_aspect",
+        "pad",
+        "color",
+        "exif",
+    ]
+)
+ops = st.sampled_from(
+    [
+        '"decode"',
+        '"resize"',
+        '"cast"',
+        '"scale"',
+        '"normalize"',
+        '"channel_order"',
+        '"center_crop"',
+        '"layout"',
+        '"batch"',
+        '"preset"',
+        '["decode"]',
+        "1",
+    ]
+)
 toml_step = st.builds(
     lambda op, kv: "{ op = " + op + "".join(f", {k} = {v}" for k, v in kv.items()) + " }",
-    ops, st.dictionaries(step_keys.filter(lambda k: k != "op"), toml_values, max_size=4),
+    ops,
+    st.dictionaries(step_keys.filter(lambda k: k != "op"), toml_values, max_size=4),
 )
 toml_doc = st.builds(
     lambda steps: '[pipelines.p]\nsteps = [{ op = "decode", library = "pil" }, ' + ", ".join(steps) + "]\n",
@@ -108,14 +150,23 @@ def test_toml_spec_reader(doc):
 # --- probe manifest -----------------------------------------------------------------------------
 
 manifest_entry = st.fixed_dictionaries(
-    {}, optional={"file": json_values, "kind": json_values, "category": json_values, "base": json_values,
-                  "expect": st.sampled_from(["reject", "either", "same-as-base"]) | json_values,
-                  "tolerance": json_values, "note": json_values},
-)  # fmt: skip
+    {},
+    optional={
+        "file": json_values,
+        "kind": json_values,
+        "category": json_values,
+        "base": json_values,
+        "expect": st.sampled_from(["reject", "either", "same-as-base"]) | json_values,
+        "tolerance": json_values,
+        "note": json_values,
+    },
+)
 
 
 @FUZZ
-@given(doc=st.one_of(json_values, st.fixed_dictionaries({"probes": st.lists(manifest_entry | json_values, max_size=4)})))
+@given(
+    doc=st.one_of(json_values, st.fixed_dictionaries({"probes": st.lists(manifest_entry | json_values, max_size=4)}))
+)
 def test_probe_manifest_reader(doc):
     from skewcheck.probes import load_manifest
 
@@ -169,7 +220,9 @@ def _mutate(data: bytes, cuts: list[tuple[int, int]]) -> bytes:
 
 
 mutations = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6)
-sample_arrays = st.sampled_from([np.zeros((4, 4, 3), np.float32), np.arange(12, dtype=np.uint8), np.array([1, None], dtype=object)])
+sample_arrays = st.sampled_from(
+    [np.zeros((4, 4, 3), np.float32), np.arange(12, dtype=np.uint8), np.array([1, None], dtype=object)]
+)
 
 
 @FUZZ
@@ -219,13 +272,23 @@ def _snapshot_bytes(meta: object, tensors: dict[str, np.ndarray]) -> bytes:
 
 
 record = st.fixed_dictionaries(
-    {}, optional={"path": st.sampled_from(["x.png"]) | json_values, "sha256": json_values, "status": st.sampled_from(["ok", "missing", "decode-error"]) | json_values,
-                  "array": st.sampled_from(["t000000"]) | json_values, "notes": json_values, "native_warnings": json_values,
-                  "seconds": json_values, "error": json_values},
-)  # fmt: skip
+    {},
+    optional={
+        "path": st.sampled_from(["x.png"]) | json_values,
+        "sha256": json_values,
+        "status": st.sampled_from(["ok", "missing", "decode-error"]) | json_values,
+        "array": st.sampled_from(["t000000"]) | json_values,
+        "notes": json_values,
+        "native_warnings": json_values,
+        "seconds": json_values,
+        "error": json_values,
+    },
+)
 snapshot_meta = st.builds(
     lambda images, pipeline, fmt: {"format": fmt, "images": images, "pipeline": pipeline},
-    st.lists(record | json_values, max_size=3) | json_values, json_values, st.sampled_from(["skewcheck.snapshot/v1"]) | json_values,
+    st.lists(record | json_values, max_size=3) | json_values,
+    json_values,
+    st.sampled_from(["skewcheck.snapshot/v1"]) | json_values,
 )
 
 

@@ -20,8 +20,12 @@ def test_a_serving_side_that_fails_on_every_image_fails_the_gate(image_dir, run_
 
 
 def test_a_model_that_fails_on_one_side_only_counts_in_the_gate(image_dir, run_from_repo):
-    report = skewcheck.compare(model="tests/models_for_tests.py:rejects_raw_pixels", train=REF + "pil_unit",
-                               serve=REF + "pil_raw", images=image_dir)  # fmt: skip
+    report = skewcheck.compare(
+        model="tests/models_for_tests.py:rejects_raw_pixels",
+        train=REF + "pil_unit",
+        serve=REF + "pil_raw",
+        images=image_dir,
+    )
     model_errors = [f for f in report.findings if f.kind == "pipeline-error" and f.evidence.get("stage") == "model"]
     assert len(model_errors) == 1 and model_errors[0].side == "serve"
     assert model_errors[0].images == 6 and model_errors[0].severity == Severity.CRITICAL
@@ -41,7 +45,8 @@ def test_an_extreme_aspect_image_is_audited(tmp_path, run_from_repo):
     root.mkdir()
     Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), 256)[None, :, None].repeat(3, -1)).save(root / "strip.png")
     Image.fromarray(np.full((40, 30, 3), 120, np.uint8)).save(root / "plain.png")
-    report = skewcheck.compare(train="tests/skew_pairs.py:reference", serve="tests/skew_pairs.py:serve_center_crop",
-                               images=root)  # fmt: skip
+    report = skewcheck.compare(
+        train="tests/skew_pairs.py:reference", serve="tests/skew_pairs.py:serve_center_crop", images=root
+    )
     assert {i["path"] for i in report.images} == {"strip.png", "plain.png"}
     assert report.audit_error is None

@@ -44,7 +44,9 @@ def test_the_converters_are_each_librarys_own_arithmetic(random_rgb):
 
     rgb = random_rgb
     r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
-    documented = ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)  # Pillow's ITU-R 601-2 fixed point
+    documented = ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(
+        np.uint8
+    )  # Pillow's ITU-R 601-2 fixed point
     assert np.array_equal(gray_library.LIBRARIES["pillow"](rgb), documented)
     assert np.array_equal(gray_library.LIBRARIES["pillow"](rgb), np.asarray(Image.fromarray(rgb).convert("L")))
     assert np.array_equal(gray_library.LIBRARIES["opencv"](rgb), cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
@@ -65,7 +67,9 @@ LIBRARY_PAIRS = [
 ]
 
 
-@pytest.mark.parametrize(("train", "serve", "tl", "sl", "severity"), LIBRARY_PAIRS, ids=[f"{r[0]}-{r[1]}" for r in LIBRARY_PAIRS])
+@pytest.mark.parametrize(
+    ("train", "serve", "tl", "sl", "severity"), LIBRARY_PAIRS, ids=[f"{r[0]}-{r[1]}" for r in LIBRARY_PAIRS]
+)
 def test_library_named_with_fitted_evidence_and_a_working_repair(probes, train, serve, tl, sl, severity):
     report = skewcheck.compare(train=P + train, serve=P + serve, images=probes)
     kinds = [(f.kind, f.severity.label, f.images, f.evidence) for f in report.findings]
@@ -103,4 +107,6 @@ def test_images_the_libraries_agree_on_report_nothing(probes):
 def test_same_library_other_rounding_order_is_not_a_library(probes):
     """Pillow both sides (converted before vs after the resize): no library is named."""
     report = skewcheck.compare(train=P + "gray_reference", serve=P + "gray_equivalent_resize_first", images=probes)
-    assert not [f for f in report.findings if f.evidence.get("cause") == "gray library"], [(f.kind, f.evidence) for f in report.findings]
+    assert not [f for f in report.findings if f.evidence.get("cause") == "gray library"], [
+        (f.kind, f.evidence) for f in report.findings
+    ]

@@ -73,9 +73,20 @@ def test_sys_exit_on_every_image_exits_3_with_a_report_via_cli(images, tmp_path,
     monkeypatch.chdir(skewcheck.__path__[0] + "/..")
     out = tmp_path / "r.json"
     result = CliRunner().invoke(
-        app, ["compare", "--train", REF + "exits_zero", "--serve", REF + "exits_zero", "--images", str(images),
-              "--quiet", "--report", str(out)],
-    )  # fmt: skip
+        app,
+        [
+            "compare",
+            "--train",
+            REF + "exits_zero",
+            "--serve",
+            REF + "exits_zero",
+            "--images",
+            str(images),
+            "--quiet",
+            "--report",
+            str(out),
+        ],
+    )
     assert result.exit_code == 3, result.output
     assert json.loads(out.read_text())["summary"]["pipeline_errors"] == {"train": 4, "serve": 4}
 
@@ -83,8 +94,9 @@ def test_sys_exit_on_every_image_exits_3_with_a_report_via_cli(images, tmp_path,
 def test_sys_exit_while_importing_a_pipeline_is_a_usage_error(tmp_path, images):
     module = tmp_path / "exits_at_import.py"
     module.write_text("import sys\nsys.exit(0)\ndef fn(data):\n    return data\n")
-    result = CliRunner().invoke(app, ["compare", "--train", f"{module}:fn", "--serve", f"{module}:fn",
-                                      "--images", str(images), "--quiet"])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["compare", "--train", f"{module}:fn", "--serve", f"{module}:fn", "--images", str(images), "--quiet"]
+    )
     assert result.exit_code == 2
     assert "SystemExit" in result.output and "Traceback" not in result.output
 
@@ -144,7 +156,9 @@ def _bad_files(root):
         "truncated.jpg": data[: len(data) // 2],  # OSError: image file is truncated (PIL.ImageFile)
         "text.jpg": b"<html>404</html>",  # UnidentifiedImageError
         "garbage.jpg": data[:300] + bytes(range(256)) * 3 + data[-2:],  # OSError: cannot load this image
-        "unrecognized.png": _png_with_idat(_flip_middle, fix_crc=False, seed=1, size=64),  # unrecognized data stream contents
+        "unrecognized.png": _png_with_idat(
+            _flip_middle, fix_crc=False, seed=1, size=64
+        ),  # unrecognized data stream contents
         "broken.png": _png_with_idat(lambda p: p[:2] + b"\xff" * 40 + p[42:], fix_crc=True),  # broken data stream
     }
     root.mkdir(parents=True, exist_ok=True)
@@ -231,20 +245,51 @@ def test_a_tensor_over_max_tensor_mb_is_a_recorded_pipeline_error(images):
 def test_max_tensor_mb_option_on_the_cli(images, tmp_path, monkeypatch):
     monkeypatch.chdir(skewcheck.__path__[0] + "/..")
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["compare", "--train", REF + "pil", "--serve", REF + "huge", "--images", str(images),
-                                      "--max-tensor-mb", "2", "--quiet", "--report", str(out), "--fail-on", "never"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--train",
+            REF + "pil",
+            "--serve",
+            REF + "huge",
+            "--images",
+            str(images),
+            "--max-tensor-mb",
+            "2",
+            "--quiet",
+            "--report",
+            str(out),
+            "--fail-on",
+            "never",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["images"][0]["serve"]["error_type"] == "TensorTooLarge"
-    bad = CliRunner().invoke(app, ["compare", "--train", REF + "pil", "--serve", REF + "huge", "--images", str(images),
-                                   "--max-tensor-mb", "0", "--quiet"])  # fmt: skip
+    bad = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--train",
+            REF + "pil",
+            "--serve",
+            REF + "huge",
+            "--images",
+            str(images),
+            "--max-tensor-mb",
+            "0",
+            "--quiet",
+        ],
+    )
     assert bad.exit_code == 2 and "--max-tensor-mb" in bad.output
 
 
 def test_max_tensor_mb_with_workers(images, monkeypatch):
     monkeypatch.chdir(skewcheck.__path__[0] + "/..")
-    report = skewcheck.compare(train=REF + "pil", serve=REF + "huge", images=images, max_tensor_mb=1,
-                               workers=1, fail_on="never")  # fmt: skip
+    report = skewcheck.compare(
+        train=REF + "pil", serve=REF + "huge", images=images, max_tensor_mb=1, workers=1, fail_on="never"
+    )
     assert set(_statuses(report, "serve").values()) == {"pipeline-error"}
 
 
@@ -271,8 +316,13 @@ def _probe_images(args, timeout=240):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "skewcheck", "probe-images", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=skewcheck.__path__[0] + "/..")  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "skewcheck", "probe-images", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=skewcheck.__path__[0] + "/..",
+    )
 
 
 def test_probe_images_from_a_folder_with_a_1x1_image_finishes(tmp_path):

@@ -45,10 +45,27 @@ def _alive(pid: int) -> bool:
 def _start(image_dir: Path, report: Path, train: str = "hangs") -> tuple[subprocess.Popen, list[int]]:
     """An audit with 2 workers, each stuck in the train pipeline; returns once both are busy."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skewcheck.cli", "compare", "--train", REF + train, "--serve", REF + "slow_unit",
-         "--images", str(image_dir), "--workers", "2", "--report", str(report)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "skewcheck.cli",
+            "compare",
+            "--train",
+            REF + train,
+            "--serve",
+            REF + "slow_unit",
+            "--images",
+            str(image_dir),
+            "--workers",
+            "2",
+            "--report",
+            str(report),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:  # the workers (+ a resource tracker)
         time.sleep(0.1)
@@ -83,8 +100,9 @@ def test_a_signal_stops_workers_and_writes_no_report(image_dir, tmp_path, reap, 
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
-    assert err.splitlines() == [f"skewcheck: interrupted: no report written (removed {report}, so that no stale "
-                                "report is left)"]  # fmt: skip
+    assert err.splitlines() == [
+        f"skewcheck: interrupted: no report written (removed {report}, so that no stale report is left)"
+    ]
     assert not report.exists() and list(tmp_path.glob(".r.json*")) == []
     assert _wait_gone(kids, 5) == []
 

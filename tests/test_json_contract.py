@@ -32,8 +32,10 @@ def test_summary(report):
         assert s[key] == {"train": 0, "serve": 0}
     agreement = EXAMPLE.correct_serve / EXAMPLE.images  # every image that agrees is also right here
     assert s["top1_agreement"] == pytest.approx(agreement, abs=1e-6)
-    assert s["accuracy"] == {"train": pytest.approx(EXAMPLE.correct_train / EXAMPLE.images),
-                             "serve": pytest.approx(EXAMPLE.correct_serve / EXAMPLE.images, abs=1e-6)}
+    assert s["accuracy"] == {
+        "train": pytest.approx(EXAMPLE.correct_train / EXAMPLE.images),
+        "serve": pytest.approx(EXAMPLE.correct_serve / EXAMPLE.images, abs=1e-6),
+    }
     [out] = s["outputs"]  # one entry per model output, by kind (docs/models.md)
     assert (out["output"], out["kind"], out["metric"], out["images"]) == (0, "classification", "top1_agreement", 60)
     assert out["value"] == pytest.approx(agreement, abs=1e-6) and "answer_changed" not in s

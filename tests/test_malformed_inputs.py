@@ -50,8 +50,12 @@ def _assert_usage(result):
 
 @pytest.mark.parametrize(
     "content",
-    [b"file,label\n0.png,\xff\xfe\n", "file,label\n0.png,²\n".encode(), b"file,label\n0.png," + b"9" * 5000 + b"\n",
-     b"file,label\n0.png,1\x00\n"],
+    [
+        b"file,label\n0.png,\xff\xfe\n",
+        "file,label\n0.png,²\n".encode(),
+        b"file,label\n0.png," + b"9" * 5000 + b"\n",
+        b"file,label\n0.png,1\x00\n",
+    ],
     ids=["not-utf8", "superscript-two", "5000-digits", "nul"],
 )
 def test_malformed_labels_are_usage_errors(images, tmp_path, repo_cwd, content):
@@ -65,8 +69,20 @@ def test_non_utf8_class_names_are_a_usage_error(images, tmp_path, repo_cwd):
     names.write_bytes(b"cat\n\xc3\x28dog\n")
     labels = tmp_path / "labels.csv"
     labels.write_text("file,label\n0.png,cat\n")
-    _assert_usage(_cli("--train", REF, "--serve", REF, "--images", str(images), "--labels", str(labels),
-                       "--class-names", str(names)))  # fmt: skip
+    _assert_usage(
+        _cli(
+            "--train",
+            REF,
+            "--serve",
+            REF,
+            "--images",
+            str(images),
+            "--labels",
+            str(labels),
+            "--class-names",
+            str(names),
+        )
+    )
 
 
 # --- TOML specs --------------------------------------------------------------------------------
@@ -74,10 +90,14 @@ def test_non_utf8_class_names_are_a_usage_error(images, tmp_path, repo_cwd):
 
 @pytest.mark.parametrize(
     "steps",
-    ['[{ op = ["decode"], library = "pil" }]', '[{ op = "decode", library = "pil" }, { op = "scale", factor = 1' + "0" * 400 + " }]",
-     '[{ op = "decode", library = "pil" }, { op = "scale", factor = inf }]',
-     '[{ op = "decode", library = ["pil"] }]', '[{ op = "decode", library = "pil" }, { op = "channel_order", order = [1, "a", 0] }]',
-     '[{ op = "decode", library = "pil" }, { op = "resize", size = [100000000, 2], library = "tf" }]'],
+    [
+        '[{ op = ["decode"], library = "pil" }]',
+        '[{ op = "decode", library = "pil" }, { op = "scale", factor = 1' + "0" * 400 + " }]",
+        '[{ op = "decode", library = "pil" }, { op = "scale", factor = inf }]',
+        '[{ op = "decode", library = ["pil"] }]',
+        '[{ op = "decode", library = "pil" }, { op = "channel_order", order = [1, "a", 0] }]',
+        '[{ op = "decode", library = "pil" }, { op = "resize", size = [100000000, 2], library = "tf" }]',
+    ],
     ids=["op-list", "400-digits", "inf", "library-list", "order-mixed", "huge-size"],
 )
 def test_malformed_toml_specs_are_usage_errors(images, tmp_path, steps):
@@ -97,8 +117,13 @@ def test_a_toml_integer_beyond_pythons_digit_limit_is_a_usage_error(images, tmp_
 
 @pytest.mark.parametrize(
     "manifest",
-    ['{"probes": [null]}', '{"probes": null}', "[]", '{"probes": [{"file": "0.png", "kind": "k", "category": "c", "expect": ["x"]}]}',
-     '{"probes": [{"file": "0.png", "kind": "k", "category": "c", "expect": "reject", "tolerance": {"max_abs": "big"}}]}'],
+    [
+        '{"probes": [null]}',
+        '{"probes": null}',
+        "[]",
+        '{"probes": [{"file": "0.png", "kind": "k", "category": "c", "expect": ["x"]}]}',
+        '{"probes": [{"file": "0.png", "kind": "k", "category": "c", "expect": "reject", "tolerance": {"max_abs": "big"}}]}',
+    ],
     ids=["null-entry", "null-list", "list", "expect-list", "tolerance-text"],
 )
 def test_malformed_probe_manifests_are_usage_errors(images, repo_cwd, manifest):
@@ -159,7 +184,9 @@ def test_snapshot_with_a_pickled_tensor_is_a_usage_error(images, tmp_path):
 def test_unreadable_snapshot_files_are_usage_errors(images, tmp_path, damage):
     good = _snapshot(tmp_path, images).read_bytes()
     bad = tmp_path / "bad.npz"
-    bad.write_bytes({"truncated-file": good[: len(good) // 2], "not-a-zip": b"PK\x03\x04" + b"\x00" * 100, "empty": b""}[damage])
+    bad.write_bytes(
+        {"truncated-file": good[: len(good) // 2], "not-a-zip": b"PK\x03\x04" + b"\x00" * 100, "empty": b""}[damage]
+    )
     _assert_usage(_cli("--train", str(bad), "--serve", REF, "--images", str(images)))
 
 
@@ -219,11 +246,17 @@ def _bad_tensor_files():
     for i in range(80, len(npz) - 40):
         npz[i] ^= 0x33
     return {
-        "0.png.bin": b"\x00" * 4, "0.png.json": b'{"shape": [Infinity], "dtype": "float32"}',
-        "1.png.bin": b"\x00" * 4, "1.png.json": json.dumps({"shape": [10**30], "dtype": ",float32"}).encode(),
+        "0.png.bin": b"\x00" * 4,
+        "0.png.json": b'{"shape": [Infinity], "dtype": "float32"}',
+        "1.png.bin": b"\x00" * 4,
+        "1.png.json": json.dumps({"shape": [10**30], "dtype": ",float32"}).encode(),
         "2.png.npy": good[: len(good) // 2],
-    }, {"0.png.npz": bytes(npz), "1.png.npy": _npy(np.array([1, None], dtype=object), allow_pickle=True),
-        "2.png.bin": b"\x00" * 12, "2.png.json": b'{"shape": [1, 1, 3], "dtype": "(3,)f4"}'}
+    }, {
+        "0.png.npz": bytes(npz),
+        "1.png.npy": _npy(np.array([1, None], dtype=object), allow_pickle=True),
+        "2.png.bin": b"\x00" * 12,
+        "2.png.json": b'{"shape": [1, 1, 3], "dtype": "(3,)f4"}',
+    }
 
 
 @pytest.mark.parametrize("which", [0, 1])

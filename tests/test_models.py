@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "fixtures" / "models"
 
 
-
 def _load_fixture_module(path: Path) -> ModuleType:
     """A fixture module by file path, without touching sys.path (the callable model, for reference outputs)."""
     spec = importlib.util.spec_from_file_location(f"_fixture_{path.stem}", path)
@@ -92,14 +91,17 @@ def test_none_means_no_model() -> None:
     assert load_model(" None ") is None
 
 
-@pytest.mark.parametrize("name,fmt,out_name", [
-    ("keras", "keras", "scores"),
-    ("h5", "h5", "scores"),
-    ("savedmodel", "savedmodel", "output_0"),
-    ("tflite", "tflite", "output_0"),
-    ("tflite_batch1", "tflite", "output_0"),
-    ("tflite_batch4", "tflite", "output_0"),
-])
+@pytest.mark.parametrize(
+    "name,fmt,out_name",
+    [
+        ("keras", "keras", "scores"),
+        ("h5", "h5", "scores"),
+        ("savedmodel", "savedmodel", "output_0"),
+        ("tflite", "tflite", "output_0"),
+        ("tflite_batch1", "tflite", "output_0"),
+        ("tflite_batch4", "tflite", "output_0"),
+    ],
+)
 def test_float_model_info(runners: dict, name: str, fmt: str, out_name: str) -> None:
     info = runners[name].info
     assert info.format == fmt
@@ -245,11 +247,14 @@ def test_missing_files(tmp_path: Path) -> None:
     assert "model not found" in one_line_error(str(tmp_path / "absent_dir" / "model"))
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("broken.keras", "not a .keras zip archive"),
-    ("broken.h5", "not an HDF5 file"),
-    ("broken.tflite", "not a TFLite flatbuffer"),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("broken.keras", "not a .keras zip archive"),
+        ("broken.h5", "not an HDF5 file"),
+        ("broken.tflite", "not a TFLite flatbuffer"),
+    ],
+)
 def test_corrupt_files(tmp_path: Path, name: str, expected: str) -> None:
     path = tmp_path / name
     path.write_bytes(b"this is not a model\n" * 10)

@@ -31,14 +31,29 @@ def corpus(tmp_path_factory) -> tuple[Path, list[str]]:
 
 def _audit(images: Path, names: list[str], train: str, serve: str, report: Path, capfd, *extra: str) -> dict:
     result = CliRunner().invoke(
-        app, ["compare", "--model", "none", "--train", REF + train, "--serve", REF + serve,
-              "--images", str(images), "--report", str(report), "--fail-on", "major", *extra],
-    )  # fmt: skip
+        app,
+        [
+            "compare",
+            "--model",
+            "none",
+            "--train",
+            REF + train,
+            "--serve",
+            REF + serve,
+            "--images",
+            str(images),
+            "--report",
+            str(report),
+            "--fail-on",
+            "major",
+            *extra,
+        ],
+    )
     fd = capfd.readouterr()
     text = result.output + fd.out + fd.err
     assert result.exit_code in (0, 1, 2, 3), (result.exit_code, text[-3000:])
-    assert not isinstance(result.exception, BaseException) or isinstance(result.exception, SystemExit), (
-        repr(result.exception)
+    assert not isinstance(result.exception, BaseException) or isinstance(result.exception, SystemExit), repr(
+        result.exception
     )
     assert "Traceback" not in text, text[-3000:]
     data = json.loads(report.read_text())

@@ -18,7 +18,7 @@ from skewcheck.comparison.outputs import (
     match_detections,
     nn_agreement,
     parse_detections,
-)  # fmt: skip
+)
 from skewcheck.diagnose import prediction
 from skewcheck.diagnose.context import PairContext
 from skewcheck.findings import Severity
@@ -71,27 +71,50 @@ def test_dense_metrics_count_pixels_crossing_and_iou():
     assert m["iou"] == pytest.approx(40 / 50)
     assert m["mean_abs_diff"] == pytest.approx(0.08)
     assert m["changed"] is True
-    assert dense_metrics(a, a, 0.5) | {"changed": False} == {"mean_abs_diff": 0.0, "pixels_crossing": 0.0, "pixels": 100,
-                                                            "iou": 1.0, "changed": False}  # fmt: skip
+    assert dense_metrics(a, a, 0.5) | {"changed": False} == {
+        "mean_abs_diff": 0.0,
+        "pixels_crossing": 0.0,
+        "pixels": 100,
+        "iou": 1.0,
+        "changed": False,
+    }
     assert dense_metrics(np.zeros((4, 4)), np.zeros((4, 4)), 0.5)["iou"] == 1.0  # both empty: the same answer
 
 
 def test_detections_match_into_kept_moved_lost_spurious():
-    train = parse_detections({"boxes": [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50], [0, 40, 10, 50]],
-                              "scores": [0.9, 0.8, 0.7, 0.6], "labels": [1, 1, 2, 3]})  # fmt: skip
-    serve = parse_detections(([[0, 0, 10, 10],       # kept
-                               [21, 21, 31, 31],     # moved: IoU 0.68
-                               [40, 40, 50, 50],     # same place, label 5: moved and relabelled
-                               [60, 60, 70, 70]],    # spurious; train's 4th box is lost
-                              [0.9, 0.8, 0.7, 0.5], [1, 1, 5, 3]))  # fmt: skip
+    train = parse_detections(
+        {
+            "boxes": [[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50], [0, 40, 10, 50]],
+            "scores": [0.9, 0.8, 0.7, 0.6],
+            "labels": [1, 1, 2, 3],
+        }
+    )
+    serve = parse_detections(
+        (
+            [
+                [0, 0, 10, 10],  # kept
+                [21, 21, 31, 31],  # moved: IoU 0.68
+                [40, 40, 50, 50],  # same place, label 5: moved and relabelled
+                [60, 60, 70, 70],
+            ],  # spurious; train's 4th box is lost
+            [0.9, 0.8, 0.7, 0.5],
+            [1, 1, 5, 3],
+        )
+    )
     m = match_detections(train, serve)
     assert {k: m[k] for k in ("kept", "moved", "relabelled", "lost", "spurious")} == {
-        "kept": 1, "moved": 2, "relabelled": 1, "lost": 1, "spurious": 1}
+        "kept": 1,
+        "moved": 2,
+        "relabelled": 1,
+        "lost": 1,
+        "spurious": 1,
+    }
     assert m["changed"] is True
     same = match_detections(train, train)
     assert (same["kept"], same["changed"], same["matched_iou"]) == (4, False, 1.0)
-    only_moved = parse_detections(([[0, 0, 10, 10], [21, 21, 31, 31], [40, 40, 50, 50], [0, 40, 10, 50]],
-                                   [0.9, 0.8, 0.7, 0.6], [1, 1, 2, 3]))  # fmt: skip
+    only_moved = parse_detections(
+        ([[0, 0, 10, 10], [21, 21, 31, 31], [40, 40, 50, 50], [0, 40, 10, 50]], [0.9, 0.8, 0.7, 0.6], [1, 1, 2, 3])
+    )
     assert match_detections(train, only_moved)["changed"] is False  # moved boxes alone: same answer
     with pytest.raises(ValueError, match="N×4"):
         parse_detections({"boxes": [[1, 2, 3]]})
@@ -144,8 +167,12 @@ def test_dense_identical_pipelines_report_nothing(images: Path):
     [dense] = data["summary"]["outputs"]
     assert dense["kind"] == "dense" and dense["output"] == 0
     assert (dense["metric"], dense["value"], dense["iou"], dense["changed"]) == ("pixels_crossing", 0.0, 1.0, 0)
-    assert data["summary"]["answer_changed"] == {"task": "dense", "images": 12, "changed": 0,
-                                                 "rule": "more than 1% of a dense output's pixels cross the threshold"}
+    assert data["summary"]["answer_changed"] == {
+        "task": "dense",
+        "images": 12,
+        "changed": 0,
+        "rule": "more than 1% of a dense output's pixels cross the threshold",
+    }
     record = data["images"][0]["metrics"]
     assert record["outputs"][0]["iou"] == 1.0 and record["answer"] == {"changed": False}
 
@@ -178,8 +205,22 @@ def test_dense_threshold_moves_the_binarization(images: Path):
 
 def test_dense_missing_255_through_the_cli(images: Path, tmp_path: Path):
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["compare", "--model", DENSE, "--train", REF + "train", "--serve",
-                                      REF + "serve_no_scale", "--images", str(images), "--report", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--model",
+            DENSE,
+            "--train",
+            REF + "train",
+            "--serve",
+            REF + "serve_no_scale",
+            "--images",
+            str(images),
+            "--report",
+            str(out),
+        ],
+    )
     assert result.exit_code == 1, result.output
     first = result.output.splitlines()[0]
     assert first.startswith("FAIL") and "dense output 0:" in first and "of pixels cross 0.5" in first
@@ -237,14 +278,31 @@ def test_a_failing_postprocess_is_counted_not_fatal(images: Path):
     assert "post-process failed on 12" in headline(data)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--task", "segmentation"], "--task must be one of"),
-    (["--task", "detection"], "needs --postprocess"),
-    (["--task", "dense", "--postprocess", POST], "applies to --task detection"),
-    (["--postprocess", "fixtures/models/nothing_here.py:fn"], "--postprocess file not found"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--task", "segmentation"], "--task must be one of"),
+        (["--task", "detection"], "needs --postprocess"),
+        (["--task", "dense", "--postprocess", POST], "applies to --task detection"),
+        (["--postprocess", "fixtures/models/nothing_here.py:fn"], "--postprocess file not found"),
+    ],
+)
 def test_usage_errors(images: Path, args: list[str], message: str):
-    result = CliRunner().invoke(app, ["compare", "--quiet", "--model", DENSE, "--train", REF + "train",
-                                      "--serve", REF + "serve_same", "--images", str(images), *args])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--quiet",
+            "--model",
+            DENSE,
+            "--train",
+            REF + "train",
+            "--serve",
+            REF + "serve_same",
+            "--images",
+            str(images),
+            *args,
+        ],
+    )
     assert result.exit_code == 2
     assert message in result.output

@@ -21,12 +21,16 @@ pytestmark = pytest.mark.usefixtures("run_from_repo")
 @pytest.fixture(scope="module")
 def probes(tmp_path_factory):
     root = tmp_path_factory.mktemp("pad_probes")
-    write_probes(root, kinds=["clean-jpeg-q95", "clean-png", "exif-orientation-6", "sentinel-channel-order", "sentinel-resize"])
+    write_probes(
+        root, kinds=["clean-jpeg-q95", "clean-png", "exif-orientation-6", "sentinel-channel-order", "sentinel-resize"]
+    )
     return root
 
 
-@pytest.mark.parametrize(("serve", "preset"), [("pad_serve_normalized", "keras.tf"),
-                                               ("pad_serve_torch_normalized", "keras.torch / torchvision.imagenet")])
+@pytest.mark.parametrize(
+    ("serve", "preset"),
+    [("pad_serve_normalized", "keras.tf"), ("pad_serve_torch_normalized", "keras.torch / torchvision.imagenet")],
+)
 def test_normalization_on_a_right_padded_tensor_is_one_finding(probes, serve, preset):
     report = skewcheck.compare(train=P + "pad_reference", serve=P + serve, images=probes)
     kinds = [(f.kind, f.images, f.evidence) for f in report.findings]

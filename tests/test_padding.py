@@ -63,8 +63,20 @@ def test_mirrored_stretch_on_train_names_the_same_framings(images):
 
 def test_cli_json_carries_the_padding_finding(images, tmp_path):
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["compare", "--train", P + "ocr_reference", "--serve", P + "ocr_serve_centred",
-                                      "--images", str(images), "--report", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--train",
+            P + "ocr_reference",
+            "--serve",
+            P + "ocr_serve_centred",
+            "--images",
+            str(images),
+            "--report",
+            str(out),
+        ],
+    )
     assert result.exit_code == 1, result.output
     findings = json.loads(out.read_text())["findings"]
     assert [f["kind"] for f in findings] == ["padding"]

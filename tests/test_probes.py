@@ -124,7 +124,9 @@ def test_same_output_twice_and_seed_only_moves_corruption(probes, tmp_path):
     assert (again / MANIFEST).read_bytes() == (root / MANIFEST).read_bytes()
     other = tmp_path / "seed1"
     write_probes(other, seed=1, kinds=["corrupt", "clean-png"])
-    changed = {e.file for e in load_manifest(other).values() if (other / e.file).read_bytes() != (root / e.file).read_bytes()}
+    changed = {
+        e.file for e in load_manifest(other).values() if (other / e.file).read_bytes() != (root / e.file).read_bytes()
+    }
     assert changed and all(".corrupt-jpeg-entropy." in f for f in changed)
 
 
@@ -211,7 +213,9 @@ def icc_figures(root: Path, e: ProbeEntry) -> tuple[float, float, int]:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
         assert ImageCms.getProfileDescription(profile).strip() == ICC_DESCRIPTIONS[e.kind]
         naive = np.asarray(image.convert("RGB"))
-        managed = np.asarray(ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB"))
+        managed = np.asarray(
+            ImageCms.profileToProfile(image, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        )
     ref = reference(root, e)
     return diff(naive, ref)[0], *diff(managed, ref)
 
@@ -259,7 +263,11 @@ def test_truncated_and_garbage_probes_raise_in_pillow(probes, monkeypatch):
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)
     rejects = of(probes, expect="reject")
     assert {e.kind for e in rejects} == {
-        "truncated-jpeg", "truncated-png", "empty-file", "text-as-jpg", "size-decompression-bomb"
+        "truncated-jpeg",
+        "truncated-png",
+        "empty-file",
+        "text-as-jpg",
+        "size-decompression-bomb",
     }
     for e in rejects:
         with pytest.raises((OSError, SyntaxError, Image.DecompressionBombError)):
@@ -365,7 +373,12 @@ def test_kinds_filter_writes_only_those_plus_their_bases(tmp_path):
     kinds = {e.kind for e in entries}
     assert kinds == {"truncated-jpeg-no-eoi", "sentinel-channel-order", "sentinel-resize", "base"}
     assert {e.base for e in entries if e.kind == "base"} == {
-        "astronaut", "chelsea", "coffee", "rocket", "sentinel.channel-order", "sentinel.resize"
+        "astronaut",
+        "chelsea",
+        "coffee",
+        "rocket",
+        "sentinel.channel-order",
+        "sentinel.resize",
     }
 
 
@@ -393,13 +406,19 @@ def test_from_user_dir_uses_their_images_as_displayed(tmp_path):
     upright[:, 20:] = rng.integers(0, 255, (40, 40, 3))
     exif = Image.Exif()
     exif[0x0112] = 6  # stored rotated: a viewer turns it clockwise
-    Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1))).save(src / "cats" / "phone shot.png", exif=exif.tobytes())
+    Image.fromarray(np.ascontiguousarray(np.rot90(upright, 1))).save(
+        src / "cats" / "phone shot.png", exif=exif.tobytes()
+    )
     Image.fromarray(np.full((900, 300, 3), 90, np.uint8)).save(src / "big.png")
     (src / "broken.jpg").write_bytes(b"not an image")
     result = write_probe_set(tmp_path / "out", source_dir=src, kinds=["clean-png", "exif-orientation-3"], max_side=300)
     assert result.skipped_sources == ["broken.jpg"]
     manifest = load_manifest(tmp_path / "out")
-    assert set(manifest) >= {"clean/cats_phone_shot.clean-png.png", "clean/big.clean-png.png", "exif/big.exif-orientation-3.jpg"}
+    assert set(manifest) >= {
+        "clean/cats_phone_shot.clean-png.png",
+        "clean/big.clean-png.png",
+        "exif/big.exif-orientation-3.jpg",
+    }
     base = np.asarray(Image.open(tmp_path / "out" / base_file("cats_phone_shot")))
     assert np.array_equal(base, upright)
     assert Image.open(tmp_path / "out" / base_file("big")).size == (100, 300)
@@ -428,7 +447,9 @@ def test_builtin_probe_dir_is_cached_per_version_and_generator(tmp_path, monkeyp
     assert builtin_probe_dir() == first
     # other generator code or another Pillow under the same version: a new set, not the stale one
     monkeypatch.setattr("PIL.__version__", "0.0-other")
-    monkeypatch.setattr("skewcheck.probes.writer.write_probes", lambda out, **k: (out / "manifest.json").write_text("{}"))
+    monkeypatch.setattr(
+        "skewcheck.probes.writer.write_probes", lambda out, **k: (out / "manifest.json").write_text("{}")
+    )
     other = builtin_probe_dir()
     assert other != first and other.name.startswith(f"probes-{__version__}-")
 

@@ -49,7 +49,9 @@ def test_from_a_user_dir(tmp_path):
     for i in range(2):
         Image.fromarray(np.full((30, 50, 3), 40 * i + 20, np.uint8)).save(src / f"shot{i}.jpg", quality=90)
     out = tmp_path / "p"
-    result = runner.invoke(app, ["probe-images", str(out), "--from", str(src), "--kinds", "icc,clean-png", "--seed", "3"])
+    result = runner.invoke(
+        app, ["probe-images", str(out), "--from", str(src), "--kinds", "icc,clean-png", "--seed", "3"]
+    )
     assert result.exit_code == 0, result.output
     files = set(load_manifest(out))
     assert {"clean/shot0.clean-png.png", "icc/shot1.icc-adobe-rgb.jpg", "bases/shot0.png"} <= files
@@ -83,7 +85,12 @@ def test_probe_images_imports_neither_tensorflow_nor_opencv(tmp_path):
         "assert result.exit_code == 0, result.output\n"
         "print(sorted(m for m in ('tensorflow', 'cv2', 'keras') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -28,7 +28,10 @@ pytest.importorskip("ray.data", reason="the [ray] extra is not installed (it is 
 REF = "tests/pipelines_for_tests.py:"
 HOSTILE = "tests/ray_pipelines.py:"
 EXAMPLE_MODEL = str(REPO / "skewcheck" / "example" / "model.keras")
-EXAMPLE_TRAIN, EXAMPLE_SERVE = "skewcheck.example.pipelines:train_preprocess", "skewcheck.example.pipelines:serve_preprocess"
+EXAMPLE_TRAIN, EXAMPLE_SERVE = (
+    "skewcheck.example.pipelines:train_preprocess",
+    "skewcheck.example.pipelines:serve_preprocess",
+)
 
 pytestmark = pytest.mark.usefixtures("run_from_repo", "ray_cluster")
 
@@ -60,7 +63,9 @@ def test_example_cli_report_is_the_same_as_the_local_engine(tmp_path: Path) -> N
     runner = CliRunner()
     out = {}
     for engine in ("local", "ray"):
-        result = runner.invoke(app, ["compare", "--example", "--engine", engine, "--report", str(tmp_path / f"{engine}.json")])
+        result = runner.invoke(
+            app, ["compare", "--example", "--engine", engine, "--report", str(tmp_path / f"{engine}.json")]
+        )
         assert result.exit_code == 1, result.output
         out[engine] = result.output
     reports = {e: json.loads((tmp_path / f"{e}.json").read_text()) for e in out}
@@ -70,7 +75,9 @@ def test_example_cli_report_is_the_same_as_the_local_engine(tmp_path: Path) -> N
     r = reports["ray"]
     assert (r["verdict"], r["exit_code"], r["summary"]["images"]) == ("fail", 1, 60)
     assert [(f["kind"], f["severity"], f["images"], f["flips"]) for f in r["findings"]] == [
-        ("scale", "critical", 60, 17), ("dtype", "major", 60, 0)]  # fmt: skip
+        ("scale", "critical", 60, 17),
+        ("dtype", "major", 60, 0),
+    ]
     assert r["summary"]["accuracy"] == {"train": 0.95, "serve": pytest.approx(43 / 60)}
 
 
@@ -95,7 +102,9 @@ def test_a_segfault_is_recorded_against_its_image_as_with_workers(image_dir: Pat
 
 
 def test_a_hanging_pipeline_is_stopped_by_timeout(image_dir: Path) -> None:
-    report = skewcheck.compare(train=REF + "hangs_on_img4", serve=REF + "pil_unit", images=image_dir, engine="ray", timeout=3)
+    report = skewcheck.compare(
+        train=REF + "hangs_on_img4", serve=REF + "pil_unit", images=image_dir, engine="ray", timeout=3
+    )
     by_path = {r["path"]: r for r in report.images}
     assert by_path["b/img4.png"]["train"]["error_type"] == "PipelineTimeout"
     assert by_path["b/img3.png"]["train"]["status"] == "ok"
@@ -103,7 +112,12 @@ def test_a_hanging_pipeline_is_stopped_by_timeout(image_dir: Path) -> None:
 
 
 def test_an_actor_lost_once_is_retried_by_ray_and_its_images_named(image_dir: Path) -> None:
-    args = {"train": HOSTILE + "kills_its_actor_once_on_img4", "serve": REF + "pil_raw", "images": image_dir, "batch_size": 2}
+    args = {
+        "train": HOSTILE + "kills_its_actor_once_on_img4",
+        "serve": REF + "pil_raw",
+        "images": image_dir,
+        "batch_size": 2,
+    }
     local = skewcheck.compare(**args).to_dict()  # not under Ray: the pipeline kills nothing
     assert not (image_dir.parent / "actor-killed-once").exists()
     ray = skewcheck.compare(**args, engine="ray").to_dict()
@@ -115,8 +129,9 @@ def test_an_actor_lost_once_is_retried_by_ray_and_its_images_named(image_dir: Pa
 
 
 def test_an_actor_lost_every_time_loses_its_images_loudly(image_dir: Path) -> None:
-    report = skewcheck.compare(train=HOSTILE + "kills_its_actor_on_img4", serve=REF + "pil_raw", images=image_dir,
-                               batch_size=1, engine="ray")  # fmt: skip
+    report = skewcheck.compare(
+        train=HOSTILE + "kills_its_actor_on_img4", serve=REF + "pil_raw", images=image_dir, batch_size=1, engine="ray"
+    )
     engine = report.summary["engine"]
     assert engine["lost"] == ["b/img4.png"]
     assert engine["retried"] == []  # retried, then given up on: lost, not retried
@@ -142,7 +157,10 @@ def test_without_the_extra_engine_ray_is_one_line_and_exit_2(monkeypatch: pytest
         (["--engine", "spark"], "--engine must be local or ray"),
         (["--ray-address", "auto"], "--ray-address needs --engine ray"),
         (["--engine", "ray", "--workers", "2"], "--workers is for the local engine"),
-        (["--engine", "ray", "--ray-address", "127.0.0.1:1"], "--ray-address 127.0.0.1:1: no Ray cluster answers there"),
+        (
+            ["--engine", "ray", "--ray-address", "127.0.0.1:1"],
+            "--ray-address 127.0.0.1:1: no Ray cluster answers there",
+        ),
     ],
 )
 def test_engine_usage_errors_are_one_line_exit_2(extra: list[str], message: str) -> None:
@@ -166,14 +184,16 @@ def test_help_and_probe_images_do_not_import_ray(tmp_path: Path) -> None:
         "    assert r.exit_code == 0, r.output\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'pyarrow', 'tensorflow')))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "probes")], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "probes")], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
 
 
 def test_an_endpoint_serve_side_stays_on_the_local_engine(tmp_path):
-    result = CliRunner().invoke(app, ["compare", "--example", "--engine", "ray", "--serve",
-                                      "http://127.0.0.1:1/v1/models/example:predict"])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["compare", "--example", "--engine", "ray", "--serve", "http://127.0.0.1:1/v1/models/example:predict"]
+    )
     assert result.exit_code == 2
     assert "audit an endpoint --serve with --engine local" in result.output

@@ -25,8 +25,9 @@ def long_names(tmp_path):
 
 
 def _compare(images, env):
-    return runner.invoke(app, ["compare", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                               "--images", str(images)], env=env)  # fmt: skip
+    return runner.invoke(
+        app, ["compare", "--train", REF + "pil_unit", "--serve", REF + "pil_raw", "--images", str(images)], env=env
+    )
 
 
 def test_a_ci_log_gets_the_whole_fix_and_whole_paths(long_names):
@@ -48,9 +49,25 @@ def test_an_unknown_label_names_the_class_names_file_and_the_nearest_names(image
     names.write_text("rocket\ncat\ndog\nrocker\nfive\n")
     labels = tmp_path / "labels.csv"
     labels.write_text("file,label\na/img0.png,cat\na/img1.png,rockett\n")
-    result = runner.invoke(app, ["compare", "--quiet", "--model", MODEL, "--train", REF + "pil_unit", "--serve",
-                                 REF + "pil_unit", "--images", str(image_dir), "--labels", str(labels),
-                                 "--class-names", str(names)])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--quiet",
+            "--model",
+            MODEL,
+            "--train",
+            REF + "pil_unit",
+            "--serve",
+            REF + "pil_unit",
+            "--images",
+            str(image_dir),
+            "--labels",
+            str(labels),
+            "--class-names",
+            str(names),
+        ],
+    )
     assert result.exit_code == 2, result.output
     line = result.output.strip()
     assert "\n" not in line and f"--class-names {names}" in line
@@ -65,8 +82,14 @@ def test_an_unknown_label_far_from_every_name_lists_some_names(image_dir, tmp_pa
     labels = tmp_path / "labels.csv"
     labels.write_text("file,label\na/img0.png,zebra\n")
     with pytest.raises(UsageError, match=r"nor one of the 3 class names in class_names \('cat', 'dog', 'bird'\)"):
-        skewcheck.compare(model=MODEL, train=REF + "pil_unit", serve=REF + "pil_unit", images=image_dir,
-                          labels=labels, class_names=["cat", "dog", "bird"])  # fmt: skip
+        skewcheck.compare(
+            model=MODEL,
+            train=REF + "pil_unit",
+            serve=REF + "pil_unit",
+            images=image_dir,
+            labels=labels,
+            class_names=["cat", "dog", "bird"],
+        )
 
 
 def test_html_zero_confidently_wrong_is_neutral_and_the_histogram_has_no_empty_ends(image_dir, tmp_path):
@@ -77,8 +100,9 @@ def test_html_zero_confidently_wrong_is_neutral_and_the_histogram_has_no_empty_e
 
     labels = tmp_path / "labels.csv"
     labels.write_text("file,label\n" + "".join(f"{d}/img{i}.png,{i % 5}\n" for i, d in enumerate("aaabbb")))
-    report = skewcheck.compare(model=MODEL, train=REF + "pil_unit", serve=REF + "pil_unit_again", images=image_dir,
-                               labels=labels)  # fmt: skip
+    report = skewcheck.compare(
+        model=MODEL, train=REF + "pil_unit", serve=REF + "pil_unit_again", images=image_dir, labels=labels
+    )
     summary = report.to_dict()["summary"]
     assert summary["confident_wrong"]["serve"] == 0
     write_report(report, tmp_path / "r.html")
@@ -101,21 +125,43 @@ def test_tensorflow_import_noise_stays_out_of_a_usage_error(image_dir, tmp_path)
 
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("TF_CPP", "ABSL"))}
     proc = subprocess.run(
-        [sys.executable, "-m", "skewcheck", "compare", "--quiet", "--train", "tests/tf_pipeline_for_tests.py:tf_unit",
-         "--serve", REF + "pil_unit", "--images", str(image_dir), "--labels", str(tmp_path / "missing.csv")],
-        cwd=REPO, capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "skewcheck",
+            "compare",
+            "--quiet",
+            "--train",
+            "tests/tf_pipeline_for_tests.py:tf_unit",
+            "--serve",
+            REF + "pil_unit",
+            "--images",
+            str(image_dir),
+            "--labels",
+            str(tmp_path / "missing.csv"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.splitlines() == [f"skewcheck: error: cannot read --labels {tmp_path / 'missing.csv'}: "
-                                        "No such file or directory"]  # fmt: skip
+    assert proc.stderr.splitlines() == [
+        f"skewcheck: error: cannot read --labels {tmp_path / 'missing.csv'}: No such file or directory"
+    ]
 
 
 def test_the_progress_total_is_known_before_the_first_image(image_dir):
     import skewcheck
 
     calls = []
-    skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_unit_again", images=image_dir,
-                      progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    skewcheck.compare(
+        train=REF + "pil_unit",
+        serve=REF + "pil_unit_again",
+        images=image_dir,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls[0] == (0, 7) and calls[-1] == (7, 7)  # 6 PNGs and a text file named .jpg
 
 

@@ -21,9 +21,15 @@ pytestmark = pytest.mark.usefixtures("run_from_repo")
 
 
 def _records(n: int) -> list[dict]:
-    return [{"path": f"d/{i}.png", "train": {"status": "ok", "range": [0.0, 1.0]}, "findings": ["scale"] * (i % 2),
-             "metrics": {"tensor": {"psnr": math.inf if i % 3 == 0 else 30.5, "max_abs_diff": i / 7}}}
-            for i in range(n)]  # fmt: skip
+    return [
+        {
+            "path": f"d/{i}.png",
+            "train": {"status": "ok", "range": [0.0, 1.0]},
+            "findings": ["scale"] * (i % 2),
+            "metrics": {"tensor": {"psnr": math.inf if i % 3 == 0 else 30.5, "max_abs_diff": i / 7}},
+        }
+        for i in range(n)
+    ]
 
 
 def test_record_file_reads_back_what_was_appended():
@@ -61,8 +67,15 @@ def test_record_file_is_deleted_on_close_and_on_garbage_collection():
 
 
 def _report(images) -> Report:
-    return Report(gate="major", model=None, pipelines={}, summary={"images": len(images)}, findings=[],
-                  images=images, audit_error=None)  # fmt: skip
+    return Report(
+        gate="major",
+        model=None,
+        pipelines={},
+        summary={"images": len(images)},
+        findings=[],
+        images=images,
+        audit_error=None,
+    )
 
 
 @pytest.mark.parametrize("count", [0, 1, 5])

@@ -31,8 +31,15 @@ pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-rel
 @pytest.fixture
 def restore_registries():
     """Put every registry back as it was, whatever the test added."""
-    saved = (list(loader.FORMATS), dict(report.RENDERERS), dict(report.FORMATS), list(catalogue.KINDS),
-             dict(catalogue.KINDS_BY_NAME), list(diagnose.MODULES), diagnose.DETECTORS)  # fmt: skip
+    saved = (
+        list(loader.FORMATS),
+        dict(report.RENDERERS),
+        dict(report.FORMATS),
+        list(catalogue.KINDS),
+        dict(catalogue.KINDS_BY_NAME),
+        list(diagnose.MODULES),
+        diagnose.DETECTORS,
+    )
     yield
     loader.FORMATS[:] = saved[0]
     report.RENDERERS.clear(), report.RENDERERS.update(saved[1])
@@ -49,8 +56,12 @@ class ChannelMeanRunner(BatchedRunner):
 
     def __init__(self, path: Path, device: str = "auto") -> None:
         self.weights = np.array([float(w) for w in path.read_text().split()], dtype=np.float64)
-        self.info = ModelInfo(str(path), "means", [TensorSpec("image", (None, None, None, 3), "float32")],
-                              [TensorSpec("scores", (None, 2), "float32")])  # fmt: skip
+        self.info = ModelInfo(
+            str(path),
+            "means",
+            [TensorSpec("image", (None, None, None, 3), "float32")],
+            [TensorSpec("scores", (None, 2), "float32")],
+        )
         self.chunk_size = 4  # several chunks on six images: the shared lifecycle concatenates them
 
     def infer_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
@@ -61,14 +72,21 @@ class ChannelMeanRunner(BatchedRunner):
 def test_a_model_format_is_one_registration(restore_registries, tmp_path, image_dir):
     model = tmp_path / "color.means"
     model.write_text("1.0 -1.0 0.0\n")
-    loader.register_model_format(loader.ModelFormat(
-        "means", "a .means file", lambda ref, p: p.suffix == ".means",
-        lambda ref, p, device, unsafe: ChannelMeanRunner(p, device)))  # fmt: skip
+    loader.register_model_format(
+        loader.ModelFormat(
+            "means",
+            "a .means file",
+            lambda ref, p: p.suffix == ".means",
+            lambda ref, p, device, unsafe: ChannelMeanRunner(p, device),
+        )
+    )
     with pytest.raises(ValueError, match="registered already"):
         loader.register_model_format(loader.FORMATS[-1])
     same = skewcheck.compare(model=str(model), train=REF + "pil_unit", serve=REF + "pil_unit_again", images=image_dir)
     assert same.model["format"] == "means" and same.summary["predicted"] == 6 and same.summary["flips"] == 0
-    swapped = skewcheck.compare(model=str(model), train=REF + "pil_unit", serve=REF + "opencv_bgr_unit", images=image_dir)
+    swapped = skewcheck.compare(
+        model=str(model), train=REF + "pil_unit", serve=REF + "opencv_bgr_unit", images=image_dir
+    )
     assert swapped.findings[0].kind == "channel-order"
     assert "a .means file" in loader.supported()  # the usage error lists it with the others
 
@@ -87,20 +105,46 @@ def test_a_report_format_is_one_registration(restore_registries, tmp_path, image
     with pytest.raises(ValueError, match="already name a report format"):
         report.register_report_format("tsv", _findings_csv, (".csv",))
     out, js = tmp_path / "findings.csv", tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                                      "--images", str(image_dir), "--report", str(out), "--report", str(js)])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--quiet",
+            "--train",
+            REF + "pil_unit",
+            "--serve",
+            REF + "pil_raw",
+            "--images",
+            str(image_dir),
+            "--report",
+            str(out),
+            "--report",
+            str(js),
+        ],
+    )
     assert result.exit_code == 1, result.output
     rows = list(csv.DictReader(out.read_text().splitlines()))
     expected = json.loads(js.read_text())["findings"]
-    assert [(r["kind"], r["severity"], int(r["images"])) for r in rows] == [(f["kind"], f["severity"], f["images"]) for f in expected]
+    assert [(r["kind"], r["severity"], int(r["images"])) for r in rows] == [
+        (f["kind"], f["severity"], f["images"]) for f in expected
+    ]
     assert rows[0]["kind"] == "scale"
 
 
 def _checkerboard(ctx) -> list[Probe]:
     board = (np.indices((32, 32)).sum(axis=0) % 2 * 255).astype(np.uint8)
     rgb = np.repeat(board[..., None], 3, axis=-1)
-    return [Probe("png", encode.png(rgb), "same-as-base", "1-pixel checkerboard: any resampling shows",
-                  base="sentinel.checkerboard", tolerance={"max_abs": 0}, reference=rgb)]  # fmt: skip
+    return [
+        Probe(
+            "png",
+            encode.png(rgb),
+            "same-as-base",
+            "1-pixel checkerboard: any resampling shows",
+            base="sentinel.checkerboard",
+            tolerance={"max_abs": 0},
+            reference=rgb,
+        )
+    ]
 
 
 def test_a_probe_kind_is_one_registration(restore_registries, tmp_path):
@@ -130,8 +174,17 @@ def _offset_detector() -> types.ModuleType:
         d = (s.astype(np.float64) - t).ravel()
         if abs(d.mean()) < 1e-3 or d.std() > 1e-4:
             return []
-        return [Observation("offset", Severity.MAJOR, "serve", {"offset": round(float(d.mean()), 4)},
-                            "serve adds a constant to every value", "Drop the offset in serving.", 1.0)]  # fmt: skip
+        return [
+            Observation(
+                "offset",
+                Severity.MAJOR,
+                "serve",
+                {"offset": round(float(d.mean()), 4)},
+                "serve adds a constant to every value",
+                "Drop the offset in serving.",
+                1.0,
+            )
+        ]
 
     module.detect = detect
     return module
@@ -140,8 +193,7 @@ def _offset_detector() -> types.ModuleType:
 def test_a_detector_is_one_registration(restore_registries, image_dir):
     diagnose.register_detector(_offset_detector())
     assert "skewcheck_test_offset" in [d.name for d in diagnose.DETECTORS]
-    r = skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_unit_small_offset", images=image_dir,
-                          atol=0, rtol=0)  # fmt: skip
+    r = skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_unit_small_offset", images=image_dir, atol=0, rtol=0)
     top = r.findings[0]
     assert (top.kind, top.side, top.images) == ("offset", "serve", 6)
     assert top.evidence["offset"] != 0

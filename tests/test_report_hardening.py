@@ -38,8 +38,20 @@ def test_nan_tensors_render_in_every_format(image_dir, tmp_path, model):
 
 def test_nan_tensors_through_the_cli(image_dir, tmp_path):
     out = [tmp_path / "r.xml", tmp_path / "r.html"]
-    result = runner.invoke(app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "all_nan",
-                                 "--images", str(image_dir), *(a for p in out for a in ("--report", str(p)))])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--quiet",
+            "--train",
+            REF + "pil_unit",
+            "--serve",
+            REF + "all_nan",
+            "--images",
+            str(image_dir),
+            *(a for p in out for a in ("--report", str(p))),
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert all(p.exists() for p in out)
 
@@ -58,8 +70,11 @@ def evil_dir(tmp_path):
 
 
 def test_file_names_reach_the_terminal_as_plain_visible_text(evil_dir):
-    result = runner.invoke(app, ["compare", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                                 "--images", str(evil_dir)], env={"COLUMNS": "200"})  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["compare", "--train", REF + "pil_unit", "--serve", REF + "pil_raw", "--images", str(evil_dir)],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 1, result.output  # scale skew found, no MarkupError
     out = result.stdout
     assert "\x1b" not in out and "\x07" not in out  # no raw escape sequence reaches the terminal
@@ -69,8 +84,9 @@ def test_file_names_reach_the_terminal_as_plain_visible_text(evil_dir):
 
 def test_usage_errors_escape_control_characters_and_markup(tmp_path):
     missing = tmp_path / "no\x1b]0;pwned\x07[/]dir"
-    result = runner.invoke(app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                                 "--images", str(missing)])  # fmt: skip
+    result = runner.invoke(
+        app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw", "--images", str(missing)]
+    )
     assert result.exit_code == 2, result.output
     assert "\x1b" not in result.output and "no\\x1b]0;pwned\\x07[/]dir" in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
@@ -81,10 +97,28 @@ def test_class_names_and_refs_are_not_markup(image_dir, tmp_path):
     names.write_text("[/]\n[red]cat\n\x1b[2Jdog\n:smile:\nfive\n")
     labels = tmp_path / "labels.csv"
     label_names = ["[/]", "[red]cat", "\x1b[2Jdog"]
-    labels.write_text("file,label\n" + "".join(f"{d}/img{i}.png,{label_names[i % 3]}\n" for i, d in enumerate("aaabbb")))
-    result = runner.invoke(app, ["compare", "--model", MODEL, "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                                 "--images", str(image_dir), "--labels", str(labels), "--class-names", str(names)],
-                           env={"COLUMNS": "200"})  # fmt: skip
+    labels.write_text(
+        "file,label\n" + "".join(f"{d}/img{i}.png,{label_names[i % 3]}\n" for i, d in enumerate("aaabbb"))
+    )
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--model",
+            MODEL,
+            "--train",
+            REF + "pil_unit",
+            "--serve",
+            REF + "pil_raw",
+            "--images",
+            str(image_dir),
+            "--labels",
+            str(labels),
+            "--class-names",
+            str(names),
+        ],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 1, result.output
     assert "\x1b" not in result.stdout
     assert "class [/]" in result.stdout and "class \\x1b[2Jdog" in result.stdout
@@ -102,10 +136,26 @@ def test_a_file_size_limit_leaves_the_previous_report_intact(image_dir, tmp_path
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
     proc = subprocess.run(
-        [sys.executable, "-m", "skewcheck", "compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-         "--images", str(image_dir), "--report", str(report)],
-        capture_output=True, text=True, preexec_fn=limit, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "skewcheck",
+            "compare",
+            "--quiet",
+            "--train",
+            REF + "pil_unit",
+            "--serve",
+            REF + "pil_raw",
+            "--images",
+            str(image_dir),
+            "--report",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("skewcheck: error: cannot write report") and len(proc.stderr.splitlines()) == 1
     assert report.read_text() == "previous report\n"
@@ -115,8 +165,10 @@ def test_a_file_size_limit_leaves_the_previous_report_intact(image_dir, tmp_path
 def test_concurrent_writers_never_leave_a_partial_report(image_dir, tmp_path):
     import threading
 
-    reports = [skewcheck.compare(train=REF + "pil_unit", serve=REF + serve, images=image_dir)
-               for serve in ("pil_unit_again", "pil_raw")]  # fmt: skip
+    reports = [
+        skewcheck.compare(train=REF + "pil_unit", serve=REF + serve, images=image_dir)
+        for serve in ("pil_unit_again", "pil_raw")
+    ]
     path = tmp_path / "r.json"
     write_report(reports[0], path)
     stop, bad = threading.Event(), []
@@ -144,7 +196,7 @@ def test_concurrent_writers_never_leave_a_partial_report(image_dir, tmp_path):
 
 
 HOSTILE = "<script>x\"y'z"  # markup and both quotes; no "/", so it can be a file and a folder name
-HOSTILE_SERVE = f'''
+HOSTILE_SERVE = f"""
 import io
 from pathlib import Path
 
@@ -169,7 +221,7 @@ def serve(path: str):
         raise Boom({HOSTILE!r})
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
-'''
+"""
 
 
 class _PageText(HTMLParser):
@@ -209,21 +261,31 @@ def test_hostile_values_are_escaped_everywhere_in_the_html_page(tmp_path, route)
     for i, name in enumerate(["ok.png", f"{HOSTILE}.png", "boom.png", "more.png"]):
         write_png(images / name, photo_like(i))
     labels = tmp_path / "labels.csv"
-    labels.write_text("file,label\n" + "".join(f'"{n.replace(chr(34), chr(34) * 2)}",{HOSTILE}\n'
-                                               for n in ["ok.png", f"{HOSTILE}.png", "more.png"]))  # fmt: skip
+    labels.write_text(
+        "file,label\n"
+        + "".join(f'"{n.replace(chr(34), chr(34) * 2)}",{HOSTILE}\n' for n in ["ok.png", f"{HOSTILE}.png", "more.png"])
+    )
     names = tmp_path / "classes.txt"
     names.write_text(f"{HOSTILE}\nb\nc\nd\ne\n")  # the model's five classes, one named like the rest
     pipes = tmp_path / HOSTILE / "pipes.py"  # the pipeline references name this folder
     pipes.parent.mkdir()
     pipes.write_text(HOSTILE_SERVE)
     page_path = tmp_path / "r.html"
-    args = {"model": MODEL, "train": f"{pipes}:train", "serve": f"{pipes}:serve", "images": str(images),
-            "labels": str(labels), "class-names": str(names)}  # fmt: skip
+    args = {
+        "model": MODEL,
+        "train": f"{pipes}:train",
+        "serve": f"{pipes}:serve",
+        "images": str(images),
+        "labels": str(labels),
+        "class-names": str(names),
+    }
     if route == "api":
         write_report(skewcheck.compare(**{k.replace("-", "_"): v for k, v in args.items()}), page_path)
     else:
-        result = runner.invoke(app, ["compare", "--quiet", *(a for k, v in args.items() for a in (f"--{k}", v)),
-                                     "--report", str(page_path)])  # fmt: skip
+        result = runner.invoke(
+            app,
+            ["compare", "--quiet", *(a for k, v in args.items() for a in (f"--{k}", v)), "--report", str(page_path)],
+        )
         assert result.exit_code == 1, result.output
     page = page_path.read_text(encoding="utf-8")
 

@@ -171,16 +171,28 @@ def test_format_from_extension_or_flag():
         format_for(Path("summary.txt"))
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs headless Chromium at /usr/bin/chromium (apt-get install chromium)")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs headless Chromium at /usr/bin/chromium (apt-get install chromium)"
+)
 def test_html_renders_in_headless_chromium(example, tmp_path):
     page = tmp_path / "report.html"
     page.write_text(example.to_html(), encoding="utf-8")
     shot = tmp_path / "shot.png"
     cmd = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri(),
-    ]  # fmt: skip
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        page.as_uri(),
+    ]
     subprocess.run(cmd, capture_output=True, timeout=120, check=False)
     assert shot.exists(), "Chromium wrote no screenshot"
     with Image.open(shot) as im:
@@ -189,7 +201,6 @@ def test_html_renders_in_headless_chromium(example, tmp_path):
     banner = pixels[20:60, 600:700].reshape(-1, 3).mean(axis=0)
     assert banner[0] > 150 and banner[1] < 80  # the red FAIL banner is drawn
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 500  # text, tables and thumbnails, not a blank page
-
 
 
 def test_first_divergent_step_of_declarative_pipelines_in_markdown_and_html(image_dir):

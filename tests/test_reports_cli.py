@@ -57,14 +57,32 @@ def test_max_flip_rate_changes_the_exit_code(tmp_path, example_report):
 
 def test_atol_makes_a_small_offset_equal(image_dir, tmp_path):
     out = tmp_path / "r.json"
-    strict = invoke("--train", REF + "pil_unit", "--serve", REF + "pil_unit_small_offset",
-                    "--images", str(image_dir), "--report", str(out))  # fmt: skip
+    strict = invoke(
+        "--train",
+        REF + "pil_unit",
+        "--serve",
+        REF + "pil_unit_small_offset",
+        "--images",
+        str(image_dir),
+        "--report",
+        str(out),
+    )
     assert strict.exit_code == 1, strict.output
     data = json.loads(out.read_text())
     assert data["findings"][0]["kind"] == "normalization"
     assert data["gate_details"]["to_pass"]["tensor_atol"] == pytest.approx(0.002, rel=1e-3)
-    loose = invoke("--train", REF + "pil_unit", "--serve", REF + "pil_unit_small_offset",
-                   "--images", str(image_dir), "--atol", "0.0021", "--report", str(out))  # fmt: skip
+    loose = invoke(
+        "--train",
+        REF + "pil_unit",
+        "--serve",
+        REF + "pil_unit_small_offset",
+        "--images",
+        str(image_dir),
+        "--atol",
+        "0.0021",
+        "--report",
+        str(out),
+    )
     assert loose.exit_code == 0, loose.output
     data = json.loads(out.read_text())
     assert data["findings"] == []

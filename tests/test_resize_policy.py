@@ -31,13 +31,17 @@ def test_two_resize_policies_are_one_finding_with_the_fitted_rule(varied):
     shapes = [f for f in report.findings if f.kind == "shape"]
     assert len(shapes) == 1, [(f.kind, f.evidence) for f in report.findings]
     policy = shapes[0].evidence["policy"]
-    assert policy == {"train": "short side to 96, aspect kept, rounded to a multiple of 32",
-                      "serve": "long side to 96, aspect kept, rounded to a multiple of 32"}, shapes[0].evidence
+    assert policy == {
+        "train": "short side to 96, aspect kept, rounded to a multiple of 32",
+        "serve": "long side to 96, aspect kept, rounded to a multiple of 32",
+    }, shapes[0].evidence
     assert "sizes" not in shapes[0].evidence
     assert shapes[0].images == len(SIZES)
 
 
 def test_fit_policy_names_a_fixed_size():
     sizes = [[[100, 200], [64, 64], [32, 64]], [[200, 100], [64, 64], [64, 32]], [[200, 200], [64, 64], [64, 64]]]
-    assert fit_policy(sizes) == {"train": "fixed 64×64",
-                                 "serve": "long side to 64, aspect kept, rounded to a multiple of 32"}
+    assert fit_policy(sizes) == {
+        "train": "fixed 64×64",
+        "serve": "long side to 64, aspect kept, rounded to a multiple of 32",
+    }

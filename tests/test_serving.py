@@ -47,9 +47,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str],
         yield start
 
 
-def audit(serve: str, report: Path, *extra: str, images: Path = EXAMPLE / "images", labels: Path | None = EXAMPLE / "labels.csv") -> tuple[int, str, dict]:
-    args = ["compare", "--model", str(EXAMPLE / "model.keras"), "--train", TRAIN, "--serve", serve,
-            "--images", str(images), "--report", str(report), *extra]  # fmt: skip
+def audit(
+    serve: str,
+    report: Path,
+    *extra: str,
+    images: Path = EXAMPLE / "images",
+    labels: Path | None = EXAMPLE / "labels.csv",
+) -> tuple[int, str, dict]:
+    args = [
+        "compare",
+        "--model",
+        str(EXAMPLE / "model.keras"),
+        "--train",
+        TRAIN,
+        "--serve",
+        serve,
+        "--images",
+        str(images),
+        "--report",
+        str(report),
+        *extra,
+    ]
     if labels is not None:
         args += ["--labels", str(labels)]
     result = CliRunner().invoke(app, args)
@@ -106,7 +124,9 @@ def test_a_file_the_service_rejects_is_that_images_outcome(server, tmp_path):
     for src in sorted((EXAMPLE / "images").rglob("*.png"))[:6]:
         shutil.copy(src, images / src.name)
     (images / "broken.png").write_bytes(b"not an image at all")
-    code, out, r = audit(server("none") + V1, tmp_path / "r.json", "--endpoint-batch-size", "4", images=images, labels=None)
+    code, out, r = audit(
+        server("none") + V1, tmp_path / "r.json", "--endpoint-batch-size", "4", images=images, labels=None
+    )
     assert code in (0, 1), out
     by_path = {img["path"]: img for img in r["images"]}
     broken = by_path["broken.png"]["serve"]["model"]
@@ -117,8 +137,19 @@ def test_a_file_the_service_rejects_is_that_images_outcome(server, tmp_path):
 def test_header_secret_never_reaches_a_report(server, tmp_path):
     secret = "s3cr3t-T0KEN-9f8e7d"
     reports = [tmp_path / "r.json", tmp_path / "r.md", tmp_path / "r.html", tmp_path / "r.xml"]
-    args = ["compare", "--model", str(EXAMPLE / "model.keras"), "--train", TRAIN, "--serve", server("bgr") + V1,
-            "--images", str(EXAMPLE / "images"), "--endpoint-header", f"Authorization: Bearer {secret}"]  # fmt: skip
+    args = [
+        "compare",
+        "--model",
+        str(EXAMPLE / "model.keras"),
+        "--train",
+        TRAIN,
+        "--serve",
+        server("bgr") + V1,
+        "--images",
+        str(EXAMPLE / "images"),
+        "--endpoint-header",
+        f"Authorization: Bearer {secret}",
+    ]
     for report in reports:
         args += ["--report", str(report)]
     result = CliRunner().invoke(app, args)
@@ -130,7 +161,9 @@ def test_header_secret_never_reaches_a_report(server, tmp_path):
 
 def test_unreachable_endpoint_is_one_line_and_exit_2(tmp_path):
     port = free_port()  # nothing listens there
-    code, out, _ = audit(f"http://127.0.0.1:{port}{V1}", tmp_path / "r.json", "--endpoint-header", "Authorization: Bearer hidden-value")
+    code, out, _ = audit(
+        f"http://127.0.0.1:{port}{V1}", tmp_path / "r.json", "--endpoint-header", "Authorization: Bearer hidden-value"
+    )
     assert code == 2
     lines = [ln for ln in out.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and "endpoint unreachable" in lines[0] and "Traceback" not in out, out
@@ -138,18 +171,23 @@ def test_unreachable_endpoint_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "r.json").exists()
 
 
-@pytest.mark.parametrize(("serve", "extra", "says"), [
-    ("http://127.0.0.1:1/v3/models/x:run", [], "ends in /v1/models/NAME:predict"),
-    (f"http://127.0.0.1:1{V1}", ["--endpoint-input", "pixels"], "--endpoint-input must be image or tensor"),
-    (f"http://127.0.0.1:1{V1}", ["--endpoint-header", "no colon here"], "--endpoint-header must look like"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("serve", "extra", "says"),
+    [
+        ("http://127.0.0.1:1/v3/models/x:run", [], "ends in /v1/models/NAME:predict"),
+        (f"http://127.0.0.1:1{V1}", ["--endpoint-input", "pixels"], "--endpoint-input must be image or tensor"),
+        (f"http://127.0.0.1:1{V1}", ["--endpoint-header", "no colon here"], "--endpoint-header must look like"),
+    ],
+)
 def test_endpoint_usage_errors(tmp_path, serve, extra, says):
     code, out, _ = audit(serve, tmp_path / "r.json", *extra)
     assert code == 2 and says in out and "Traceback" not in out, out
 
 
 def test_an_endpoint_needs_the_deployed_model(tmp_path):
-    result = CliRunner().invoke(app, ["compare", "--train", TRAIN, "--serve", f"http://127.0.0.1:1{V1}", "--images", str(EXAMPLE / "images")])
+    result = CliRunner().invoke(
+        app, ["compare", "--train", TRAIN, "--serve", f"http://127.0.0.1:1{V1}", "--images", str(EXAMPLE / "images")]
+    )
     assert result.exit_code == 2 and "--model" in result.output
 
 
@@ -160,14 +198,18 @@ def test_malformed_responses_are_named():
         protocol.v2_outputs({"model_name": "x"}, 1)
     with pytest.raises(protocol.MalformedResponse, match="do not fill shape"):
         protocol.v2_outputs({"outputs": [{"name": "p", "shape": [2, 3], "datatype": "FP32", "data": [1, 2, 3]}]}, 2)
-    rows = protocol.v2_outputs({"outputs": [{"name": "p", "shape": [2, 2], "datatype": "FP32", "data": [0.25, 0.75, 1, 0]}]}, 2)
+    rows = protocol.v2_outputs(
+        {"outputs": [{"name": "p", "shape": [2, 2], "datatype": "FP32", "data": [0.25, 0.75, 1, 0]}]}, 2
+    )
     assert [r[0].tolist() for r in rows] == [[0.25, 0.75], [1.0, 0.0]]
 
 
 def test_help_imports_neither_httpx_nor_tensorflow():
-    code = ("import sys\nfrom typer.testing import CliRunner\nfrom skewcheck.cli import app\n"
-            "r = CliRunner().invoke(app, ['compare', '--help'])\nassert r.exit_code == 0, r.output\n"
-            "print(sorted(m for m in ('httpx', 'tensorflow') if m in sys.modules))\n")  # fmt: skip
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom skewcheck.cli import app\n"
+        "r = CliRunner().invoke(app, ['compare', '--help'])\nassert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('httpx', 'tensorflow') if m in sys.modules))\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -29,9 +29,17 @@ MODEL = "fixtures/models/suite64.keras"
 
 P = "tests/skew_pairs.py:"
 KINDS = [
-    "clean-jpeg-q95", "clean-png", "truncated-jpeg", "text-as-jpg", "exif-orientation-3",
-    "exif-orientation-6", "icc-adobe-rgb", "rgba", "sentinel-channel-order", "sentinel-resize",
-]  # fmt: skip
+    "clean-jpeg-q95",
+    "clean-png",
+    "truncated-jpeg",
+    "text-as-jpg",
+    "exif-orientation-3",
+    "exif-orientation-6",
+    "icc-adobe-rgb",
+    "rgba",
+    "sentinel-channel-order",
+    "sentinel-resize",
+]
 
 SKEWED = [
     # (train, serve, model, expected top kind, side the finding blames)
@@ -76,8 +84,11 @@ def _skewed(row):
 # suite model these skews recover under 1 % of predictions when repaired (minor), and a few-level
 # IDCT difference or a faint watermark is minor by itself. Every other row must fail the gate.
 PASSES_DEFAULT_GATE = {
-    ("serve_tf_fast_idct", "none"), ("serve_watermark", "fixtures/models/tiny_callable.py:predict"),
-    ("serve_no_icc", MODEL), ("serve_opencv_resize", MODEL), ("serve_center_crop", MODEL),
+    ("serve_tf_fast_idct", "none"),
+    ("serve_watermark", "fixtures/models/tiny_callable.py:predict"),
+    ("serve_no_icc", MODEL),
+    ("serve_opencv_resize", MODEL),
+    ("serve_center_crop", MODEL),
     ("serve_center_crop_75", MODEL),
 }
 # Kinds whose side nothing tells here (no labels, no input range in the model, no aliasing method):
@@ -145,7 +156,9 @@ def test_skewed_pair_top_finding(probes, suite_runner, train, serve, model, kind
     report = skewcheck.compare(model=_model(model, suite_runner), train=P + train, serve=P + serve, images=probes)
     top = report.findings[0]
     side = "unknown" if kind in SIDE_UNTOLD else side
-    assert (top.kind, top.side) == (kind, side), [(f.kind, f.side, f.images, (f.impact or {}).get("flips_recovered")) for f in report.findings]
+    assert (top.kind, top.side) == (kind, side), [
+        (f.kind, f.side, f.images, (f.impact or {}).get("flips_recovered")) for f in report.findings
+    ]
     assert top.explanation and top.fix
     assert report.exit_code == (0 if (serve, model) in PASSES_DEFAULT_GATE else 1), top.severity
 
@@ -223,7 +236,9 @@ def table():
     yield rows
     if rows:
         print("\n\nmulti-cause pairs, model fixtures/models/suite64.keras (flips vs reference)")
-        print(f"{'case':28} {'flips':>5}  {'first finding':15} {'by variant (test)':52} {'by finding (skewcheck)':52} after_all_fixes")
+        print(
+            f"{'case':28} {'flips':>5}  {'first finding':15} {'by variant (test)':52} {'by finding (skewcheck)':52} after_all_fixes"
+        )
         for r in rows:
             print(f"{r['case']:28} {r['flips']:>5}  {r['first']:15} {r['variants']:52} {r['findings']:52} {r['after']}")
 
@@ -249,8 +264,16 @@ def test_multi_cause_first_finding_is_the_repair_that_recovers_most(probes, suit
     report = skewcheck.compare(model=suite_runner, train=P + "reference", serve=P + serve, images=probes)
     by_finding = {f"{f.kind}/{f.side}": (f.impact or {}).get("flips_recovered") for f in report.findings}
     top = report.findings[0]
-    table.append({"case": serve, "flips": len(flipped), "first": top.kind, "variants": _fmt(recovered),
-                  "findings": _fmt(by_finding), "after": report.summary.get("after_all_fixes")})  # fmt: skip
+    table.append(
+        {
+            "case": serve,
+            "flips": len(flipped),
+            "first": top.kind,
+            "variants": _fmt(recovered),
+            "findings": _fmt(by_finding),
+            "after": report.summary.get("after_all_fixes"),
+        }
+    )
     winners = sorted(k for k, n in recovered.items() if n == best)
     assert top.kind in winners, (winners, recovered, by_finding)
     assert report.summary["flips"] == len(flipped), (report.summary["flips"], len(flipped))

@@ -25,38 +25,128 @@ REPO = Path(__file__).resolve().parents[1]
 M = "fixtures/models/"
 GRAY, PAD, DYN, DET = M + "gray64.keras", M + "pad_chw.keras", M + "dense_dynamic.keras", M + "detector.keras"
 POST = M + "detector_postprocess.py:top3"
-G, PP, D, OUT = "tests/gray_pipelines.py:", "tests/padded_pipelines.py:", "tests/dynamic_pipelines.py:", "tests/output_pipelines.py:"
+G, PP, D, OUT = (
+    "tests/gray_pipelines.py:",
+    "tests/padded_pipelines.py:",
+    "tests/dynamic_pipelines.py:",
+    "tests/output_pipelines.py:",
+)
 SPURIOUS = {"resize", "crop", "prediction"}
 
 # (model, images, train, serve, expected first kind, evidence the first finding must carry)
 SKEWED = [
-    (GRAY, "probes", G + "gray_reference", G + "gray_serve_pil_as_bgr", "color-conversion", {"train": "bt601", "serve": "bt601-on-bgr"}),
-    (GRAY, "probes", G + "gray_train_opencv", G + "gray_serve_opencv_swapped", "color-conversion", {"train": "bt601", "serve": "bt601-on-bgr"}),
-    (GRAY, "probes", G + "gray_reference", G + "gray_serve_mean", "color-conversion", {"train": "bt601", "serve": "mean"}),
-    (PAD, "padded", PP + "ocr_reference", PP + "ocr_serve_stretch", "padding",
-     {"cause": "framing", "train": "keep-ratio, pad right", "serve": "stretch", "train_pad_order": "after normalization"}),
-    (PAD, "padded", PP + "ocr_reference", PP + "ocr_serve_pad_before_norm", "padding",
-     {"cause": "pad value", "train_pad_order": "after normalization", "serve_pad_order": "before normalization", "serve_pad": 0.0}),
-    (PAD, "padded", PP + "ocr_reference", PP + "ocr_serve_centred", "padding", {"cause": "framing", "serve": "keep-ratio, centred pad"}),
-    (PAD, "padded", PP + "ocr_reference", PP + "ocr_serve_unit", "normalization", {"train_preset": "keras.tf", "serve_preset": "unit"}),
+    (
+        GRAY,
+        "probes",
+        G + "gray_reference",
+        G + "gray_serve_pil_as_bgr",
+        "color-conversion",
+        {"train": "bt601", "serve": "bt601-on-bgr"},
+    ),
+    (
+        GRAY,
+        "probes",
+        G + "gray_train_opencv",
+        G + "gray_serve_opencv_swapped",
+        "color-conversion",
+        {"train": "bt601", "serve": "bt601-on-bgr"},
+    ),
+    (
+        GRAY,
+        "probes",
+        G + "gray_reference",
+        G + "gray_serve_mean",
+        "color-conversion",
+        {"train": "bt601", "serve": "mean"},
+    ),
+    (
+        PAD,
+        "padded",
+        PP + "ocr_reference",
+        PP + "ocr_serve_stretch",
+        "padding",
+        {
+            "cause": "framing",
+            "train": "keep-ratio, pad right",
+            "serve": "stretch",
+            "train_pad_order": "after normalization",
+        },
+    ),
+    (
+        PAD,
+        "padded",
+        PP + "ocr_reference",
+        PP + "ocr_serve_pad_before_norm",
+        "padding",
+        {
+            "cause": "pad value",
+            "train_pad_order": "after normalization",
+            "serve_pad_order": "before normalization",
+            "serve_pad": 0.0,
+        },
+    ),
+    (
+        PAD,
+        "padded",
+        PP + "ocr_reference",
+        PP + "ocr_serve_centred",
+        "padding",
+        {"cause": "framing", "serve": "keep-ratio, centred pad"},
+    ),
+    (
+        PAD,
+        "padded",
+        PP + "ocr_reference",
+        PP + "ocr_serve_unit",
+        "normalization",
+        {"train_preset": "keras.tf", "serve_preset": "unit"},
+    ),
     (PAD, "padded", PP + "ocr_reference", PP + "ocr_serve_hwc", "layout", {"move": "HWC-vs-CHW"}),
     (PAD, "padded", PP + "ocr_reference", PP + "ocr_serve_bgr", "channel-order", {"permutation": [2, 1, 0]}),
-    (DYN, "varied", D + "dyn_short_side", D + "dyn_long_side", "shape",
-     {"policy": {"train": "short side to 96, aspect kept, rounded to a multiple of 32",
-                 "serve": "long side to 96, aspect kept, rounded to a multiple of 32"}}),
+    (
+        DYN,
+        "varied",
+        D + "dyn_short_side",
+        D + "dyn_long_side",
+        "shape",
+        {
+            "policy": {
+                "train": "short side to 96, aspect kept, rounded to a multiple of 32",
+                "serve": "long side to 96, aspect kept, rounded to a multiple of 32",
+            }
+        },
+    ),
     (DYN, "varied", D + "dyn_short_side", D + "dyn_short_side_bgr", "channel-order", {"permutation": [2, 1, 0]}),
     (DYN, "varied", D + "dyn_short_side", D + "dyn_short_side_raw", "scale", {"k_named": "255"}),
     (DET, "varied", OUT + "train", OUT + "serve_bgr", "channel-order", {"permutation": [2, 1, 0]}),
     (DET, "varied", OUT + "train", OUT + "serve_no_scale", "scale", {"k_named": "255"}),
-]  # fmt: skip
+]
 # Pairs that differ only by which library converted to gray (same BT.601 weights, their own
 # rounding: about one gray level): named by library, repaired, graded by what the repair buys.
 # (model, images, train, serve, evidence the first finding must carry)
 LIBRARY = [
-    (GRAY, "probes", G + "gray_reference", G + "gray_serve_cv2", {"cause": "gray library", "train": "pillow", "serve": "opencv"}),
-    (GRAY, "probes", G + "gray_reference", G + "gray_serve_tf", {"cause": "gray library", "train": "pillow", "serve": "tf"}),
-    (GRAY, "probes", G + "gray_train_cv2", G + "gray_serve_tf", {"cause": "gray library", "train": "opencv", "serve": "tf"}),
-]  # fmt: skip
+    (
+        GRAY,
+        "probes",
+        G + "gray_reference",
+        G + "gray_serve_cv2",
+        {"cause": "gray library", "train": "pillow", "serve": "opencv"},
+    ),
+    (
+        GRAY,
+        "probes",
+        G + "gray_reference",
+        G + "gray_serve_tf",
+        {"cause": "gray library", "train": "pillow", "serve": "tf"},
+    ),
+    (
+        GRAY,
+        "probes",
+        G + "gray_train_cv2",
+        G + "gray_serve_tf",
+        {"cause": "gray library", "train": "opencv", "serve": "tf"},
+    ),
+]
 IDENTICAL = [
     (GRAY, "probes", G + "gray_reference", G + "gray_reference"),
     (GRAY, "probes", G + "gray_train_opencv", G + "gray_train_opencv"),
@@ -82,7 +172,10 @@ def folders(tmp_path_factory):
     write_probes(probes / "padded", kinds=PROBE_KINDS)
     write_wide_crops(probes / "padded" / "wide")  # some fill the full width: no padding on them
     for i, (w, h) in enumerate(SIZES):
-        write_png(probes / "varied" / f"im{i}.png", np.asarray(Image.fromarray(photo_like(i, 32)).resize((w, h), Image.BICUBIC)))
+        write_png(
+            probes / "varied" / f"im{i}.png",
+            np.asarray(Image.fromarray(photo_like(i, 32)).resize((w, h), Image.BICUBIC)),
+        )
     return probes
 
 
@@ -131,8 +224,11 @@ def _row(table, model, train, serve, report) -> None:
     table.append(f"{model.rsplit('/', 1)[1]:20} {pair:42} {changed(report):>13}  {first:16} {found}")
 
 
-@pytest.mark.parametrize(("model", "images", "train", "serve", "kind", "evidence"), SKEWED,
-                         ids=[f"{r[0].rsplit('/', 1)[1]}-{r[3].rsplit(':', 1)[1]}" for r in SKEWED])  # fmt: skip
+@pytest.mark.parametrize(
+    ("model", "images", "train", "serve", "kind", "evidence"),
+    SKEWED,
+    ids=[f"{r[0].rsplit('/', 1)[1]}-{r[3].rsplit(':', 1)[1]}" for r in SKEWED],
+)
 def test_named_cause_first_one_finding_per_cause(runners, folders, table, model, images, train, serve, kind, evidence):
     report = _run(runners, folders, model, images, train, serve)
     _row(table, model, train, serve, report)
@@ -149,8 +245,11 @@ def test_named_cause_first_one_finding_per_cause(runners, folders, table, model,
         assert top.impact["flips_recovered"] == changed(report), (top.impact, report.summary)
 
 
-@pytest.mark.parametrize(("model", "images", "train", "serve", "evidence"), LIBRARY,
-                         ids=[f"{r[0].rsplit('/', 1)[1]}-{r[3].rsplit(':', 1)[1]}" for r in LIBRARY])  # fmt: skip
+@pytest.mark.parametrize(
+    ("model", "images", "train", "serve", "evidence"),
+    LIBRARY,
+    ids=[f"{r[0].rsplit('/', 1)[1]}-{r[3].rsplit(':', 1)[1]}" for r in LIBRARY],
+)
 def test_gray_library_named_and_graded_by_its_repair(runners, folders, table, model, images, train, serve, evidence):
     report = _run(runners, folders, model, images, train, serve)
     _row(table, model, train, serve, report)
@@ -166,8 +265,11 @@ def test_gray_library_named_and_graded_by_its_repair(runners, folders, table, mo
     assert top.severity <= Severity.MINOR and report.exit_code == 0, (top.severity, top.impact)
 
 
-@pytest.mark.parametrize(("model", "images", "train", "serve"), IDENTICAL,
-                         ids=[f"{r[0].rsplit('/', 1)[1]}-{r[3].rsplit(':', 1)[1]}" for r in IDENTICAL])  # fmt: skip
+@pytest.mark.parametrize(
+    ("model", "images", "train", "serve"),
+    IDENTICAL,
+    ids=[f"{r[0].rsplit('/', 1)[1]}-{r[3].rsplit(':', 1)[1]}" for r in IDENTICAL],
+)
 def test_identical_pairs_report_nothing_at_or_above_minor(runners, folders, table, model, images, train, serve):
     report = _run(runners, folders, model, images, train, serve)
     _row(table, model, train, serve, report)

@@ -44,7 +44,15 @@ def test_file_holds_exact_tensors_hashes_and_metadata(image_dir: Path, tmp_path:
     assert meta["pipeline"]["ref"] == UNIT
     assert "pil_unit" in meta["pipeline"]["description"]
     by_path = {r["path"]: r for r in meta["images"]}
-    assert sorted(by_path) == ["a/img0.png", "a/img1.png", "a/img2.png", "b/img3.png", "b/img4.png", "b/img5.png", "b/notes.jpg"]
+    assert sorted(by_path) == [
+        "a/img0.png",
+        "a/img1.png",
+        "a/img2.png",
+        "b/img3.png",
+        "b/img4.png",
+        "b/img5.png",
+        "b/notes.jpg",
+    ]
     for rel, rec in by_path.items():
         data = (image_dir / rel).read_bytes()
         assert rec["sha256"] == hashlib.sha256(data).hexdigest() and rec["size"] == len(data)

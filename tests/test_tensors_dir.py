@@ -23,7 +23,9 @@ def pixels(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def dump_raw(out: Path, values: list[float] | bytes, shape: list[int], dtype: str, fmt: str = "<", order: str | None = None) -> None:
+def dump_raw(
+    out: Path, values: list[float] | bytes, shape: list[int], dtype: str, fmt: str = "<", order: str | None = None
+) -> None:
     """What a Java/C++ service writes: packed bytes (no NumPy) plus a JSON sidecar."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(values, bytes):
@@ -111,13 +113,19 @@ def test_big_endian_and_batched_chw(image_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("sidecar", "payload", "message"),
     [
-        ({"shape": [24, 24, 3], "dtype": "float32"}, b"\0" * 100, "has 100 bytes; shape [24, 24, 3] of float32 needs 6912"),
-        ({"shape": [2, 2]}, b"\0" * 16, "expected {\"shape\""),
+        (
+            {"shape": [24, 24, 3], "dtype": "float32"},
+            b"\0" * 100,
+            "has 100 bytes; shape [24, 24, 3] of float32 needs 6912",
+        ),
+        ({"shape": [2, 2]}, b"\0" * 16, 'expected {"shape"'),
         ({"shape": [4], "dtype": "object"}, b"\0" * 32, "not a numeric dtype"),
         (None, b"\0" * 16, "has no sidecar"),
     ],
 )
-def test_unreadable_dumps_are_pipeline_errors(image_dir: Path, tmp_path: Path, sidecar: dict | None, payload: bytes, message: str) -> None:
+def test_unreadable_dumps_are_pipeline_errors(
+    image_dir: Path, tmp_path: Path, sidecar: dict | None, payload: bytes, message: str
+) -> None:
     base = tmp_path / "d" / "a" / "img0.png"
     base.parent.mkdir(parents=True)
     Path(f"{base}.bin").write_bytes(payload)

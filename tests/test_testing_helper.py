@@ -20,7 +20,9 @@ def test_raises_on_the_examples_buggy_pipeline_with_ranked_findings():
     lines = str(caught.value).splitlines()
     n, flips = EXAMPLE.images, EXAMPLE.flips
     assert lines[0] == f"skewcheck found training-serving skew: 2 finding(s) at or above --fail-on major ({n} images)"
-    assert lines[1].startswith(f"  1. [critical] scale (side: serve; {n} images, {flips} flips): serve tensors are 255 × train")
+    assert lines[1].startswith(
+        f"  1. [critical] scale (side: serve; {n} images, {flips} flips): serve tensors are 255 × train"
+    )
     assert lines[1].endswith("Fix: Divide the serve tensor by 255 (as training does), after casting to float.")
     assert lines[2].startswith("  2. [major] dtype (side: serve; 60 images, 0 flips): ")
     assert "Fix: Cast the serve tensor to float32" in lines[2]

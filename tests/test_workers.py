@@ -33,8 +33,10 @@ def without_timings(value: Any) -> Any:
 
 
 def test_two_workers_give_the_same_report_as_in_process(image_dir):
-    reports = [skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, workers=n).to_dict()
-               for n in (0, 2)]  # fmt: skip
+    reports = [
+        skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, workers=n).to_dict()
+        for n in (0, 2)
+    ]
     in_process, pooled = (without_timings(r) for r in reports)
     assert in_process["findings"][0]["kind"] == "scale"
     assert pooled["findings"] == in_process["findings"]
@@ -77,7 +79,9 @@ def test_an_exit_names_its_status_and_other_images_are_compared(image_dir):
 
 
 def test_a_crash_on_the_repeat_run_is_nondeterminism(image_dir):
-    report = skewcheck.compare(train=REF + "segfault_on_second_run", serve=REF + "pil_unit", images=image_dir, workers=1)
+    report = skewcheck.compare(
+        train=REF + "segfault_on_second_run", serve=REF + "pil_unit", images=image_dir, workers=1
+    )
     kinds = [f.kind for f in report.findings]
     assert "nondeterminism" in kinds
     first = report.images[0]
@@ -85,8 +89,9 @@ def test_a_crash_on_the_repeat_run_is_nondeterminism(image_dir):
 
 
 def test_timeout_stops_a_hanging_run(image_dir):
-    report = skewcheck.compare(train=REF + "hangs_on_img4", serve=REF + "pil_unit", images=image_dir,
-                               workers=2, timeout=1.0)  # fmt: skip
+    report = skewcheck.compare(
+        train=REF + "hangs_on_img4", serve=REF + "pil_unit", images=image_dir, workers=2, timeout=1.0
+    )
     hung = next(i for i in report.images if i["path"] == "b/img4.png")
     assert hung["train"]["error_type"] == "PipelineTimeout"
     assert hung["serve"]["status"] == "ok"
@@ -98,8 +103,23 @@ def test_cli_workers_flag_gives_the_same_json(image_dir, tmp_path):
     outputs = []
     for n in ("0", "2"):
         out = tmp_path / f"r{n}.json"
-        result = runner.invoke(app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                                     "--images", str(image_dir), "--workers", n, "--report", str(out)])  # fmt: skip
+        result = runner.invoke(
+            app,
+            [
+                "compare",
+                "--quiet",
+                "--train",
+                REF + "pil_unit",
+                "--serve",
+                REF + "pil_raw",
+                "--images",
+                str(image_dir),
+                "--workers",
+                n,
+                "--report",
+                str(out),
+            ],
+        )
         assert result.exit_code == 1, result.output
         outputs.append(without_timings(json.loads(out.read_text())))
     assert outputs[1]["findings"] == outputs[0]["findings"]
@@ -107,8 +127,21 @@ def test_cli_workers_flag_gives_the_same_json(image_dir, tmp_path):
 
 
 def test_cli_rejects_negative_workers(image_dir):
-    result = CliRunner().invoke(app, ["compare", "--quiet", "--train", REF + "pil_unit", "--serve", REF + "pil_raw",
-                                      "--images", str(image_dir), "--workers", "-1"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--quiet",
+            "--train",
+            REF + "pil_unit",
+            "--serve",
+            REF + "pil_raw",
+            "--images",
+            str(image_dir),
+            "--workers",
+            "-1",
+        ],
+    )
     assert result.exit_code == 2
 
 
@@ -167,8 +200,11 @@ def test_the_example_with_workers_gives_the_same_report(example_report):
 
 @pytest.mark.parametrize(("workers", "batch_size"), [(1, 3), (2, 32)])
 def test_a_skewed_probe_pair_gives_the_same_report_with_workers_and_any_chunk(skew_probes, workers, batch_size):
-    args = {"train": "tests/skew_pairs.py:reference", "serve": "tests/skew_pairs.py:serve_opencv_bgr_nearest",
-            "images": skew_probes}  # fmt: skip
+    args = {
+        "train": "tests/skew_pairs.py:reference",
+        "serve": "tests/skew_pairs.py:serve_opencv_bgr_nearest",
+        "images": skew_probes,
+    }
     in_process = skewcheck.compare(**args).to_dict()
     pooled = skewcheck.compare(**args, workers=workers, batch_size=batch_size).to_dict()
     assert {f["kind"] for f in in_process["findings"]} >= {"channel-order"}

@@ -68,22 +68,30 @@ class RunTotals:
     serve_correct: int = 0
 
 
-def grade_and_rank(findings: list[Finding], attributor: Attributor | None, run: RunTotals,
-                   flipped_sets: dict[frozenset[Any], int] | None = None) -> list[Finding]:  # fmt: skip
+def grade_and_rank(
+    findings: list[Finding],
+    attributor: Attributor | None,
+    run: RunTotals,
+    flipped_sets: dict[frozenset[Any], int] | None = None,
+) -> list[Finding]:
     for finding in findings:
         _side_from_probes(finding)
         _side_from_labels(finding)
         tally = attributor.tallies.get(finding.key) if attributor is not None and finding.key else None
         finding.impact = impact(finding, tally, run)
-        finding.flips = _credited_flips(tally) if finding.impact is not None and tally is not None else finding.flips_on_images
+        finding.flips = (
+            _credited_flips(tally) if finding.impact is not None and tally is not None else finding.flips_on_images
+        )
         finding.severity = grade(finding, run)
     kept = _fold_residue(findings)
     residual = _unexplained_flips(kept, flipped_sets or {})
     return sorted(kept + residual, key=_rank_key)
 
 
-RESIDUAL_EXPLANATION = ("{n} flipped image(s) carry no finding whose repair changes anything measurable: "
-                        "the difference that flips them is one no detector names.")  # fmt: skip
+RESIDUAL_EXPLANATION = (
+    "{n} flipped image(s) carry no finding whose repair changes anything measurable: "
+    "the difference that flips them is one no detector names."
+)
 
 
 def _unexplained_flips(findings: list[Finding], flipped_sets: dict[frozenset[Any], int]) -> list[Finding]:
@@ -99,9 +107,20 @@ def _unexplained_flips(findings: list[Finding], flipped_sets: dict[frozenset[Any
         catch_all.flips += n
         catch_all.flips_on_images += n
         return []
-    return [Finding("prediction", Severity.MINOR, "unknown", {"unexplained_flips": n}, RESIDUAL_EXPLANATION.format(n=n),
-                    "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
-                    images=n, flips=n, flips_on_images=n, key=("prediction", "unknown", "residual"))]  # fmt: skip
+    return [
+        Finding(
+            "prediction",
+            Severity.MINOR,
+            "unknown",
+            {"unexplained_flips": n},
+            RESIDUAL_EXPLANATION.format(n=n),
+            "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
+            images=n,
+            flips=n,
+            flips_on_images=n,
+            key=("prediction", "unknown", "residual"),
+        )
+    ]
 
 
 LABELLED_MIN = 5  # labelled images a finding needs before its accuracy gap names a side
@@ -119,8 +138,10 @@ def _side_from_probes(finding: Finding) -> None:
     if 2 * wrong[side] < finding.images:
         return
     finding.side = side
-    finding.explanation += (f" The probes tell the side: on {wrong[side]} of these {finding.images} images {side} "
-                            "breaks the probe's expected decode, the other side never does.")  # fmt: skip
+    finding.explanation += (
+        f" The probes tell the side: on {wrong[side]} of these {finding.images} images {side} "
+        "breaks the probe's expected decode, the other side never does."
+    )
     finding.fix = dict(finding.fix_by_side).get(side, finding.fix + f" (Here: fix {side}.)")
 
 
@@ -133,8 +154,10 @@ def _side_from_labels(finding: Finding) -> None:
     if abs(acc["train"] - acc["serve"]) < ACCURACY_GAP:
         return
     finding.side = min(acc, key=lambda side: acc[side])
-    note = (f" The labels tell the side: on these {n} labelled images {finding.side} is right "
-            f"{acc[finding.side]:.0%} of the time, the other side {max(acc.values()):.0%}.")  # fmt: skip
+    note = (
+        f" The labels tell the side: on these {n} labelled images {finding.side} is right "
+        f"{acc[finding.side]:.0%} of the time, the other side {max(acc.values()):.0%}."
+    )
     finding.explanation += note
     finding.fix = dict(finding.fix_by_side).get(finding.side, finding.fix + f" (Here: fix {finding.side}.)")
 
@@ -143,8 +166,13 @@ def impact(finding: Finding, tally: Tally | None, run: RunTotals) -> dict[str, A
     """The contract's ``impact`` object, or None when the finding has no repair or no sample."""
     if not finding.repair or tally is None or tally.sampled == 0:
         return None
-    out: dict[str, Any] = {"sampled": tally.sampled, "flips_recovered": None, "agreement_after_fix": None,
-                           "accuracy_after_fix": None, "diff_explained": None}  # fmt: skip
+    out: dict[str, Any] = {
+        "sampled": tally.sampled,
+        "flips_recovered": None,
+        "agreement_after_fix": None,
+        "accuracy_after_fix": None,
+        "diff_explained": None,
+    }
     if tally.predicted and run.predicted:
         recovered = _estimate(tally.recovered, tally.sampled_flipped, tally.flipped_images)
         broken = _estimate(tally.broken, tally.agreeing, tally.images - tally.flipped_images)
@@ -164,7 +192,9 @@ def impact(finding: Finding, tally: Tally | None, run: RunTotals) -> dict[str, A
     if tally.diffs and tally.diff_before > 0:
         out["diff_explained"] = round(min(1.0, max(0.0, 1 - tally.diff_after / tally.diff_before)), 6)
     if tally.diffs and tally.diff_before > 0 and tally.without_left:
-        out["diff_added_to_other_fixes"] = round(max(0.0, (tally.without_left - tally.with_left) / tally.diff_before), 6)
+        out["diff_added_to_other_fixes"] = round(
+            max(0.0, (tally.without_left - tally.with_left) / tally.diff_before), 6
+        )
     if tally.shifts:
         out["prob_shift"] = round(tally.shift_before / tally.shifts, 6)
         if tally.shift_before > 0:
@@ -248,7 +278,16 @@ def _removed(f: Finding) -> float:
 def _rank_key(f: Finding) -> tuple[Any, ...]:
     recovered = (f.impact or {}).get("flips_recovered") or 0
     random_first = f.kind != "nondeterminism"  # randomness left on makes every other measure of it random
-    return (random_first, -recovered, -f.severity, f.kind == "prediction", -_removed(f), -f.images, -f.magnitude, f.kind)
+    return (
+        random_first,
+        -recovered,
+        -f.severity,
+        f.kind == "prediction",
+        -_removed(f),
+        -f.images,
+        -f.magnitude,
+        f.kind,
+    )
 
 
 def _weak(f: Finding) -> bool:
@@ -272,14 +311,22 @@ def _fold_residue(findings: list[Finding]) -> list[Finding]:
         if not _weak(f):
             continue
         hosts = [
-            by_key[k] for k, n in f.cooccurs.items()
+            by_key[k]
+            for k, n in f.cooccurs.items()
             if k in by_key and k not in folded and k != f.key and n >= RESIDUE_OVERLAP * f.images and _strong(by_key[k])
-        ]  # fmt: skip
+        ]
         if not hosts:
             continue
         host = min(hosts, key=_rank_key)
-        host.absorbed.append({"kind": f.kind, "side": f.side, "images": f.images, "evidence": f.evidence,
-                              "diff_explained": (f.impact or {}).get("diff_explained")})  # fmt: skip
+        host.absorbed.append(
+            {
+                "kind": f.kind,
+                "side": f.side,
+                "images": f.images,
+                "evidence": f.evidence,
+                "diff_explained": (f.impact or {}).get("diff_explained"),
+            }
+        )
         host.flips += f.flips
         folded.add(f.key)
     return [f for f in findings if f.key not in folded]

@@ -73,8 +73,14 @@ class Attributor:
         self.tallies: dict[Key, Tally] = defaultdict(Tally)
         self._pending: list[_Request] = []
 
-    def offer(self, index: int, ctx: PairContext, observations: list[Observation],
-              predictions: dict[str, Any], label: int | None) -> None:  # fmt: skip
+    def offer(
+        self,
+        index: int,
+        ctx: PairContext,
+        observations: list[Observation],
+        predictions: dict[str, Any],
+        label: int | None,
+    ) -> None:
         """Queue the repairs of this image if it is sampled; count it for its findings anyway."""
         keys: dict[Key, tuple[str, ...]] = {}
         for obs in observations:
@@ -97,7 +103,7 @@ class Attributor:
         wanted = in_sample or any(
             self.tallies[k].sampled < PER_FINDING or (flipped and self.tallies[k].sampled_flipped < PER_FINDING)
             for k in keys
-        )  # fmt: skip
+        )
         if not wanted:
             return
         request = _Request(train_top1, serve_top1, label, train_out, serve_out, changed=changed)
@@ -281,7 +287,12 @@ def _output_distance(a: list[np.ndarray] | None, b: list[np.ndarray] | None) -> 
 def _diff(ctx: PairContext, tensor: np.ndarray | None) -> float | None:
     """Mean |train - tensor| in train's layout, or None when the shapes cannot be aligned."""
     t = ctx.train.tensor
-    if tensor is None or t is None or not np.issubdtype(tensor.dtype, np.number) or not np.issubdtype(t.dtype, np.number):
+    if (
+        tensor is None
+        or t is None
+        or not np.issubdtype(tensor.dtype, np.number)
+        or not np.issubdtype(t.dtype, np.number)
+    ):
         return None
     if tensor.shape != t.shape:
         tensor, _ = align_layout(t.shape, tensor)

@@ -12,8 +12,7 @@ app = typer.Typer(
     name="skewcheck",
     help=(
         "Find training-serving skew in image models: run the same images through the training "
-        "and the serving preprocessing, diff tensors and predictions, explain every mismatch.\n\n"
-        + EXIT_CODES_HELP
+        "and the serving preprocessing, diff tensors and predictions, explain every mismatch.\n\n" + EXIT_CODES_HELP
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -20,40 +20,134 @@ from skewcheck.safe_text import visible
     help="Audit a serving pipeline against the training pipeline through the model.\n\n" + EXIT_CODES_HELP,
 )
 def compare_cmd(
-    model: str | None = typer.Option(None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"),
-    train: str | None = typer.Option(None, "--train", help="training pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR"),
-    serve: str | None = typer.Option(None, "--serve", help="serving pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR, or a live endpoint: http(s)://HOST:PORT/v1/models/NAME:predict (TF Serving, KServe v1) | .../v2/models/NAME/infer (KServe v2, Triton)"),
-    images: Path | None = typer.Option(None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"
+    ),
+    train: str | None = typer.Option(
+        None,
+        "--train",
+        help="training pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR",
+    ),
+    serve: str | None = typer.Option(
+        None,
+        "--serve",
+        help="serving pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR, or a live endpoint: http(s)://HOST:PORT/v1/models/NAME:predict (TF Serving, KServe v1) | .../v2/models/NAME/infer (KServe v2, Triton)",
+    ),
+    images: Path | None = typer.Option(
+        None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"
+    ),
     labels: Path | None = typer.Option(None, "--labels", help="CSV with header file,label (file relative to --images)"),
-    class_names: Path | None = typer.Option(None, "--class-names", help="one class name per line, for labels given by name"),
-    report: list[Path] = typer.Option([], "--report", help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images); may repeat"),
-    report_format: str | None = typer.Option(None, "--format", help="report format when the extension does not tell: json | markdown | junit | html"),
+    class_names: Path | None = typer.Option(
+        None, "--class-names", help="one class name per line, for labels given by name"
+    ),
+    report: list[Path] = typer.Option(
+        [],
+        "--report",
+        help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images); may repeat",
+    ),
+    report_format: str | None = typer.Option(
+        None, "--format", help="report format when the extension does not tell: json | markdown | junit | html"
+    ),
     fail_on: str = typer.Option("major", "--fail-on", help="gate: critical | major | minor | never"),
-    max_flip_rate: float | None = typer.Option(None, "--max-flip-rate", min=0.0, max=1.0, help="gate: also fail when top-1 flips / predicted images exceeds this (e.g. 0.01)"),
+    max_flip_rate: float | None = typer.Option(
+        None,
+        "--max-flip-rate",
+        min=0.0,
+        max=1.0,
+        help="gate: also fail when top-1 flips / predicted images exceeds this (e.g. 0.01)",
+    ),
     device: str = typer.Option("auto", "--device", help="cpu | gpu | auto"),
-    unsafe_load: bool = typer.Option(False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"),
+    unsafe_load: bool = typer.Option(
+        False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"
+    ),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
-    workers: int = typer.Option(0, "--workers", min=0, help="run the pipelines in N worker processes (0: in this process). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N"),
-    timeout: float | None = typer.Option(None, "--timeout", help="with --workers or --engine ray: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)"),
-    seed: int = typer.Option(0, "--seed", help="picks the images on which each fix is measured and the images run twice"),
-    max_tensor_mb: float = typer.Option(512.0, "--max-tensor-mb", help="largest pipeline tensor kept, in MiB; a larger one is recorded as that image's pipeline-error"),
-    atol: float = typer.Option(1e-5, "--atol", help="absolute tolerance for tensors and non-class model outputs: |serve - train| <= atol + rtol*|train| counts as equal"),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        min=0,
+        help="run the pipelines in N worker processes (0: in this process). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N",
+    ),
+    timeout: float | None = typer.Option(
+        None,
+        "--timeout",
+        help="with --workers or --engine ray: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)",
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="picks the images on which each fix is measured and the images run twice"
+    ),
+    max_tensor_mb: float = typer.Option(
+        512.0,
+        "--max-tensor-mb",
+        help="largest pipeline tensor kept, in MiB; a larger one is recorded as that image's pipeline-error",
+    ),
+    atol: float = typer.Option(
+        1e-5,
+        "--atol",
+        help="absolute tolerance for tensors and non-class model outputs: |serve - train| <= atol + rtol*|train| counts as equal",
+    ),
     rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance for tensors and non-class model outputs"),
-    task: str | None = typer.Option(None, "--task", help="what the model's answer is: classification | dense | embedding | detection (default: inferred per output from its shape; 1-D outputs are class scores unless --task embedding)"),
-    threshold: float = typer.Option(0.5, "--threshold", help="dense maps: a pixel is positive above this value (pixels crossing it and the IoU of the binarized maps are reported)"),
-    postprocess: str | None = typer.Option(None, "--postprocess", help="detections: file.py:fn | pkg.module:fn receiving one image's raw outputs (list of arrays) and returning boxes (N×4 x1 y1 x2 y2), scores, labels; implies --task detection"),
-    endpoint_input: str = typer.Option("image", "--endpoint-input", help="endpoint --serve: image (send each file's bytes: its whole serving stack is audited) | tensor (send the train pipeline's tensor: only the served model and runtime)"),
-    endpoint_header: Annotated[list[str] | None, typer.Option("--endpoint-header", help="endpoint --serve: an HTTP header for every request, 'Name: value' (e.g. 'Authorization: Bearer ...'); never written into reports; may repeat")] = None,
+    task: str | None = typer.Option(
+        None,
+        "--task",
+        help="what the model's answer is: classification | dense | embedding | detection (default: inferred per output from its shape; 1-D outputs are class scores unless --task embedding)",
+    ),
+    threshold: float = typer.Option(
+        0.5,
+        "--threshold",
+        help="dense maps: a pixel is positive above this value (pixels crossing it and the IoU of the binarized maps are reported)",
+    ),
+    postprocess: str | None = typer.Option(
+        None,
+        "--postprocess",
+        help="detections: file.py:fn | pkg.module:fn receiving one image's raw outputs (list of arrays) and returning boxes (N×4 x1 y1 x2 y2), scores, labels; implies --task detection",
+    ),
+    endpoint_input: str = typer.Option(
+        "image",
+        "--endpoint-input",
+        help="endpoint --serve: image (send each file's bytes: its whole serving stack is audited) | tensor (send the train pipeline's tensor: only the served model and runtime)",
+    ),
+    endpoint_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--endpoint-header",
+            help="endpoint --serve: an HTTP header for every request, 'Name: value' (e.g. 'Authorization: Bearer ...'); never written into reports; may repeat",
+        ),
+    ] = None,
     endpoint_timeout: float = typer.Option(30.0, "--endpoint-timeout", help="endpoint --serve: seconds per request"),
-    endpoint_retries: int = typer.Option(2, "--endpoint-retries", help="endpoint --serve: extra attempts on connection errors, 429 and 5xx, with exponential back-off"),
+    endpoint_retries: int = typer.Option(
+        2,
+        "--endpoint-retries",
+        help="endpoint --serve: extra attempts on connection errors, 429 and 5xx, with exponential back-off",
+    ),
     endpoint_batch_size: int = typer.Option(8, "--endpoint-batch-size", help="endpoint --serve: images per request"),
     endpoint_in_flight: int = typer.Option(4, "--endpoint-in-flight", help="endpoint --serve: requests at once"),
-    endpoint_ca: Annotated[Path | None, typer.Option("--endpoint-ca", help="endpoint --serve: CA bundle (PEM) to verify the endpoint's TLS certificate")] = None,
-    endpoint_bytes: str = typer.Option("b64", "--endpoint-bytes", help="v2 endpoint, image mode: BYTES as base64 strings in JSON (b64, KServe) | the binary data extension (binary, Triton)"),
-    endpoint_insecure: bool = typer.Option(False, "--endpoint-insecure", help="endpoint --serve: do not verify the TLS certificate"),
-    engine: str = typer.Option("local", "--engine", help="local | ray: run the pipelines and the model on Ray Data (pip install 'skewcheck[ray]'); the report is the same"),
-    ray_address: str | None = typer.Option(None, "--ray-address", help="with --engine ray: join this Ray cluster (e.g. ray://head:10001 or auto); default: start a local one"),
-    example: bool = typer.Option(False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"),
+    endpoint_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--endpoint-ca", help="endpoint --serve: CA bundle (PEM) to verify the endpoint's TLS certificate"
+        ),
+    ] = None,
+    endpoint_bytes: str = typer.Option(
+        "b64",
+        "--endpoint-bytes",
+        help="v2 endpoint, image mode: BYTES as base64 strings in JSON (b64, KServe) | the binary data extension (binary, Triton)",
+    ),
+    endpoint_insecure: bool = typer.Option(
+        False, "--endpoint-insecure", help="endpoint --serve: do not verify the TLS certificate"
+    ),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="local | ray: run the pipelines and the model on Ray Data (pip install 'skewcheck[ray]'); the report is the same",
+    ),
+    ray_address: str | None = typer.Option(
+        None,
+        "--ray-address",
+        help="with --engine ray: join this Ray cluster (e.g. ray://head:10001 or auto); default: start a local one",
+    ),
+    example: bool = typer.Option(
+        False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
 ) -> None:
@@ -75,16 +169,42 @@ def compare_cmd(
     with signals_as_interrupts():
         try:
             result = _audit_and_write(
-                report, report_format, written, quiet, verbose,
-                model=model or "none", train=train, serve=serve, images=images, labels=labels,
-                class_names=class_names, fail_on=fail_on, device=device, unsafe_load=unsafe_load,
-                batch_size=batch_size, atol=atol, rtol=rtol, max_flip_rate=max_flip_rate, workers=workers, timeout=timeout,
-                max_tensor_mb=max_tensor_mb, seed=seed, task=task, threshold=threshold, postprocess=postprocess,
-                endpoint_input=endpoint_input, endpoint_headers=endpoint_header or [], endpoint_timeout=endpoint_timeout,
-                endpoint_retries=endpoint_retries, endpoint_batch_size=endpoint_batch_size, endpoint_in_flight=endpoint_in_flight,
-                endpoint_bytes=endpoint_bytes, endpoint_verify=False if endpoint_insecure else (str(endpoint_ca) if endpoint_ca else True),
-                engine=engine, ray_address=ray_address,
-            )  # fmt: skip
+                report,
+                report_format,
+                written,
+                quiet,
+                verbose,
+                model=model or "none",
+                train=train,
+                serve=serve,
+                images=images,
+                labels=labels,
+                class_names=class_names,
+                fail_on=fail_on,
+                device=device,
+                unsafe_load=unsafe_load,
+                batch_size=batch_size,
+                atol=atol,
+                rtol=rtol,
+                max_flip_rate=max_flip_rate,
+                workers=workers,
+                timeout=timeout,
+                max_tensor_mb=max_tensor_mb,
+                seed=seed,
+                task=task,
+                threshold=threshold,
+                postprocess=postprocess,
+                endpoint_input=endpoint_input,
+                endpoint_headers=endpoint_header or [],
+                endpoint_timeout=endpoint_timeout,
+                endpoint_retries=endpoint_retries,
+                endpoint_batch_size=endpoint_batch_size,
+                endpoint_in_flight=endpoint_in_flight,
+                endpoint_bytes=endpoint_bytes,
+                endpoint_verify=False if endpoint_insecure else (str(endpoint_ca) if endpoint_ca else True),
+                engine=engine,
+                ray_address=ray_address,
+            )
             if not quiet:
                 render(result.to_dict(lazy_images=True), console_for())
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the worker pool is already stopped
@@ -92,8 +212,9 @@ def compare_cmd(
     raise typer.Exit(result.exit_code)
 
 
-def _audit_and_write(report: list[Path], report_format: str | None, written: list[Path], quiet: bool,
-                     verbose: bool, **arguments: object):  # fmt: skip
+def _audit_and_write(
+    report: list[Path], report_format: str | None, written: list[Path], quiet: bool, verbose: bool, **arguments: object
+):
     from skewcheck.api import compare
     from skewcheck.report import format_for, write_report
 
@@ -113,7 +234,10 @@ def _audit_and_write(report: list[Path], report_format: str | None, written: lis
     except Exception as exc:  # a bug of ours: one line, the traceback only with --verbose
         if verbose:
             raise
-        typer.echo(f"skewcheck: internal error: {type(exc).__name__}: {visible(exc)} (rerun with --verbose for details)", err=True)
+        typer.echo(
+            f"skewcheck: internal error: {type(exc).__name__}: {visible(exc)} (rerun with --verbose for details)",
+            err=True,
+        )
         raise typer.Exit(ExitCode.AUDIT) from None
     return result
 
@@ -157,9 +281,13 @@ class _progress:
         if not console.is_terminal:  # CI logs get the report, not bar redraws
             return None
         self._bar = Progress(
-            TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,
-        )  # fmt: skip
+            TextColumn("auditing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         self._bar.__enter__()
         task = self._bar.add_task("audit", total=None)
 

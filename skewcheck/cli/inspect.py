@@ -17,7 +17,9 @@ from skewcheck.safe_text import visible
 def inspect_cmd(
     model: str = typer.Argument(..., help="model.keras | model.h5 | SavedModel dir | model.tflite | model.onnx"),
     as_json: bool = typer.Option(False, "--json", help="print JSON (for machines) instead of text"),
-    unsafe_load: bool = typer.Option(False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"),
+    unsafe_load: bool = typer.Option(
+        False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"
+    ),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's native logs through"),
 ) -> None:
     """Show the model's input and output signatures (with quantization), the preprocessing layers
@@ -39,7 +41,9 @@ def inspect_cmd(
 
 
 def _spec(spec: dict[str, Any]) -> str:
-    shape = "any" if spec["shape"] is None else "(" + ", ".join("?" if d is None else str(d) for d in spec["shape"]) + ")"
+    shape = (
+        "any" if spec["shape"] is None else "(" + ", ".join("?" if d is None else str(d) for d in spec["shape"]) + ")"
+    )
     text = f"  {spec['name']}: {spec['dtype']} {shape}"
     q = spec.get("quantization")
     if q:

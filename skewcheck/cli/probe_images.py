@@ -25,26 +25,36 @@ def _print_catalogue() -> None:
             typer.echo(f"{'' if kind is KINDS[0] else chr(10)}{category}:")
         scope = "per image" if kind.per_base else "once     "
         typer.echo(f"  {kind.name:<{width}}  {scope}  {kind.description}")
-    typer.echo("\n--kinds takes kind or category names, comma-separated; 'per image' kinds use each base "
-               "photo (bundled, or yours with --from).")
+    typer.echo(
+        "\n--kinds takes kind or category names, comma-separated; 'per image' kinds use each base "
+        "photo (bundled, or yours with --from)."
+    )
 
 
 @app.command("probe-images")
 def probe_images(
     out_dir: Path | None = typer.Argument(
-        None, help="Directory to write the probes and manifest.json into (created if missing).",
+        None,
+        help="Directory to write the probes and manifest.json into (created if missing).",
         show_default=False,
     ),
     source: Path | None = typer.Option(
-        None, "--from", help="Derive the per-image probes from your own images (recursive) instead of the bundled photos.",
+        None,
+        "--from",
+        help="Derive the per-image probes from your own images (recursive) instead of the bundled photos.",
     ),
     kinds: str | None = typer.Option(
-        None, "--kinds", help="Comma-separated kind or category names, e.g. 'truncated,icc,exif-orientation-6'.",
+        None,
+        "--kinds",
+        help="Comma-separated kind or category names, e.g. 'truncated,icc,exif-orientation-6'.",
     ),
     list_kinds: bool = typer.Option(False, "--list", help="Print the catalogue of probe kinds and exit."),
     seed: int = typer.Option(0, "--seed", help="Seed for the randomised probes (corrupted bytes)."),
     max_side: int = typer.Option(
-        512, "--max-side", min=0, help="With --from: downscale images whose long side exceeds this (0: keep size).",
+        512,
+        "--max-side",
+        min=0,
+        help="With --from: downscale images whose long side exceeds this (0: keep size).",
     ),
 ) -> None:
     """Write images that expose decode-level skew (truncated files, ICC profiles, EXIF orientation,

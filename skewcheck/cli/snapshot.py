@@ -14,8 +14,12 @@ from skewcheck.safe_text import visible
 
 @app.command("snapshot")
 def snapshot_cmd(
-    pipeline: str | None = typer.Option(None, "--pipeline", "-p", help="the pipeline to record: pkg.module:fn or file.py:fn"),
-    images: Path | None = typer.Option(None, "--images", help="folder of images (recursive); default: the built-in probe set"),
+    pipeline: str | None = typer.Option(
+        None, "--pipeline", "-p", help="the pipeline to record: pkg.module:fn or file.py:fn"
+    ),
+    images: Path | None = typer.Option(
+        None, "--images", help="folder of images (recursive); default: the built-in probe set"
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="the golden file to write, e.g. golden.npz"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="print nothing on success"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
@@ -40,8 +44,7 @@ def snapshot_cmd(
         return
     errors = ", ".join(f"{n} {status}" for status, n in sorted(stats.errors.items())) or "no errors"
     typer.echo(
-        f"wrote {visible(out)} ({_size(stats.bytes_written)}): {stats.images} images, "
-        f"{stats.ok} tensors, {errors}"
+        f"wrote {visible(out)} ({_size(stats.bytes_written)}): {stats.images} images, {stats.ok} tensors, {errors}"
     )
 
 

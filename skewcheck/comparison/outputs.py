@@ -126,7 +126,7 @@ def resampled_to(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, str] | None:
     if layout is None or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
         return None
     hwc = np.moveaxis(b, 0, -1) if layout == "CHW" else b
-    h, w = (a.shape[1:] if layout == "CHW" else a.shape[:2])
+    h, w = a.shape[1:] if layout == "CHW" else a.shape[:2]
     out = cv2.resize(np.ascontiguousarray(hwc, dtype=np.float64), (int(w), int(h)), interpolation=cv2.INTER_LINEAR)
     out = out.reshape(h, w, *hwc.shape[2:])
     if layout == "CHW":
@@ -163,7 +163,9 @@ def parse_detections(value: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     elif isinstance(value, (tuple, list)) and len(value) in (2, 3):
         boxes, scores, labels = value[0], value[1], value[2] if len(value) == 3 else None
     else:
-        raise ValueError(f"the post-process must return a dict with boxes, scores, labels or a tuple, got {type(value).__name__}")
+        raise ValueError(
+            f"the post-process must return a dict with boxes, scores, labels or a tuple, got {type(value).__name__}"
+        )
     if boxes is None:
         raise ValueError("the post-process returned no 'boxes'")
     b = np.asarray(boxes, dtype=np.float64)
@@ -221,10 +223,15 @@ def match_detections(train: tuple[np.ndarray, ...], serve: tuple[np.ndarray, ...
     relabelled = sum(1 for i, j in matched.items() if tl[i] != sl[j])
     ious = [float(iou[i, j]) for i, j in matched.items()]
     out = {
-        "train_boxes": len(tb), "serve_boxes": len(sb), "kept": kept, "moved": len(matched) - kept,
-        "relabelled": relabelled, "lost": len(tb) - len(matched), "spurious": len(sb) - len(matched),
+        "train_boxes": len(tb),
+        "serve_boxes": len(sb),
+        "kept": kept,
+        "moved": len(matched) - kept,
+        "relabelled": relabelled,
+        "lost": len(tb) - len(matched),
+        "spurious": len(sb) - len(matched),
         "matched_iou": round(float(np.mean(ious)), 6) if ious else None,
-    }  # fmt: skip
+    }
     out["changed"] = bool(out["lost"] or out["spurious"] or relabelled)
     return out
 
@@ -232,15 +239,23 @@ def match_detections(train: tuple[np.ndarray, ...], serve: tuple[np.ndarray, ...
 class OutputJudge:
     """Per-output comparison by kind, the run's aggregates, and the task's "answer changed" test."""
 
-    def __init__(self, task: str | None = None, threshold: float = 0.5, postprocess: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self, task: str | None = None, threshold: float = 0.5, postprocess: Callable[..., Any] | None = None
+    ) -> None:
         self.task = task if task is not None else ("detection" if postprocess is not None else None)
         self.threshold = float(threshold)
         self.postprocess = postprocess
         self.kinds: list[str] = []
         self._agg: dict[int, dict[str, Any]] = {}
         self._nn: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-        self._det: dict[str, Any] = {"images": 0, "changed": 0, "errors": 0, "iou_sum": 0.0, "matched": 0,
-                                     **dict.fromkeys(("train_boxes", "serve_boxes", "kept", "moved", "relabelled", "lost", "spurious"), 0)}  # fmt: skip
+        self._det: dict[str, Any] = {
+            "images": 0,
+            "changed": 0,
+            "errors": 0,
+            "iou_sum": 0.0,
+            "matched": 0,
+            **dict.fromkeys(("train_boxes", "serve_boxes", "kept", "moved", "relabelled", "lost", "spurious"), 0),
+        }
         self.judged = 0  # images the task's own test was applied to
         self.changed_images = 0
 
@@ -283,7 +298,9 @@ class OutputJudge:
         verdict, _ = self._verdict(train, other, record=False)
         return verdict
 
-    def _verdict(self, train: list[np.ndarray], serve: list[np.ndarray], record: bool) -> tuple[bool | None, dict[str, Any]]:
+    def _verdict(
+        self, train: list[np.ndarray], serve: list[np.ndarray], record: bool
+    ) -> tuple[bool | None, dict[str, Any]]:
         primary = self.primary
         if primary == "detection":
             try:
@@ -309,7 +326,9 @@ class OutputJudge:
                 verdicts.append(cosine(a, b) < COSINE_CHANGED)
         return (any(verdicts) if verdicts else None), {}
 
-    def compare(self, train: list[np.ndarray], serve: list[np.ndarray]) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+    def compare(
+        self, train: list[np.ndarray], serve: list[np.ndarray]
+    ) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
         """Per-output numbers by index (for the image's record) and, for a dense / embedding /
         detection task, the image's answer ``{"changed": bool, ...}``; the run's totals grow."""
         self.kinds_for(train)
@@ -325,13 +344,29 @@ class OutputJudge:
                     per[i]["resampled"] = how
             if a.shape != b.shape or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
                 continue
-            agg = self._agg.setdefault(i, {"kind": kind, "images": 0, "changed": 0, "sum": 0.0, "min": math.inf,
-                                           "max_abs": 0.0, "crossed": 0, "pixels": 0, "iou_sum": 0.0, "iou_min": 1.0,
-                                           "resampled": 0, "resampled_to": {}})  # fmt: skip
+            agg = self._agg.setdefault(
+                i,
+                {
+                    "kind": kind,
+                    "images": 0,
+                    "changed": 0,
+                    "sum": 0.0,
+                    "min": math.inf,
+                    "max_abs": 0.0,
+                    "crossed": 0,
+                    "pixels": 0,
+                    "iou_sum": 0.0,
+                    "iou_min": 1.0,
+                    "resampled": 0,
+                    "resampled_to": {},
+                },
+            )
             agg["images"] += 1
             if how is not None:
                 agg["resampled"] += 1
-                size = "×".join(str(n) for n in (a.shape[1:] if a.ndim == 3 and _spatial(a, b) == "CHW" else a.shape[:2]))
+                size = "×".join(
+                    str(n) for n in (a.shape[1:] if a.ndim == 3 and _spatial(a, b) == "CHW" else a.shape[:2])
+                )
                 agg["resampled_to"][size] = agg["resampled_to"].get(size, 0) + 1
             if kind == "classification":
                 agg["sum"] += int(np.argmax(a) == np.argmax(b))
@@ -344,7 +379,9 @@ class OutputJudge:
                 agg["iou_sum"] += m["iou"]
                 agg["iou_min"] = min(agg["iou_min"], m["iou"])
                 agg["changed"] += int(m["changed"])
-                agg["max_abs"] = max(agg["max_abs"], float(np.nanmax(np.abs(a.astype(np.float64) - b))) if a.size else 0.0)
+                agg["max_abs"] = max(
+                    agg["max_abs"], float(np.nanmax(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
+                )
             elif kind == "embedding":
                 c = cosine(a, b)
                 per[i].update({"cosine": round(c, 6), "changed": c < COSINE_CHANGED})
@@ -384,31 +421,55 @@ class OutputJudge:
         out: list[dict[str, Any]] = []
         if self.primary == "detection":
             d = self._det
-            out.append({
-                "output": list(range(len(self.kinds))), "kind": "detection", "metric": "boxes_kept",
-                "value": round(d["kept"] / d["train_boxes"], 6) if d["train_boxes"] else None,
-                "images": d["images"], "changed": d["changed"],
-                **{k: d[k] for k in ("train_boxes", "serve_boxes", "kept", "moved", "relabelled", "lost", "spurious")},
-                "matched_iou": round(d["iou_sum"] / d["matched"], 6) if d["matched"] else None,
-                "match_iou": MATCH_IOU, "kept_iou": KEPT_IOU, "postprocess_errors": d["errors"],
-            })  # fmt: skip
+            out.append(
+                {
+                    "output": list(range(len(self.kinds))),
+                    "kind": "detection",
+                    "metric": "boxes_kept",
+                    "value": round(d["kept"] / d["train_boxes"], 6) if d["train_boxes"] else None,
+                    "images": d["images"],
+                    "changed": d["changed"],
+                    **{
+                        k: d[k]
+                        for k in ("train_boxes", "serve_boxes", "kept", "moved", "relabelled", "lost", "spurious")
+                    },
+                    "matched_iou": round(d["iou_sum"] / d["matched"], 6) if d["matched"] else None,
+                    "match_iou": MATCH_IOU,
+                    "kept_iou": KEPT_IOU,
+                    "postprocess_errors": d["errors"],
+                }
+            )
         for i, agg in sorted(self._agg.items()):
             n, kind = agg["images"], agg["kind"]
             entry: dict[str, Any] = {"output": i, "kind": kind, "images": n}
             if kind == "classification":
                 entry.update(metric="top1_agreement", value=round(agg["sum"] / n, 6))
             elif kind == "dense":
-                entry.update(metric="pixels_crossing", value=round(agg["crossed"] / agg["pixels"], 6) if agg["pixels"] else 0.0,
-                             threshold=self.threshold, iou=round(agg["iou_sum"] / n, 6), min_iou=round(agg["iou_min"], 6),
-                             mean_abs_diff=round(agg["sum"] / n, 6), max_abs_diff=round(agg["max_abs"], 6),
-                             changed=agg["changed"])  # fmt: skip
+                entry.update(
+                    metric="pixels_crossing",
+                    value=round(agg["crossed"] / agg["pixels"], 6) if agg["pixels"] else 0.0,
+                    threshold=self.threshold,
+                    iou=round(agg["iou_sum"] / n, 6),
+                    min_iou=round(agg["iou_min"], 6),
+                    mean_abs_diff=round(agg["sum"] / n, 6),
+                    max_abs_diff=round(agg["max_abs"], 6),
+                    changed=agg["changed"],
+                )
                 if agg["resampled"]:
-                    entry["resampled"] = {"images": agg["resampled"], "method": RESAMPLE_METHOD,
-                                          "how": resampled_text(agg["resampled_to"], agg["resampled"], n)}  # fmt: skip
+                    entry["resampled"] = {
+                        "images": agg["resampled"],
+                        "method": RESAMPLE_METHOD,
+                        "how": resampled_text(agg["resampled_to"], agg["resampled"], n),
+                    }
             elif kind == "embedding":
                 t, s = self._nn.get(i, ([], []))
-                entry.update(metric="cosine", value=round(agg["sum"] / n, 6), min_cosine=round(agg["min"], 6),
-                             changed=agg["changed"], **nn_agreement(t, s))  # fmt: skip
+                entry.update(
+                    metric="cosine",
+                    value=round(agg["sum"] / n, 6),
+                    min_cosine=round(agg["min"], 6),
+                    changed=agg["changed"],
+                    **nn_agreement(t, s),
+                )
             else:
                 entry.update(metric="mean_abs_diff", value=round(agg["sum"] / n, 6))
             out.append(entry)
@@ -446,5 +507,9 @@ def nn_agreement(train: list[np.ndarray], serve: list[np.ndarray]) -> dict[str, 
         return np.argmax(sim, axis=1)
 
     agree = neighbours(train) == neighbours(serve)
-    return {"nn_agreement": round(float(np.mean(agree)), 6), "nn_disagree": int(n - agree.sum()), "nn_images": n,
-            "nn_max_images": NN_MAX_IMAGES}  # fmt: skip
+    return {
+        "nn_agreement": round(float(np.mean(agree)), 6),
+        "nn_disagree": int(n - agree.sum()),
+        "nn_images": n,
+        "nn_max_images": NN_MAX_IMAGES,
+    }

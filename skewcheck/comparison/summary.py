@@ -73,8 +73,11 @@ class RunningSummary:
             return
         self.confident_wrong[side] += 1
         if side == "serve":
-            item = (confidence, -self.images, {"path": path, "label": label, "predicted": top1,
-                                               "confidence": round(confidence, 6)})  # fmt: skip
+            item = (
+                confidence,
+                -self.images,
+                {"path": path, "label": label, "predicted": top1, "confidence": round(confidence, 6)},
+            )
             if len(self._confident_wrong) < CONFIDENT_WRONG_KEPT:
                 heapq.heappush(self._confident_wrong, item)
             elif item[:2] > self._confident_wrong[0][:2]:
@@ -88,9 +91,16 @@ class RunningSummary:
     def add_probe(self, probe: Any, statuses: Mapping[str, str], differs: bool, deviates: dict[str, bool]) -> None:
         row = self.probe.setdefault(
             probe.kind,
-            {"category": getattr(probe, "category", None), "expect": probe.expect, "images": 0,
-             "train": Counter(), "serve": Counter(), "differ": 0, "deviates": {"train": 0, "serve": 0}},
-        )  # fmt: skip
+            {
+                "category": getattr(probe, "category", None),
+                "expect": probe.expect,
+                "images": 0,
+                "train": Counter(),
+                "serve": Counter(),
+                "differ": 0,
+                "deviates": {"train": 0, "serve": 0},
+            },
+        )
         row["images"] += 1
         row["differ"] += int(differs)
         for side, wrong in deviates.items():
@@ -138,8 +148,10 @@ class RunningSummary:
             if changed is not None:
                 out["answer_changed"] = changed
         if any(sum(bins) for bins in self.confidence.values()):
-            out["confidence"] = {"bins": [round(i / CONFIDENCE_BINS, 2) for i in range(CONFIDENCE_BINS + 1)],
-                                 **{s: list(self.confidence[s]) for s in SIDES}}  # fmt: skip
+            out["confidence"] = {
+                "bins": [round(i / CONFIDENCE_BINS, 2) for i in range(CONFIDENCE_BINS + 1)],
+                **{s: list(self.confidence[s]) for s in SIDES},
+            }
         if any(self.labelled.values()):
             out["accuracy"] = {
                 s: round(self.correct[s] / self.labelled[s], 6) if self.labelled[s] else None for s in SIDES
@@ -156,7 +168,8 @@ class RunningSummary:
                 for c, row in sorted(self.per_class.items())
             ]
             out["confident_wrong"] = {
-                "threshold": CONFIDENT, **self.confident_wrong,
+                "threshold": CONFIDENT,
+                **self.confident_wrong,
                 "examples": [r for _, _, r in sorted(self._confident_wrong, key=lambda x: x[:2], reverse=True)],
-            }  # fmt: skip
+            }
         return out

@@ -34,8 +34,28 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import Detector, ordered
 from skewcheck.findings import Observation
 
-MODULES = [alpha, channel_order, color_conversion, color_profile, crop, decode_tolerance, dtype, jpeg_decoder, model_input, model_range,
-           nondeterminism, normalization, orientation, padding, pipeline_error, prediction, probe_expectation, resize, scale, shape_layout]  # fmt: skip
+MODULES = [
+    alpha,
+    channel_order,
+    color_conversion,
+    color_profile,
+    crop,
+    decode_tolerance,
+    dtype,
+    jpeg_decoder,
+    model_input,
+    model_range,
+    nondeterminism,
+    normalization,
+    orientation,
+    padding,
+    pipeline_error,
+    prediction,
+    probe_expectation,
+    resize,
+    scale,
+    shape_layout,
+]
 DETECTORS: tuple[Detector, ...] = ordered(MODULES)
 
 

@@ -46,7 +46,10 @@ def detect(ctx: PairContext) -> list[Observation]:
     side = hidden[0] if len(hidden) == 1 else "unknown"
     return [
         Observation(
-            "alpha", Severity.MAJOR, side, evidence,
+            "alpha",
+            Severity.MAJOR,
+            side,
+            evidence,
             f"{share:.0%} of the difference is on transparent pixels: train shows {evidence['train']}, "
             f"serve shows {evidence['serve']} there.",
             "Composite on one explicit background on both sides, e.g. Image.alpha_composite over "

@@ -40,7 +40,9 @@ def _body(doc: str | None) -> str:
 def sections(doc: str) -> tuple[str, dict[str, str]]:
     """Split a detector docstring into its summary line and its Cause / Evidence / Fix parts."""
     text = " ".join(line.strip() for line in doc.strip().splitlines())
-    parts = _SECTION.split(text.replace(" Cause:", "\nCause:").replace(" Evidence:", "\nEvidence:").replace(" Fix:", "\nFix:"))
+    parts = _SECTION.split(
+        text.replace(" Cause:", "\nCause:").replace(" Evidence:", "\nEvidence:").replace(" Fix:", "\nFix:")
+    )
     summary = parts[0].strip()
     named = {parts[i]: " ".join(parts[i + 1].split()) for i in range(1, len(parts) - 1, 2)}
     return summary, named

@@ -31,7 +31,9 @@ def detect(ctx: PairContext) -> list[Observation]:
     fit = ctx.value_fit
     if fit is None or fit.model == "presets":
         return []
-    transparent = ctx.reference is not None and ctx.reference.alpha is not None and bool((ctx.reference.alpha < 255).any())
+    transparent = (
+        ctx.reference is not None and ctx.reference.alpha is not None and bool((ctx.reference.alpha < 255).any())
+    )
     if fit.permutation is not None and fit.model != "unexplained" and not transparent:
         return [_observation(ctx, list(fit.permutation), _side(ctx))]
     if fit.model in ("unexplained", "partial") or transparent:  # something else differs too: ask the file
@@ -96,13 +98,19 @@ def _observation(ctx: PairContext, perm: list[int], side: str) -> Observation:
     swap_255 = float(np.mean(np.abs(t - t[..., perm[:3]]))) / span * 255 if t is not None else 0.0
     swap = "RGB vs BGR" if perm[:3] == [2, 1, 0] else "permuted channels"
     where = {"serve": "in serving", "train": "in training"}.get(side, "on the side that decodes with OpenCV")
-    holds = f"{side} holds the file's pixels in BGR order" if side in ("train", "serve") else "which side is BGR is unknown"
+    holds = (
+        f"{side} holds the file's pixels in BGR order" if side in ("train", "serve") else "which side is BGR is unknown"
+    )
     return Observation(
-        "channel-order", Severity.CRITICAL if swap_255 >= SWAP_CRITICAL_255 else Severity.MAJOR, side,
+        "channel-order",
+        Severity.CRITICAL if swap_255 >= SWAP_CRITICAL_255 else Severity.MAJOR,
+        side,
         {"permutation": perm},
         f"serve channels are train channels in order {tuple(perm)} ({swap}; {holds}).",
         f"Convert the channel order once {where}, e.g. cv2.cvtColor(img, cv2.COLOR_BGR2RGB) "
         "after cv2.imdecode, or img[..., ::-1].",
-        swap_255 / 255, measures={"swap_mean_abs_255": round(swap_255, 2)}, merge_on=("permutation",),
+        swap_255 / 255,
+        measures={"swap_mean_abs_255": round(swap_255, 2)},
+        merge_on=("permutation",),
         repair=("permutation",),
-    )  # fmt: skip
+    )

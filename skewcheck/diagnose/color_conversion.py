@@ -37,8 +37,7 @@ from skewcheck.findings import Observation, Severity
 
 # runs after resize and the decoder detectors, and replaces them on an image it explains: the
 # residual another gray weighting leaves sits on coloured edges and looks like resampling.
-SPEC = DetectorSpec(kinds=("color-conversion",), reads=("orientation", "crop"),
-                    supersedes=("resize", "jpeg-decoder"))  # fmt: skip
+SPEC = DetectorSpec(kinds=("color-conversion",), reads=("orientation", "crop"), supersedes=("resize", "jpeg-decoder"))
 
 WEIGHTS: dict[str, tuple[float, float, float]] = {  # applied to R, G, B of the decoded file
     "bt601": (0.299, 0.587, 0.114),
@@ -52,8 +51,16 @@ WHERE = {
     "bt709": "BT.709 luma (skimage.color.rgb2gray, video paths)",
     "mean": "the plain channel average (rgb.mean(-1))",
 }
-RESIZE_SEARCH = ("pil.bilinear", "opencv.INTER_LINEAR", "opencv.INTER_AREA", "pil.bicubic", "pil.box",
-                 "opencv.INTER_CUBIC", "pil.nearest", "opencv.INTER_NEAREST")  # fmt: skip
+RESIZE_SEARCH = (
+    "pil.bilinear",
+    "opencv.INTER_LINEAR",
+    "opencv.INTER_AREA",
+    "pil.bicubic",
+    "pil.box",
+    "opencv.INTER_CUBIC",
+    "pil.nearest",
+    "opencv.INTER_NEAREST",
+)
 FITTED_IMAGES = 8  # images on which every resizer is tried; later ones use each side's usual one
 CLEAR = 0.6  # a side's convention must leave at most this share of what the other side's leaves
 EXPLAINS = 0.5  # and the pair of conventions must explain at least half of the pair's difference
@@ -161,7 +168,10 @@ def detect(ctx: PairContext) -> list[Observation]:
     evidence: dict[str, object] = {"train": named["train"], "serve": named["serve"], **fitted}
     return [
         Observation(
-            "color-conversion", severity, "unknown", evidence,
+            "color-conversion",
+            severity,
+            "unknown",
+            evidence,
             f"both tensors are gray but converted with other channel weights: train ≈ {WHERE[named['train']]}; "
             f"serve ≈ {WHERE[named['serve']]} (fitted R, G, B weights: train {fitted.get('train_weights')}, "
             f"serve {fitted.get('serve_weights')}).",
@@ -189,17 +199,29 @@ def _library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarray) ->
     else:
         severity = Severity.MAJOR if mean_255 >= 2 else Severity.MINOR
     where = {side: gray_library.named(evidence, side) for side in ("train", "serve")}
-    text = (f"both tensors are gray with the same BT.601 weights, converted by other libraries: train ≈ {where['train']}, "
-            f"serve ≈ {where['serve']} (each library rounds its own way: they disagree by a gray level on "
-            f"{evidence['libraries_disagree']:.1%} of this image's pixels).")
-    fix = (f"Convert to gray with one library on both sides, as the model was trained (train: {where['train']}, "
-           f"serve: {where['serve']}), or accept the difference if its measured impact is nil.")
+    text = (
+        f"both tensors are gray with the same BT.601 weights, converted by other libraries: train ≈ {where['train']}, "
+        f"serve ≈ {where['serve']} (each library rounds its own way: they disagree by a gray level on "
+        f"{evidence['libraries_disagree']:.1%} of this image's pixels)."
+    )
+    fix = (
+        f"Convert to gray with one library on both sides, as the model was trained (train: {where['train']}, "
+        f"serve: {where['serve']}), or accept the difference if its measured impact is nil."
+    )
     return [
         Observation(
-            "color-conversion", severity, "unknown", evidence, text, fix, min(1.0, mean_255 / 255),
-            measures={"mean_abs_255": round(mean_255, 3)}, merge_on=("cause",), repair=("color-conversion",),
+            "color-conversion",
+            severity,
+            "unknown",
+            evidence,
+            text,
+            fix,
+            min(1.0, mean_255 / 255),
+            measures={"mean_abs_255": round(mean_255, 3)},
+            merge_on=("cause",),
+            repair=("color-conversion",),
         )
-    ]  # fmt: skip
+    ]
 
 
 def _three_channels(ctx: PairContext) -> list[Observation]:
@@ -210,27 +232,46 @@ def _three_channels(ctx: PairContext) -> list[Observation]:
     if evidence is not None:
         evidence.pop("_fit", None)
         gray = "train" if evidence["train"] != "colour" else "serve"
-        text = (f"{gray} gives the model gray replicated to three channels where {'serve' if gray == 'train' else 'train'} "
-                f"gives colour (fitted R, G, B weights of the gray: {evidence.get(gray + '_weights')}).")
-        fix = ("Give the model the channels it was trained on: drop convert('L') / cv2.COLOR_GRAY2RGB on the side that "
-               "adds it, or convert to gray on both sides (train: " + evidence["train"] + ", serve: " + evidence["serve"] + ").")
+        text = (
+            f"{gray} gives the model gray replicated to three channels where {'serve' if gray == 'train' else 'train'} "
+            f"gives colour (fitted R, G, B weights of the gray: {evidence.get(gray + '_weights')})."
+        )
+        fix = (
+            "Give the model the channels it was trained on: drop convert('L') / cv2.COLOR_GRAY2RGB on the side that "
+            "adds it, or convert to gray on both sides (train: "
+            + evidence["train"]
+            + ", serve: "
+            + evidence["serve"]
+            + ")."
+        )
     else:
         evidence = color_roundtrip.round_trip(ctx)
         if evidence is None:
             return []
-        text = (f"one side passes the image through a colour-space round trip: train ≈ {evidence['train']}, "
-                f"serve ≈ {evidence['serve']} (uint8 rounding and clipping in YCbCr/YUV).")
-        fix = (f"Convert colour the same way on both sides (train: {evidence['train']}, serve: {evidence['serve']}): "
-               "keep the frame in RGB, or make the same round trip in training.")
+        text = (
+            f"one side passes the image through a colour-space round trip: train ≈ {evidence['train']}, "
+            f"serve ≈ {evidence['serve']} (uint8 rounding and clipping in YCbCr/YUV)."
+        )
+        fix = (
+            f"Convert colour the same way on both sides (train: {evidence['train']}, serve: {evidence['serve']}): "
+            "keep the frame in RGB, or make the same round trip in training."
+        )
     stats = ctx.residual_stats
     mean_255 = stats.mean_abs_255 if stats is not None else 0.0
     return [
         Observation(
-            "color-conversion", Severity.MAJOR if mean_255 >= 2 else Severity.MINOR, "unknown", evidence, text, fix,
-            min(1.0, mean_255 / 255), measures={"mean_abs_255": round(mean_255, 2)},
-            merge_on=("cause", "train", "serve"), repair=("color-conversion",),
+            "color-conversion",
+            Severity.MAJOR if mean_255 >= 2 else Severity.MINOR,
+            "unknown",
+            evidence,
+            text,
+            fix,
+            min(1.0, mean_255 / 255),
+            measures={"mean_abs_255": round(mean_255, 2)},
+            merge_on=("cause", "train", "serve"),
+            repair=("color-conversion",),
         )
-    ]  # fmt: skip
+    ]
 
 
 def _explains(ctx, t, s, rgb, named, scores) -> bool:
@@ -287,5 +328,7 @@ def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
     for side in ("train", "serve"):
         memo = ctx.shared.get("color_conversion_resizers", {}).get(side) or ["pil.bilinear"]
         scores[side] = {names[0 if side == "train" else 1]: (0.0, max(set(memo), key=memo.count))}
-    out = transplant_gray(g, *renders(ctx, ref.rgb_oriented, dict(zip(("train", "serve"), names, strict=True)), scores, hw))
+    out = transplant_gray(
+        g, *renders(ctx, ref.rgb_oriented, dict(zip(("train", "serve"), names, strict=True)), scores, hw)
+    )
     return None if out is None else out.reshape(v.shape)

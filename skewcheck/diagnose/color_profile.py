@@ -45,7 +45,10 @@ def detect(ctx: PairContext) -> list[Observation]:
     evidence = {"profile": ref.profile_name, "ignores": ignoring}
     return [
         Observation(
-            "color-profile", Severity.MAJOR, ignoring, evidence,
+            "color-profile",
+            Severity.MAJOR,
+            ignoring,
+            evidence,
             f"the file embeds an ICC profile ({ref.profile_name}); {ignoring} ignores it, the other side "
             f"converts to sRGB (the two renderings differ by {gap:.1f}/255 on average).",
             "Convert to sRGB on both sides: PIL.ImageCms.profileToProfile(img, embedded_profile, "

@@ -44,8 +44,12 @@ ROUND_TRIPS: dict[str, RoundTrip] = {
 RESIZE_SEARCH = ("pil.bilinear", "opencv.INTER_LINEAR", "opencv.INTER_AREA", "pil.bicubic")
 CLEAR = 0.6  # a side's match must leave at most this share of what the other explanation leaves
 SMALL_255 = 12.0  # round trips move pixels by a few levels: bigger differences are another cause's
-GRAY_NAMES = {"bt601": (0.299, 0.587, 0.114), "bt601-on-bgr": (0.114, 0.587, 0.299),
-              "bt709": (0.2126, 0.7152, 0.0722), "mean": (1 / 3, 1 / 3, 1 / 3)}  # fmt: skip
+GRAY_NAMES = {
+    "bt601": (0.299, 0.587, 0.114),
+    "bt601-on-bgr": (0.114, 0.587, 0.299),
+    "bt709": (0.2126, 0.7152, 0.0722),
+    "mean": (1 / 3, 1 / 3, 1 / 3),
+}
 
 
 def hwc3(x: np.ndarray | None) -> np.ndarray | None:
@@ -62,7 +66,9 @@ def hwc3(x: np.ndarray | None) -> np.ndarray | None:
 
 def is_replicated(x: np.ndarray) -> bool:
     span = float(np.ptp(x)) or 1.0
-    return bool(np.max(np.abs(x[..., 0] - x[..., 1])) <= 1e-6 * span and np.max(np.abs(x[..., 1] - x[..., 2])) <= 1e-6 * span)
+    return bool(
+        np.max(np.abs(x[..., 0] - x[..., 1])) <= 1e-6 * span and np.max(np.abs(x[..., 1] - x[..., 2])) <= 1e-6 * span
+    )
 
 
 def gray_fit(gray: np.ndarray, colour: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -100,8 +106,13 @@ def replicated_gray(ctx: PairContext) -> dict[str, Any] | None:
     named = name_weights(weights)
     label = "gray replicated to 3 channels" + (f" ({named})" if named else "")
     other = "train" if gray_side[0] == "serve" else "serve"
-    return {"cause": "replicated gray", gray_side[0]: label, other: "colour",
-            f"{gray_side[0]}_weights": [round(float(v), 3) for v in weights], "_fit": (gray_side[0], w, b)}  # fmt: skip
+    return {
+        "cause": "replicated gray",
+        gray_side[0]: label,
+        other: "colour",
+        f"{gray_side[0]}_weights": [round(float(v), 3) for v in weights],
+        "_fit": (gray_side[0], w, b),
+    }
 
 
 def repaired_replicated(ctx: PairContext, v: np.ndarray, fitted: tuple[str, np.ndarray, float]) -> np.ndarray | None:
@@ -183,14 +194,23 @@ def round_trip(ctx: PairContext) -> dict[str, Any] | None:
         exact = tensor_round_trip(t, s)
         if exact is not None:
             return {"cause": "round trip", "train": exact["train"], "serve": exact["serve"]}
-    if rgb is None or rgb.ndim != 3 or t is None or s is None or t.shape != s.shape or rgb.shape[0] * rgb.shape[1] > 4_000_000:
+    if (
+        rgb is None
+        or rgb.ndim != 3
+        or t is None
+        or s is None
+        or t.shape != s.shape
+        or rgb.shape[0] * rgb.shape[1] > 4_000_000
+    ):
         return None
     named, variants = {}, {}
     for side, x in (("train", t), ("serve", s)):
         variants[side] = _variants(ctx, rgb, x.shape[:2], x)
         scores = {n: affine_residual(x, r, orders=((0, 1, 2),)) for n, r in variants[side].items()}
         ranked = sorted(scores, key=lambda n: scores[n])
-        if scores[ranked[0]] > CLEAR * scores[ranked[1]] and not (ranked[0].startswith(ranked[1]) or ranked[1].startswith(ranked[0])):
+        if scores[ranked[0]] > CLEAR * scores[ranked[1]] and not (
+            ranked[0].startswith(ranked[1]) or ranked[1].startswith(ranked[0])
+        ):
             return None  # no clear match on this side
         named[side] = ranked[0]
     if named["train"] == named["serve"] or "none" not in named.values():

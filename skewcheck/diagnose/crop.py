@@ -95,7 +95,10 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     return [
         Observation(
-            "crop", Severity.MAJOR, "unknown", geometry,
+            "crop",
+            Severity.MAJOR,
+            "unknown",
+            geometry,
             f"train frames the {rgb.shape[1]}×{rgb.shape[0]} image as {geometry['train']}, serve as "
             f"{geometry['serve']}, before resizing to {hw[1]}×{hw[0]}: the framing differs.",
             f"Frame the image the same way on both sides, as the model was trained (train: {geometry['train']}, "

@@ -38,7 +38,10 @@ def detect(ctx: PairContext) -> list[Observation]:
     what = f"a {probe_kind} probe" if probe_kind else "this file"
     return [
         Observation(
-            "decode-tolerance", Severity.MAJOR, side, evidence,
+            "decode-tolerance",
+            Severity.MAJOR,
+            side,
+            evidence,
             f"{accepted} decodes {what} while {rejecting} rejects it ({rejected.error_type}).",
             "Decide one policy for broken files and apply it on both sides: reject them "
             "(PIL's default, tf.io) or accept them the same way; never let only one side accept.",
@@ -51,7 +54,10 @@ def detect(ctx: PairContext) -> list[Observation]:
 def _both_accept(ctx: PairContext) -> Observation:
     kind = getattr(ctx.probe, "kind", "broken")
     return Observation(
-        "decode-tolerance", Severity.MINOR, "both", {"accepts": "both", "probe": kind},
+        "decode-tolerance",
+        Severity.MINOR,
+        "both",
+        {"accepts": "both", "probe": kind},
         f"both sides decode a {kind} probe that a correct pipeline rejects: consistent, but broken "
         "uploads reach the model in production.",
         "Reject (or at least log) files that the decoder reports as truncated or corrupt.",

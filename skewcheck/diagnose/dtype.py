@@ -39,8 +39,12 @@ def _observation(side: str, dt: str, ds: str, model: str | None) -> Observation:
     got = dt if side == "train" else ds
     where = f"the model's input is {model}" if model else f"train gives {dt}"
     return Observation(
-        "dtype", Severity.MAJOR, side, evidence,
+        "dtype",
+        Severity.MAJOR,
+        side,
+        evidence,
         f"{side} gives {got} tensors while {where}.",
         f"Cast the {side} tensor to {target} explicitly (x.astype(np.{target}) / tf.cast(x, tf.{target})).",
-        1.0, repair=("dtype",),
+        1.0,
+        repair=("dtype",),
     )

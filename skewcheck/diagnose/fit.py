@@ -23,9 +23,19 @@ PARTIAL = 0.5  # a channel permutation that leaves at most this share of the res
 NEGLIGIBLE = 1e-3
 
 NAMED_FACTORS = {
-    "255": 255.0, "1/255": 1 / 255, "127.5": 127.5, "1/127.5": 1 / 127.5, "2": 2.0, "1/2": 0.5,
-    "256": 256.0, "1/256": 1 / 256, "65535": 65535.0, "1/65535": 1 / 65535, "257": 257.0, "1/257": 1 / 257,
-}  # fmt: skip
+    "255": 255.0,
+    "1/255": 1 / 255,
+    "127.5": 127.5,
+    "1/127.5": 1 / 127.5,
+    "2": 2.0,
+    "1/2": 0.5,
+    "256": 256.0,
+    "1/256": 1 / 256,
+    "65535": 65535.0,
+    "1/65535": 1 / 65535,
+    "257": 257.0,
+    "1/257": 1 / 257,
+}
 
 
 @dataclass(frozen=True)
@@ -207,7 +217,9 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
             top, bottom, left, right = box
             inner = _fit_whole(train[top:bottom, left:right], serve[top:bottom, left:right])
             if inner.model != "partial":
-                note = f"fitted on the content ({right - left}×{bottom - top}); each side pads the rest with its own value"
+                note = (
+                    f"fitted on the content ({right - left}×{bottom - top}); each side pads the rest with its own value"
+                )
                 return dataclasses.replace(inner, box=box, notes=[*inner.notes, note])
     return fit
 
@@ -260,7 +272,9 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     if min(low for low, _ in swapped_bounds) > PARTIAL * best.residual * (1 + _REL_SLACK):
         return unexplained  # no permutation can halve what is left
     lowest = min(high for _, high in swapped_bounds)  # the smallest exact residual is at most this
-    near = [p for p, (low, _) in zip(perms[1:], swapped_bounds, strict=True) if low <= lowest]  # the others cannot be it
+    near = [
+        p for p, (low, _) in zip(perms[1:], swapped_bounds, strict=True) if low <= lowest
+    ]  # the others cannot be it
     swapped = [f for p in near for f in [_fit_one("channel-affine", tc[:, list(p)], sc, p, baseline)] if f]
     partial = min(swapped, key=lambda f: f.residual)
     if partial.residual <= PARTIAL * best.residual:
@@ -294,8 +308,10 @@ def _residual_bounds(
 
     def bounds(mse: float, scale: float = 1.0) -> tuple[float, float]:
         e = err * scale
-        return (max(float(np.sqrt(max(mse - e, 0.0))) - direct * scale, 0.0),
-                float(np.sqrt(max(mse + e, 0.0))) + direct * scale)  # fmt: skip
+        return (
+            max(float(np.sqrt(max(mse - e, 0.0))) - direct * scale, 0.0),
+            float(np.sqrt(max(mse + e, 0.0))) + direct * scale,
+        )
 
     identity = tuple(range(channels))
     ms2 = float(np.mean(vs + ms * ms))  # mean of serve squared
@@ -352,20 +368,33 @@ def _fit_one(model: str, tp: np.ndarray, sc: np.ndarray, perm: tuple[int, ...], 
         if denom == 0:
             return None
         k = float(np.vdot(tp, sc)) / denom
-        return ValueFit("scale", permutation=None if identity else perm, factor=k,
-                        residual=rms(sc - k * tp), baseline=baseline)  # fmt: skip
+        return ValueFit(
+            "scale", permutation=None if identity else perm, factor=k, residual=rms(sc - k * tp), baseline=baseline
+        )
     if model == "affine":
         a, b = fit_line(tp.reshape(-1), sc.reshape(-1))
-        return ValueFit("affine", permutation=None if identity else perm, slope=(a,), offset=(b,),
-                        residual=rms(sc - (a * tp + b)), baseline=baseline)  # fmt: skip
+        return ValueFit(
+            "affine",
+            permutation=None if identity else perm,
+            slope=(a,),
+            offset=(b,),
+            residual=rms(sc - (a * tp + b)),
+            baseline=baseline,
+        )
     slopes, offsets, pred = [], [], np.empty_like(sc)
     for c in range(tp.shape[1]):
         a, b = fit_line(tp[:, c], sc[:, c])
         slopes.append(a)
         offsets.append(b)
         pred[:, c] = a * tp[:, c] + b
-    return ValueFit("channel-affine", permutation=None if identity else perm, slope=tuple(slopes),
-                    offset=tuple(offsets), residual=rms(sc - pred), baseline=baseline)  # fmt: skip
+    return ValueFit(
+        "channel-affine",
+        permutation=None if identity else perm,
+        slope=tuple(slopes),
+        offset=tuple(offsets),
+        residual=rms(sc - pred),
+        baseline=baseline,
+    )
 
 
 def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

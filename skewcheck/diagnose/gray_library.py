@@ -106,7 +106,9 @@ def _hows(rgb: np.ndarray, hw: tuple[int, int], seen: list[str]) -> tuple[str, .
     return tuple(f"gray → {r}" for r in RESIZE_SEARCH) + tuple(f"{r} → gray" for r in RESIZE_SEARCH)
 
 
-def _side_scores(ctx: PairContext, x: np.ndarray, rgb: np.ndarray, hows: tuple[str, ...]) -> dict[str, tuple[float, float, str]]:
+def _side_scores(
+    ctx: PairContext, x: np.ndarray, rgb: np.ndarray, hows: tuple[str, ...]
+) -> dict[str, tuple[float, float, str]]:
     """Per library: (relative residual, exact share, rendering) of its best rendering for ``x``."""
     out: dict[str, tuple[float, float, str]] = {}
     hw = (int(x.shape[0]), int(x.shape[1]))
@@ -163,11 +165,15 @@ def which_library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarra
             evidence[side] = max(set(earlier), key=earlier.count)
         else:
             evidence[f"{side}_candidates"] = " or ".join(tied[side])
-    evidence.update({
-        "train_render": how["train"], "serve_render": how["serve"],
-        "train_exact": round(scores["train"][tied["train"][0]][1], 4), "serve_exact": round(scores["serve"][tied["serve"][0]][1], 4),
-        "libraries_disagree": round(float(np.mean(g_train != g_serve)), 4),
-    })  # fmt: skip
+    evidence.update(
+        {
+            "train_render": how["train"],
+            "serve_render": how["serve"],
+            "train_exact": round(scores["train"][tied["train"][0]][1], 4),
+            "serve_exact": round(scores["serve"][tied["serve"][0]][1], 4),
+            "libraries_disagree": round(float(np.mean(g_train != g_serve)), 4),
+        }
+    )
     return evidence
 
 
@@ -187,7 +193,10 @@ def transplant(v: np.ndarray, gray_train: np.ndarray, gray_serve: np.ndarray) ->
 def repaired(ctx: PairContext, v: np.ndarray, evidence: dict[str, Any]) -> np.ndarray | None:
     """Serve (H×W) re-converted with train's library, rendered the way serve's tensor was."""
     ref = ctx.reference
-    names = tuple(evidence.get(side) or str(evidence.get(f"{side}_candidates", "")).split(" or ")[0] for side in ("train", "serve"))
+    names = tuple(
+        evidence.get(side) or str(evidence.get(f"{side}_candidates", "")).split(" or ")[0]
+        for side in ("train", "serve")
+    )
     how = evidence.get("serve_render")
     if ref is None or ref.rgb_oriented is None or not all(n in LIBRARIES for n in names) or not isinstance(how, str):
         return None

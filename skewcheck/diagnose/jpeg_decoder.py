@@ -30,16 +30,25 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     if stats.mean_abs_255 > MAX_MEAN_255:
         return []
-    evidence = {"mean_abs_255": round(stats.mean_abs_255, 2), "max_abs_255": round(stats.max_abs_255, 1),
-                "edge_ratio": round(stats.edge_ratio, 2)}  # fmt: skip
+    evidence = {
+        "mean_abs_255": round(stats.mean_abs_255, 2),
+        "max_abs_255": round(stats.max_abs_255, 1),
+        "edge_ratio": round(stats.edge_ratio, 2),
+    }
     side = _side_off_accurate(ctx)
     return [
         Observation(
-            "jpeg-decoder", Severity.MINOR, side, {},
+            "jpeg-decoder",
+            Severity.MINOR,
+            side,
+            {},
             f"small, evenly spread differences on a JPEG (mean {stats.mean_abs_255:.2f}/255, max "
             f"{stats.max_abs_255:.0f}/255): the JPEG decoders differ (IDCT method or chroma upsampling).",
-            (f"Decode JPEGs in {side} with libjpeg's accurate IDCT like the other side" if side in ("train", "serve")
-             else "Decode JPEGs with the same library on both sides")
+            (
+                f"Decode JPEGs in {side} with libjpeg's accurate IDCT like the other side"
+                if side in ("train", "serve")
+                else "Decode JPEGs with the same library on both sides"
+            )
             + "; with TensorFlow pass dct_method='INTEGER_ACCURATE' to match PIL/OpenCV.",
             evidence["mean_abs_255"] / 255,
             measures=evidence,

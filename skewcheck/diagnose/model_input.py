@@ -33,19 +33,22 @@ def detect(ctx: PairContext) -> list[Observation]:
     out = []
     for kind, sides in by_kind.items():
         same = len(sides) == 2 and sides["train"].got == sides["serve"].got
-        for side, m in ([("both", sides["train"])] if same else list(sides.items())):
+        for side, m in [("both", sides["train"])] if same else list(sides.items()):
             skipped = ctx.model_skipped.get("train" if side == "both" else side)
             adapted = "prediction skipped" if skipped else "adapted to keep comparing predictions"
             who = "both pipelines'" if side == "both" else f"{side}"
             out.append(
                 Observation(
-                    kind, Severity.MAJOR if kind == "layout" else Severity.CRITICAL, side,
+                    kind,
+                    Severity.MAJOR if kind == "layout" else Severity.CRITICAL,
+                    side,
                     {"model": m.expected, "got": m.got},
                     f"{who} tensors do not fit the model input ({m.detail}); {adapted}.",
                     f"Make {'both pipelines' if side == 'both' else f'the {side} pipeline'} return {m.expected}.",
-                    1.0, merge_on=("model",),
+                    1.0,
+                    merge_on=("model",),
                 )
-            )  # fmt: skip
+            )
     out.extend(_model_errors(ctx))
     return out
 
@@ -61,9 +64,13 @@ def _model_errors(ctx: PairContext) -> list[Observation]:
     error_type = error.split(":", 1)[0] if ":" in error else "model error"
     return [
         Observation(
-            "pipeline-error", Severity.MAJOR, side, {"stage": "model", "error_type": error_type},
+            "pipeline-error",
+            Severity.MAJOR,
+            side,
+            {"stage": "model", "error_type": error_type},
             f"the model fails on {side} tensors that the other side's tensors get past ({error[:160]}).",
             f"Make the {side} pipeline return what the model accepts, or fix the model runtime for {side}'s inputs.",
-            1.0, merge_on=("stage", "error_type"),
+            1.0,
+            merge_on=("stage", "error_type"),
         )
     ]

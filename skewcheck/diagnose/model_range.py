@@ -94,11 +94,18 @@ def _contradiction(tensor: Any, expected: Any) -> tuple[tuple[float, float], flo
 
 def _observation(side: str, got: tuple[float, float], ratio: float, expected: Any) -> Observation:
     lo, hi = expected.range
-    layer = expected.because.split(" inside")[0] if expected.quantization is None else (
-        f"quantized input (scale={expected.quantization[0]:.6g}, zero_point={expected.quantization[1]})"
-    )  # fmt: skip
+    layer = (
+        expected.because.split(" inside")[0]
+        if expected.quantization is None
+        else (f"quantized input (scale={expected.quantization[0]:.6g}, zero_point={expected.quantization[1]})")
+    )
     sees = [float(f"{v:.3g}") for v in expected.inside(*got)]
-    evidence = {"expected_range": _plain(expected.range), "got_range": _plain(got), "model_layer": layer, "network_sees": sees}
+    evidence = {
+        "expected_range": _plain(expected.range),
+        "got_range": _plain(got),
+        "model_layer": layer,
+        "network_sees": sees,
+    }
     who = "both pipelines give" if side == "both" else f"{side} gives"
     explanation = (
         f"{who} values in [{got[0]:g}, {got[1]:g}] but the model {expected.text}: "
@@ -119,8 +126,16 @@ def _observation(side: str, got: tuple[float, float], ratio: float, expected: An
     magnitude = abs(math.log10(ratio)) if ratio > 0 else 1.0
     far = ratio >= CRITICAL_RATIO or ratio <= 1 / CRITICAL_RATIO
     repair = ("values",) if side == "serve" else ()  # toward train: only when train is the side that fits
-    return Observation("scale", Severity.CRITICAL if far else Severity.MAJOR, side, evidence, explanation, fix, magnitude,
-                       repair=repair)  # fmt: skip
+    return Observation(
+        "scale",
+        Severity.CRITICAL if far else Severity.MAJOR,
+        side,
+        evidence,
+        explanation,
+        fix,
+        magnitude,
+        repair=repair,
+    )
 
 
 def _plain(r: tuple[float, float]) -> list[float | int]:

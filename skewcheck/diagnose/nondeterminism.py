@@ -32,7 +32,10 @@ def detect(ctx: PairContext) -> list[Observation]:
             diff, detail = float("nan"), "the second run gave another shape or failed"
         observations.append(
             Observation(
-                "nondeterminism", Severity.CRITICAL, side, {},
+                "nondeterminism",
+                Severity.CRITICAL,
+                side,
+                {},
                 f"{side} gives different tensors for the same bytes ({detail}): randomness is left on, "
                 "so its other differences may be random too.",
                 f"Turn off augmentation / random crops in the {side} pipeline outside training, or seed it.",

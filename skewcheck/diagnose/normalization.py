@@ -32,14 +32,21 @@ def detect(ctx: PairContext) -> list[Observation]:
         side = off_model_range(ctx)
         return [
             Observation(
-                "normalization", Severity.MAJOR, side, evidence,
+                "normalization",
+                Severity.MAJOR,
+                side,
+                evidence,
                 f"train matches {evidence['train_preset']} ({PRESETS[train_p].description}); "
                 f"serve matches {evidence['serve_preset']} ({PRESETS[serve_p].description}).",
-                on_side(side, f"Use the training preset in serving: {evidence['train_preset']}.",
-                        f"Use the serving preset in training (or retrain): {evidence['serve_preset']}.",
-                        f"Use one preset on both sides: the one the model was trained with "
-                        f"({evidence['train_preset']} in train, {evidence['serve_preset']} in serve)."),
-                fit.baseline, repair=("values",),
+                on_side(
+                    side,
+                    f"Use the training preset in serving: {evidence['train_preset']}.",
+                    f"Use the serving preset in training (or retrain): {evidence['serve_preset']}.",
+                    f"Use one preset on both sides: the one the model was trained with "
+                    f"({evidence['train_preset']} in train, {evidence['serve_preset']} in serve).",
+                ),
+                fit.baseline,
+                repair=("values",),
             )
         ]
     if fit.model not in ("affine", "channel-affine"):
@@ -48,11 +55,19 @@ def detect(ctx: PairContext) -> list[Observation]:
     side = off_model_range(ctx)
     return [
         Observation(
-            "normalization", Severity.MAJOR, side, fitted,
+            "normalization",
+            Severity.MAJOR,
+            side,
+            fitted,
             "serve = slope · train + offset per channel: mean/std normalization differs between the pipelines.",
-            on_side(side, "Apply the training pipeline's mean/std (or preprocess_input mode) in serving, exactly once.",
-                    "Apply the serving pipeline's mean/std in training, exactly once (or retrain).",
-                    "Apply one mean/std (the one the model was trained with) on both sides, exactly once."),
-            fit.baseline, merge_on=(), repair=("values",),
+            on_side(
+                side,
+                "Apply the training pipeline's mean/std (or preprocess_input mode) in serving, exactly once.",
+                "Apply the serving pipeline's mean/std in training, exactly once (or retrain).",
+                "Apply one mean/std (the one the model was trained with) on both sides, exactly once.",
+            ),
+            fit.baseline,
+            merge_on=(),
+            repair=("values",),
         )
     ]

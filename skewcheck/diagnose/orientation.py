@@ -32,10 +32,19 @@ DIHEDRAL_EXACT = 0.1  # without an EXIF tag, the flipped tensor must match close
 CLEAR = 0.7  # stored vs upright: one must leave at most this share of the other's residual
 
 
-EXIF_TRANSFORM = {2: "flip-left-right", 3: "rotate-180", 4: "flip-up-down", 5: "transpose",
-                  6: "rotate-90-cw", 7: "transverse", 8: "rotate-90-ccw"}  # fmt: skip
-FIX = ("Apply the EXIF orientation on both sides (PIL.ImageOps.exif_transpose; OpenCV's imread and "
-       "imdecode do by default, IMREAD_IGNORE_ORIENTATION does not; tf.io.decode_* never does).")  # fmt: skip
+EXIF_TRANSFORM = {
+    2: "flip-left-right",
+    3: "rotate-180",
+    4: "flip-up-down",
+    5: "transpose",
+    6: "rotate-90-cw",
+    7: "transverse",
+    8: "rotate-90-ccw",
+}
+FIX = (
+    "Apply the EXIF orientation on both sides (PIL.ImageOps.exif_transpose; OpenCV's imread and "
+    "imdecode do by default, IMREAD_IGNORE_ORIENTATION does not; tf.io.decode_* never does)."
+)
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -66,10 +75,16 @@ def _exif_observation(ref, t: np.ndarray, s: np.ndarray) -> list[Observation]:
     exif = ref.exif_orientation
     return [
         Observation(
-            "orientation", Severity.MAJOR, side, {"exif_orientation": exif, "transform": EXIF_TRANSFORM[exif]},
+            "orientation",
+            Severity.MAJOR,
+            side,
+            {"exif_orientation": exif, "transform": EXIF_TRANSFORM[exif]},
             f"{side} ignores the EXIF orientation tag: it sees the pixels as stored (flipped or rotated), "
             "the other side the image upright.",
-            FIX, 1.0, merge_on=(), repair=("orientation",),
+            FIX,
+            1.0,
+            merge_on=(),
+            repair=("orientation",),
         )
     ]
 
@@ -102,10 +117,14 @@ def _dihedral_observation(t: np.ndarray, s: np.ndarray) -> list[Observation]:
         return []
     return [
         Observation(
-            "orientation", Severity.MAJOR, "serve", {"transform": best[1]},
-            f"serve is train transformed by {best[1]}: one side flips or rotates the image "
-            "(augmentation left on?).",
+            "orientation",
+            Severity.MAJOR,
+            "serve",
+            {"transform": best[1]},
+            f"serve is train transformed by {best[1]}: one side flips or rotates the image (augmentation left on?).",
             "Remove flips/rotations from the serving path (augmentation belongs to training only).",
-            1 - best[0] / before if before else 1.0, merge_on=(), repair=("orientation",),
+            1 - best[0] / before if before else 1.0,
+            merge_on=(),
+            repair=("orientation",),
         )
     ]

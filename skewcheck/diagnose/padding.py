@@ -43,7 +43,9 @@ def framing_name(box: Box | None, hw: tuple[int, int]) -> str:
         return "stretch"
     top, bottom, left, right = box
     h, w = hw
-    edges = [name for name, size in (("top", top), ("bottom", h - bottom), ("left", left), ("right", w - right)) if size]
+    edges = [
+        name for name, size in (("top", top), ("bottom", h - bottom), ("left", left), ("right", w - right)) if size
+    ]
     if (top and abs(top - (h - bottom)) <= 1) or (left and abs(left - (w - right)) <= 1):
         return "keep-ratio, centred pad"
     return "keep-ratio, pad " + " and ".join(edges)
@@ -87,7 +89,9 @@ def _source(rgb: np.ndarray, channels: int) -> np.ndarray:
     return rgb if channels == 3 else (rgb.astype(np.float64) @ np.array(GRAY))[..., None]
 
 
-def canvas(rgb: np.ndarray, box: Box | None, hw: tuple[int, int], pad: np.ndarray, resizer: str, channels: int) -> np.ndarray:
+def canvas(
+    rgb: np.ndarray, box: Box | None, hw: tuple[int, int], pad: np.ndarray, resizer: str, channels: int
+) -> np.ndarray:
     """The file rendered into ``box`` of an H×W canvas filled with ``pad`` (pixel units, per channel)."""
     h, w = hw
     box = box or (0, h, 0, w)
@@ -141,8 +145,10 @@ def _score_as(x: np.ndarray, rgb: np.ndarray, box: Box | None, pad: np.ndarray |
 
 def _resizers(ctx: PairContext) -> dict[str, tuple[str, ...]]:
     memo = ctx.shared.setdefault("padding_resizers", {"train": [], "serve": []})
-    return {side: (max(set(seen), key=seen.count),) if len(seen) >= FITTED_IMAGES else RESIZE_SEARCH
-            for side, seen in memo.items()}  # fmt: skip
+    return {
+        side: (max(set(seen), key=seen.count),) if len(seen) >= FITTED_IMAGES else RESIZE_SEARCH
+        for side, seen in memo.items()
+    }
 
 
 def views(ctx: PairContext) -> dict[str, dict[str, Any]] | None:
@@ -190,8 +196,11 @@ def _pad_text(view: dict[str, Any]) -> str:
     if view["pad"] is None:
         return ""
     pad = _pixels(view["pad"])
-    order = {"either": "", "after normalization": ", written after normalizing",
-             "before normalization": ", padded before normalizing"}[view["order"]]  # fmt: skip
+    order = {
+        "either": "",
+        "after normalization": ", written after normalizing",
+        "before normalization": ", padded before normalizing",
+    }[view["order"]]
     return f" (pad {pad} in pixel values{order})"
 
 
@@ -233,18 +242,31 @@ def detect(ctx: PairContext) -> list[Observation]:
     mean_255 = stats.mean_abs_255 if stats is not None else 0.0
     severity = Severity.MAJOR if mean_255 >= 2 or cause == "framing" else Severity.MINOR
     if cause == "framing":
-        text = (f"the sides place the {rgb.shape[1]}×{rgb.shape[0]} image differently in the {hw[1]}×{hw[0]} tensor: "
-                f"train {names['train']}{_pad_text(t_view)}, serve {names['serve']}{_pad_text(s_view)}.")  # fmt: skip
-        fix = (f"Frame the image the same way on both sides, as the model was trained (train: {names['train']}, "
-               f"serve: {names['serve']}): keep the aspect ratio and pad the same edge with the same value, or stretch on both.")  # fmt: skip
+        text = (
+            f"the sides place the {rgb.shape[1]}×{rgb.shape[0]} image differently in the {hw[1]}×{hw[0]} tensor: "
+            f"train {names['train']}{_pad_text(t_view)}, serve {names['serve']}{_pad_text(s_view)}."
+        )
+        fix = (
+            f"Frame the image the same way on both sides, as the model was trained (train: {names['train']}, "
+            f"serve: {names['serve']}): keep the aspect ratio and pad the same edge with the same value, or stretch on both."
+        )
     else:
-        text = (f"both sides frame the image as {names['train']}, but pad with other values: train{_pad_text(t_view)}, "
-                f"serve{_pad_text(s_view)}.")  # fmt: skip
-        fix = ("Pad with the same value at the same point on both sides, as the model was trained: normalize and then "
-               "pad with the normalized value of the trained pad, or pad the pixels and normalize the whole tensor.")
+        text = (
+            f"both sides frame the image as {names['train']}, but pad with other values: train{_pad_text(t_view)}, "
+            f"serve{_pad_text(s_view)}."
+        )
+        fix = (
+            "Pad with the same value at the same point on both sides, as the model was trained: normalize and then "
+            "pad with the normalized value of the trained pad, or pad the pixels and normalize the whole tensor."
+        )
     return [
         Observation(
-            "padding", severity, "unknown", evidence, text, fix,
+            "padding",
+            severity,
+            "unknown",
+            evidence,
+            text,
+            fix,
             min(1.0, mean_255 / 255) if mean_255 else 1.0,
             measures={"mean_abs_255": round(mean_255, 2)},
             merge_on=("cause", "train", "serve"),

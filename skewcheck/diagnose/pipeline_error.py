@@ -22,7 +22,10 @@ def detect(ctx: PairContext) -> list[Observation]:
         if mine.status == "pipeline-error" and other.status != "pipeline-error":
             observations.append(
                 Observation(
-                    "pipeline-error", Severity.MAJOR, side, {"error_type": mine.error_type},
+                    "pipeline-error",
+                    Severity.MAJOR,
+                    side,
+                    {"error_type": mine.error_type},
                     f"{side} raises {mine.error_type} where {'the other side succeeds' if other.ok else 'the other side fails differently'}: {mine.error}",
                     f"Handle this input in the {side} pipeline (see the error on the listed images).",
                     1.0,
@@ -33,10 +36,14 @@ def detect(ctx: PairContext) -> list[Observation]:
             share = float(1 - np.isfinite(tensor).mean())
             observations.append(
                 Observation(
-                    "pipeline-error", Severity.CRITICAL, side, {"non_finite": True},
+                    "pipeline-error",
+                    Severity.CRITICAL,
+                    side,
+                    {"non_finite": True},
                     f"{side} returns NaN or Inf values ({share:.0%} of the tensor): the model gets garbage.",
                     f"Find the division or log that overflows in the {side} pipeline (e.g. a zero std).",
-                    share, measures={"non_finite_share": round(share, 4)},
+                    share,
+                    measures={"non_finite_share": round(share, 4)},
                 )
-            )  # fmt: skip
+            )
     return observations

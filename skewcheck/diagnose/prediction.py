@@ -25,7 +25,10 @@ def detect(ctx: PairContext) -> list[Observation]:
         severity = Severity.MINOR
         return [
             Observation(
-                "prediction", severity, "unknown", {},
+                "prediction",
+                severity,
+                "unknown",
+                {},
                 "Predictions differ (top-1 flips or max |Δp| > 0.05) with no tensor-level cause found.",
                 "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
                 p.max_abs_dp,
@@ -34,7 +37,10 @@ def detect(ctx: PairContext) -> list[Observation]:
     if p is None and ctx.answer_changed:  # a dense map, embedding or detections changed (docs/models.md)
         return [
             Observation(
-                "prediction", Severity.MINOR, "unknown", {"answer_changed": True},
+                "prediction",
+                Severity.MINOR,
+                "unknown",
+                {"answer_changed": True},
                 "The model's answer changed (by the task's own test) with no tensor-level cause found.",
                 "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
                 1.0,
@@ -43,7 +49,10 @@ def detect(ctx: PairContext) -> list[Observation]:
     if p is None and ctx.outputs_within_tolerance is False:
         return [
             Observation(
-                "prediction", Severity.INFO if ctx.answer_changed is False else Severity.MINOR, "unknown", {},
+                "prediction",
+                Severity.INFO if ctx.answer_changed is False else Severity.MINOR,
+                "unknown",
+                {},
                 "Model outputs differ beyond atol/rtol with no tensor-level cause found.",
                 "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
                 1.0,

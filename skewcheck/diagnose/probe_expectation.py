@@ -17,13 +17,22 @@ from skewcheck.findings import Observation, Severity
 SPEC = DetectorSpec(kinds=("orientation", "color-profile", "alpha"), reads=("prediction",), catch_all=True)
 
 _BOTH_WRONG = {
-    "exif": ("orientation", "both sides ignore the EXIF orientation tag of this probe",
-             "Apply PIL.ImageOps.exif_transpose (or equivalent) after decoding, on both sides."),
-    "icc": ("color-profile", "both sides ignore the embedded ICC profile of this probe",
-            "Convert to sRGB with PIL.ImageCms.profileToProfile after decoding, on both sides."),
-    "alpha": ("alpha", "both sides render the transparent pixels of this probe unlike its base",
-              "Composite on an explicit background before converting to RGB, on both sides."),
-}  # fmt: skip
+    "exif": (
+        "orientation",
+        "both sides ignore the EXIF orientation tag of this probe",
+        "Apply PIL.ImageOps.exif_transpose (or equivalent) after decoding, on both sides.",
+    ),
+    "icc": (
+        "color-profile",
+        "both sides ignore the embedded ICC profile of this probe",
+        "Convert to sRGB with PIL.ImageCms.profileToProfile after decoding, on both sides.",
+    ),
+    "alpha": (
+        "alpha",
+        "both sides render the transparent pixels of this probe unlike its base",
+        "Composite on an explicit background before converting to RGB, on both sides.",
+    ),
+}
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -33,5 +42,15 @@ def detect(ctx: PairContext) -> list[Observation]:
     if not (ctx.deviates.get("train") and ctx.deviates.get("serve")):
         return []
     kind, explanation, fix = _BOTH_WRONG[probe.category]
-    return [Observation(kind, Severity.MINOR, "both", {"probe": probe.kind}, explanation + ": consistent, "
-                        "but production images like it reach the model wrong.", fix, 0.5, merge_on=())]  # fmt: skip
+    return [
+        Observation(
+            kind,
+            Severity.MINOR,
+            "both",
+            {"probe": probe.kind},
+            explanation + ": consistent, but production images like it reach the model wrong.",
+            fix,
+            0.5,
+            merge_on=(),
+        )
+    ]

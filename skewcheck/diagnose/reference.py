@@ -69,10 +69,15 @@ class Reference:
             return None
         from PIL import Image
 
-        transpose = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-                     4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-                     6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-                     8: Image.Transpose.ROTATE_90}.get(self.exif_orientation)  # fmt: skip
+        transpose = {
+            2: Image.Transpose.FLIP_LEFT_RIGHT,
+            3: Image.Transpose.ROTATE_180,
+            4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE,
+            6: Image.Transpose.ROTATE_270,
+            7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90,
+        }.get(self.exif_orientation)
         if transpose is None:
             return self.rgb
         return np.asarray(Image.fromarray(self.rgb).transpose(transpose))

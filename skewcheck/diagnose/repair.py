@@ -43,8 +43,21 @@ from skewcheck.diagnose.rerender_repair import renders_for, transparent_mask, tr
 from skewcheck.presets import PRESETS
 from skewcheck.tensor_layout import is_chw
 
-COMPONENTS = ("shape", "layout", "orientation", "resize", "crop", "color-profile", "color-conversion", "alpha", "residual",
-              "values", "permutation", "padding", "dtype")
+COMPONENTS = (
+    "shape",
+    "layout",
+    "orientation",
+    "resize",
+    "crop",
+    "color-profile",
+    "color-conversion",
+    "alpha",
+    "residual",
+    "values",
+    "permutation",
+    "padding",
+    "dtype",
+)
 RERENDERED = ("resize", "crop", "color-profile")
 
 DIHEDRAL = (

@@ -152,7 +152,9 @@ def pad_to_aspect(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
         small = (max(1, int(h * shrink)), max(1, int(w * shrink)))
         import cv2
 
-        rgb = cv2.resize(np.ascontiguousarray(rgb), (small[1], small[0]), interpolation=cv2.INTER_AREA).reshape(*small, -1)
+        rgb = cv2.resize(np.ascontiguousarray(rgb), (small[1], small[0]), interpolation=cv2.INTER_AREA).reshape(
+            *small, -1
+        )
         h, w = small
         canvas = (max(h, round(w / target)), w) if w / h > target else (h, max(w, round(h * target)))
     out = np.zeros((canvas[0], canvas[1], rgb.shape[2] if rgb.ndim == 3 else 3), np.uint8)

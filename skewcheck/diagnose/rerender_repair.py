@@ -16,8 +16,9 @@ from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.reference import RGB_BGR, Reference
 
 
-def transplant(v: np.ndarray, render_train: np.ndarray, render_serve: np.ndarray,
-               mask: np.ndarray | None = None) -> np.ndarray | None:  # fmt: skip
+def transplant(
+    v: np.ndarray, render_train: np.ndarray, render_serve: np.ndarray, mask: np.ndarray | None = None
+) -> np.ndarray | None:
     """``v`` (H×W×C serve, C = 3 or 4) plus the train-minus-serve rendering difference, in serve's
     value convention and channel order; only where ``mask`` is true when given."""
     if v.ndim != 3 or v.shape[-1] not in (3, 4) or render_serve.shape[:2] != v.shape[:2]:

@@ -51,13 +51,17 @@ def detect(ctx: PairContext) -> list[Observation]:
     named = f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})" if methods else ""
     side = _side(ctx, methods)
     other = {"train": "serve", "serve": "train"}.get(side)
-    fix = ("Resize the same way on both sides: the library, method and antialias setting the model was trained with"
-           + (f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})." if methods else "."))
+    fix = "Resize the same way on both sides: the library, method and antialias setting the model was trained with" + (
+        f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})." if methods else "."
+    )
     if other is not None and methods:
         fix = f"Resize in {'serving' if side == 'serve' else 'training'} as {other} does ({methods[other]}): nearest-neighbour aliases."
     return [
         Observation(
-            "resize", severity, side, evidence,
+            "resize",
+            severity,
+            side,
+            evidence,
             f"the difference sits on edges (edge/flat ratio {stats.edge_ratio:.1f}, mean {stats.mean_abs_255:.1f}/255): "
             f"the sides resample differently{named}.",
             fix,

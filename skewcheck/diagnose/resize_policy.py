@@ -50,7 +50,9 @@ def fit_policy(sizes: list[list[list[int]]]) -> dict[str, str] | None:
         elif kept and len(longs) == 1:
             out[side] = f"long side to {next(iter(longs))}, aspect kept{rounding}"
         elif kept:
-            out[side] = f"aspect kept, short side {min(shorts)}-{max(shorts)}, long side {min(longs)}-{max(longs)}{rounding}"
+            out[side] = (
+                f"aspect kept, short side {min(shorts)}-{max(shorts)}, long side {min(longs)}-{max(longs)}{rounding}"
+            )
         else:
             out[side] = f"sizes vary{rounding}"
     return out

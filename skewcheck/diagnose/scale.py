@@ -41,22 +41,40 @@ def detect(ctx: PairContext) -> list[Observation]:
     inverse = name_of_inverse(k)
     side = off_model_range(ctx)
     if k > 1:
-        fixes = by_side(f"Divide the serve tensor by {shown} (as training does), after casting to float.",
-                        f"Multiply the train tensor by {shown} (as serving does), or retrain on serving's range.")
-        fix = on_side(side, dict(fixes)["serve"], dict(fixes)["train"],
-                      f"Scale both sides alike: serve = {shown} × train. If the model learnt train's range, divide "
-                      f"serve by {shown}; if it learnt serve's, multiply train by {shown}.")  # fmt: skip
+        fixes = by_side(
+            f"Divide the serve tensor by {shown} (as training does), after casting to float.",
+            f"Multiply the train tensor by {shown} (as serving does), or retrain on serving's range.",
+        )
+        fix = on_side(
+            side,
+            dict(fixes)["serve"],
+            dict(fixes)["train"],
+            f"Scale both sides alike: serve = {shown} × train. If the model learnt train's range, divide "
+            f"serve by {shown}; if it learnt serve's, multiply train by {shown}.",
+        )
     else:
-        fixes = by_side(f"Remove the extra division in serve (multiply by {inverse}) so it matches training.",
-                        f"Divide the train tensor by {inverse} as serving does, or retrain on serving's range.")
-        fix = on_side(side, dict(fixes)["serve"], dict(fixes)["train"],
-                      f"Scale both sides alike: train = {inverse} × serve. If the model learnt train's range, "
-                      f"multiply serve by {inverse}; if it learnt serve's, divide train by {inverse}.")  # fmt: skip
+        fixes = by_side(
+            f"Remove the extra division in serve (multiply by {inverse}) so it matches training.",
+            f"Divide the train tensor by {inverse} as serving does, or retrain on serving's range.",
+        )
+        fix = on_side(
+            side,
+            dict(fixes)["serve"],
+            dict(fixes)["train"],
+            f"Scale both sides alike: train = {inverse} × serve. If the model learnt train's range, "
+            f"multiply serve by {inverse}; if it learnt serve's, divide train by {inverse}.",
+        )
     return [
         Observation(
-            "scale", severity, side, evidence,
+            "scale",
+            severity,
+            side,
+            evidence,
             f"serve tensors are {shown} × train tensors: the value scaling differs (e.g. a missing or extra /255).",
-            fix, magnitude, repair=("values",), fix_by_side=fixes,
+            fix,
+            magnitude,
+            repair=("values",),
+            fix_by_side=fixes,
         )
     ]
 

@@ -14,13 +14,28 @@ from skewcheck.findings import Observation, Severity
 SPEC = DetectorSpec(kinds=("shape", "layout"), reads=("orientation",))
 
 _LAYOUT_TEXT = {
-    "extra-batch-axis": ("serve returns an extra leading batch axis", "drop the batch axis (tensor[0]) before comparing or batching"),
-    "missing-batch-axis": ("serve lacks the leading axis that train returns", "return the same rank as the training pipeline"),
-    "CHW-vs-HWC": ("serve returns channels-first (CHW), train channels-last (HWC)", "transpose the serve tensor to HWC: np.transpose(x, (1, 2, 0))"),
-    "HWC-vs-CHW": ("serve returns channels-last (HWC), train channels-first (CHW)", "transpose the serve tensor to CHW: np.transpose(x, (2, 0, 1))"),
-    "missing-channel-axis": ("serve drops the channel axis (H×W instead of H×W×1)", "keep the channel axis: x[..., None]"),
+    "extra-batch-axis": (
+        "serve returns an extra leading batch axis",
+        "drop the batch axis (tensor[0]) before comparing or batching",
+    ),
+    "missing-batch-axis": (
+        "serve lacks the leading axis that train returns",
+        "return the same rank as the training pipeline",
+    ),
+    "CHW-vs-HWC": (
+        "serve returns channels-first (CHW), train channels-last (HWC)",
+        "transpose the serve tensor to HWC: np.transpose(x, (1, 2, 0))",
+    ),
+    "HWC-vs-CHW": (
+        "serve returns channels-last (HWC), train channels-first (CHW)",
+        "transpose the serve tensor to CHW: np.transpose(x, (2, 0, 1))",
+    ),
+    "missing-channel-axis": (
+        "serve drops the channel axis (H×W instead of H×W×1)",
+        "keep the channel axis: x[..., None]",
+    ),
     "extra-channel-axis": ("serve adds a channel axis of 1", "return the same rank as the training pipeline"),
-}  # fmt: skip
+}
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -36,8 +51,15 @@ def detect(ctx: PairContext) -> list[Observation]:
         what, fix = _LAYOUT_TEXT[move]
         return [
             Observation(
-                "layout", Severity.MAJOR, "serve", {**evidence, "move": move},
-                f"Layout differs: {what}.", fix.capitalize(), 1.0, merge_on=("move",), repair=("layout",),
+                "layout",
+                Severity.MAJOR,
+                "serve",
+                {**evidence, "move": move},
+                f"Layout differs: {what}.",
+                fix.capitalize(),
+                1.0,
+                merge_on=("move",),
+                repair=("layout",),
             )
         ]
     sizes = _sizes(ctx, t.shape, s.shape)
@@ -45,11 +67,16 @@ def detect(ctx: PairContext) -> list[Observation]:
         evidence["sizes"] = sizes  # merged into the fitted resize policy (skewcheck/diagnose/resize_policy.py)
     return [
         Observation(
-            "shape", Severity.CRITICAL, "serve", evidence,
+            "shape",
+            Severity.CRITICAL,
+            "serve",
+            evidence,
             f"Tensor shapes differ: train {tuple(t.shape)}, serve {tuple(s.shape)} "
             "(another resize target, crop or channel count).",
             "Make the serving pipeline resize/crop to the training shape and keep the channel count.",
-            1.0, merge_on=(), repair=("shape",),
+            1.0,
+            merge_on=(),
+            repair=("shape",),
         )
     ]
 

@@ -24,7 +24,9 @@ Predictions = dict[str, SidePrediction | None]  # per side; None where that side
 class Engine(Protocol):
     name: str
 
-    def runs(self, inputs: Any, files: Iterable[Path], repeats: frozenset[int]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+    def runs(
+        self, inputs: Any, files: Iterable[Path], repeats: frozenset[int]
+    ) -> Iterator[tuple[ImageRuns, Predictions | None]]:
         """Every image of ``files``, in that order; predictions None when the engine runs no model."""
         ...
 

@@ -85,9 +85,20 @@ def _cluster_errors_to_stderr() -> None:
 class RayEngine:
     name = "ray"
 
-    def __init__(self, *, train: str, serve: str, model: str | None, device: str, unsafe_load: bool,
-                 address: str | None, batch_size: int, timeout: float | None, max_tensor_mb: float | None,
-                 verbose: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        train: str,
+        serve: str,
+        model: str | None,
+        device: str,
+        unsafe_load: bool,
+        address: str | None,
+        batch_size: int,
+        timeout: float | None,
+        max_tensor_mb: float | None,
+        verbose: bool = False,
+    ) -> None:
         self.refs = {"train": train, "serve": serve}
         self.model, self.device, self.unsafe_load = model, device, unsafe_load
         self.address = address
@@ -100,10 +111,17 @@ class RayEngine:
         self.cluster: dict[str, float] = {}
 
     def summary(self) -> dict[str, Any]:
-        return {"name": self.name, "address": self.address or "local", "cluster": self.cluster,
-                "retried": self.retried, "lost": self.lost}  # fmt: skip
+        return {
+            "name": self.name,
+            "address": self.address or "local",
+            "cluster": self.cluster,
+            "retried": self.retried,
+            "lost": self.lost,
+        }
 
-    def runs(self, inputs: Any, files: Iterable[Path], repeats: frozenset[int]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+    def runs(
+        self, inputs: Any, files: Iterable[Path], repeats: frozenset[int]
+    ) -> Iterator[tuple[ImageRuns, Predictions | None]]:
         import ray
 
         started = not ray.is_initialized()
@@ -125,7 +143,9 @@ class RayEngine:
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise UsageError(f"--ray-address {self.address}: cannot join the Ray cluster ({one_line(exc)})") from None
 
-    def _stream(self, root: Path, files: Iterable[Path], repeats: frozenset[int]) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+    def _stream(
+        self, root: Path, files: Iterable[Path], repeats: frozenset[int]
+    ) -> Iterator[tuple[ImageRuns, Predictions | None]]:
         import ray
 
         from skewcheck.engines.ray_stages import Ledger
@@ -138,8 +158,9 @@ class RayEngine:
         try:
             yield from self._rows(self._dataset(root, chunks, ledger_name), chunks)
             lost = set(self.lost)
-            self.retried = [p for chunk in sorted(ray.get(ledger.retried.remote())) for p in chunks[chunk]["names"]
-                            if p not in lost]  # fmt: skip
+            self.retried = [
+                p for chunk in sorted(ray.get(ledger.retried.remote())) for p in chunks[chunk]["names"] if p not in lost
+            ]
         finally:
             ray.kill(ledger)  # a cluster that outlives the run keeps no idle actor of it
 
@@ -165,8 +186,15 @@ class RayEngine:
 
         from skewcheck.engines.ray_stages import encode
 
-        rows = [{"chunk": c["chunk"], "start": c["start"], "paths": encode([str(p) for p in c["paths"]])[0],
-                 "repeats": encode(c["repeats"])[0]} for c in chunks]  # fmt: skip
+        rows = [
+            {
+                "chunk": c["chunk"],
+                "start": c["start"],
+                "paths": encode([str(p) for p in c["paths"]])[0],
+                "repeats": encode(c["repeats"])[0],
+            }
+            for c in chunks
+        ]
         if not rows:
             raise AuditError("no image to audit")
         cpus = max(1, int(self.cluster.get("CPU", 1)))
@@ -178,25 +206,44 @@ class RayEngine:
             warnings.simplefilter("ignore", DeprecationWarning)
             return self._stages(ds, root, ledger, cpus, gpus, driver, retry)
 
-    def _stages(self, ds: Any, root: Path, ledger: str, cpus: int, gpus: bool, driver: dict[str, Any],
-                retry: dict[str, int]) -> Any:  # fmt: skip
+    def _stages(
+        self, ds: Any, root: Path, ledger: str, cpus: int, gpus: bool, driver: dict[str, Any], retry: dict[str, int]
+    ) -> Any:
         from skewcheck.engines.ray_stages import ModelStage, PipelineStage
 
         ds = ds.map_batches(
-            PipelineStage, batch_size=1, batch_format="numpy", num_cpus=1,
+            PipelineStage,
+            batch_size=1,
+            batch_format="numpy",
+            num_cpus=1,
             concurrency=(1, max(1, cpus - (0 if self.model is None or gpus else 1))),
-            fn_constructor_kwargs={"refs": self.refs, "root": str(root), "timeout": self.timeout,
-                                   "max_tensor_mb": self.max_tensor_mb, "verbose": self.verbose,
-                                   "ledger": ledger, **driver},
+            fn_constructor_kwargs={
+                "refs": self.refs,
+                "root": str(root),
+                "timeout": self.timeout,
+                "max_tensor_mb": self.max_tensor_mb,
+                "verbose": self.verbose,
+                "ledger": ledger,
+                **driver,
+            },
             **retry,
-        )  # fmt: skip
+        )
         if self.model is not None:
             ds = ds.map_batches(
-                ModelStage, batch_size=1, batch_format="numpy", num_cpus=0 if gpus else 1, num_gpus=1 if gpus else 0,
+                ModelStage,
+                batch_size=1,
+                batch_format="numpy",
+                num_cpus=0 if gpus else 1,
+                num_gpus=1 if gpus else 0,
                 concurrency=(1, max(1, int(self.cluster.get("GPU", 0)))) if gpus else 1,
-                fn_constructor_kwargs={"model": self.model, "device": self.device, "unsafe_load": self.unsafe_load, **driver},
+                fn_constructor_kwargs={
+                    "model": self.model,
+                    "device": self.device,
+                    "unsafe_load": self.unsafe_load,
+                    **driver,
+                },
                 **retry,
-            )  # fmt: skip
+            )
         return ds
 
     def _gpus(self) -> bool:
@@ -209,7 +256,10 @@ class RayEngine:
         text = f"Ray gave up on this image's task after {1 + RETRIES} attempts (its worker was lost each time)"
         for i, (path, name) in enumerate(zip(chunk["paths"], chunk["names"], strict=True)):
             self.lost.append(name)
-            lost = {side: Outcome(status="pipeline-error", error_type="RayTaskLost", error=text) for side in ("train", "serve")}
+            lost = {
+                side: Outcome(status="pipeline-error", error_type="RayTaskLost", error=text)
+                for side in ("train", "serve")
+            }
             runs = ImageRuns(chunk["start"] + i, path, first=lost)
             yield runs, ({"train": None, "serve": None} if self.model is not None else None)
 
@@ -233,8 +283,15 @@ def _chunk_rows(files: list[Path], root: Path, repeats: frozenset[int], size: in
     for k in range(math.ceil(len(files) / size)):
         start = k * size
         paths = files[start : start + size]
-        out.append({"chunk": k, "start": start, "paths": paths, "names": root_names[start : start + size],
-                    "repeats": [start + i in repeats for i in range(len(paths))]})  # fmt: skip
+        out.append(
+            {
+                "chunk": k,
+                "start": start,
+                "paths": paths,
+                "names": root_names[start : start + size],
+                "repeats": [start + i in repeats for i in range(len(paths))],
+            }
+        )
     return out
 
 

@@ -66,8 +66,17 @@ class PipelineStage:
     restarted by Ray and its chunk retried.
     """
 
-    def __init__(self, refs: dict[str, str], root: str, timeout: float | None, max_tensor_mb: float | None,
-                 verbose: bool, ledger: str, cwd: str, sys_path: list[str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        refs: dict[str, str],
+        root: str,
+        timeout: float | None,
+        max_tensor_mb: float | None,
+        verbose: bool,
+        ledger: str,
+        cwd: str,
+        sys_path: list[str],
+    ) -> None:
         from skewcheck.workers import PipelinePool
 
         _join_driver(cwd, sys_path)
@@ -77,7 +86,9 @@ class PipelineStage:
 
     def __call__(self, batch: Batch) -> Batch:
         out: list[bytes] = []
-        for chunk, start, paths, repeats in zip(batch["chunk"], batch["start"], batch["paths"], batch["repeats"], strict=True):
+        for chunk, start, paths, repeats in zip(
+            batch["chunk"], batch["start"], batch["paths"], batch["repeats"], strict=True
+        ):
             ray.get(self.ledger.start.remote(int(chunk)))  # recorded before the work: a retry shows
             jobs = [(Path(p), bool(r)) for p, r in zip(decode(paths), decode(repeats), strict=True)]
             runs = list(self.pool.imap(jobs))

@@ -112,7 +112,12 @@ def walk_images(root: Path, skip: set[Path] | None, result: Discovery) -> Iterat
                 st = os.stat(path) if stat.S_ISLNK(lst.st_mode) else lst
             except OSError as exc:
                 reason = "symlink loop" if exc.errno == errno.ELOOP else "dangling symlink"
-                result.skip(rel(path), reason if exc.errno in (errno.ELOOP, errno.ENOENT) else f"symlink that cannot be followed ({exc.strerror})")
+                result.skip(
+                    rel(path),
+                    reason
+                    if exc.errno in (errno.ELOOP, errno.ENOENT)
+                    else f"symlink that cannot be followed ({exc.strerror})",
+                )
                 continue
             if (st.st_dev, st.st_ino) in skip_ids:
                 continue

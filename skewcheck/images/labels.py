@@ -34,7 +34,9 @@ def read_class_names(path: Path) -> list[str]:
     return names
 
 
-def read_labels(path: Path, class_names: list[str] | None = None, names_source: str = "--class-names") -> dict[str, int]:
+def read_labels(
+    path: Path, class_names: list[str] | None = None, names_source: str = "--class-names"
+) -> dict[str, int]:
     """Map each file (relative to --images, posix) to its integer class index. ``names_source``
     says where ``class_names`` came from, for the error message (e.g. ``--class-names names.txt``)."""
     text = _read_text(path, "--labels", "utf-8-sig")
@@ -56,8 +58,10 @@ def read_labels(path: Path, class_names: list[str] | None = None, names_source: 
             labels[Path(file).as_posix()] = index[raw]
         else:
             shown = raw if len(raw) <= 60 else raw[:59] + "…"
-            raise UsageError(f"--labels {path}:{line}: label {shown!r} is not a class index"
-                             f"{_unknown_name_hint(raw, class_names, names_source)}")  # fmt: skip
+            raise UsageError(
+                f"--labels {path}:{line}: label {shown!r} is not a class index"
+                f"{_unknown_name_hint(raw, class_names, names_source)}"
+            )
     return labels
 
 

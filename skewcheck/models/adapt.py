@@ -124,9 +124,7 @@ def fit_to_input(tensor: np.ndarray, spec: TensorSpec) -> Adapted:
             mismatches.append(Mismatch("shape", fmt_shape(want), fmt_shape(tensor.shape), detail))
             return Adapted(None, (detail,), tuple(mismatches))
         if steps:
-            mismatches.append(
-                Mismatch("layout", fmt_shape(want), fmt_shape(tensor.shape), "; ".join(steps))
-            )
+            mismatches.append(Mismatch("layout", fmt_shape(want), fmt_shape(tensor.shape), "; ".join(steps)))
             notes.append(f"{'; '.join(steps)}: {fmt_shape(tensor.shape)} → {fmt_shape(fitted.shape)}")
         tensor = fitted
     if spec.dtype != ANY_DTYPE and tensor.dtype.name != spec.dtype:

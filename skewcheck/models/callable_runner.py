@@ -51,9 +51,7 @@ def _import_file(path: Path) -> Any:
         raise
     except BaseException as exc:  # noqa: BLE001 (user code: anything, SystemExit included)
         sys.modules.pop(name, None)
-        raise UsageError(
-            f"callable model: importing {path} failed: {type(exc).__name__}: {one_line(exc)}"
-        ) from None
+        raise UsageError(f"callable model: importing {path} failed: {type(exc).__name__}: {one_line(exc)}") from None
     finally:
         if folder in sys.path:
             sys.path.remove(folder)
@@ -66,18 +64,14 @@ def _import_module(name: str) -> Any:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001
-        raise UsageError(
-            f"callable model: importing {name} failed: {type(exc).__name__}: {one_line(exc)}"
-        ) from None
+        raise UsageError(f"callable model: importing {name} failed: {type(exc).__name__}: {one_line(exc)}") from None
 
 
 class CallableRunner(BatchedRunner):
     def __init__(self, ref: str) -> None:
         parts = split_ref(ref)
         if parts is None:
-            raise UsageError(
-                f"callable model {ref!r}: expected pkg.module:function or path/to/file.py:function"
-            )
+            raise UsageError(f"callable model {ref!r}: expected pkg.module:function or path/to/file.py:function")
         target, attr = parts
         module = _import_file(Path(target)) if target.endswith(".py") else _import_module(target)
         fn = getattr(module, attr, None)

@@ -45,9 +45,12 @@ class ExpectedInput:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "dtype": self.dtype, "range": list(self.range), "because": self.because,
-            "network_sees": [round(v, 6) for v in self.inside(*self.range)], "text": self.text,
-        }  # fmt: skip
+            "dtype": self.dtype,
+            "range": list(self.range),
+            "because": self.because,
+            "network_sees": [round(v, 6) for v in self.inside(*self.range)],
+            "text": self.text,
+        }
         if self.quantization is not None:
             out["quantization"] = {"scale": self.quantization[0], "zero_point": self.quantization[1]}
         if self.preset is not None:
@@ -99,9 +102,7 @@ def inspect_runner(runner: Any) -> ModelInspection:
     elif spec is not None and spec.quantization is not None:
         result.expected = _quantized(spec)
     elif info.format in ("savedmodel", "tflite", "onnx"):
-        result.notes.append(
-            f"preprocessing inside a {info.format} graph is not analysed: only the signature is shown"
-        )
+        result.notes.append(f"preprocessing inside a {info.format} graph is not analysed: only the signature is shown")
     elif info.format == "callable":
         result.notes.append("a user callable: its input signature and preprocessing are unknown")
     if spec is not None and result.expected is None and spec.dtype == "uint8":
@@ -124,10 +125,13 @@ def _quantized(spec: TensorSpec) -> ExpectedInput:
     scale, zero_point = spec.quantization
     info = np.iinfo(np.dtype(spec.dtype))
     return ExpectedInput(
-        dtype=spec.dtype, range=(float(info.min), float(info.max)),
+        dtype=spec.dtype,
+        range=(float(info.min), float(info.max)),
         because=f"quantized input (scale={g(scale)}, zero_point={zero_point}): {quantize_formula(scale, zero_point)}",
-        mul=scale, add=-scale * zero_point, quantization=(scale, zero_point),
-    )  # fmt: skip
+        mul=scale,
+        add=-scale * zero_point,
+        quantization=(scale, zero_point),
+    )
 
 
 def quantize_formula(scale: float, zero_point: int) -> str:
@@ -159,9 +163,13 @@ def _inspect_keras(model: Any, spec: TensorSpec, result: ModelInspection) -> Non
         because += f" (= keras.applications preprocess_input, mode '{preset}')"
     dtype = spec.dtype if spec.dtype != "any" else "float32"
     result.expected = ExpectedInput(
-        dtype=dtype, range=rng, because=because, mul=float(np.mean(affine.a)), add=float(np.mean(affine.b)),
+        dtype=dtype,
+        range=rng,
+        because=because,
+        mul=float(np.mean(affine.a)),
+        add=float(np.mean(affine.b)),
         preset=preset,
-    )  # fmt: skip
+    )
 
 
 def _pick_range(affine: Affine) -> tuple[float, float]:

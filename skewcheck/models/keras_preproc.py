@@ -153,8 +153,13 @@ class Walker:
         index: dict[str, int] = {}
         for getter in getters:
             key = _node_args(getter)[1] if len(_node_args(getter)) == 2 else None
-            if not (isinstance(key, list) and len(key) == 2 and isinstance(key[1], int)
-                    and isinstance(key[0], dict) and key[0].get("class_name") == "__ellipsis__"):  # fmt: skip
+            if not (
+                isinstance(key, list)
+                and len(key) == 2
+                and isinstance(key[1], int)
+                and isinstance(key[0], dict)
+                and key[0].get("class_name") == "__ellipsis__"
+            ):
                 return None
             index[getter["name"]] = key[1]
         stacks = [c for c in layers if c["class_name"] == "Stack" and set(_sources(c)) == set(index)]
@@ -178,11 +183,25 @@ class Walker:
         elif cls == "Normalization":
             return self._normalization(model, name, cfg)
         elif cls == "Resizing":
-            params = {k: cfg.get(k) for k in ("height", "width", "interpolation", "crop_to_aspect_ratio", "pad_to_aspect_ratio") if k in cfg}
+            params = {
+                k: cfg.get(k)
+                for k in ("height", "width", "interpolation", "crop_to_aspect_ratio", "pad_to_aspect_ratio")
+                if k in cfg
+            }
             extra = ", crop_to_aspect_ratio" if cfg.get("crop_to_aspect_ratio") else ""
-            self._add(name, "resizing", f"Resizing({cfg['height']}×{cfg['width']}, {cfg.get('interpolation', 'bilinear')}{extra})", params)
+            self._add(
+                name,
+                "resizing",
+                f"Resizing({cfg['height']}×{cfg['width']}, {cfg.get('interpolation', 'bilinear')}{extra})",
+                params,
+            )
         elif cls == "CenterCrop":
-            self._add(name, "center-crop", f"CenterCrop({cfg['height']}×{cfg['width']})", {"height": cfg["height"], "width": cfg["width"]})
+            self._add(
+                name,
+                "center-crop",
+                f"CenterCrop({cfg['height']}×{cfg['width']})",
+                {"height": cfg["height"], "width": cfg["width"]},
+            )
         elif cls.startswith(AUGMENTATION_PREFIX):
             self._add(name, "augmentation", f"{cls} (inactive at inference)", {})
         elif cls == "Cast":
@@ -214,7 +233,12 @@ class Walker:
         else:
             text = f"Normalization(mean={_vec(mean)}, variance={_vec(var)})"
             self.affine.then(1.0 / std, -mean / std, text)
-        self._add(name, "normalization", text, {"mean": mean.tolist(), "variance": var.tolist(), "invert": bool(cfg.get("invert"))})
+        self._add(
+            name,
+            "normalization",
+            text,
+            {"mean": mean.tolist(), "variance": var.tolist(), "invert": bool(cfg.get("invert"))},
+        )
         return True
 
     def _arithmetic(self, cls: str, name: str, args: list[Any]) -> bool:

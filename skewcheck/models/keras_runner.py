@@ -42,7 +42,11 @@ class KerasRunner(BatchedRunner):
     """Runs a Keras model with ``predict_on_batch`` in chunks; outputs in ``model.outputs`` order."""
 
     def __init__(
-        self, path: str | Path, *, device: str = "auto", unsafe_load: bool = False,
+        self,
+        path: str | Path,
+        *,
+        device: str = "auto",
+        unsafe_load: bool = False,
         chunk_size: int = DEFAULT_CHUNK,
     ) -> None:
         path = Path(path)

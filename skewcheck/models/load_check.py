@@ -72,9 +72,12 @@ def start_checker() -> None:
     if _proc is not None and _proc.poll() is None:
         return
     _proc = subprocess.Popen(
-        [sys.executable, "-c", _CHECKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=None if is_verbose() else subprocess.DEVNULL, start_new_session=False,
-    )  # fmt: skip
+        [sys.executable, "-c", _CHECKER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=None if is_verbose() else subprocess.DEVNULL,
+        start_new_session=False,
+    )
 
 
 def _stop_checker() -> None:

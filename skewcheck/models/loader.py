@@ -49,14 +49,27 @@ KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 FORMATS: list[ModelFormat] = [
     ModelFormat("onnx", "a .onnx file", lambda ref, p: p.suffix.lower() == ".onnx", _lazy("onnx_runner", "OnnxRunner")),
-    ModelFormat("savedmodel", "a SavedModel directory", lambda ref, p: p.is_dir(),
-                _lazy("savedmodel_runner", "SavedModelRunner")),  # fmt: skip
-    ModelFormat("keras", "a .keras or .h5 file", lambda ref, p: p.suffix.lower() in KERAS_SUFFIXES,
-                _lazy("keras_runner", "KerasRunner", unsafe_load=True)),  # fmt: skip
-    ModelFormat("tflite", "a .tflite file", lambda ref, p: p.suffix.lower() == ".tflite",
-                _lazy("tflite_runner", "TFLiteRunner")),  # fmt: skip
-    ModelFormat("callable", "pkg.module:fn or path/to/file.py:fn",
-                lambda ref, p: not p.is_file() and split_ref(ref) is not None, _callable),  # fmt: skip
+    ModelFormat(
+        "savedmodel",
+        "a SavedModel directory",
+        lambda ref, p: p.is_dir(),
+        _lazy("savedmodel_runner", "SavedModelRunner"),
+    ),
+    ModelFormat(
+        "keras",
+        "a .keras or .h5 file",
+        lambda ref, p: p.suffix.lower() in KERAS_SUFFIXES,
+        _lazy("keras_runner", "KerasRunner", unsafe_load=True),
+    ),
+    ModelFormat(
+        "tflite", "a .tflite file", lambda ref, p: p.suffix.lower() == ".tflite", _lazy("tflite_runner", "TFLiteRunner")
+    ),
+    ModelFormat(
+        "callable",
+        "pkg.module:fn or path/to/file.py:fn",
+        lambda ref, p: not p.is_file() and split_ref(ref) is not None,
+        _callable,
+    ),
 ]
 
 

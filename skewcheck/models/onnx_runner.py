@@ -24,10 +24,17 @@ EXTRA_HINT = "ONNX models need the optional extra: pip install 'skewcheck[onnx]'
 
 # onnxruntime's type strings → numpy dtype names
 _TYPES = {
-    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
-    "tensor(uint8)": "uint8", "tensor(int8)": "int8", "tensor(uint16)": "uint16", "tensor(int16)": "int16",
-    "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(bool)": "bool",
-}  # fmt: skip
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(uint8)": "uint8",
+    "tensor(int8)": "int8",
+    "tensor(uint16)": "uint16",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(bool)": "bool",
+}
 
 
 def import_onnxruntime() -> Any:
@@ -49,7 +56,9 @@ class OnnxRunner(BatchedRunner):
         gpu = "CUDAExecutionProvider" in available
         if device == "gpu" and not gpu:
             raise UsageError("--device gpu: onnxruntime has no CUDAExecutionProvider here; use --device cpu or auto")
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu and device != "cpu" else ["CPUExecutionProvider"]
+        providers = (
+            ["CUDAExecutionProvider", "CPUExecutionProvider"] if gpu and device != "cpu" else ["CPUExecutionProvider"]
+        )
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only
         try:
@@ -66,9 +75,12 @@ class OnnxRunner(BatchedRunner):
         self.chunk_size = chunk_size
         used = "gpu" if "CUDAExecutionProvider" in self._session.get_providers() else "cpu"
         self.info = ModelInfo(
-            path=str(path), format="onnx", inputs=[_spec(inputs[0])],
-            outputs=[_spec(o) for o in self._session.get_outputs()], device=used,
-        )  # fmt: skip
+            path=str(path),
+            format="onnx",
+            inputs=[_spec(inputs[0])],
+            outputs=[_spec(o) for o in self._session.get_outputs()],
+            device=used,
+        )
 
     def infer_chunk(self, chunk: np.ndarray) -> list[np.ndarray]:
         return list(self._session.run(self._outputs, {self._input: np.ascontiguousarray(chunk)}))

@@ -52,7 +52,7 @@ class SavedModelRunner(BatchedRunner):
                 f"SavedModel {path}: the {SIGNATURE!r} signature takes {len(args) + len(kwargs)} "
                 "inputs; skewcheck feeds one image tensor"
             )
-        (self._input_key, in_spec), = kwargs.items()
+        ((self._input_key, in_spec),) = kwargs.items()
         outputs = self._fn.structured_outputs
         if not isinstance(outputs, dict):  # signatures always return dicts; be defensive
             outputs = {f"output_{i}": o for i, o in enumerate(tf.nest.flatten(outputs))}

@@ -35,16 +35,12 @@ class TFLiteRunner(BatchedRunner):
     def __init__(self, path: str | Path, *, device: str = "auto", chunk_size: int = DEFAULT_CHUNK) -> None:
         path = Path(path)
         if device == "gpu":
-            raise UsageError(
-                "--device gpu: the TFLite interpreter runs on the CPU only; use --device cpu or auto"
-            )
+            raise UsageError("--device gpu: the TFLite interpreter runs on the CPU only; use --device cpu or auto")
         if not path.is_file():
             raise UsageError(f"model file not found: {path}")
         with open(path, "rb") as fh:
             if fh.read(8)[4:8] != _IDENTIFIER:
-                raise UsageError(
-                    f"cannot load model {path}: not a TFLite flatbuffer (corrupt or wrong extension)"
-                )
+                raise UsageError(f"cannot load model {path}: not a TFLite flatbuffer (corrupt or wrong extension)")
         start_checker()  # imports TensorFlow alongside ours
         tf = import_tensorflow()
         check_tflite_loads(path)  # a file that crashes the interpreter crashes a child, not us

@@ -12,9 +12,12 @@ __all__ = ["Outcome", "Pipeline", "load_pipeline"]
 
 
 def load_pipeline(
-    ref: object, *, what: str = "pipeline", images_root: Path | None = None,
+    ref: object,
+    *,
+    what: str = "pipeline",
+    images_root: Path | None = None,
     max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
-) -> Pipeline:  # fmt: skip
+) -> Pipeline:
     """Resolve a ``--train`` / ``--serve`` reference (or a Python callable from the API).
 
     ``images_root`` (the ``--images`` folder) lets file-backed pipelines (``tensors:DIR``,
@@ -28,7 +31,9 @@ def load_pipeline(
         raise UsageError(f"--max-tensor-mb must be a positive number, got {max_tensor_mb}")
     if callable(ref) and not isinstance(ref, str):
         name = getattr(ref, "__qualname__", type(ref).__name__)
-        return CallablePipeline(f"{getattr(ref, '__module__', '?')}:{name}", ref, what=what, max_tensor_mb=max_tensor_mb)
+        return CallablePipeline(
+            f"{getattr(ref, '__module__', '?')}:{name}", ref, what=what, max_tensor_mb=max_tensor_mb
+        )
     if hasattr(ref, "run") and hasattr(ref, "ref"):
         return ref  # type: ignore[return-value]  # already a Pipeline (duck-typed: run + ref)
     if not isinstance(ref, str) or not ref.strip():

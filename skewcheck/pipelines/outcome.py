@@ -103,7 +103,9 @@ def _through_tf_decode(tb: TracebackType | None) -> bool:
     return False
 
 
-def classify_error(exc: BaseException, native_lines: list[str] | None = None, *, decoder_refused: bool = False) -> Status:
+def classify_error(
+    exc: BaseException, native_lines: list[str] | None = None, *, decoder_refused: bool = False
+) -> Status:
     """``decode-error`` when a decoder library refused the bytes, else ``pipeline-error``.
 
     The exception counts as the decoder's when it, or an exception it was explicitly raised
@@ -196,7 +198,11 @@ class NativeBudget:
             self.bytes_left -= cost
         more = len(lines) - len(kept)
         if more:
-            budget = " (this pipeline's stderr budget for the run is spent)" if self.lines_left <= 0 or self.bytes_left <= 0 else ""
+            budget = (
+                " (this pipeline's stderr budget for the run is spent)"
+                if self.lines_left <= 0 or self.bytes_left <= 0
+                else ""
+            )
             kept.append(f"… {more} more line{'s' if more != 1 else ''}{budget}")
         return kept
 
@@ -214,9 +220,10 @@ def tensor_too_large(tensor: np.ndarray, max_tensor_mb: float | None) -> Outcome
     if size <= max_tensor_mb * 1024 * 1024:
         return None
     return Outcome(
-        status="pipeline-error", error_type="TensorTooLarge",
+        status="pipeline-error",
+        error_type="TensorTooLarge",
         error=f"tensor of {size / 1024 / 1024:,.1f} MiB (shape {list(tensor.shape)}, {tensor.dtype}) exceeds --max-tensor-mb {max_tensor_mb:g}",
-    )  # fmt: skip
+    )
 
 
 @dataclass

@@ -77,8 +77,11 @@ def write_snapshot(
             data: bytes | None = path.read_bytes()
         except OSError as exc:  # an unreadable image is recorded as a failed image, not an abort
             data = None
-            outcome = Outcome(status="pipeline-error", error_type=UNREADABLE,
-                              error=f"cannot read the image file: {exc.strerror or one_line(exc)}")  # fmt: skip
+            outcome = Outcome(
+                status="pipeline-error",
+                error_type=UNREADABLE,
+                error=f"cannot read the image file: {exc.strerror or one_line(exc)}",
+            )
         if data is not None:
             outcome = pipeline.run(path)
         record: dict[str, Any] = {
@@ -90,9 +93,10 @@ def write_snapshot(
         }
         if outcome.ok and outcome.tensor is not None and outcome.tensor.dtype.hasobject:
             outcome = Outcome(
-                status="pipeline-error", error_type="TypeError",
+                status="pipeline-error",
+                error_type="TypeError",
                 error=f"the pipeline returned an object array ({outcome.tensor.dtype}); a snapshot stores numeric tensors only",
-            )  # fmt: skip
+            )
             record["status"] = outcome.status
         if outcome.ok:
             tensor = np.ascontiguousarray(outcome.tensor)
@@ -140,7 +144,9 @@ def read_meta(npz: Any, path: Path) -> dict[str, Any]:
             raise ValueError(f"{META_KEY} is a {raw.dtype} array, not UTF-8 bytes")
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except Exception as exc:  # noqa: BLE001 (corrupt zip member, pickled entry, bad JSON, deep nesting...)
-        raise UsageError(f"{path}: the snapshot's metadata cannot be read ({type(exc).__name__}: {one_line(exc, 200)})") from None
+        raise UsageError(
+            f"{path}: the snapshot's metadata cannot be read ({type(exc).__name__}: {one_line(exc, 200)})"
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         shown = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise UsageError(f"{path}: unknown snapshot format {str(shown)[:80]!r} (expected {FORMAT})")
@@ -162,7 +168,9 @@ def _check_record(record: Any, index: int, path: Path, arrays: list[str]) -> dic
     if digest is not None and not isinstance(digest, str):
         raise UsageError(f"{where} ({record['path']}): 'sha256' is not a string")
     if record.get("status") not in STATUSES:
-        raise UsageError(f"{where} ({record['path']}): status {str(record.get('status'))[:40]!r} is not one of {', '.join(STATUSES)}")
+        raise UsageError(
+            f"{where} ({record['path']}): status {str(record.get('status'))[:40]!r} is not one of {', '.join(STATUSES)}"
+        )
     if record["status"] == "ok" and (not isinstance(record.get("array"), str) or record["array"] not in arrays):
         raise UsageError(f"{where} ({record['path']}): its tensor {str(record.get('array'))[:40]!r} is not in the file")
     for key in ("notes", "native_warnings"):
@@ -174,7 +182,11 @@ def _check_record(record: Any, index: int, path: Path, arrays: list[str]) -> dic
         if record.get(key) is not None:
             record[key] = str(record[key])
     seconds = record.get("seconds", 0.0)
-    record["seconds"] = float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and math.isfinite(seconds) else 0.0
+    record["seconds"] = (
+        float(seconds)
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and math.isfinite(seconds)
+        else 0.0
+    )
     return record
 
 
@@ -190,9 +202,13 @@ def _array_headers(npz: Any, path: Path) -> dict[str, tuple[tuple[int, ...], np.
             with npz.zip.open(f"{name}.npy") as member:
                 shape, dtype = _npy_header(member)
         except Exception as exc:  # noqa: BLE001 (a corrupt member or header)
-            raise UsageError(f"{path}: tensor {name!r} cannot be read ({type(exc).__name__}: {one_line(exc, 200)})") from None
+            raise UsageError(
+                f"{path}: tensor {name!r} cannot be read ({type(exc).__name__}: {one_line(exc, 200)})"
+            ) from None
         if dtype.hasobject:
-            raise UsageError(f"{path}: tensor {name!r} is a pickled object array; a snapshot holds numeric tensors only (not loaded)")
+            raise UsageError(
+                f"{path}: tensor {name!r} is a pickled object array; a snapshot holds numeric tensors only (not loaded)"
+            )
         headers[name] = (shape, dtype)
     return headers
 
@@ -200,15 +216,23 @@ def _array_headers(npz: Any, path: Path) -> dict[str, tuple[tuple[int, ...], np.
 class SnapshotPipeline:
     """Replays a snapshot: the tensor recorded for the same bytes, or a ``missing`` outcome."""
 
-    def __init__(self, path: str | Path, *, images_root: Path | None = None, what: str = "pipeline",
-                 max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        images_root: Path | None = None,
+        what: str = "pipeline",
+        max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
+    ) -> None:
         self.path = Path(path).absolute()  # a pipeline's chdir must not move it
         if not self.path.is_file():
             raise UsageError(f"{what}: snapshot file not found: {path}")
         try:
             self._npz = np.load(self.path, allow_pickle=False)
         except Exception as exc:  # noqa: BLE001 (truncated, corrupt, pickled: not a snapshot we can read)
-            raise UsageError(f"{what}: cannot read snapshot {self.path}: {type(exc).__name__}: {one_line(exc, 200)}") from None
+            raise UsageError(
+                f"{what}: cannot read snapshot {self.path}: {type(exc).__name__}: {one_line(exc, 200)}"
+            ) from None
         if not hasattr(self._npz, "files"):  # a plain .npy saved under a .npz name
             raise UsageError(f"{what}: {self.path} is not a .npz archive")
         self.meta = read_meta(self._npz, self.path)
@@ -229,46 +253,67 @@ class SnapshotPipeline:
         try:
             digest = sha256_file(path)
         except OSError as exc:
-            return Outcome(status="pipeline-error", error_type=UNREADABLE,
-                           error=f"cannot read the image file: {exc.strerror or one_line(exc)}")  # fmt: skip
+            return Outcome(
+                status="pipeline-error",
+                error_type=UNREADABLE,
+                error=f"cannot read the image file: {exc.strerror or one_line(exc)}",
+            )
         record = self._by_hash.get(digest)
         if record is None:
             return self._not_found(path, digest)
         notes = [f"replayed from snapshot {self.path.name}", *record.get("notes", [])]
         if record["status"] != "ok":
             return Outcome(
-                status=record["status"], error_type=record.get("error_type"), error=record.get("error"),
-                native_warnings=list(record.get("native_warnings", [])), notes=notes,
+                status=record["status"],
+                error_type=record.get("error_type"),
+                error=record.get("error"),
+                native_warnings=list(record.get("native_warnings", [])),
+                notes=notes,
                 seconds=float(record.get("seconds", 0.0)),
-            )  # fmt: skip
+            )
         shape, dtype = self._headers[record["array"]]
         size = math.prod(shape) * dtype.itemsize
         if self.max_tensor_mb is not None and size > self.max_tensor_mb * 1024 * 1024:
-            return Outcome(status="pipeline-error", error_type="TensorTooLarge", notes=notes,
-                           error=f"tensor of {size / 1024 / 1024:,.1f} MiB (shape {list(shape)}, {dtype}) exceeds --max-tensor-mb {self.max_tensor_mb:g}")  # fmt: skip
+            return Outcome(
+                status="pipeline-error",
+                error_type="TensorTooLarge",
+                notes=notes,
+                error=f"tensor of {size / 1024 / 1024:,.1f} MiB (shape {list(shape)}, {dtype}) exceeds --max-tensor-mb {self.max_tensor_mb:g}",
+            )
         try:
             tensor = self._npz[record["array"]]
         except Exception as exc:  # noqa: BLE001 (a corrupt member: this image's error, the rest replay)
-            return Outcome(status="pipeline-error", error_type=type(exc).__name__, notes=notes,
-                           error=f"snapshot tensor {record['array']} cannot be read: {one_line(exc, 300)}")  # fmt: skip
+            return Outcome(
+                status="pipeline-error",
+                error_type=type(exc).__name__,
+                notes=notes,
+                error=f"snapshot tensor {record['array']} cannot be read: {one_line(exc, 300)}",
+            )
         return Outcome(
-            status="ok", tensor=tensor, native_warnings=list(record.get("native_warnings", [])),
-            notes=notes, seconds=float(record.get("seconds", 0.0)),
-        )  # fmt: skip
+            status="ok",
+            tensor=tensor,
+            native_warnings=list(record.get("native_warnings", [])),
+            notes=notes,
+            seconds=float(record.get("seconds", 0.0)),
+        )
 
     def _not_found(self, path: Path, digest: str) -> Outcome:
         rel = _relative(path, self.images_root)
         record = self._by_path.get(rel) if rel is not None else None
         if record is not None:
-            recorded = f"sha256 {record['sha256'][:12]}… recorded" if record.get("sha256") else "unreadable when recorded"
+            recorded = (
+                f"sha256 {record['sha256'][:12]}… recorded" if record.get("sha256") else "unreadable when recorded"
+            )
             return Outcome(
-                status="missing", error_type=CHANGED,
+                status="missing",
+                error_type=CHANGED,
                 error=f"the bytes of {rel} changed since the snapshot ({recorded}, {digest[:12]}… now); not compared",
-            )  # fmt: skip
+            )
         return Outcome(
-            status="missing", error_type=NOT_IN_SNAPSHOT,
+            status="missing",
+            error_type=NOT_IN_SNAPSHOT,
             error=f"no image with these bytes (sha256 {digest[:12]}…) in snapshot {self.path.name}",
-        )  # fmt: skip
+        )
 
 
 def _relative(path: Path, root: Path | None) -> str | None:
@@ -281,7 +326,10 @@ def _relative(path: Path, root: Path | None) -> str | None:
 
 
 def take_snapshot(
-    pipeline: object, out: str | Path, *, images: str | Path | None = None,
+    pipeline: object,
+    out: str | Path,
+    *,
+    images: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SnapshotStats:
     """API behind ``skewcheck snapshot``: run ``pipeline`` (a reference or a callable) on every

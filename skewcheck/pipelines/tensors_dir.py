@@ -54,8 +54,14 @@ class ForeignError(Exception):
 
 
 class TensorsDirPipeline:
-    def __init__(self, ref: str, *, images_root: Path | None = None, what: str = "pipeline",
-                 max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ref: str,
+        *,
+        images_root: Path | None = None,
+        what: str = "pipeline",
+        max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
+    ) -> None:
         self.ref = ref
         folder = ref.removeprefix(PREFIX)
         if not folder.strip():
@@ -69,7 +75,9 @@ class TensorsDirPipeline:
             raise UsageError(f"{what} {ref!r}: tensors folder not found: {folder}")
         self.images_root = images_root
         self.max_tensor_mb = max_tensor_mb
-        self.description = f"tensors dumped by another system, read from {self.dir} (<image path>.npy | .npz | .bin+.json)"
+        self.description = (
+            f"tensors dumped by another system, read from {self.dir} (<image path>.npy | .npz | .bin+.json)"
+        )
 
     def relative_name(self, path: Path) -> str:
         """The image's path relative to ``--images`` (the current directory without one)."""
@@ -91,23 +99,29 @@ class TensorsDirPipeline:
             if not isinstance(exc, TensorFileError):
                 message = f"cannot read the tensor file for {rel}: {message}"
             return Outcome(
-                status="pipeline-error", error_type=type(exc).__name__, error=message[:500],
+                status="pipeline-error",
+                error_type=type(exc).__name__,
+                error=message[:500],
                 seconds=time.perf_counter() - start,
-            )  # fmt: skip
+            )
         seconds = time.perf_counter() - start
         if found is None:
             error_file = Path(f"{base}.error")
             if error_text is not None:
                 foreign = ForeignError(error_text)
                 return Outcome(
-                    status=classify_foreign_text(error_text), error_type="ForeignError", error=str(foreign),
-                    notes=[f"error recorded by the other system in {error_file.name}"], seconds=seconds,
-                )  # fmt: skip
+                    status=classify_foreign_text(error_text),
+                    error_type="ForeignError",
+                    error=str(foreign),
+                    notes=[f"error recorded by the other system in {error_file.name}"],
+                    seconds=seconds,
+                )
             return Outcome(
-                status="missing", error_type="TensorNotFound",
+                status="missing",
+                error_type="TensorNotFound",
                 error=f"no tensor for {rel} in {self.dir} (looked for {rel}.npy, .npz, .bin + .json, .error)",
                 seconds=seconds,
-            )  # fmt: skip
+            )
         tensor, source = found
         notes = [f"read from {source}"]
         tensor = finish_tensor(tensor, notes)
@@ -222,10 +236,7 @@ def parse_sidecar(text: str, name: str = "sidecar") -> tuple[tuple[int, ...], np
 
     Any other content is a :class:`TensorFileError` naming what is wrong.
     """
-    usage = (
-        f"{name}: expected {{\"shape\": [H, W, C], \"dtype\": \"float32\"}} "
-        "(optional \"byte_order\": little|big)"
-    )
+    usage = f'{name}: expected {{"shape": [H, W, C], "dtype": "float32"}} (optional "byte_order": little|big)'
     try:
         spec = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -233,10 +244,14 @@ def parse_sidecar(text: str, name: str = "sidecar") -> tuple[tuple[int, ...], np
     if not isinstance(spec, dict) or "shape" not in spec or "dtype" not in spec:
         raise TensorFileError(f"{usage}, got {str(spec)[:100]!r}")
     raw_shape = spec["shape"]
-    if not isinstance(raw_shape, list) or len(raw_shape) > MAX_DIMS or any(
-        isinstance(d, bool) or not isinstance(d, int) or not 0 <= d < 2**40 for d in raw_shape
+    if (
+        not isinstance(raw_shape, list)
+        or len(raw_shape) > MAX_DIMS
+        or any(isinstance(d, bool) or not isinstance(d, int) or not 0 <= d < 2**40 for d in raw_shape)
     ):
-        raise TensorFileError(f"{usage}: shape must be a list of at most {MAX_DIMS} non-negative integers, got {str(raw_shape)[:100]}")
+        raise TensorFileError(
+            f"{usage}: shape must be a list of at most {MAX_DIMS} non-negative integers, got {str(raw_shape)[:100]}"
+        )
     name_ = spec["dtype"]
     dtype: np.dtype | None = None
     if isinstance(name_, str) and _DTYPE_NAME.fullmatch(name_):

@@ -30,7 +30,7 @@ from skewcheck.pipelines.outcome import (
     NativeBudget,
     Outcome,
     tensor_too_large,
-)  # fmt: skip
+)
 
 _PATH_ANNOTATIONS = {"str", "Path", "pathlib.Path", "os.PathLike", "PathLike", "str | Path"}
 
@@ -132,7 +132,9 @@ def to_numpy(value: Any) -> np.ndarray:
 
 def check_numeric(tensor: np.ndarray) -> np.ndarray:
     """Only real numbers (or booleans) can be compared; anything else is the pipeline's error."""
-    if tensor.dtype == bool or (np.issubdtype(tensor.dtype, np.number) and not np.issubdtype(tensor.dtype, np.complexfloating)):
+    if tensor.dtype == bool or (
+        np.issubdtype(tensor.dtype, np.number) and not np.issubdtype(tensor.dtype, np.complexfloating)
+    ):
         return tensor
     raise TypeError(f"pipeline returned an array of dtype {tensor.dtype}, not real numbers")
 
@@ -157,8 +159,14 @@ class CallablePipeline:
     pipeline (see :mod:`skewcheck.pipelines.isolation`).
     """
 
-    def __init__(self, ref: str, fn: Callable[..., Any] | None = None, *, what: str = "pipeline",
-                 max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB):  # fmt: skip
+    def __init__(
+        self,
+        ref: str,
+        fn: Callable[..., Any] | None = None,
+        *,
+        what: str = "pipeline",
+        max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
+    ):
         self.ref = ref
         self.max_tensor_mb = max_tensor_mb
         self._native_budget = NativeBudget()

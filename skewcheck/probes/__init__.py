@@ -23,7 +23,20 @@ from skewcheck.probes.writer import (
 )
 
 __all__ = [
-    "CATEGORIES", "EXPECTS", "KINDS", "KINDS_BY_NAME", "MANIFEST", "Kind", "ProbeEntry", "ProbeSet",
-    "base_file", "builtin_probe_dir", "images_root", "cache_root", "load_manifest", "select_kinds",
-    "write_probe_set", "write_probes",
+    "CATEGORIES",
+    "EXPECTS",
+    "KINDS",
+    "KINDS_BY_NAME",
+    "MANIFEST",
+    "Kind",
+    "ProbeEntry",
+    "ProbeSet",
+    "base_file",
+    "builtin_probe_dir",
+    "images_root",
+    "cache_root",
+    "load_manifest",
+    "select_kinds",
+    "write_probe_set",
+    "write_probes",
 ]

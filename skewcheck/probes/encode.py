@@ -66,9 +66,7 @@ def lossy_tolerance(encoded_from: np.ndarray, data: bytes) -> dict[str, float]:
 def measured_tolerance(expected: np.ndarray, decoded: np.ndarray, *, lossless: bool) -> dict[str, float]:
     """Bounds from a measured error: mean + allowance, and for lossless files max + 4 levels."""
     diff = np.abs(expected.astype(np.int16) - decoded.astype(np.int16))
-    tolerance: dict[str, float] = {
-        "mean_abs": math.ceil((float(diff.mean()) + DECODER_ALLOWANCE_MEAN) * 10) / 10
-    }
+    tolerance: dict[str, float] = {"mean_abs": math.ceil((float(diff.mean()) + DECODER_ALLOWANCE_MEAN) * 10) / 10}
     if lossless:
         tolerance["max_abs"] = int(diff.max()) + 4
     return tolerance
@@ -89,12 +87,7 @@ def png_from_rows(width: int, height: int, bit_depth: int, color_type: int, rows
     parts = [compressor.compress(row) for row in rows]
     parts.append(compressor.flush())
     header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return (
-        PNG_SIGNATURE
-        + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", b"".join(parts))
-        + png_chunk(b"IEND", b"")
-    )
+    return PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", b"".join(parts)) + png_chunk(b"IEND", b"")
 
 
 def png_rgb16(rgb: np.ndarray) -> bytes:

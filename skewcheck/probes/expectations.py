@@ -19,6 +19,7 @@ from skewcheck.probes.model import base_file
 
 MARGIN_255 = 1.0  # on top of the probe's own tolerance: resampling in the pipeline blurs a little
 
+
 class ProbeExpectations:
     def __init__(self, probes: dict[str, Any]) -> None:
         self.probes = probes

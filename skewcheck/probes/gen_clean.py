@@ -22,22 +22,28 @@ def jpeg_q75(base: Base, ctx: GenContext) -> list[Probe]:
 
 def jpeg_progressive(base: Base, ctx: GenContext) -> list[Probe]:
     return _jpeg_probe(
-        base, "progressive JPEG, quality 90, 4:2:0: several scans, as browsers and CDNs write",
-        quality=90, progressive=True,
+        base,
+        "progressive JPEG, quality 90, 4:2:0: several scans, as browsers and CDNs write",
+        quality=90,
+        progressive=True,
     )
 
 
 def jpeg_420(base: Base, ctx: GenContext) -> list[Probe]:
     return _jpeg_probe(
-        base, "JPEG quality 90, chroma subsampled 4:2:0: decoders differ in chroma upsampling",
-        quality=90, subsampling="4:2:0",
+        base,
+        "JPEG quality 90, chroma subsampled 4:2:0: decoders differ in chroma upsampling",
+        quality=90,
+        subsampling="4:2:0",
     )
 
 
 def jpeg_444(base: Base, ctx: GenContext) -> list[Probe]:
     return _jpeg_probe(
-        base, "JPEG quality 90, no chroma subsampling (4:4:4): isolates IDCT differences",
-        quality=90, subsampling="4:4:4",
+        base,
+        "JPEG quality 90, no chroma subsampling (4:4:4): isolates IDCT differences",
+        quality=90,
+        subsampling="4:4:4",
     )
 
 

@@ -18,7 +18,9 @@ from skewcheck.probes.model import Base, GenContext, Probe
 
 ICC_PROFILES = {
     "adobe-rgb": (
-        "compatibleWithAdobeRGB1998.icc", "Adobe RGB (1998)-compatible", "DSLRs and Photoshop exports set to Adobe RGB"
+        "compatibleWithAdobeRGB1998.icc",
+        "Adobe RGB (1998)-compatible",
+        "DSLRs and Photoshop exports set to Adobe RGB",
     ),
     "prophoto-rgb": ("ProPhotoRGB.icc", "ProPhoto RGB", "Lightroom / raw-converter exports"),
 }

@@ -25,8 +25,17 @@ def grayscale(base: Base, ctx: GenContext) -> list[Probe]:
         "single-channel (L) JPEG, quality 95: ImageNet holds a few; decoders return H x W, H x W x 1 "
         f"or H x W x 3. Base is its luminance replicated to RGB ({base.name}.gray)"
     )
-    return [Probe("jpg", data, "same-as-base", note, base=f"{base.name}.gray",
-                  tolerance=encode.lossy_tolerance(reference, data), reference=reference)]
+    return [
+        Probe(
+            "jpg",
+            data,
+            "same-as-base",
+            note,
+            base=f"{base.name}.gray",
+            tolerance=encode.lossy_tolerance(reference, data),
+            reference=reference,
+        )
+    ]
 
 
 def png_16bit(base: Base, ctx: GenContext) -> list[Probe]:
@@ -79,8 +88,17 @@ def _palette_image(rgb: np.ndarray) -> Image.Image:
 def palette(ctx: GenContext) -> list[Probe]:
     sentinel = channel_order_sentinel()
     note = "palette (P) PNG of the channel-order sentinel, exact colours: some decoders return indices"
-    return [Probe("png", encode.png(_palette_image(sentinel)), "same-as-base", note,
-                  base=CHANNEL_SENTINEL, tolerance={"max_abs": 0}, reference=sentinel)]
+    return [
+        Probe(
+            "png",
+            encode.png(_palette_image(sentinel)),
+            "same-as-base",
+            note,
+            base=CHANNEL_SENTINEL,
+            tolerance={"max_abs": 0},
+            reference=sentinel,
+        )
+    ]
 
 
 def gif_multiframe(ctx: GenContext) -> list[Probe]:
@@ -92,7 +110,9 @@ def gif_multiframe(ctx: GenContext) -> list[Probe]:
         "3-frame GIF whose first frame is the channel-order sentinel (then rotated, then inverted): "
         "tf.io.decode_gif returns all frames (4-D); pipelines that keep the last frame differ"
     )
-    return [Probe("gif", data, "same-as-base", note, base=CHANNEL_SENTINEL, tolerance={"max_abs": 0}, reference=sentinel)]
+    return [
+        Probe("gif", data, "same-as-base", note, base=CHANNEL_SENTINEL, tolerance={"max_abs": 0}, reference=sentinel)
+    ]
 
 
 def rgba_png(base: Base, ctx: GenContext) -> list[Probe]:

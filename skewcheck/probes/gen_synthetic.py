@@ -23,10 +23,24 @@ def sentinel_channel_order(ctx: GenContext) -> list[Probe]:
     )
     jpeg = encode.jpeg(sentinel, quality=95, subsampling="4:4:4")
     return [
-        Probe("png", encode.png(sentinel), "same-as-base", note + " (lossless PNG)",
-              base=CHANNEL_SENTINEL, tolerance={"max_abs": 0}, reference=sentinel),
-        Probe("jpg", jpeg, "same-as-base", note + " (JPEG q95 4:4:4, the path OpenCV users take)",
-              base=CHANNEL_SENTINEL, tolerance=encode.lossy_tolerance(sentinel, jpeg), reference=sentinel),
+        Probe(
+            "png",
+            encode.png(sentinel),
+            "same-as-base",
+            note + " (lossless PNG)",
+            base=CHANNEL_SENTINEL,
+            tolerance={"max_abs": 0},
+            reference=sentinel,
+        ),
+        Probe(
+            "jpg",
+            jpeg,
+            "same-as-base",
+            note + " (JPEG q95 4:4:4, the path OpenCV users take)",
+            base=CHANNEL_SENTINEL,
+            tolerance=encode.lossy_tolerance(sentinel, jpeg),
+            reference=sentinel,
+        ),
     ]
 
 
@@ -36,14 +50,27 @@ def sentinel_resize(ctx: GenContext) -> list[Probe]:
         "192x192 zone plate with a thin circle (Clean-FID's test): decodes exactly; after resizing, "
         "antialiased and aliased resizers (PIL vs OpenCV vs tf.image) differ strongly"
     )
-    return [Probe("png", encode.png(sentinel), "same-as-base", note,
-                  base="sentinel.resize", tolerance={"max_abs": 0}, reference=sentinel)]
+    return [
+        Probe(
+            "png",
+            encode.png(sentinel),
+            "same-as-base",
+            note,
+            base="sentinel.resize",
+            tolerance={"max_abs": 0},
+            reference=sentinel,
+        )
+    ]
 
 
 def size_1x1(ctx: GenContext) -> list[Probe]:
     pixel = np.array([[[200, 30, 60]]], np.uint8)
     note = "a 1x1 image: crops and aspect-preserving resizes with integer arithmetic can produce 0-sized outputs"
-    return [Probe("png", encode.png(pixel), "same-as-base", note, base="size.1x1", tolerance={"max_abs": 0}, reference=pixel)]
+    return [
+        Probe(
+            "png", encode.png(pixel), "same-as-base", note, base="size.1x1", tolerance={"max_abs": 0}, reference=pixel
+        )
+    ]
 
 
 def size_extreme_aspect(ctx: GenContext) -> list[Probe]:
@@ -59,8 +86,17 @@ def size_extreme_aspect(ctx: GenContext) -> list[Probe]:
             f"{label} (width x height) colour ramp: centre crops and fixed-aspect resizes "
             "disagree, some decoders or resizers refuse sides under 16 px"
         )
-        probes.append(Probe(f"{label}.png", encode.png(array), "same-as-base", note,
-                            base=f"size.{label}", tolerance={"max_abs": 0}, reference=array))
+        probes.append(
+            Probe(
+                f"{label}.png",
+                encode.png(array),
+                "same-as-base",
+                note,
+                base=f"size.{label}",
+                tolerance={"max_abs": 0},
+                reference=array,
+            )
+        )
     return probes
 
 
@@ -74,4 +110,3 @@ def size_decompression_bomb(ctx: GenContext) -> list[Probe]:
         f"{side * side * 3 / 2**20:,.0f} MiB of RGB. A server must refuse it"
     )
     return [Probe("png", data, "reject", note)]
-

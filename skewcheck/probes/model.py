@@ -12,7 +12,15 @@ Expect = Literal["same-as-base", "reject", "either"]
 EXPECTS: tuple[str, ...] = ("same-as-base", "reject", "either")
 
 CATEGORIES: tuple[str, ...] = (
-    "clean", "truncated", "corrupt", "icc", "exif", "format", "alpha", "size", "sentinel",
+    "clean",
+    "truncated",
+    "corrupt",
+    "icc",
+    "exif",
+    "format",
+    "alpha",
+    "size",
+    "sentinel",
 )
 #: Reference images get their own category; they are written whenever a probe names their base.
 BASE_CATEGORY = "base"
@@ -114,8 +122,6 @@ class GenContext:
         import zlib
 
         return np.random.default_rng([self.seed, *(zlib.crc32(k.encode()) for k in keys)])
-
-
 
 
 @dataclass(frozen=True)

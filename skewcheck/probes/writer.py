@@ -97,7 +97,9 @@ def write_probe_set(
                 if file in files:
                     raise RuntimeError(f"duplicate probe file {file}")
                 files[file] = probe.data
-                entries.append(ProbeEntry(file, kind.name, kind.category, probe.base, probe.expect, probe.tolerance, probe.note))
+                entries.append(
+                    ProbeEntry(file, kind.name, kind.category, probe.base, probe.expect, probe.tolerance, probe.note)
+                )
                 if probe.base is None:
                     continue
                 if probe.reference is not None:
@@ -179,13 +181,19 @@ def load_manifest(images_dir: Path) -> dict[str, ProbeEntry]:
                 raise ValueError(f"probe {number} is {type(item).__name__}, not an object")
             entry = ProbeEntry.from_dict(item)
             if entry.expect not in EXPECTS:
-                raise ValueError(f"probe {number}: expect {str(entry.expect)[:40]!r} is not one of {', '.join(EXPECTS)}")
+                raise ValueError(
+                    f"probe {number}: expect {str(entry.expect)[:40]!r} is not one of {', '.join(EXPECTS)}"
+                )
             if entry.base is not None and not isinstance(entry.base, str):
                 raise ValueError(f"probe {number}: base must be a string or null")
             tolerance = item.get("tolerance")
-            if tolerance is not None and (not isinstance(tolerance, dict) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in tolerance.values()
-            )):  # fmt: skip
+            if tolerance is not None and (
+                not isinstance(tolerance, dict)
+                or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                    for v in tolerance.values()
+                )
+            ):
                 raise ValueError(f"probe {number}: tolerance must map names to numbers")
             entries[entry.file] = entry
         return entries

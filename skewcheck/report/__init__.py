@@ -17,7 +17,14 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "html": Report.to_html,
 }
 # file extension → format, for --report PATH
-FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".xml": "junit", ".html": "html", ".htm": "html"}
+FORMATS = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".xml": "junit",
+    ".html": "html",
+    ".htm": "html",
+}
 
 
 def register_report_format(name: str, render: Callable[[Report], str], extensions: tuple[str, ...] = ()) -> None:

@@ -45,17 +45,23 @@ def output_lines(summary: dict[str, Any]) -> list[str]:
         changed = f"{o.get('changed', 0)} of {o['images']} images changed"
         if o["kind"] == "dense":
             resized = f"; {o['resampled']['how']}" if o.get("resampled") else ""  # maps of other sizes, resized
-            out.append(f"dense output {o['output']}: {pct(o['value'])} of pixels cross {o['threshold']:g}, "
-                       f"IoU {num(o['iou'], '.3f')}, mean |Δ| {num(o['mean_abs_diff'], '.3g')} ({changed}){resized}")  # fmt: skip
+            out.append(
+                f"dense output {o['output']}: {pct(o['value'])} of pixels cross {o['threshold']:g}, "
+                f"IoU {num(o['iou'], '.3f')}, mean |Δ| {num(o['mean_abs_diff'], '.3g')} ({changed}){resized}"
+            )
         elif o["kind"] == "embedding":
             nn = o.get("nn_agreement")
             near = f", nearest neighbour agrees on {pct(nn)} of {o['nn_images']} images" if nn is not None else ""
-            out.append(f"embedding output {o['output']}: mean cosine {num(o['value'], '.4f')} "
-                       f"(min {num(o['min_cosine'], '.4f')}){near} ({changed})")  # fmt: skip
+            out.append(
+                f"embedding output {o['output']}: mean cosine {num(o['value'], '.4f')} "
+                f"(min {num(o['min_cosine'], '.4f')}){near} ({changed})"
+            )
         elif o["kind"] == "detection":
             errors = f", post-process failed on {o['postprocess_errors']}" if o.get("postprocess_errors") else ""
-            out.append(f"detections: {o['kept']} of {o['train_boxes']} boxes kept, {o['moved']} moved "
-                       f"({o['relabelled']} relabelled), {o['lost']} lost, {o['spurious']} spurious ({changed}{errors})")  # fmt: skip
+            out.append(
+                f"detections: {o['kept']} of {o['train_boxes']} boxes kept, {o['moved']} moved "
+                f"({o['relabelled']} relabelled), {o['lost']} lost, {o['spurious']} spurious ({changed}{errors})"
+            )
     return out
 
 
@@ -82,13 +88,22 @@ def impact_text(finding: dict[str, Any], summary: dict[str, Any]) -> str:
         return "impact not measured: no repair undoes this cause on the tensors"
     sample = f"measured on {imp['sampled']} sampled images"
     answers = _answers(summary)
-    if imp.get("flips_recovered") is not None and answers and not answers["changed"] and imp.get("diff_explained") is not None:
-        return (f"no image's answer changed; fixing this removes {pct(imp['diff_explained'], 0)} of the tensor difference "
-                f"on its images; {sample}")  # fmt: skip
+    if (
+        imp.get("flips_recovered") is not None
+        and answers
+        and not answers["changed"]
+        and imp.get("diff_explained") is not None
+    ):
+        return (
+            f"no image's answer changed; fixing this removes {pct(imp['diff_explained'], 0)} of the tensor difference "
+            f"on its images; {sample}"
+        )
     if imp.get("flips_recovered") is not None and answers:
         images = answers["images"] or 1
-        text = (f"fixing this brings back {imp['flips_recovered']} of {answers['changed']} images whose answer changed "
-                f"(unchanged {pct(1 - answers['changed'] / images)} → {pct(imp.get('agreement_after_fix'))})")  # fmt: skip
+        text = (
+            f"fixing this brings back {imp['flips_recovered']} of {answers['changed']} images whose answer changed "
+            f"(unchanged {pct(1 - answers['changed'] / images)} → {pct(imp.get('agreement_after_fix'))})"
+        )
         return _with_side_effects(text, imp, "changes", sample)
     if imp.get("flips_recovered") is not None:
         text = f"fixing this recovers {imp['flips_recovered']} of {summary.get('flips', 0)} flips"
@@ -174,24 +189,33 @@ def divergence_lines(d: dict[str, Any] | None) -> list[str]:
             text += f" · max |Δ| {num(m['max_abs_diff'], '.4g')}, mean |Δ| {num(m['mean_abs_diff'], '.4g')}"
         for side, error in m.get("error", {}).items():
             text += f" · {side} failed: {error}"
-        later = [f"#{b['step']} {b['train_step']} on {b['images']}" for b in d.get("by_step", []) if b["step"] != d["step"]]
+        later = [
+            f"#{b['step']} {b['train_step']} on {b['images']}" for b in d.get("by_step", []) if b["step"] != d["step"]
+        ]
         others = f"; the others first differ at {', '.join(later)}" if later else ""
         out.append(text + f" ({d['images']} of {d['sampled']} sampled images{others})")
     elif d.get("sampled"):
         out.append(f"Step by step: no step diverges on the {d['sampled']} sampled images")
     ops = d.get("op_lists")
     if ops:
-        out.append(f"Op lists differ at train #{ops['train_index']} / serve #{ops['serve_index']}: "
-                   f"train {', '.join(ops['train_steps']) or '(nothing)'} vs serve "
-                   f"{', '.join(ops['serve_steps']) or '(nothing)'}")  # fmt: skip
+        out.append(
+            f"Op lists differ at train #{ops['train_index']} / serve #{ops['serve_index']}: "
+            f"train {', '.join(ops['train_steps']) or '(nothing)'} vs serve "
+            f"{', '.join(ops['serve_steps']) or '(nothing)'}"
+        )
     return out
 
 
 def error_counts(summary: dict[str, Any]) -> list[str]:
     """'decode errors: train 0, serve 1' and the same for pipeline and model errors."""
-    return [f"{label}: train {summary[key]['train']}, serve {summary[key]['serve']}"
-            for key, label in (("decode_errors", "decode errors"), ("pipeline_errors", "pipeline errors"),
-                               ("model_errors", "model errors"))]  # fmt: skip
+    return [
+        f"{label}: train {summary[key]['train']}, serve {summary[key]['serve']}"
+        for key, label in (
+            ("decode_errors", "decode errors"),
+            ("pipeline_errors", "pipeline errors"),
+            ("model_errors", "model errors"),
+        )
+    ]
 
 
 def worst_image_cells(record: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -199,8 +223,12 @@ def worst_image_cells(record: dict[str, Any]) -> tuple[str, str, str, str]:
     m = record.get("metrics", {})
     dp = m.get("prediction", {}).get("max_abs_dp")
     dt = m.get("tensor", {}).get("mean_abs_diff")
-    return (", ".join(record["findings"]) or "-", "yes" if record["flipped"] else "no",
-            "-" if dp is None else f"{dp:.3f}", "-" if dt is None else f"{dt:.4g}")  # fmt: skip
+    return (
+        ", ".join(record["findings"]) or "-",
+        "yes" if record["flipped"] else "no",
+        "-" if dp is None else f"{dp:.3f}",
+        "-" if dt is None else f"{dt:.4g}",
+    )
 
 
 def image_failures(record: dict[str, Any], failing_kinds: set[str]) -> list[str]:
@@ -242,7 +270,10 @@ def engine_text(summary: dict[str, Any], shown: int = 10) -> str | None:
     """With --engine ray, the images Ray retried or gave up on (None when there were none)."""
     engine = summary.get("engine") or {}
     parts = []
-    for key, label in (("retried", "retried by Ray after a lost worker"), ("lost", "lost (Ray gave up; recorded as RayTaskLost)")):
+    for key, label in (
+        ("retried", "retried by Ray after a lost worker"),
+        ("lost", "lost (Ray gave up; recorded as RayTaskLost)"),
+    ):
         names = engine.get(key) or []
         if names:
             more = f" and {len(names) - shown} more" if len(names) > shown else ""

@@ -31,7 +31,7 @@ from skewcheck.report.common import (
     to_pass,
     to_pass_label,
     worst_image_cells,
-)  # fmt: skip
+)
 from skewcheck.report.html_assets import CSP, CSS, SCRIPT
 
 WORST_SHOWN = 10
@@ -93,16 +93,23 @@ def page_context(data: dict[str, Any]) -> dict[str, Any]:
 def _tiles(data: dict[str, Any]) -> list[dict[str, Any]]:
     s = data["summary"]
     failing = failing_findings(data)
-    tiles = [(str(s["images"]), "images", False), (str(s["compared"]), "compared (both pipelines gave a tensor)", False),
-             (str(len(failing)), f"findings at or above '{data['gate']}'", bool(failing))]  # fmt: skip
+    tiles = [
+        (str(s["images"]), "images", False),
+        (str(s["compared"]), "compared (both pipelines gave a tensor)", False),
+        (str(len(failing)), f"findings at or above '{data['gate']}'", bool(failing)),
+    ]
     if s.get("top1_agreement") is not None:
         tiles.append((pct(s["top1_agreement"]), f"top-1 agreement ({s['flips']} flips)", s["flips"] > 0))
     acc = s.get("accuracy")
     if acc and acc.get("train") is not None and acc.get("serve") is not None:
-        tiles.append((f"{pct(acc['train'])} → {pct(acc['serve'])}", "accuracy train → serve", acc["serve"] < acc["train"]))
+        tiles.append(
+            (f"{pct(acc['train'])} → {pct(acc['serve'])}", "accuracy train → serve", acc["serve"] < acc["train"])
+        )
     wrong = s.get("confident_wrong")
     if wrong:
-        tiles.append((str(wrong["serve"]), f"confidently wrong under serve (≥ {wrong['threshold']:g})", wrong["serve"] > 0))
+        tiles.append(
+            (str(wrong["serve"]), f"confidently wrong under serve (≥ {wrong['threshold']:g})", wrong["serve"] > 0)
+        )
     return [{"n": n, "label": label, "bad": bad} for n, label, bad in tiles]
 
 
@@ -125,8 +132,11 @@ def _finding(number: int, f: dict[str, Any], summary: dict[str, Any]) -> dict[st
 
 def _example(e: dict[str, Any]) -> dict[str, Any]:
     diff = e.get("diff")
-    diff_fig = (_figure(diff["png"], "|diff|", f"max |Δ| {num(diff['max_abs'], '.4g')}") if diff
-                else _figure(None, "|diff|", "no aligned pair of tensors", missing="no diff"))  # fmt: skip
+    diff_fig = (
+        _figure(diff["png"], "|diff|", f"max |Δ| {num(diff['max_abs'], '.4g')}")
+        if diff
+        else _figure(None, "|diff|", "no aligned pair of tensors", missing="no diff")
+    )
     return {
         "path": str(e["path"]),
         "flipped": bool(e.get("flipped")),
@@ -153,14 +163,19 @@ def _accuracy(s: dict[str, Any]) -> list[dict[str, Any]] | None:
     return rows
 
 
-def _acc_row(name: str, n: int | None, train: float | None, serve: float | None, delta: float | None,
-             strong: bool = False) -> dict[str, Any]:  # fmt: skip
+def _acc_row(
+    name: str, n: int | None, train: float | None, serve: float | None, delta: float | None, strong: bool = False
+) -> dict[str, Any]:
     def cell(x: float | None, text: str) -> dict[str, str]:
         return {"sort": "" if x is None else str(x), "text": text}
 
     shown = "n/a" if delta is None else f"{100 * delta:+.1f}"
-    return {"name": name, "strong": strong, "images": "" if n is None else str(n),
-            "cells": [cell(train, pct(train)), cell(serve, pct(serve)), cell(delta, shown)]}  # fmt: skip
+    return {
+        "name": name,
+        "strong": strong,
+        "images": "" if n is None else str(n),
+        "cells": [cell(train, pct(train)), cell(serve, pct(serve)), cell(delta, shown)],
+    }
 
 
 def _confidence(s: dict[str, Any]) -> dict[str, Any] | None:
@@ -171,8 +186,10 @@ def _confidence(s: dict[str, Any]) -> dict[str, Any] | None:
     used = [i for i in range(len(bins) - 1) if conf["train"][i] or conf["serve"][i]]
     rows = []
     for i in range(used[0], used[-1] + 1) if used else ():  # no empty rows before the first or after the last count
-        bars = [{"side": side, "width": f"{200 * conf[side][i] / peak:.0f}", "count": conf[side][i]}
-                for side in ("train", "serve")]  # fmt: skip
+        bars = [
+            {"side": side, "width": f"{200 * conf[side][i] / peak:.0f}", "count": conf[side][i]}
+            for side in ("train", "serve")
+        ]
         rows.append({"range": f"{bins[i]:.1f}–{bins[i + 1]:.1f}", "bars": bars})
     wrong = s.get("confident_wrong")
     callout = None
@@ -182,15 +199,31 @@ def _confidence(s: dict[str, Any]) -> dict[str, Any] | None:
             "train": wrong["train"],
             "threshold": f"{wrong['threshold']:g}",
             "neutral": not wrong["serve"],  # none under serve: a fact, not an alert
-            "examples": [{"path": str(e["path"]), "label": str(e["label"]), "predicted": str(e["predicted"]),
-                          "confidence": num(e["confidence"], ".3f")} for e in wrong["examples"]],  # fmt: skip
+            "examples": [
+                {
+                    "path": str(e["path"]),
+                    "label": str(e["label"]),
+                    "predicted": str(e["predicted"]),
+                    "confidence": num(e["confidence"], ".3f"),
+                }
+                for e in wrong["examples"]
+            ],
         }
     return {"rows": rows, "wrong": callout}
 
 
 def _probe_matrix(matrix: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"kind": str(kind), "expect": str(row["expect"]), "images": row["images"], "train": _statuses(row["train"]),
-             "serve": _statuses(row["serve"]), "differ": row["differ"]} for kind, row in matrix.items()]  # fmt: skip
+    return [
+        {
+            "kind": str(kind),
+            "expect": str(row["expect"]),
+            "images": row["images"],
+            "train": _statuses(row["train"]),
+            "serve": _statuses(row["serve"]),
+            "differ": row["differ"],
+        }
+        for kind, row in matrix.items()
+    ]
 
 
 def _statuses(counts: dict[str, int]) -> str:

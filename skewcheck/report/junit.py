@@ -23,7 +23,7 @@ from skewcheck.report.common import (
     num,
     pct,
     side_status,
-)  # fmt: skip
+)
 
 
 def render_junit(data: dict[str, Any]) -> str:
@@ -53,8 +53,9 @@ def _suite(root: ET.Element, name: str) -> ET.Element:
 
 def _image_case(suite: ET.Element, record: dict[str, Any], data: dict[str, Any], failing_kinds: set[str]) -> None:
     seconds = sum(record.get(side, {}).get("seconds", 0.0) or 0.0 for side in ("train", "serve"))
-    case = ET.SubElement(suite, "testcase", classname=f"skewcheck.{suite.get('name')}", name=record["path"],
-                         time=f"{seconds:.6f}")  # fmt: skip
+    case = ET.SubElement(
+        suite, "testcase", classname=f"skewcheck.{suite.get('name')}", name=record["path"], time=f"{seconds:.6f}"
+    )
     failing = image_failures(record, failing_kinds)
     if failing:
         findings = [f for f in failing_findings(data) if f["kind"] in failing]
@@ -65,16 +66,19 @@ def _image_case(suite: ET.Element, record: dict[str, Any], data: dict[str, Any],
     train, serve = record.get("train", {}), record.get("serve", {})
     rejected = (record.get("probe") or {}).get("expect") == "reject"
     if train.get("status") != "ok" and serve.get("status") != "ok" and not rejected:
-        ET.SubElement(case, "skipped", message=f"no tensor to compare: train {train.get('status')}, "
-                                               f"serve {serve.get('status')}")  # fmt: skip
+        ET.SubElement(
+            case, "skipped", message=f"no tensor to compare: train {train.get('status')}, serve {serve.get('status')}"
+        )
     if record.get("findings"):  # below the gate: visible in the log, not a failure
         out = ET.SubElement(case, "system-out")
         out.text = "findings below the gate: " + ", ".join(record["findings"]) + "\n" + _image_text(record)
 
 
 def _finding_text(f: dict[str, Any]) -> str:
-    lines = [f"[{f['severity']}] {f['kind']} (side: {f['side'] or '-'}; {f['images']} images, {f['flips']} flips)",
-             f["explanation"]]  # fmt: skip
+    lines = [
+        f"[{f['severity']}] {f['kind']} (side: {f['side'] or '-'}; {f['images']} images, {f['flips']} flips)",
+        f["explanation"],
+    ]
     if f["evidence"]:
         lines.append(f"evidence: {evidence_text(f['evidence'])}")
     lines.append(f"fix: {f['fix']}")
@@ -86,11 +90,15 @@ def _image_text(record: dict[str, Any]) -> str:
     metrics = record.get("metrics", {})
     if "tensor" in metrics:
         t = metrics["tensor"]
-        lines.append(f"tensor: max |diff| {num(t['max_abs_diff'], '.4g')}, mean |diff| {num(t['mean_abs_diff'], '.4g')}")
+        lines.append(
+            f"tensor: max |diff| {num(t['max_abs_diff'], '.4g')}, mean |diff| {num(t['mean_abs_diff'], '.4g')}"
+        )
     if "prediction" in metrics:
         p = metrics["prediction"]
-        lines.append(f"prediction: top-1 train {p['top1']['train']} → serve {p['top1']['serve']}, "
-                     f"max |dp| {num(p['max_abs_dp'], '.3f')}")  # fmt: skip
+        lines.append(
+            f"prediction: top-1 train {p['top1']['train']} → serve {p['top1']['serve']}, "
+            f"max |dp| {num(p['max_abs_dp'], '.3f')}"
+        )
     if "label" in record:
         lines.append(f"label: {record['label']}")
     return "\n".join(lines)
@@ -106,8 +114,12 @@ def _gate_suite(root: ET.Element, data: dict[str, Any], gate: dict[str, Any]) ->
         case = ET.SubElement(suite, "testcase", classname="skewcheck.gate", name=f"max-flip-rate {limit:g}")
         if "max-flip-rate" in gate.get("failed", []):
             s = data["summary"]
-            ET.SubElement(case, "failure", type="max-flip-rate",
-                          message=f"flip rate {pct(rate)} ({s['flips']}/{s['predicted']}) > {limit:g}")  # fmt: skip
+            ET.SubElement(
+                case,
+                "failure",
+                type="max-flip-rate",
+                message=f"flip rate {pct(rate)} ({s['flips']}/{s['predicted']}) > {limit:g}",
+            )
 
 
 # Characters XML 1.0 cannot carry at all, even escaped; Linux file names and messages may hold them.

@@ -72,16 +72,21 @@ def render_markdown(data: dict[str, Any]) -> str:
 def _pipelines(data: dict[str, Any]) -> str:
     model = data.get("model") or {}
     p = data["pipelines"]
-    return (f"Model: {md(model.get('path'))} ({md(model.get('format'))}) · "
-            f"train: {md(p['train']['ref'])} · serve: {md(p['serve']['ref'])}")  # fmt: skip
+    return (
+        f"Model: {md(model.get('path'))} ({md(model.get('format'))}) · "
+        f"train: {md(p['train']['ref'])} · serve: {md(p['serve']['ref'])}"
+    )
 
 
 def _findings(findings: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
     if not findings:
         return ["No finding: the two pipelines agree on every compared image.", ""]
-    out = ["### Findings, most important first", "",
-           "| # | severity | kind | side | images | flips | what and why | fix |",
-           "|---:|---|---|---|---:|---:|---|---|"]  # fmt: skip
+    out = [
+        "### Findings, most important first",
+        "",
+        "| # | severity | kind | side | images | flips | what and why | fix |",
+        "|---:|---|---|---|---:|---:|---|---|",
+    ]
     for i, f in enumerate(findings[:FINDINGS_SHOWN], 1):
         what = md(f["explanation"])
         if f["evidence"]:
@@ -89,8 +94,10 @@ def _findings(findings: list[dict[str, Any]], summary: dict[str, Any]) -> list[s
         what += f"<br>{md(impact_text(f, summary))}"
         if f.get("examples"):
             what += "<br>e.g. " + ", ".join(md(e) for e in f["examples"][:3])
-        out.append(f"| {i} | {_SEVERITY[f['severity']]} | {md(f['kind'])} | {md(f['side'] or '-')} | "
-                   f"{f['images']} | {f['flips']} | {what} | {md(f['fix'])} |")  # fmt: skip
+        out.append(
+            f"| {i} | {_SEVERITY[f['severity']]} | {md(f['kind'])} | {md(f['side'] or '-')} | "
+            f"{f['images']} | {f['flips']} | {what} | {md(f['fix'])} |"
+        )
     if len(findings) > FINDINGS_SHOWN:
         out.append(f"\n… and {len(findings) - FINDINGS_SHOWN} more findings in the JSON report.")
     residual = after_fixes_text(summary)
@@ -112,8 +119,10 @@ def _accuracy(s: dict[str, Any]) -> list[str]:
     out.append(f"| **accuracy, all** | {pct(acc['train'])} | {pct(acc['serve'])} | {_signed(delta)} |")
     rows = class_rows(s)
     for r in rows[:CLASSES_SHOWN]:
-        out.append(f"| class {md(r['name'])} ({r['images']} images) | {pct(r['train'])} | {pct(r['serve'])} "
-                   f"| {_signed(r['delta'])} |")  # fmt: skip
+        out.append(
+            f"| class {md(r['name'])} ({r['images']} images) | {pct(r['train'])} | {pct(r['serve'])} "
+            f"| {_signed(r['delta'])} |"
+        )
     if len(rows) > CLASSES_SHOWN:
         out.append(f"| … {len(rows) - CLASSES_SHOWN} more classes (smaller drops) | | | |")
     return out + [""]
@@ -134,20 +143,33 @@ def _confidence(s: dict[str, Any]) -> list[str]:
             out.append(f"| {bins[i]:.1f}–{bins[i + 1]:.1f} | {conf['train'][i]} | {conf['serve'][i]} |")
     wrong = s.get("confident_wrong")
     if wrong:
-        out += ["", (f"**Confidently wrong** (confidence ≥ {wrong['threshold']:g}, wrong label): "
-                     f"serve {wrong['serve']}, train {wrong['train']}. Confidence is no proof of correctness.")]  # fmt: skip
+        out += [
+            "",
+            (
+                f"**Confidently wrong** (confidence ≥ {wrong['threshold']:g}, wrong label): "
+                f"serve {wrong['serve']}, train {wrong['train']}. Confidence is no proof of correctness."
+            ),
+        ]
         for e in wrong["examples"]:
-            out.append(f"- {md(e['path'])}: label {e['label']}, serve predicted {e['predicted']} "
-                       f"with confidence {num(e['confidence'], '.3f')}")  # fmt: skip
+            out.append(
+                f"- {md(e['path'])}: label {e['label']}, serve predicted {e['predicted']} "
+                f"with confidence {num(e['confidence'], '.3f')}"
+            )
     return out + [""]
 
 
 def _probe_matrix(matrix: dict[str, Any]) -> list[str]:
-    out = ["### Probe kind × outcome", "", "| probe kind | expect | images | train | serve | differ |",
-           "|---|---|---:|---|---|---:|"]  # fmt: skip
+    out = [
+        "### Probe kind × outcome",
+        "",
+        "| probe kind | expect | images | train | serve | differ |",
+        "|---|---|---:|---|---|---:|",
+    ]
     for kind, row in matrix.items():
-        out.append(f"| {md(kind)} | {md(row['expect'])} | {row['images']} | {_statuses(row['train'])} | "
-                   f"{_statuses(row['serve'])} | {row['differ']} |")  # fmt: skip
+        out.append(
+            f"| {md(kind)} | {md(row['expect'])} | {row['images']} | {_statuses(row['train'])} | "
+            f"{_statuses(row['serve'])} | {row['differ']} |"
+        )
     return out + [""]
 
 
@@ -156,8 +178,12 @@ def _statuses(counts: dict[str, int]) -> str:
 
 
 def _worst(worst: list[dict[str, Any]]) -> list[str]:
-    out = ["### Worst images", "", "| image | findings | top-1 flip | max \\|Δp\\| | mean \\|Δ tensor\\| |",
-           "|---|---|---|---:|---:|"]  # fmt: skip
+    out = [
+        "### Worst images",
+        "",
+        "| image | findings | top-1 flip | max \\|Δp\\| | mean \\|Δ tensor\\| |",
+        "|---|---|---|---:|---:|",
+    ]
     for w in worst:
         findings, flip, dp, dt = worst_image_cells(w)
         out.append(f"| {md(w['path'])} | {md(findings)} | {flip} | {dp} | {dt} |")

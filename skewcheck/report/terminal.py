@@ -138,13 +138,24 @@ def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any], exp
         if f.get("probe_expectation"):
             body.append(f"\nprobes: {f['probe_expectation']}", style="magenta")
         body.append(f"\nfix: {f['fix']}", style="cyan")
-        body.append(f"\n{impact_text(f, summary)}", style="green" if (f.get("impact") or {}).get("flips_recovered") else "dim")
+        body.append(
+            f"\n{impact_text(f, summary)}", style="green" if (f.get("impact") or {}).get("flips_recovered") else "dim"
+        )
         if f.get("absorbed"):
-            body.append("\nalso folded in: " + ", ".join(f"{a['kind']} on {a['images']} images" for a in f["absorbed"]), style="dim")
+            body.append(
+                "\nalso folded in: " + ", ".join(f"{a['kind']} on {a['images']} images" for a in f["absorbed"]),
+                style="dim",
+            )
         _row(
-            table, str(i), Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]), f["kind"], f["side"] or "-",
-            str(f["images"]), str(f["flips"]), body,
-        )  # fmt: skip
+            table,
+            str(i),
+            Text(f["severity"], style=_SEVERITY_STYLE[f["severity"]]),
+            f["kind"],
+            f["side"] or "-",
+            str(f["images"]),
+            str(f["flips"]),
+            body,
+        )
     return table
 
 
@@ -160,7 +171,9 @@ def _accuracy_table(summary: dict[str, Any]) -> Group:
         key=lambda r: r["serve"] - r["train"],
     )
     for r in rows[:5]:
-        _row(table, f"class {r['name']} ({r['images']})", pct(r["train"]), pct(r["serve"]), pct(r["serve"] - r["train"]))
+        _row(
+            table, f"class {r['name']} ({r['images']})", pct(r["train"]), pct(r["serve"]), pct(r["serve"] - r["train"])
+        )
     return Group(table)
 
 
@@ -168,23 +181,34 @@ def _probe_table(matrix: dict[str, Any]) -> Table:
     """One row per probe category (the JSON keeps one per kind): outcomes and expectation breaks."""
     rows: dict[str, dict[str, Any]] = {}
     for kind, row in matrix.items():
-        cat = rows.setdefault(row.get("category") or kind, {"images": 0, "train": {}, "serve": {},
-                                                             "differ": 0, "deviates": {"train": 0, "serve": 0}})
+        cat = rows.setdefault(
+            row.get("category") or kind,
+            {"images": 0, "train": {}, "serve": {}, "differ": 0, "deviates": {"train": 0, "serve": 0}},
+        )
         cat["images"] += row["images"]
         cat["differ"] += row["differ"]
         for side in ("train", "serve"):
             for status, n in row[side].items():
                 cat[side][status] = cat[side].get(status, 0) + n
             cat["deviates"][side] += row.get("deviates", {}).get(side, 0)
-    table = Table(title="Probe category × outcome (deviates = breaks the probe's expected decode)", title_justify="left")
+    table = Table(
+        title="Probe category × outcome (deviates = breaks the probe's expected decode)", title_justify="left"
+    )
     for col in ("category", "images", "train", "serve", "differ", "deviates train", "deviates serve"):
         _column(table, col, justify="left" if col in ("category", "train", "serve") else "right")
     for name, cat in rows.items():
         style = "red" if cat["differ"] or any(cat["deviates"].values()) else None
         _row(
-            table, name, str(cat["images"]), _statuses(cat["train"]), _statuses(cat["serve"]),
-            str(cat["differ"]), str(cat["deviates"]["train"]), str(cat["deviates"]["serve"]), style=style,
-        )  # fmt: skip
+            table,
+            name,
+            str(cat["images"]),
+            _statuses(cat["train"]),
+            _statuses(cat["serve"]),
+            str(cat["differ"]),
+            str(cat["deviates"]["train"]),
+            str(cat["deviates"]["serve"]),
+            style=style,
+        )
     return table
 
 

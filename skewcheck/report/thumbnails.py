@@ -98,14 +98,22 @@ def png_base64(image: np.ndarray) -> str:
 def side_view(tensor: np.ndarray | None, summary: dict[str, Any]) -> dict[str, Any]:
     """One side of an example: its thumbnail (or None) and what the report says about it."""
     image = viewable(tensor) if tensor is not None else None
-    out: dict[str, Any] = {k: summary[k] for k in ("status", "shape", "dtype", "range", "error_type", "error") if k in summary}
+    out: dict[str, Any] = {
+        k: summary[k] for k in ("status", "shape", "dtype", "range", "error_type", "error") if k in summary
+    }
     out["png"] = png_base64(image) if image is not None else None
     return out
 
 
-def make_example(path: str, train: np.ndarray | None, serve: np.ndarray | None, aligned_serve: np.ndarray | None,
-                 summaries: dict[str, dict[str, Any]], flipped: bool, max_abs: float | None = None,
-                 ) -> dict[str, Any]:  # fmt: skip
+def make_example(
+    path: str,
+    train: np.ndarray | None,
+    serve: np.ndarray | None,
+    aligned_serve: np.ndarray | None,
+    summaries: dict[str, dict[str, Any]],
+    flipped: bool,
+    max_abs: float | None = None,
+) -> dict[str, Any]:
     """``max_abs``: the pair's exact max |serve - train| when the audit measured it."""
     example: dict[str, Any] = {
         "path": path,
@@ -145,9 +153,15 @@ class ExampleStore:
         else:
             heapq.heapreplace(heap, item)
 
-    def offer_image(self, path: str, keys: list[str], score: tuple[float, ...],
-                    tensors: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None],
-                    record: dict[str, Any], flipped: bool) -> None:  # fmt: skip
+    def offer_image(
+        self,
+        path: str,
+        keys: list[str],
+        score: tuple[float, ...],
+        tensors: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None],
+        record: dict[str, Any],
+        flipped: bool,
+    ) -> None:
         """Offer one image to each of its findings' example slots while its tensors (train, serve,
         serve aligned to train) still exist; its thumbnails are drawn at most once."""
         made: list[dict[str, Any]] = []
@@ -164,4 +178,6 @@ class ExampleStore:
 
     def to_dict(self) -> dict[str, list[dict[str, Any]]]:
         """Finding key → its examples, worst first."""
-        return {key: [e for _, _, e in sorted(heap, key=lambda x: x[:2], reverse=True)] for key, heap in self._kept.items()}
+        return {
+            key: [e for _, _, e in sorted(heap, key=lambda x: x[:2], reverse=True)] for key, heap in self._kept.items()
+        }

@@ -147,7 +147,9 @@ def _float16(t: np.ndarray, img: ReplayImage) -> np.ndarray | None:
 
 
 def _crop(fraction: float) -> Callable[[Reference, tuple[int, int]], np.ndarray | None]:
-    return lambda ref, hw: _at(center_fraction(ref.rgb_oriented, fraction), hw) if ref.rgb_oriented is not None else None
+    return lambda ref, hw: (
+        _at(center_fraction(ref.rgb_oriented, fraction), hw) if ref.rgb_oriented is not None else None
+    )
 
 
 def _no_exif(ref: Reference, hw: tuple[int, int]) -> np.ndarray | None:
@@ -178,48 +180,116 @@ def _opencv_jpeg(ref: Reference, hw: tuple[int, int]) -> np.ndarray | None:
     return None if bgr is None else _at(np.ascontiguousarray(bgr[..., ::-1]), hw)
 
 
-def _resize(name: str, resizer: Callable[[np.ndarray, tuple[int, int]], np.ndarray]) -> Callable[[Reference, tuple[int, int]], np.ndarray | None]:
+def _resize(
+    name: str, resizer: Callable[[np.ndarray, tuple[int, int]], np.ndarray]
+) -> Callable[[Reference, tuple[int, int]], np.ndarray | None]:
     return lambda ref, hw: resizer(ref.rgb_oriented, hw) if ref.rgb_oriented is not None else None
 
 
 def all_candidates() -> list[Candidate]:
     """Every candidate, in the order ties are broken (the plainer explanation first)."""
     out = [
-        Candidate("RGB→BGR", "channel-order", {"permutation": [2, 1, 0]},
-                  "The serving stack feeds channels in BGR order (OpenCV's): convert to RGB (cv2.cvtColor(..., COLOR_BGR2RGB)) before the model, as training does.",
-                  _swap),
-        Candidate("×255", "scale", {"k": 255.0},
-                  "The serving stack feeds values 255× larger than training: divide by 255 in its preprocessing, as training does.",
-                  _times(255.0)),
-        Candidate("÷255", "scale", {"k": round(1 / 255, 8)},
-                  "The serving stack divides by 255 once more than training: remove the extra scaling.",
-                  _times(1 / 255)),
-    ]  # fmt: skip
+        Candidate(
+            "RGB→BGR",
+            "channel-order",
+            {"permutation": [2, 1, 0]},
+            "The serving stack feeds channels in BGR order (OpenCV's): convert to RGB (cv2.cvtColor(..., COLOR_BGR2RGB)) before the model, as training does.",
+            _swap,
+        ),
+        Candidate(
+            "×255",
+            "scale",
+            {"k": 255.0},
+            "The serving stack feeds values 255× larger than training: divide by 255 in its preprocessing, as training does.",
+            _times(255.0),
+        ),
+        Candidate(
+            "÷255",
+            "scale",
+            {"k": round(1 / 255, 8)},
+            "The serving stack divides by 255 once more than training: remove the extra scaling.",
+            _times(1 / 255),
+        ),
+    ]
     for name, preset in PRESETS.items():
-        out.append(Candidate(f"preset {name}", "normalization", {"serve_preset": name},
-                             f"The serving stack normalizes as {preset.description}: use training's normalization.", _preset(name)))  # fmt: skip
-    out.append(Candidate("float16", "dtype", {"serve_dtype": "float16"},
-                         "The serving stack rounds the input to float16: feed float32 as training does.", _float16))  # fmt: skip
+        out.append(
+            Candidate(
+                f"preset {name}",
+                "normalization",
+                {"serve_preset": name},
+                f"The serving stack normalizes as {preset.description}: use training's normalization.",
+                _preset(name),
+            )
+        )
+    out.append(
+        Candidate(
+            "float16",
+            "dtype",
+            {"serve_dtype": "float16"},
+            "The serving stack rounds the input to float16: feed float32 as training does.",
+            _float16,
+        )
+    )
     for name, resizer in resizers().items():
         if name != "pil.bilinear":
-            out.append(Candidate(f"resize {name}", "resize", {"serve": name},
-                                 f"The serving stack resizes with {name}: resize as training does.", _moved(_resize(name, resizer), f"resize:{name}"), True))  # fmt: skip
+            out.append(
+                Candidate(
+                    f"resize {name}",
+                    "resize",
+                    {"serve": name},
+                    f"The serving stack resizes with {name}: resize as training does.",
+                    _moved(_resize(name, resizer), f"resize:{name}"),
+                    True,
+                )
+            )
     out += [
-        Candidate("center crop 87.5 %", "crop", {"serve": "center-crop-0.875"},
-                  "The serving stack center-crops (resize 256, crop 224 style) where training does not: frame the image as training does.",
-                  _moved(_crop(0.875), "crop"), True),
-        Candidate("EXIF orientation ignored", "orientation", {"exif": "ignored"},
-                  "The serving stack ignores the EXIF orientation: apply it (PIL.ImageOps.exif_transpose) as training does.",
-                  _moved(_no_exif, "exif"), True),
-        Candidate("ICC profile converted", "color-profile", {"serve": "converts the ICC profile to sRGB"},
-                  "The serving stack colour-manages the file where training does not (or the reverse): handle the ICC profile the same way on both sides.",
-                  _moved(_colour_managed, "icc"), True),
-        Candidate("alpha on white", "alpha", {"serve": "composites on white"},
-                  "The serving stack composites transparent pixels on white: handle alpha as training does.", _moved(_on(255.0), "alpha-white"), True),
-        Candidate("alpha on black", "alpha", {"serve": "composites on black"},
-                  "The serving stack composites transparent pixels on black: handle alpha as training does.", _moved(_on(0.0), "alpha-black"), True),
-        Candidate("OpenCV JPEG decoder", "jpeg-decoder", {"serve": "opencv"},
-                  "The serving stack decodes JPEG with OpenCV (libjpeg-turbo's other IDCT / chroma upsampling): decode with the training library.",
-                  _moved(_opencv_jpeg, "jpeg-opencv"), True),
-    ]  # fmt: skip
+        Candidate(
+            "center crop 87.5 %",
+            "crop",
+            {"serve": "center-crop-0.875"},
+            "The serving stack center-crops (resize 256, crop 224 style) where training does not: frame the image as training does.",
+            _moved(_crop(0.875), "crop"),
+            True,
+        ),
+        Candidate(
+            "EXIF orientation ignored",
+            "orientation",
+            {"exif": "ignored"},
+            "The serving stack ignores the EXIF orientation: apply it (PIL.ImageOps.exif_transpose) as training does.",
+            _moved(_no_exif, "exif"),
+            True,
+        ),
+        Candidate(
+            "ICC profile converted",
+            "color-profile",
+            {"serve": "converts the ICC profile to sRGB"},
+            "The serving stack colour-manages the file where training does not (or the reverse): handle the ICC profile the same way on both sides.",
+            _moved(_colour_managed, "icc"),
+            True,
+        ),
+        Candidate(
+            "alpha on white",
+            "alpha",
+            {"serve": "composites on white"},
+            "The serving stack composites transparent pixels on white: handle alpha as training does.",
+            _moved(_on(255.0), "alpha-white"),
+            True,
+        ),
+        Candidate(
+            "alpha on black",
+            "alpha",
+            {"serve": "composites on black"},
+            "The serving stack composites transparent pixels on black: handle alpha as training does.",
+            _moved(_on(0.0), "alpha-black"),
+            True,
+        ),
+        Candidate(
+            "OpenCV JPEG decoder",
+            "jpeg-decoder",
+            {"serve": "opencv"},
+            "The serving stack decodes JPEG with OpenCV (libjpeg-turbo's other IDCT / chroma upsampling): decode with the training library.",
+            _moved(_opencv_jpeg, "jpeg-opencv"),
+            True,
+        ),
+    ]
     return out

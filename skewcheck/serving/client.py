@@ -47,11 +47,15 @@ class EndpointClient:
         httpx = _httpx()
         self.endpoint = endpoint
         self._sleep = sleep
-        self._secrets = [v for _, v in endpoint.headers if v] + [v.split(" ", 1)[-1] for _, v in endpoint.headers if " " in v]
+        self._secrets = [v for _, v in endpoint.headers if v] + [
+            v.split(" ", 1)[-1] for _, v in endpoint.headers if " " in v
+        ]
         self._client = httpx.Client(
-            headers=dict(endpoint.headers), timeout=endpoint.timeout, verify=endpoint.verify,
+            headers=dict(endpoint.headers),
+            timeout=endpoint.timeout,
+            verify=endpoint.verify,
             limits=httpx.Limits(max_connections=endpoint.in_flight, max_keepalive_connections=endpoint.in_flight),
-        )  # fmt: skip
+        )
         self._input_name = "input"
         self.requests = 0  # sent, retries included
         self.seconds = 0.0  # wall time spent in predict()
@@ -66,13 +70,19 @@ class EndpointClient:
         try:
             response = self._client.get(url)
         except httpx.HTTPError as exc:
-            raise UsageError(f"--serve {self.endpoint.url}: endpoint unreachable ({self._scrub(_reason(exc))})") from None
+            raise UsageError(
+                f"--serve {self.endpoint.url}: endpoint unreachable ({self._scrub(_reason(exc))})"
+            ) from None
         if response.status_code in (401, 403):
-            raise UsageError(f"--serve {self.endpoint.url}: the endpoint refused the request (HTTP {response.status_code}); "
-                             "pass credentials with --endpoint-header 'Authorization: Bearer …'")  # fmt: skip
+            raise UsageError(
+                f"--serve {self.endpoint.url}: the endpoint refused the request (HTTP {response.status_code}); "
+                "pass credentials with --endpoint-header 'Authorization: Bearer …'"
+            )
         if response.status_code >= 400:
-            raise UsageError(f"--serve {self.endpoint.url}: no model {self.endpoint.model!r} there "
-                             f"(GET {url} answered HTTP {response.status_code})")  # fmt: skip
+            raise UsageError(
+                f"--serve {self.endpoint.url}: no model {self.endpoint.model!r} there "
+                f"(GET {url} answered HTTP {response.status_code})"
+            )
         if self.endpoint.protocol == "v2":
             try:
                 self._input_name = protocol.v2_input_name(response.json()) or "input"
@@ -85,7 +95,7 @@ class EndpointClient:
         results: list[SidePrediction | None] = [None] * len(items)
         present = [i for i, item in enumerate(items) if item is not None]
         size = self.endpoint.batch_size
-        batches = [present[k:k + size] for k in range(0, len(present), size)]
+        batches = [present[k : k + size] for k in range(0, len(present), size)]
         with ThreadPoolExecutor(max_workers=self.endpoint.in_flight) as pool:
             done = list(pool.map(lambda idx: self._batch([items[i] for i in idx]), batches))
         for idx, preds in zip(batches, done, strict=True):

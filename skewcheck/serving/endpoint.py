@@ -52,14 +52,29 @@ class Endpoint:
 
     @property
     def description(self) -> str:
-        proto = "TF Serving / KServe v1 REST" if self.protocol == "v1" else "Open Inference Protocol (KServe v2 / Triton)"
-        sent = "the file's bytes (its whole serving stack is audited)" if self.input == "image" else "the train pipeline's tensor (the served model and runtime are audited)"
+        proto = (
+            "TF Serving / KServe v1 REST" if self.protocol == "v1" else "Open Inference Protocol (KServe v2 / Triton)"
+        )
+        sent = (
+            "the file's bytes (its whole serving stack is audited)"
+            if self.input == "image"
+            else "the train pipeline's tensor (the served model and runtime are audited)"
+        )
         return f"endpoint {self.url} ({proto}, model {self.model}); sends {sent}"
 
 
-def parse_endpoint(url: str, *, input: str = "image", headers: list[str] | tuple[str, ...] = (), timeout: float = 30.0,
-                   retries: int = 2, batch_size: int = 8, in_flight: int = 4, verify: bool | str = True,
-                   bytes_encoding: str = "b64") -> Endpoint:  # fmt: skip
+def parse_endpoint(
+    url: str,
+    *,
+    input: str = "image",
+    headers: list[str] | tuple[str, ...] = (),
+    timeout: float = 30.0,
+    retries: int = 2,
+    batch_size: int = 8,
+    in_flight: int = 4,
+    verify: bool | str = True,
+    bytes_encoding: str = "b64",
+) -> Endpoint:
     """An :class:`Endpoint` from ``--serve URL`` and the ``--endpoint-*`` options (UsageError if malformed)."""
     if input not in INPUT_MODES:
         raise UsageError(f"--endpoint-input must be image or tensor, got {input!r}")
@@ -90,8 +105,20 @@ def parse_endpoint(url: str, *, input: str = "image", headers: list[str] | tuple
 
         token = base64.b64encode(f"{parts.username}:{parts.password or ''}".encode()).decode()
         auth.append(("Authorization", f"Basic {token}"))
-    return Endpoint(clean, protocol, match["model"], match["version"], input, tuple(auth), float(timeout), int(retries),  # type: ignore[arg-type]
-                    int(batch_size), int(in_flight), verify, bytes_encoding)  # fmt: skip
+    return Endpoint(  # protocol and input are checked above: one of the Literal values
+        clean,
+        protocol,  # type: ignore[arg-type]
+        match["model"],
+        match["version"],
+        input,  # type: ignore[arg-type]
+        tuple(auth),
+        float(timeout),
+        int(retries),
+        int(batch_size),
+        int(in_flight),
+        verify,
+        bytes_encoding,
+    )
 
 
 def parse_header(text: str) -> tuple[str, str]:

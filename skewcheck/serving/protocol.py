@@ -23,9 +23,17 @@ from typing import Any
 import numpy as np
 
 V2_DATATYPES = {
-    "float16": "FP16", "float32": "FP32", "float64": "FP64", "uint8": "UINT8", "int8": "INT8",
-    "uint16": "UINT16", "int16": "INT16", "int32": "INT32", "int64": "INT64", "bool": "BOOL",
-}  # fmt: skip
+    "float16": "FP16",
+    "float32": "FP32",
+    "float64": "FP64",
+    "uint8": "UINT8",
+    "int8": "INT8",
+    "uint16": "UINT16",
+    "int16": "INT16",
+    "int32": "INT32",
+    "int64": "INT64",
+    "bool": "BOOL",
+}
 NUMPY_OF_V2 = {v: k for k, v in V2_DATATYPES.items()}
 HEADER_LENGTH = "Inference-Header-Content-Length"
 
@@ -67,10 +75,18 @@ def v2_image_body(items: list[bytes], input_name: str, encoding: str = "b64") ->
         body = {"inputs": [{"name": input_name, "shape": [len(items)], "datatype": "BYTES", "data": data}]}
         return json.dumps(body).encode(), {"Content-Type": "application/json"}
     payload = b"".join(struct.pack("<I", len(b)) + b for b in items)
-    header = json.dumps({
-        "inputs": [{"name": input_name, "shape": [len(items)], "datatype": "BYTES",
-                    "parameters": {"binary_data_size": len(payload)}}],
-    }).encode()  # fmt: skip
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": input_name,
+                    "shape": [len(items)],
+                    "datatype": "BYTES",
+                    "parameters": {"binary_data_size": len(payload)},
+                }
+            ],
+        }
+    ).encode()
     return header + payload, {"Content-Type": "application/octet-stream", HEADER_LENGTH: str(len(header))}
 
 
@@ -80,7 +96,9 @@ def v2_tensor_body(items: list[np.ndarray], input_name: str) -> bytes:
     if datatype is None:
         raise TypeError(f"no Open Inference Protocol datatype for {batch.dtype}")
     data = batch.ravel().tolist()
-    return json.dumps({"inputs": [{"name": input_name, "shape": list(batch.shape), "datatype": datatype, "data": data}]}).encode()
+    return json.dumps(
+        {"inputs": [{"name": input_name, "shape": list(batch.shape), "datatype": datatype, "data": data}]}
+    ).encode()
 
 
 def v2_outputs(body: Any, n: int) -> list[list[np.ndarray]]:

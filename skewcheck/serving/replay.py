@@ -63,15 +63,21 @@ class Replayer:
     def __post_init__(self) -> None:
         self._sample = AttributionSample(self.total, self.seed, size=REPLAY_SAMPLE)
 
-    def offer(self, index: int, path: str, file: Any, tensor: np.ndarray | None, train: Any, endpoint: Any,
-              label: int | None) -> None:  # fmt: skip
+    def offer(
+        self, index: int, path: str, file: Any, tensor: np.ndarray | None, train: Any, endpoint: Any, label: int | None
+    ) -> None:
         t_out, e_out = getattr(train, "outputs", None), getattr(endpoint, "outputs", None)
         t_top, e_top = top1(t_out), top1(e_out)
         if t_top is None or e_top is None or t_out is None or e_out is None:
             return
         self.predicted += 1
         self.flipped += int(t_top != e_top)
-        if index not in self._sample or tensor is None or tensor.ndim != 3 or self._bytes + tensor.nbytes > REPLAY_MAX_BYTES:
+        if (
+            index not in self._sample
+            or tensor is None
+            or tensor.ndim != 3
+            or self._bytes + tensor.nbytes > REPLAY_MAX_BYTES
+        ):
             return
         self._bytes += tensor.nbytes
         self.images.append(ReplayImage(path, file, tensor, e_out, t_out, label))
@@ -83,7 +89,9 @@ class Replayer:
         identity = self._score(())
         each = [(c, self._score((c,))) for c in all_candidates()]
         singles = [s for _, s in each if s.compared]
-        self.not_applicable = [c.name for c, s in each if not s.compared]  # changed no image: cannot be told apart from train
+        self.not_applicable = [
+            c.name for c, s in each if not s.compared
+        ]  # changed no image: cannot be told apart from train
         singles.sort(key=lambda s: (-s.agree, s.shift))
         best = singles[0] if singles else identity
         pairs = []
@@ -134,10 +142,14 @@ class Replayer:
             scored.shift /= scored.compared
         return scored
 
-    def _summary(self, identity: _Scored, best: _Scored, singles: list[_Scored], pairs: list[_Scored]) -> dict[str, Any]:
+    def _summary(
+        self, identity: _Scored, best: _Scored, singles: list[_Scored], pairs: list[_Scored]
+    ) -> dict[str, Any]:
         n = len(self.images)
         mine = {c.name for c in best.candidates}
-        others = singles + [p for p in pairs if not mine & {c.name for c in p.candidates}]  # a pair with the winner in it says nothing new
+        others = singles + [
+            p for p in pairs if not mine & {c.name for c in p.candidates}
+        ]  # a pair with the winner in it says nothing new
         same = [s.label.removeprefix("train + ") for s in others if s is not best and _same(s, best)]
         return {
             "replayed_images": n,
@@ -145,15 +157,22 @@ class Replayer:
             "best": best.label,
             "agreement": round(best.agree / n, 6),
             "agreement_train_as_is": round(identity.agree / n, 6),
-            "runner_up": next(({"candidate": s.label, "agreement": round(s.agree / n, 6)} for s in singles + pairs
-                               if s is not best and not _same(s, best)), None),  # fmt: skip
+            "runner_up": next(
+                (
+                    {"candidate": s.label, "agreement": round(s.agree / n, 6)}
+                    for s in singles + pairs
+                    if s is not best and not _same(s, best)
+                ),
+                None,
+            ),
             "indistinguishable": _listed(same),
             "no_effect_here": _listed([s.label.removeprefix("train + ") for s in singles if _same(s, identity)]),
             "not_applicable": _listed(self.not_applicable),
         }
 
-    def _findings(self, identity: _Scored, best: _Scored, singles: list[_Scored],
-                  summary: dict[str, Any]) -> tuple[list[Finding], dict[Any, Tally]]:  # fmt: skip
+    def _findings(
+        self, identity: _Scored, best: _Scored, singles: list[_Scored], summary: dict[str, Any]
+    ) -> tuple[list[Finding], dict[Any, Tally]]:
         by_name = {s.candidates[0].name: s for s in singles}
         made: list[Finding] = []
         tallies: dict[Any, Tally] = {}
@@ -164,14 +183,25 @@ class Replayer:
             left = by_name[rest[0].name] if rest else identity  # what serve would be with this one fixed
             key = ("replay", c.kind, c.name)
             tallies[key] = self._tally(best, left)
-            explanation = (f"The endpoint's predictions match {best.label} on {pct} of the {len(self.images)} replayed images "
-                           f"(train as is: {base}): the serving stack behaves as if it applied {c.name}.")  # fmt: skip
-            made.append(Finding(
-                kind=c.kind, severity=Severity.MAJOR, side="serve",
-                evidence={**c.evidence, "replay": best.label, **{k: v for k, v in summary.items() if k != "best"}},
-                explanation=explanation, fix=c.fix, images=self.predicted, flips_on_images=self.flipped,
-                examples=self._examples(best), key=key, repair=("replay",),
-            ))  # fmt: skip
+            explanation = (
+                f"The endpoint's predictions match {best.label} on {pct} of the {len(self.images)} replayed images "
+                f"(train as is: {base}): the serving stack behaves as if it applied {c.name}."
+            )
+            made.append(
+                Finding(
+                    kind=c.kind,
+                    severity=Severity.MAJOR,
+                    side="serve",
+                    evidence={**c.evidence, "replay": best.label, **{k: v for k, v in summary.items() if k != "best"}},
+                    explanation=explanation,
+                    fix=c.fix,
+                    images=self.predicted,
+                    flips_on_images=self.flipped,
+                    examples=self._examples(best),
+                    key=key,
+                    repair=("replay",),
+                )
+            )
         return made, tallies
 
     def _tally(self, best: _Scored, left: _Scored) -> Tally:
@@ -210,8 +240,11 @@ class Replayer:
 
     def _examples(self, best: _Scored) -> list[str]:
         """Reproduced flips first: the images where the endpoint's answer changed and the replay shows why."""
-        flips = [img.path for i, img in enumerate(self.images)
-                 if top1(img.train) != top1(img.endpoint) and best.tops[i] == top1(img.endpoint)]  # fmt: skip
+        flips = [
+            img.path
+            for i, img in enumerate(self.images)
+            if top1(img.train) != top1(img.endpoint) and best.tops[i] == top1(img.endpoint)
+        ]
         return flips[:5]
 
 
@@ -227,8 +260,10 @@ def _trim_catch_all(findings: list[Finding], best: _Scored, identity: _Scored, n
         f.flips_on_images = round(f.flips_on_images * min(1.0, left))
         f.images = max(f.flips_on_images, round(f.images * min(1.0, left)))
         if f.images:
-            f.explanation = (f"{f.explanation} The best replay ({best.label}) does not reproduce the endpoint's "
-                             "predictions on these images.")  # fmt: skip
+            f.explanation = (
+                f"{f.explanation} The best replay ({best.label}) does not reproduce the endpoint's "
+                "predictions on these images."
+            )
             out.append(f)
     return out
 

@@ -44,9 +44,14 @@ class EndpointSide:
     def stats(self, images: int) -> dict[str, object]:
         """What the report says about the endpoint: never its headers."""
         c = self.client
-        return {"url": self.endpoint.url, "protocol": self.endpoint.protocol, "input": self.endpoint.input,
-                "requests": c.requests, "seconds": round(c.seconds, 3),
-                "images_per_s": round(images / c.seconds, 1) if c.seconds > 0 else None}  # fmt: skip
+        return {
+            "url": self.endpoint.url,
+            "protocol": self.endpoint.protocol,
+            "input": self.endpoint.input,
+            "requests": c.requests,
+            "seconds": round(c.seconds, 3),
+            "images_per_s": round(images / c.seconds, 1) if c.seconds > 0 else None,
+        }
 
     def run(self, path: Path) -> Outcome:
         if self.image_mode:

@@ -53,5 +53,7 @@ def load_declarative(ref: str, what: str = "pipeline") -> DeclarativePipeline:
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:  # a value no check foresaw
-        raise UsageError(f"{what} {path}#{name}: invalid step values ({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise UsageError(
+            f"{what} {path}#{name}: invalid step values ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     return DeclarativePipeline(spec, ref)

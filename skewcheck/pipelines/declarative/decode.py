@@ -53,8 +53,9 @@ def decode_pil(data: bytes, step: Decode) -> np.ndarray:
             im = Image.alpha_composite(background, im.convert("RGBA"))
         if step.icc == "to-srgb" and icc:
             source = im if im.mode in ("RGB", "CMYK", "L") else im.convert("RGB")
-            converted = ImageCms.profileToProfile(source, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
-                                                  ImageCms.createProfile("sRGB"), outputMode="RGB")  # fmt: skip
+            converted = ImageCms.profileToProfile(
+                source, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
             im = converted if converted is not None else source  # None only with inPlace=True
         rgb = np.asarray(im.convert("L" if step.channels == 1 else "RGB"))
     return rgb[..., ::-1] if step.color == "bgr" else rgb
@@ -93,7 +94,9 @@ def decode_tf(data: bytes, step: Decode) -> np.ndarray:
     tf = import_tensorflow()
     is_jpeg = data[:2] == b"\xff\xd8"
     if is_jpeg and step.truncated == "allow":
-        rgb = tf.io.decode_jpeg(data, channels=step.channels, try_recover_truncated=True, acceptable_fraction=0.0).numpy()
+        rgb = tf.io.decode_jpeg(
+            data, channels=step.channels, try_recover_truncated=True, acceptable_fraction=0.0
+        ).numpy()
     elif step.alpha != "drop" and not is_jpeg:
         rgba = tf.io.decode_image(data, channels=4, expand_animations=False).numpy()
         rgb = composite(rgba[..., :3], rgba[..., 3], BACKGROUND[step.alpha])
@@ -151,7 +154,9 @@ def icc_profile(data: bytes) -> bytes | None:
 
 def to_srgb(rgb: np.ndarray, icc: bytes) -> np.ndarray:
     src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-    return np.asarray(ImageCms.profileToProfile(Image.fromarray(rgb), src, ImageCms.createProfile("sRGB"), outputMode="RGB"))
+    return np.asarray(
+        ImageCms.profileToProfile(Image.fromarray(rgb), src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    )
 
 
 def exif_orientation(data: bytes) -> int:

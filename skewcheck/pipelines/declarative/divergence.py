@@ -47,21 +47,28 @@ def op_list_difference(train: DeclarativePipeline, serve: DeclarativePipeline) -
     for tag, i1, i2, j1, j2 in _matcher(train, serve).get_opcodes():
         if tag != "equal":
             return {
-                "train_index": i1, "serve_index": j1,
+                "train_index": i1,
+                "serve_index": j1,
                 "train_steps": [step.describe() for step in t[i1:i2]],
                 "serve_steps": [step.describe() for step in s[j1:j2]],
-            }  # fmt: skip
+            }
     return None
 
 
 def _matcher(train: DeclarativePipeline, serve: DeclarativePipeline) -> difflib.SequenceMatcher:
-    return difflib.SequenceMatcher(a=[s.op for s in train.spec.steps], b=[s.op for s in serve.spec.steps], autojunk=False)
+    return difflib.SequenceMatcher(
+        a=[s.op for s in train.spec.steps], b=[s.op for s in serve.spec.steps], autojunk=False
+    )
 
 
 def compare_step(t: StepResult, s: StepResult, atol: float, rtol: float) -> dict[str, Any] | None:
     """The metric where the two step outputs differ, None where they agree."""
     if t.tensor is None or s.tensor is None:
-        errors = {side: f"step {r.index} {r.description}: {r.error}" for side, r in (("train", t), ("serve", s)) if r.tensor is None}
+        errors = {
+            side: f"step {r.index} {r.description}: {r.error}"
+            for side, r in (("train", t), ("serve", s))
+            if r.tensor is None
+        }
         return None if len(errors) == 2 else {"error": errors}
     a, b = t.tensor, s.tensor
     if a.shape != b.shape:
@@ -87,7 +94,9 @@ def first_divergence(
         t, s = t_steps[min(ti, len(t_steps) - 1)], s_steps[min(si, len(s_steps) - 1)]
         metric = compare_step(t, s, atol, rtol)
         if metric is not None:
-            return StepDivergence(name, ti, si, train.spec.steps[ti].describe(), serve.spec.steps[si].describe(), metric)
+            return StepDivergence(
+                name, ti, si, train.spec.steps[ti].describe(), serve.spec.steps[si].describe(), metric
+            )
         if t.tensor is None:
             return None  # both sides failed: nothing further to compare
     return None
@@ -126,8 +135,12 @@ class DivergenceTracer:
             self.found.append(found)
 
     def result(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"step": None, "sampled": self.sampled, "images": 0,
-                               "op_lists": op_list_difference(self.train, self.serve)}  # fmt: skip
+        out: dict[str, Any] = {
+            "step": None,
+            "sampled": self.sampled,
+            "images": 0,
+            "op_lists": op_list_difference(self.train, self.serve),
+        }
         if not self.found:
             return out
         first = min(self.found, key=lambda d: (d.train_index, d.serve_index))
@@ -140,11 +153,18 @@ class DivergenceTracer:
             metric["mean_abs_diff"] = float(np.mean(means))
         counts = Counter((d.train_index, d.serve_index, d.train_step) for d in self.found)
         out.update(
-            step=first.train_index, serve_index=first.serve_index, train_step=first.train_step,
-            serve_step=first.serve_step, metric=metric, images=len(here), example=first.path,
-            by_step=[{"step": ti, "serve_index": si, "train_step": desc, "images": n}
-                     for (ti, si, desc), n in sorted(counts.items())],
-        )  # fmt: skip
+            step=first.train_index,
+            serve_index=first.serve_index,
+            train_step=first.train_step,
+            serve_step=first.serve_step,
+            metric=metric,
+            images=len(here),
+            example=first.path,
+            by_step=[
+                {"step": ti, "serve_index": si, "train_step": desc, "images": n}
+                for (ti, si, desc), n in sorted(counts.items())
+            ],
+        )
         return out
 
 

@@ -37,7 +37,10 @@ def resize_pil(img: np.ndarray, h: int, w: int, step: Resize) -> np.ndarray:
     if img.dtype == np.uint8 and img.shape[-1] in (1, 3, 4):
         out = np.asarray(Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img).resize((w, h), resample=resample))
     else:  # Pillow resizes other data one 32-bit float channel (mode "F") at a time
-        planes = [Image.fromarray(img[..., c].astype(np.float32)).resize((w, h), resample=resample) for c in range(img.shape[-1])]
+        planes = [
+            Image.fromarray(img[..., c].astype(np.float32)).resize((w, h), resample=resample)
+            for c in range(img.shape[-1])
+        ]
         out = np.stack([np.asarray(p) for p in planes], -1)
     return out.reshape(h, w, -1)
 

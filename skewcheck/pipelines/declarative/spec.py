@@ -100,8 +100,10 @@ class _Reader:
             raise SpecError(f"missing '{key}' (a list of numbers, one per channel)")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = [value]
-        if not isinstance(value, (list, tuple)) or not value or any(
-            isinstance(v, bool) or not isinstance(v, (int, float)) for v in value
+        if (
+            not isinstance(value, (list, tuple))
+            or not value
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
         ):
             raise SpecError(f"{key} must be a list of numbers, got {_show(value)}")
         return tuple(_finite(key, v) for v in value)
@@ -113,9 +115,10 @@ class _Reader:
                 raise SpecError(f"missing '{key}' = [height, width]")
             return None
         if (
-            not isinstance(value, (list, tuple)) or len(value) != 2
+            not isinstance(value, (list, tuple))
+            or len(value) != 2
             or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_SIDE for v in value)
-        ):  # fmt: skip
+        ):
             raise SpecError(f"{key} must be [height, width], two integers from 1 to {MAX_SIDE}, got {_show(value)}")
         return int(value[0]), int(value[1])
 
@@ -149,13 +152,14 @@ class Decode:
         if channels not in (1, 3) or isinstance(channels, bool):
             raise SpecError(f"channels = {_show(channels)}: 1 (grey) or 3 (colour)")
         step = cls(
-            library=library, channels=channels,
+            library=library,
+            channels=channels,
             color=r.choice("color", ("rgb", "bgr"), native["color"] if channels == 3 else "rgb"),
             icc=r.choice("icc", ("ignore", "to-srgb"), "ignore"),
             exif=r.choice("exif", ("apply", "ignore"), native["exif"]),
             truncated=r.choice("truncated", ("error", "allow"), native["truncated"]),
             alpha=r.choice("alpha", ("drop", "white", "black"), "drop"),
-        )  # fmt: skip
+        )
         if channels == 1 and (step.color != "rgb" or step.icc != "ignore" or step.alpha != "drop"):
             raise SpecError("channels = 1 decodes grey: color, icc and alpha apply to colour decoding only")
         return step
@@ -239,10 +243,11 @@ class ChannelOrder:
         if order is None:
             return cls()
         if (
-            not isinstance(order, list) or len(order) < 2
+            not isinstance(order, list)
+            or len(order) < 2
             or any(isinstance(i, bool) or not isinstance(i, int) for i in order)
             or sorted(order) != list(range(len(order)))
-        ):  # fmt: skip
+        ):
             raise SpecError(f"order = {_show(order)} must be a permutation such as [2, 1, 0]")
         return cls(tuple(int(i) for i in order))
 
@@ -339,7 +344,9 @@ class Batch:
 
 
 Step = Decode | Resize | CenterCrop | ChannelOrder | Cast | Scale | Normalize | Preset | Layout | Batch
-OPS: dict[str, Any] = {c.op: c for c in (Decode, Resize, CenterCrop, ChannelOrder, Cast, Scale, Normalize, Preset, Layout, Batch)}
+OPS: dict[str, Any] = {
+    c.op: c for c in (Decode, Resize, CenterCrop, ChannelOrder, Cast, Scale, Normalize, Preset, Layout, Batch)
+}
 HWC_ONLY = ("resize", "center_crop", "channel_order", "normalize", "preset")
 
 
@@ -354,7 +361,7 @@ def step_to_dict(step: Step) -> dict[str, Any]:
 
 def step_from_dict(raw: Any) -> Step:
     if not isinstance(raw, dict):
-        raise SpecError(f"a step must be a table like {{ op = \"resize\", ... }}, got {_show(raw)}")
+        raise SpecError(f'a step must be a table like {{ op = "resize", ... }}, got {_show(raw)}')
     op = raw.get("op")
     if not isinstance(op, str) or op not in OPS:
         raise SpecError(f"unknown op {_show(op)} (known: {', '.join(OPS)})")
@@ -367,7 +374,7 @@ def step_from_dict(raw: Any) -> Step:
 def check_sequence(steps: tuple[Step, ...]) -> None:
     """Order rules, as (index, message) SpecErrors: decode first, HWC ops before CHW, batch last."""
     if not steps or not isinstance(steps[0], Decode):
-        raise IndexedSpecError(0, "the first step must be { op = \"decode\", ... }")
+        raise IndexedSpecError(0, 'the first step must be { op = "decode", ... }')
     channels, layout = steps[0].channels, "hwc"
     for index, step in enumerate(steps[1:], 1):
         if isinstance(step, Decode):
