@@ -137,15 +137,19 @@ def _u8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x), 0, 255).astype(np.uint8)
 
 
-def _variants(ctx: PairContext, rgb: np.ndarray, hw: tuple[int, int], x: np.ndarray) -> dict[str, np.ndarray]:
+def _variants(
+    ctx: PairContext, rgb: np.ndarray, hw: tuple[int, int], x: np.ndarray, side: str
+) -> dict[str, np.ndarray]:
     """The file at ``hw`` with the resizer that explains ``x`` best, plain and through each round
-    trip (applied after the resize, or at decode before it)."""
+    trip (applied after the resize, or at decode before it). The resizer is fitted per side: the
+    two sides may resize differently, and a render with the other side's resizer leaves a residual
+    that a round trip could appear to explain."""
     from skewcheck.diagnose.reference import affine_residual
 
-    memo = ctx.shared.setdefault("roundtrip_resizer", [])
+    memo = ctx.shared.setdefault("roundtrip_resizer", {}).setdefault(side, [])
     names = (max(set(memo), key=memo.count),) if len(memo) >= 6 else RESIZE_SEARCH
     renders = {n: _render(rgb, n, hw) for n in names}
-    best = min(renders, key=lambda n: affine_residual(x, renders[n], orders=((0, 1, 2),)))
+    best = min(renders, key=lambda n: affine_residual(x, renders[n]))
     if len(memo) < 6:
         memo.append(best)
     plain = renders[best]
@@ -205,8 +209,10 @@ def round_trip(ctx: PairContext) -> dict[str, Any] | None:
         return None
     named, variants = {}, {}
     for side, x in (("train", t), ("serve", s)):
-        variants[side] = _variants(ctx, rgb, x.shape[:2], x)
-        scores = {n: affine_residual(x, r, orders=((0, 1, 2),)) for n, r in variants[side].items()}
+        variants[side] = _variants(ctx, rgb, x.shape[:2], x, side)
+        scores = {
+            n: affine_residual(x, r) for n, r in variants[side].items()
+        }  # either channel order: a swap is its own cause
         ranked = sorted(scores, key=lambda n: scores[n])
         if scores[ranked[0]] > CLEAR * scores[ranked[1]] and not (
             ranked[0].startswith(ranked[1]) or ranked[1].startswith(ranked[0])
@@ -227,7 +233,7 @@ def repaired_round_trip(ctx: PairContext, v: np.ndarray, evidence: dict[str, Any
     t, s = hwc3(ctx.train.tensor), hwc3(ctx.serve.tensor)
     if t is not None and s is not None and t.shape == s.shape == v.shape and tensor_round_trip(t, s) is not None:
         return t.copy()  # serve is train's own pixels through the round trip, in the same convention
-    variants = _variants(ctx, ref.rgb_oriented, v.shape[:2], v)
+    variants = _variants(ctx, ref.rgb_oriented, v.shape[:2], v, "serve")
     names = (evidence.get("train"), evidence.get("serve"))
     if not all(isinstance(n, str) and n in variants for n in names):
         return None
