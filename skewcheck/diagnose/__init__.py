@@ -6,56 +6,37 @@ by each module's ``SPEC`` (skewcheck/diagnose/registry.py), not by the order of 
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
-from skewcheck.diagnose import (
-    alpha,
-    channel_order,
-    color_conversion,
-    color_profile,
-    crop,
-    decode_tolerance,
-    dtype,
-    jpeg_decoder,
-    model_input,
-    model_range,
-    nondeterminism,
-    normalization,
-    orientation,
-    padding,
-    pipeline_error,
-    prediction,
-    probe_expectation,
-    resize,
-    scale,
-    shape_layout,
-)
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import Detector, ordered
 from skewcheck.findings import Observation
 
-MODULES = [
-    alpha,
-    channel_order,
-    color_conversion,
-    color_profile,
-    crop,
-    decode_tolerance,
-    dtype,
-    jpeg_decoder,
-    model_input,
-    model_range,
-    nondeterminism,
-    normalization,
-    orientation,
-    padding,
-    pipeline_error,
-    prediction,
-    probe_expectation,
-    resize,
-    scale,
-    shape_layout,
-]
+# The built-in detectors, by module name (skewcheck/diagnose/<name>.py); a plugin uses register_detector.
+BUILTIN = (
+    "alpha",
+    "channel_order",
+    "color_conversion",
+    "color_profile",
+    "crop",
+    "decode_tolerance",
+    "dtype",
+    "jpeg_decoder",
+    "model_input",
+    "model_range",
+    "nondeterminism",
+    "normalization",
+    "orientation",
+    "padding",
+    "pipeline_error",
+    "prediction",
+    "probe_expectation",
+    "resize",
+    "scale",
+    "shape_layout",
+)
+MODULES: list[ModuleType] = [importlib.import_module(f"skewcheck.diagnose.{name}") for name in BUILTIN]
 DETECTORS: tuple[Detector, ...] = ordered(MODULES)
 
 
