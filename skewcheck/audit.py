@@ -30,7 +30,7 @@ from skewcheck.comparison.metrics import (
 from skewcheck.comparison.outputs import OutputJudge
 from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
-from skewcheck.diagnose import diagnose
+from skewcheck.diagnose import diagnose, settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.findings import FindingCollector, Severity
 from skewcheck.native import single_threaded_blas
@@ -164,6 +164,7 @@ def _audit(
     if fixed is not None:
         summary_dict["after_all_fixes"] = fixed
     summary_dict["repeats"] = {"images": len(repeats), "miss_odds_at_5pct": round(miss_probability(len(repeats)), 6)}
+    summary_dict["diagnosis"] = {"settled": settle.settled(shared)}  # searches stopped after the first images
     totals = RunTotals(
         summary.images,
         summary.predicted,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import rms
 
@@ -43,6 +44,7 @@ ROUND_TRIPS: dict[str, RoundTrip] = {
 }
 RESIZE_SEARCH = ("pil.bilinear", "opencv.INTER_LINEAR", "opencv.INTER_AREA", "pil.bicubic")
 CLEAR = 0.6  # a side's match must leave at most this share of what the other explanation leaves
+SEARCH = "color-conversion round trips"  # the settling search (skewcheck/diagnose/settle.py)
 SMALL_255 = 12.0  # round trips move pixels by a few levels: bigger differences are another cause's
 GRAY_NAMES = {
     "bt601": (0.299, 0.587, 0.114),
@@ -187,7 +189,6 @@ def tensor_round_trip(t: np.ndarray, s: np.ndarray) -> dict[str, str] | None:
 
 def round_trip(ctx: PairContext) -> dict[str, Any] | None:
     """Evidence when one side matches a YCbCr/YUV round trip of the file and the other does not."""
-    from skewcheck.diagnose.reference import affine_residual
 
     stats, ref = ctx.residual_stats, ctx.reference
     if stats is None or not stats.significant or stats.mean_abs_255 > SMALL_255 or ref is None:
@@ -207,6 +208,16 @@ def round_trip(ctx: PairContext) -> dict[str, Any] | None:
         or rgb.shape[0] * rgb.shape[1] > 4_000_000
     ):
         return None
+    if not settle.wanted(ctx.shared, SEARCH):
+        return None
+    found = _named_round_trip(ctx, rgb, t, s)
+    settle.ran(ctx.shared, SEARCH, found is not None)
+    return found
+
+
+def _named_round_trip(ctx: PairContext, rgb: np.ndarray, t: np.ndarray, s: np.ndarray) -> dict[str, Any] | None:
+    from skewcheck.diagnose.reference import affine_residual
+
     named, variants = {}, {}
     for side, x in (("train", t), ("serve", s)):
         variants[side] = _variants(ctx, rgb, x.shape[:2], x, side)

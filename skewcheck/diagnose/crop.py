@@ -10,6 +10,7 @@ framing can be the trained one) until labels tell.
 
 from __future__ import annotations
 
+from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
@@ -25,7 +26,7 @@ from skewcheck.findings import Observation, Severity
 SPEC = DetectorSpec(kinds=("crop",), reads=("orientation",))
 
 MAX_PIXELS = 4_000_000
-
+SEARCH = "crop framings"  # the settling search (skewcheck/diagnose/settle.py)
 
 CLEAR = 0.6  # the best geometry must leave at most this share of the runner-up's residual
 
@@ -49,6 +50,8 @@ ZOOM_FITTED = 8  # images on which every zoom is tried; later ones confirm the f
 
 def best_zoom(x, rgb, fractions=CENTER_FRACTIONS) -> float | None:
     """The centre-zoom fraction that explains ``x`` clearly better than the others, or None."""
+    if len(fractions) < 2:
+        return None  # one candidate is never clearly better than the others
     hw = x.shape[:2]
     bilinear = RESIZERS["pil.bilinear"]
     scores = {f: affine_residual(x, bilinear(center_fraction(rgb, f), hw)) for f in fractions}
@@ -83,15 +86,11 @@ def detect(ctx: PairContext) -> list[Observation]:
     if rgb is None or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return []
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
-    if t is None or s is None:
+    if t is None or s is None or not settle.wanted(ctx.shared, SEARCH):
         return []
-    geometry: dict[str, str | None] = {"train": None, "serve": None}
-    if abs((rgb.shape[1] / rgb.shape[0]) / (hw[1] / hw[0]) - 1) >= 0.02:  # else cropping to aspect = squashing
-        renders: dict = {}  # both sides are scored against the same re-renders: draw them once
-        geometry = {"train": best_geometry(t, rgb, renders), "serve": best_geometry(s, rgb, renders)}
-    if None in geometry.values() or geometry["train"] == geometry["serve"]:
-        geometry = _zooms(ctx, t, s, rgb)
-    if None in geometry.values() or geometry["train"] == geometry["serve"]:
+    geometry = _framings(ctx, t, s, rgb, hw)
+    settle.ran(ctx.shared, SEARCH, geometry is not None)
+    if geometry is None:
         return []
     return [
         Observation(
@@ -108,3 +107,16 @@ def detect(ctx: PairContext) -> list[Observation]:
             repair=("crop",),
         )
     ]
+
+
+def _framings(ctx: PairContext, t, s, rgb, hw) -> dict[str, str] | None:
+    """Each side's framing when they differ clearly, else None."""
+    geometry: dict[str, str | None] = {"train": None, "serve": None}
+    if abs((rgb.shape[1] / rgb.shape[0]) / (hw[1] / hw[0]) - 1) >= 0.02:  # else cropping to aspect = squashing
+        renders: dict = {}  # both sides are scored against the same re-renders: draw them once
+        geometry = {"train": best_geometry(t, rgb, renders), "serve": best_geometry(s, rgb, renders)}
+    if None in geometry.values() or geometry["train"] == geometry["serve"]:
+        geometry = _zooms(ctx, t, s, rgb)
+    if None in geometry.values() or geometry["train"] == geometry["serve"]:
+        return None
+    return geometry  # type: ignore[return-value]

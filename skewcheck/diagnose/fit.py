@@ -127,6 +127,10 @@ def padding(train: np.ndarray, serve: np.ndarray) -> tuple[int, int] | None:
     if train.shape != serve.shape or train.ndim not in (2, 3) or min(train.shape[:2]) < 2 * MIN_PADDING:
         return None
     value = train[-1, -1]
+    if not (_edge_equal(train[-1], value) and _edge_equal(serve[-1], value)) and not (
+        _edge_equal(train[:, -1], value) and _edge_equal(serve[:, -1], value)
+    ):
+        return None  # neither the bottom row nor the right column is padding: no padded band
     same = (train == serve) & (train == value)
     if same.ndim == 3:
         same = same.all(axis=-1)
@@ -153,7 +157,10 @@ def pad_box(x: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | Non
         return None
     h, w = x.shape[:2]
     best: tuple[int, tuple[int, int, int, int], np.ndarray] | None = None
+    edges = (x[0], x[-1], x[:, 0], x[:, -1])
     for corner in (x[-1, -1], x[0, 0], x[0, -1], x[-1, 0]):
+        if not any(_edge_equal(edge, corner) for edge in edges):
+            continue  # no whole edge row or column holds this value: nothing padded with it
         same = x == corner
         if same.ndim == 3:
             same = same.all(axis=-1)
@@ -172,6 +179,11 @@ def pad_box(x: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | Non
     if bottom - top < MIN_PADDING or right - left < MIN_PADDING:
         return None
     return best[1], best[2]
+
+
+def _edge_equal(edge: np.ndarray, value: np.ndarray) -> bool:
+    """Every pixel of one edge row or column equals ``value`` (a pixel)."""
+    return bool(np.all(edge == value))
 
 
 def common_pad_box(train: np.ndarray, serve: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -408,18 +420,48 @@ def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def _fit_presets(t: np.ndarray, s: np.ndarray, baseline: float, spread: float) -> ValueFit | None:
-    """Name the conventions when serve = P_serve(P_train⁻¹(train)) for two known presets."""
-    best: tuple[float, str, str] | None = None
+    """Name the conventions when serve = P_serve(P_train⁻¹(train)) for two known presets.
+
+    Every preset is per-channel affine, so each pair's prediction is ``A·train[j] + B`` per
+    channel and its residual has a closed form in the pair's moments (one 7×7 product for all
+    pairs); only the pairs whose closed-form residual is within rounding of the smallest are
+    applied to the pixels, and the exact residual decides, as if every pair had been applied.
+    """
+    n = t.shape[0]
+    stacked = np.empty((n, 7))
+    stacked[:, :3], stacked[:, 3:6], stacked[:, 6] = t, s, 1.0
+    raw = (stacked.T @ stacked / n).tolist()  # raw[i][j]: mean of column i times column j
+    t_min, t_max = t.min(axis=0), t.max(axis=0)
+    size = float(max(np.abs(t).max(initial=0.0), np.abs(s).max(initial=0.0))) or 1.0
+    closed: list[tuple[float, str, str]] = []
     for name_t, pt in PRESETS.items():
-        raw = pt.invert(t)
-        if raw.min() < -2 or raw.max() > 257:  # not a plausible image under this preset
+        std_t, mean_t = np.array(pt.std), np.array(pt.mean)
+        low, high = (t_min * std_t + mean_t) / pt.alpha, (t_max * std_t + mean_t) / pt.alpha  # as pt.invert does
+        if min(low.min(), high.min()) < -2 or max(low.max(), high.max()) > 257:  # not a plausible image
             continue
+        inverse = np.argsort(pt.order).tolist()
         for name_s, ps in PRESETS.items():
             if name_s == name_t:
                 continue
-            residual = rms(s - ps.apply(raw))
-            if best is None or residual < best[0]:
-                best = (residual, name_t, name_s)
+            mse = 0.0
+            for c in range(3):
+                j = inverse[ps.order[c]]  # serve channel c comes from train channel j
+                a = pt.std[j] / pt.alpha * ps.alpha / ps.std[c]
+                b = (pt.mean[j] / pt.alpha * ps.alpha - ps.mean[c]) / ps.std[c]
+                sj, tj = raw[3 + c], raw[j]
+                mse += sj[3 + c] - 2 * a * sj[j] - 2 * b * sj[6] + a * a * tj[j] + 2 * a * b * tj[6] + b * b
+            closed.append((float(np.sqrt(max(mse / 3, 0.0))), name_t, name_s))
+    if not closed:
+        return None
+    lowest = min(r for r, _, _ in closed)
+    slack = 1e-6 * lowest + 1e-6 * size  # the moments' rounding, far above float64's on these sums
+    best: tuple[float, str, str] | None = None
+    for r, name_t, name_s in closed:  # in the order of the direct search: ties keep the first pair
+        if r > lowest + slack:
+            continue
+        residual = rms(s - PRESETS[name_s].apply(PRESETS[name_t].invert(t)))
+        if best is None or residual < best[0]:
+            best = (residual, name_t, name_s)
     if best is None or not _accept(best[0], baseline, spread):
         return None
     return ValueFit("presets", presets=(best[1], best[2]), residual=best[0], baseline=baseline)
