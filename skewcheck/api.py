@@ -16,6 +16,7 @@ from skewcheck.native import quiet_imports, quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
 from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB
 from skewcheck.report.model import GATES, Report
+from skewcheck.worker_count import AUTO, auto_workers, parse_workers
 
 if TYPE_CHECKING:
     from skewcheck.pipelines.base import Pipeline
@@ -39,7 +40,7 @@ def compare(
     atol: float = 1e-5,
     rtol: float = 1e-5,
     max_flip_rate: float | None = None,
-    workers: int = 0,
+    workers: int | str = "auto",
     timeout: float | None = None,
     seed: int = 0,
     progress: ProgressFn | None = None,
@@ -66,7 +67,9 @@ def compare(
     |serve - train| <= atol + rtol·|train| everywhere counts as equal (dtype and shape still count).
     ``max_flip_rate`` fails the gate when top-1 flips / predicted images exceeds it.
     ``workers`` ≥ 1 runs the pipelines in that many worker processes, which rebuild them from
-    their references, so ``train`` and ``serve`` must then be strings; a run that crashes its
+    their references, so ``train`` and ``serve`` must then be strings; ``"auto"`` (the default)
+    starts one per spare core for 500 images or more when both are references, else runs
+    in-process (skewcheck/worker_count.py); a run that crashes its
     worker is recorded against its image (``WorkerCrashed``) and the audit goes on. ``timeout``
     (seconds, workers only) stops a pipeline run that takes longer and records it the same way.
     ``seed`` picks the images on which repairs are measured and the images run twice.
@@ -99,9 +102,13 @@ def compare(
         raise UsageError(f"--max-flip-rate must be between 0 and 1, got {max_flip_rate}")
     if atol < 0 or rtol < 0:
         raise UsageError("--atol and --rtol must not be negative")
-    _check_workers(workers, timeout if engine == "local" else None, train, serve)
+    workers = parse_workers(workers)
+    chosen = workers if isinstance(workers, int) else 0  # auto: the count is chosen once the images are known
+    if workers == AUTO and timeout is not None and engine == "local":
+        chosen = 1  # --timeout needs a worker
+    _check_workers(chosen, timeout if engine == "local" else None, train, serve)
     source = _engine(
-        engine, ray_address, workers, model, train, serve, device, unsafe_load, batch_size, timeout, max_tensor_mb
+        engine, ray_address, chosen, model, train, serve, device, unsafe_load, batch_size, timeout, max_tensor_mb
     )
     check_task(task, threshold, postprocess)
     if postprocess is not None and (model is None or (isinstance(model, str) and model.strip().lower() == "none")):
@@ -110,7 +117,7 @@ def compare(
     endpoint = _endpoint(
         serve,
         model,
-        workers,
+        chosen,
         endpoint_input,
         endpoint_headers,
         endpoint_timeout,
@@ -146,6 +153,11 @@ def compare(
             runner = _load_model(model, device, unsafe_load)
         return runner, _expected_input(runner)
 
+    if workers == AUTO:  # one per spare core for a large enough audit of references (skewcheck/worker_count.py)
+        references = isinstance(train, str) and isinstance(serve, str)
+        local = engine == "local" and endpoint is None
+        workers = auto_workers(len(files), references and local, timeout if local else None)
+    assert isinstance(workers, int)
     # with workers, the audit loads the model once the pool is decoding: its TensorFlow import overlaps them
     deferred = workers > 0 and isinstance(model, (str, Path)) and str(model).strip().lower() != "none"
     runner, expects = (None, None) if deferred else load()

@@ -32,6 +32,7 @@ from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import diagnose, settle
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.facts import PairFacts
 from skewcheck.findings import FindingCollector, Severity
 from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
@@ -91,6 +92,7 @@ class _Pair:
     predictions: dict[str, SidePrediction | None] = field(default_factory=dict)
     repeats: dict[str, Outcome] = field(default_factory=dict)
     index: int = 0  # position in the audit's file order
+    facts: PairFacts | None = None  # computed next to the tensors (run_image), else by the detectors
 
 
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
@@ -239,8 +241,9 @@ def _stream(
     """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine.
 
     With workers, the pool starts here (before the model loads, so its TensorFlow import overlaps
-    the first decodes) and a thread keeps it fed up to two chunks ahead, so the next chunk decodes
-    while this process runs the model and diagnosis. The thread only waits on pipes: pipelines
+    the first decodes) and a thread keeps it fed ahead of the audit (up to PREFETCH_BYTES of
+    tensors), so later images decode while this process imports TensorFlow and runs the model
+    and diagnosis. The thread only waits on pipes: pipelines
     never run in a thread of this process, where their working-directory and descriptor-2
     handling would reach the main thread.
     """
@@ -250,7 +253,11 @@ def _stream(
         return _engine_pairs(inputs, files, repeats)
     if inputs.workers < 1:
         pipelines = {"train": inputs.train, "serve": inputs.serve}
-        return (_pair(inputs, run_image(pipelines, i, path, i in repeats)) for i, path in enumerate(files))
+        tolerance = (inputs.atol, inputs.rtol)
+        return (
+            _pair(inputs, run_image(pipelines, i, path, i in repeats, tolerance=tolerance))
+            for i, path in enumerate(files)
+        )
     from skewcheck.native import is_verbose
     from skewcheck.workers import PipelinePool, Prefetch  # noqa: F811 (the runtime import of the type)
 
@@ -262,11 +269,30 @@ def _stream(
         timeout=inputs.timeout,
         verbose=is_verbose(),
         max_tensor_mb=inputs.max_tensor_mb,
+        tolerance=(inputs.atol, inputs.rtol),
     )
     pool.__enter__()  # the workers start loading the pipelines now; Prefetch.close() stops them
     jobs = ((path, i in repeats) for i, path in enumerate(files))
     runs = pool.imap(jobs)  # the same run_image() in each worker
-    return Prefetch((_pair(inputs, r) for r in runs), depth=2 * max(1, inputs.batch_size), on_close=pool.__exit__)
+    return Prefetch(
+        (_pair(inputs, r) for r in runs),
+        depth=PREFETCH_IMAGES,
+        on_close=pool.__exit__,
+        weigh=_pair_bytes,
+        budget=PREFETCH_BYTES,
+    )
+
+
+# How far the workers may run ahead of the model and diagnosis: far enough to keep decoding through
+# TensorFlow's import and a slow chunk, bounded in bytes so memory stays flat on any image count.
+PREFETCH_IMAGES, PREFETCH_BYTES = 4096, 256 * 2**20
+
+
+def _pair_bytes(pair: _Pair) -> int:
+    """What a prefetched pair holds: its tensors and, in its facts, the residual and the decoded file."""
+    outcomes = [pair.train, pair.serve, *pair.repeats.values()]
+    held = sum(o.tensor.nbytes for o in outcomes if o.tensor is not None)
+    return held + (pair.facts.nbytes if pair.facts is not None else 0)
 
 
 def _engine_pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
@@ -291,6 +317,7 @@ def _pair(inputs: AuditInputs, runs: ImageRuns) -> _Pair:
         runs.first["serve"],
         repeats=runs.repeats,
         index=runs.index,
+        facts=runs.facts,
     )
 
 
@@ -356,6 +383,7 @@ def _finish_pair(
         model_mismatches=mismatches,
         model_skipped=skipped,
         model_errors=model_errors,
+        facts=pair.facts,
     )
     aligned, _ = ctx.aligned_serve
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):

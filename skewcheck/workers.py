@@ -17,10 +17,8 @@ copy of it is unsafe) and rebuild the pipelines from their string references onc
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import os
-import queue
 import signal
 import threading
 import time
@@ -29,10 +27,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skewcheck.errors import AuditError
 from skewcheck.pipelines.outcome import Outcome
+
+if TYPE_CHECKING:
+    from skewcheck.diagnose.facts import PairFacts
 
 Step = tuple[str, bool]  # (side, is the repeat run)
 PER_WORKER = 2  # images sent to one worker at a time: the one it runs, the next one in its pipe
@@ -47,6 +48,7 @@ class ImageRuns:
     path: Path
     first: dict[str, Outcome] = field(default_factory=dict)
     repeats: dict[str, Outcome] = field(default_factory=dict)
+    facts: PairFacts | None = None  # the pair's value fit etc., when computed with the tensors
 
     def record(self, side: str, repeat: bool, outcome: Outcome) -> None:
         (self.repeats if repeat else self.first)[side] = outcome
@@ -72,11 +74,14 @@ def run_image(
     *,
     steps: Iterable[Step] | None = None,
     on_run: Callable[[str, bool, Outcome], None] | None = None,
+    tolerance: tuple[float, float] | None = None,
 ) -> ImageRuns:
     """One image through both pipelines, the one path whether it runs in-process or in a worker:
     train, serve, then (``repeat``) each side again where its first run gave a tensor. ``steps``:
     the runs still owed (a replaced worker's image); ``on_run`` hears each run as it ends (a
-    worker reports it at once, so a crash on the next run is pinned on the right one)."""
+    worker reports it at once, so a crash on the next run is pinned on the right one). With a
+    ``tolerance`` (atol, rtol), the pair's facts (value fit, residual) are computed here too,
+    next to the tensors."""
     runs = ImageRuns(index, path)
     for side, again in steps_for(repeat) if steps is None else steps:
         if not wanted((side, again), runs.first):
@@ -85,7 +90,25 @@ def run_image(
         runs.record(side, again, outcome)
         if on_run is not None:
             on_run(side, again, outcome)
+    if tolerance is not None and "train" in runs.first and "serve" in runs.first:
+        runs.facts = _facts(runs.first["train"], runs.first["serve"], tolerance, path)
     return runs
+
+
+def _facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], path: Path) -> PairFacts | None:
+    """The pair's facts; None (the audit computes them itself, and records what fails) on an error."""
+    import warnings
+
+    import numpy as np
+
+    from skewcheck.diagnose.facts import pair_facts
+
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return pair_facts(train, serve, tolerance, path)
+    except Exception:  # noqa: BLE001 (the detectors meet the same error in the audit and record it)
+        return None
 
 
 @dataclass
@@ -103,7 +126,12 @@ class _Task:
 
 
 def _worker_main(
-    conn: Connection, refs: dict[str, str], images_root: str, verbose: bool, max_tensor_mb: float | None = 512.0
+    conn: Connection,
+    refs: dict[str, str],
+    images_root: str,
+    verbose: bool,
+    max_tensor_mb: float | None = 512.0,
+    tolerance: tuple[float, float] | None = None,
 ) -> None:
     """One worker: load the pipelines once, then run the images sent until told to stop.
 
@@ -113,8 +141,11 @@ def _worker_main(
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
     _watch_parent()
+    from skewcheck.native import single_threaded_blas
+
     try:
-        _serve(conn, refs, images_root, verbose, max_tensor_mb)
+        with single_threaded_blas():  # as in the audit's process: the same sums, the same numbers
+            _serve(conn, refs, images_root, verbose, max_tensor_mb, tolerance)
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the parent stopped listening (interrupted, or gone): nobody to report to
 
@@ -132,7 +163,12 @@ def _watch_parent(interval_s: float = 0.25) -> None:
 
 
 def _serve(
-    conn: Connection, refs: dict[str, str], images_root: str, verbose: bool, max_tensor_mb: float | None
+    conn: Connection,
+    refs: dict[str, str],
+    images_root: str,
+    verbose: bool,
+    max_tensor_mb: float | None,
+    tolerance: tuple[float, float] | None,
 ) -> None:
     from skewcheck.native import quiet_imports, set_verbose
     from skewcheck.pipelines import load_pipeline
@@ -157,8 +193,8 @@ def _serve(
         def report(side: str, again: bool, outcome: Outcome, index: int = index) -> None:
             conn.send(("run", index, side, again, outcome))
 
-        run_image(pipelines, index, Path(path), False, steps=steps, on_run=report)
-        conn.send(("done", index))
+        runs = run_image(pipelines, index, Path(path), False, steps=steps, on_run=report, tolerance=tolerance)
+        conn.send(("done", index, runs.facts))
 
 
 class _Worker:
@@ -219,11 +255,12 @@ class PipelinePool:
         timeout: float | None = None,
         verbose: bool = False,
         max_tensor_mb: float | None = 512.0,
+        tolerance: tuple[float, float] | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
-        self._args = (dict(refs), str(images_root), verbose, max_tensor_mb)
+        self._args = (dict(refs), str(images_root), verbose, max_tensor_mb, tolerance)
         self.size = size
         self.window = 2 * size
         self.timeout = timeout
@@ -323,6 +360,7 @@ class PipelinePool:
         elif kind == "done":
             task = worker.tasks.popleft()
             assert task.runs.index == message[1], (task.runs.index, message[1])
+            task.runs.facts = message[2]  # None when this worker ran only part of the image
             finished[task.runs.index] = task.runs
 
     def _replace(
@@ -375,7 +413,8 @@ def _lost_run(exitcode: int | None, timed_out: bool, timeout: float | None) -> O
 
 
 class Prefetch:
-    """``source``'s items pulled by a thread, up to ``depth`` ahead of the consumer, in order.
+    """``source``'s items pulled by a thread ahead of the consumer, in order: up to ``depth`` items
+    and, when ``weigh`` is given, up to ``budget`` bytes of them (one item always fits).
 
     An exception in ``source`` is raised to the consumer at its place in the stream.
     :meth:`close` stops the thread, then calls ``on_close(exc_type, exc, tb)`` (e.g. a pool's
@@ -384,9 +423,20 @@ class Prefetch:
 
     _END = object()
 
-    def __init__(self, source: Iterator[Any], depth: int, on_close: Callable[..., object] | None = None) -> None:
+    def __init__(
+        self,
+        source: Iterator[Any],
+        depth: int,
+        on_close: Callable[..., object] | None = None,
+        *,
+        weigh: Callable[[Any], int] | None = None,
+        budget: int = 0,
+    ) -> None:
         self._source = source
-        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=max(1, depth))
+        self._depth, self._weigh, self._budget = max(1, depth), weigh, budget
+        self._items: deque[tuple[Any, BaseException | None, int]] = deque()
+        self._bytes = 0
+        self._ready = threading.Condition()
         self._stop = threading.Event()
         self._on_close = on_close
         self._finished = False  # the source ran to its end
@@ -397,22 +447,29 @@ class Prefetch:
     def _pull(self) -> None:
         try:
             for item in self._source:
-                if not self._put((item, None)):
+                if not self._put(item, None, self._weigh(item) if self._weigh is not None else 0):
                     return
         except BaseException as exc:  # noqa: BLE001 (handed to the consumer, who raises it)
-            self._put((self._END, exc))
+            self._put(self._END, exc, 0)
             return
         self._finished = True
-        self._put((self._END, None))
+        self._put(self._END, None, 0)
 
-    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _full(self) -> bool:
+        if not self._items:
+            return False
+        return len(self._items) >= self._depth or (self._weigh is not None and self._bytes >= self._budget)
+
+    def _put(self, item: Any, exc: BaseException | None, size: int) -> bool:
+        with self._ready:
+            while self._full() and not self._stop.is_set():
+                self._ready.wait(0.1)
+            if self._stop.is_set():
+                return False
+            self._items.append((item, exc, size))
+            self._bytes += size
+            self._ready.notify_all()
+        return True
 
     def __iter__(self) -> Prefetch:
         return self
@@ -420,11 +477,17 @@ class Prefetch:
     def __next__(self) -> Any:
         if self._closed:
             raise StopIteration
-        item, exc = self._queue.get()
+        with self._ready:
+            while not self._items:
+                self._ready.wait()
+            item, exc, size = self._items[0]
+            if item is not self._END:  # the end stays: a later next() ends too
+                self._items.popleft()
+                self._bytes -= size
+                self._ready.notify_all()
         if exc is not None:
             raise exc
         if item is self._END:
-            self._queue.put((self._END, None))  # a later next() ends too
             raise StopIteration
         return item
 
@@ -433,9 +496,10 @@ class Prefetch:
             return
         self._closed = True
         self._stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()  # a thread blocked on a full queue sees the stop
+        with self._ready:
+            self._items.clear()
+            self._bytes = 0
+            self._ready.notify_all()  # a thread waiting for room sees the stop
         self._thread.join(_JOIN_S)
         if self._on_close is not None:
             if self._finished:

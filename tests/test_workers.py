@@ -161,7 +161,37 @@ def test_a_python_callable_with_workers_is_a_usage_error(image_dir):
 
 def test_timeout_without_workers_is_a_usage_error(image_dir):
     with pytest.raises(UsageError, match="--workers"):
-        skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, timeout=5)
+        skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, timeout=5, workers=0)
+
+
+def test_timeout_with_the_default_workers_starts_one(image_dir):
+    """``workers="auto"`` (the default) keeps a small audit in-process, unless a timeout needs a worker."""
+    report = skewcheck.compare(train=REF + "hangs_on_img4", serve=REF + "pil_unit", images=image_dir, timeout=1.0)
+    hung = next(i for i in report.images if i["path"] == "b/img4.png")
+    assert hung["train"]["error_type"] == "PipelineTimeout"
+
+
+@pytest.mark.parametrize(
+    ("images", "references", "timeout", "cpus", "expected"),
+    [
+        (1000, True, None, 2, 1),  # 2 cores: one worker, the main process keeps the other
+        (1000, True, None, 1, 0),  # 1 core: in-process
+        (499, True, None, 2, 0),  # a small audit: the worker's start costs more than it saves
+        (1000, False, None, 4, 0),  # a Python callable cannot travel to a worker
+        (10, True, 5.0, 1, 1),  # a timeout needs a worker, even on one core
+        (10**6, True, None, 64, 8),
+    ],
+)
+def test_auto_workers(images, references, timeout, cpus, expected):
+    from skewcheck.worker_count import auto_workers
+
+    assert auto_workers(images, references, timeout, cpus=cpus) == expected
+
+
+@pytest.mark.parametrize("bad", ["x", "-1", -2, "1.5"])
+def test_bad_workers_is_a_usage_error(image_dir, bad):
+    with pytest.raises(UsageError, match="--workers"):
+        skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, workers=bad)
 
 
 def test_the_pool_keeps_at_most_two_images_per_worker_in_flight(image_dir):

@@ -61,11 +61,10 @@ def compare_cmd(
         False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"
     ),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
-    workers: int = typer.Option(
-        0,
+    workers: str = typer.Option(
+        "auto",
         "--workers",
-        min=0,
-        help="run the pipelines in N worker processes (0: in this process). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N",
+        help="run the pipelines in N worker processes (0: in this process; auto: one per spare core for 500 images or more). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N",
     ),
     timeout: float | None = typer.Option(
         None,

@@ -31,16 +31,38 @@ def detect(ctx: PairContext) -> list[Observation]:
     fit = ctx.value_fit
     if fit is None or fit.model == "presets":
         return []
-    transparent = (
-        ctx.reference is not None and ctx.reference.alpha is not None and bool((ctx.reference.alpha < 255).any())
-    )
-    if fit.permutation is not None and fit.model != "unexplained" and not transparent:
+    if fit.permutation is not None and fit.model != "unexplained" and not _transparent(ctx):
         return [_observation(ctx, list(fit.permutation), _side(ctx))]
-    if fit.model in ("unexplained", "partial") or transparent:  # something else differs too: ask the file
-        orders = {side: _order_against_file(ctx, side) for side in ("train", "serve")}
+    if asks_file(ctx):  # something else differs too: ask the file
+        orders = _file_orders(ctx)
         if None not in orders.values() and orders["train"] != orders["serve"]:
             return [_observation(ctx, [2, 1, 0], _side(ctx, orders))]
     return []
+
+
+def _transparent(ctx: PairContext) -> bool:
+    ref = ctx.reference
+    return ref is not None and ref.alpha is not None and bool((ref.alpha < 255).any())
+
+
+def asks_file(ctx: PairContext) -> bool:
+    """Whether the order must be read against the file: the value fit leaves something else."""
+    fit = ctx.value_fit
+    if fit is None or fit.model == "presets":
+        return False
+    return fit.model in ("unexplained", "partial") or _transparent(ctx)
+
+
+def file_orders(ctx: PairContext) -> dict[str, tuple[int, ...] | None]:
+    """Per side: RGB or BGR against the file's pixels (None where unclear); a pure measurement,
+    made next to the tensors when it can be (skewcheck/diagnose/facts.py)."""
+    return {side: _order_against_file(ctx, side) for side in ("train", "serve")}
+
+
+def _file_orders(ctx: PairContext) -> dict[str, tuple[int, ...] | None]:
+    if ctx.facts is not None and ctx.facts.orders is not None:
+        return ctx.facts.orders
+    return file_orders(ctx)
 
 
 def _side(ctx: PairContext, orders: dict[str, tuple[int, ...] | None] | None = None) -> str:
@@ -48,7 +70,7 @@ def _side(ctx: PairContext, orders: dict[str, tuple[int, ...] | None] | None = N
     decided = ctx.shared.get("channel_order_side")
     if decided is not None:
         return decided
-    orders = orders or {side: _order_against_file(ctx, side) for side in ("train", "serve")}
+    orders = orders or _file_orders(ctx)
     bgr = [side for side, order in orders.items() if order == RGB_BGR[1]]
     rgb = [side for side, order in orders.items() if order == RGB_BGR[0]]
     if len(bgr) == 1 and len(rgb) == 1:

@@ -17,6 +17,7 @@ from skewcheck.pipelines.outcome import Outcome
 from skewcheck.tensor_layout import CHANNEL_COUNTS, is_chw
 
 if TYPE_CHECKING:
+    from skewcheck.diagnose.facts import PairFacts
     from skewcheck.findings import Observation
     from skewcheck.models.adapt import Mismatch
     from skewcheck.models.inspect import ExpectedInput
@@ -44,10 +45,15 @@ class PairContext:
     model_mismatches: dict[str, list[Mismatch]] = field(default_factory=dict)  # per side
     model_skipped: dict[str, str | None] = field(default_factory=dict)  # per side: why no prediction, if skipped
     model_errors: dict[str, str | None] = field(default_factory=dict)  # per side: the model's error, if it failed
+    facts: PairFacts | None = None  # computed with the tensors (skewcheck/workers.py run_image), else here
 
     @cached_property
     def reference(self) -> Reference | None:
-        return Reference(self.file) if self.file is not None else None
+        if self.file is None:
+            return None
+        if self.facts is not None and self.facts.reference is not None:
+            return self.facts.adopt_reference(self.file)
+        return Reference(self.file)
 
     @property
     def found_kinds(self) -> set[str]:
@@ -55,6 +61,8 @@ class PairContext:
 
     @cached_property
     def residual_stats(self) -> ResidualStats | None:
+        if self.facts is not None:
+            return self.facts.residual_stats
         pair = self.residual
         return residual_stats(*pair) if pair is not None else None
 
@@ -88,6 +96,8 @@ class PairContext:
     @cached_property
     def within_tolerance(self) -> bool:
         """|serve - train| <= atol + rtol·|train| everywhere (layout aligned; dtype is not a value)."""
+        if self.facts is not None:
+            return self.facts.within_tolerance
         s, _ = self.aligned_serve
         t = self.train.tensor
         if self.tolerance is None or s is None or t is None or s.shape != t.shape:
@@ -101,6 +111,8 @@ class PairContext:
     @cached_property
     def value_fit(self) -> ValueFit | None:
         """None when there is nothing to fit: no pair of numeric tensors, or equal within tolerance."""
+        if self.facts is not None:
+            return self.facts.value_fit
         s, _ = self.aligned_serve
         if s is None or self.train.tensor is None or self.train.tensor.size == 0 or self.within_tolerance:
             return None

@@ -15,13 +15,29 @@ import numpy as np
 
 from skewcheck.tensor_layout import channels_last
 
+Decoded = tuple[np.ndarray | None, np.ndarray | None, bytes | None, str | None, int]  # rgb, alpha, icc, format, EXIF
+
 
 @dataclass
 class Reference:
     path: Path
 
+    @classmethod
+    def from_portable(cls, path: Path, portable: tuple) -> Reference:
+        """A Reference whose decode was done elsewhere (a worker process): see :meth:`portable`."""
+        ref = cls(path)
+        (rgb, alpha), rest = (_array(a) for a in portable[:2]), portable[2:]
+        ref.__dict__["_decoded"] = (rgb, alpha, *rest)  # the cached decode
+        return ref
+
+    def portable(self) -> tuple:
+        """The decode as bytes to send to another process; the arrays come back read-only over
+        those bytes, as Pillow's are here, so the renders of them are memoised there too."""
+        rgb, alpha, *rest = self._decoded
+        return (_portable(rgb), _portable(alpha), *rest)
+
     @cached_property
-    def _decoded(self) -> tuple[np.ndarray | None, np.ndarray | None, bytes | None, str | None, int]:
+    def _decoded(self) -> Decoded:
         from PIL import Image, UnidentifiedImageError
 
         try:
@@ -106,6 +122,14 @@ class Reference:
             return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(self.icc_profile))).strip()
         except (ImageCms.PyCMSError, OSError):
             return "embedded profile"
+
+
+def _portable(a: np.ndarray | None) -> tuple[bytes, tuple[int, ...]] | None:
+    return None if a is None else (np.ascontiguousarray(a, dtype=np.uint8).tobytes(), a.shape)
+
+
+def _array(p: tuple[bytes, tuple[int, ...]] | None) -> np.ndarray | None:
+    return None if p is None else np.frombuffer(p[0], dtype=np.uint8).reshape(p[1])
 
 
 def to_hwc3(tensor: np.ndarray | None) -> np.ndarray | None:

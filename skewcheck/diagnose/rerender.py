@@ -50,6 +50,24 @@ _MEMO_PER_IMAGE, _MEMO_MAX_BYTES = 32, 4 << 20  # at most 128 MiB of renders per
 _MEMOS: dict[int, tuple[weakref.ref, dict[tuple, np.ndarray]]] = {}
 
 
+def renders_of(rgb: np.ndarray) -> dict[tuple, np.ndarray]:
+    """The renders memoised for the pixels ``rgb`` belongs to (a copy; empty when none)."""
+    memo = _memo_for(rgb)
+    return dict(memo) if memo else {}
+
+
+def adopt(rgb: np.ndarray, renders: dict[tuple, np.ndarray]) -> None:
+    """Memoise renders drawn elsewhere (a worker) of the same pixels: ``rgb`` must lay them out
+    as the array they were drawn from did (the keys name windows by offset, shape and strides)."""
+    memo = _memo_for(rgb)
+    if memo is None:
+        return
+    for key, out in renders.items():
+        if len(memo) >= _MEMO_PER_IMAGE:
+            return
+        memo.setdefault(key, out)
+
+
 def _root(a: np.ndarray) -> np.ndarray:
     while isinstance(a.base, np.ndarray):
         a = a.base

@@ -1,0 +1,71 @@
+"""What one image pair says on its own, measured next to its tensors (in a worker with ``--workers``).
+
+The audit's process runs the model and the run-wide part of diagnosis; everything that depends on
+one pair alone can be measured where the pair is made, while that process is busy: whether the
+tensors are equal within tolerance, the value fit and what it leaves, and, when the tensors
+differ, the file's own decode, the channel order each side holds against it, and the renders of
+the file those measurements drew. Each is a pure function of the tensors and the file, computed
+by the same code the detectors would run, so the numbers are the ones the audit's process would
+have found itself (``tests/test_workers.py`` checks the reports are identical).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skewcheck.diagnose.fit import ValueFit
+from skewcheck.diagnose.reference import Reference
+from skewcheck.diagnose.residual import ResidualStats
+from skewcheck.pipelines.outcome import Outcome
+
+
+@dataclass(frozen=True)
+class PairFacts:
+    within_tolerance: bool
+    value_fit: ValueFit | None
+    residual_stats: ResidualStats | None
+    reference: tuple | None = None  # Reference.portable() of the file, when the tensors differ
+    orders: dict[str, Any] | None = None  # channel_order.file_orders(): the order each side holds
+    renders: dict[tuple, Any] = field(default_factory=dict)  # the file's renders drawn for the above
+
+    def adopt_reference(self, file: Path) -> Reference:
+        """The file's Reference rebuilt from the decode, with the renders already drawn of it."""
+        from skewcheck.diagnose.rerender import adopt
+
+        ref = Reference.from_portable(file, self.reference)  # type: ignore[arg-type]
+        if ref.rgb is not None and self.renders:
+            adopt(ref.rgb, self.renders)
+        return ref
+
+    @property
+    def nbytes(self) -> int:
+        """What these facts hold in memory (the residual, the decode, the renders)."""
+        held = self.residual_stats.residual.nbytes if self.residual_stats is not None else 0
+        held += sum(len(part[0]) for part in (self.reference or ())[:2] if part is not None)
+        return held + sum(getattr(r, "nbytes", 0) for r in self.renders.values())
+
+
+def pair_facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], file: Path | None) -> PairFacts | None:
+    """The facts of a pair whose pipelines both gave a tensor, else None."""
+    from skewcheck.diagnose import channel_order
+    from skewcheck.diagnose.context import PairContext
+    from skewcheck.diagnose.rerender import renders_of
+
+    if not (train.ok and serve.ok):
+        return None
+    ctx = PairContext("", train, serve, tolerance=tolerance, file=file)
+    fit = ctx.value_fit
+    if fit is None or ctx.reference is None:
+        return PairFacts(ctx.within_tolerance, fit, ctx.residual_stats)
+    orders = channel_order.file_orders(ctx) if channel_order.asks_file(ctx) else None
+    rgb = ctx.reference.rgb
+    return PairFacts(
+        ctx.within_tolerance,
+        fit,
+        ctx.residual_stats,
+        ctx.reference.portable(),
+        orders,
+        renders_of(rgb) if rgb is not None else {},
+    )
