@@ -11,6 +11,7 @@ from skewcheck.comparison.outputs import check_task, load_postprocess
 from skewcheck.errors import UsageError
 from skewcheck.images.discover import ImageFiles
 from skewcheck.images.labels import read_class_names, read_labels
+from skewcheck.images.sample import SampledFiles, parse_sample
 from skewcheck.models._common import check_device_name
 from skewcheck.native import quiet_imports, quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
@@ -58,6 +59,7 @@ def compare(
     endpoint_bytes: str = "b64",
     engine: str = "local",
     ray_address: str | None = None,
+    sample: int | float | str | None = None,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
@@ -72,7 +74,10 @@ def compare(
     in-process (skewcheck/worker_count.py); a run that crashes its
     worker is recorded against its image (``WorkerCrashed``) and the audit goes on. ``timeout``
     (seconds, workers only) stops a pipeline run that takes longer and records it the same way.
-    ``seed`` picks the images on which repairs are measured and the images run twice.
+    ``seed`` picks the images on which repairs are measured and the images run twice, and the
+    ``sample``: a number of images, a fraction or a percentage of the folder, drawn per probe
+    kind and label (skewcheck/images/sample.py); every rate of the report then gets a 95 %
+    Wilson interval (``summary.sample``).
     ``max_tensor_mb``: a pipeline tensor larger than this many MiB is not kept; that image's
     outcome is a ``pipeline-error`` (``TensorTooLarge``) instead (``None``: no limit).
     ``task`` (``classification``, ``dense``, ``embedding``, ``detection``; default: inferred per
@@ -145,6 +150,10 @@ def compare(
     files = ImageFiles(root, skip=skip)  # walked lazily: no list of every path
     if not len(files):
         raise UsageError(f"no files found under {root}")
+    wanted = parse_sample(sample)
+    sampled = _sampled(files, root, wanted, seed, probes, label_map) if wanted is not None else None
+    if sampled is not None:
+        files = sampled  # type: ignore[assignment]
     if progress is not None:
         progress(0, len(files))  # the total is known from the start: the bar never shows "0/?"
 
@@ -185,6 +194,7 @@ def compare(
         postprocess=post,
         serve_source=side,
         engine=source,
+        sample=sampled.summary(seed, _strata_names(probes, label_map)) if sampled is not None else None,
         load_runner=load if deferred else None,
     )
     try:
@@ -250,6 +260,20 @@ def _serve_side(endpoint: Any, train: Pipeline) -> EndpointSide:
         side.close()
         raise
     return side
+
+
+def _sampled(
+    files: ImageFiles, root: Path, size: int | float, seed: int, probes: dict[str, Any], labels: dict[str, Any]
+) -> SampledFiles:
+    def stratum(name: str) -> tuple[str | None, str | None]:
+        probe, label = probes.get(name), labels.get(name)
+        return (probe.kind if probe is not None else None, str(label) if label is not None else None)
+
+    return SampledFiles(files, root, size, seed, stratum)
+
+
+def _strata_names(probes: dict[str, Any], labels: dict[str, Any]) -> list[str]:
+    return [name for name, given in (("probe kind", probes), ("label", labels)) if given]
 
 
 def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serve: PipelineRef) -> None:

@@ -21,6 +21,7 @@ from skewcheck import __version__
 from skewcheck.attribution import Attributor, grade_and_rank, repeat_indices
 from skewcheck.attribution.grade import RunTotals, after_all_fixes
 from skewcheck.attribution.sample import miss_probability
+from skewcheck.comparison.intervals import sample_intervals
 from skewcheck.comparison.metrics import (
     as_probabilities,
     compare_class_scores,
@@ -81,6 +82,7 @@ class AuditInputs:
     # overlaps them); sets ``runner`` and ``model_expects`` (skewcheck.api: --workers with a model path)
     load_runner: Callable[[], tuple[ModelRunner | None, ExpectedInput | None]] | None = None
     engine: Any = None  # skewcheck.engines.Engine (e.g. Ray) where pairs come from; None: this process / workers
+    sample: dict[str, Any] | None = None  # --sample: how the images were drawn (summary.sample)
 
 
 @dataclass
@@ -182,6 +184,9 @@ def _audit(
         attributor.tallies.update(tallies)
     if inputs.serve_source is not None:
         summary_dict["endpoint"] = inputs.serve_source.stats(summary.images)
+    ranked = grade_and_rank(findings, attributor, totals, collector.flipped_sets)
+    if inputs.sample is not None:
+        summary_dict["sample"] = {**inputs.sample, "ci95": sample_intervals(summary_dict, ranked)}
     return Report(
         gate=inputs.gate,
         model=_model_dict(inputs),
@@ -190,7 +195,7 @@ def _audit(
             "serve": {"ref": inputs.serve.ref, "description": inputs.serve.description},
         },
         summary=summary_dict,
-        findings=grade_and_rank(findings, attributor, totals, collector.flipped_sets),
+        findings=ranked,
         images=records,
         probe_matrix=summary.probe_matrix(),
         worst_images=summary.worst_images(),

@@ -66,6 +66,11 @@ def compare_cmd(
         "--workers",
         help="run the pipelines in N worker processes (0: in this process; auto: one per spare core for 500 images or more). A pipeline that crashes its worker (segfault, out of memory) is recorded against that image and the audit goes on; the report is the same whatever N",
     ),
+    sample: str | None = typer.Option(
+        None,
+        "--sample",
+        help="audit a seeded sample of the images: a number (1000), a fraction (0.01) or a percentage (1%), drawn per probe kind and label; every rate then gets a 95% interval",
+    ),
     timeout: float | None = typer.Option(
         None,
         "--timeout",
@@ -187,6 +192,7 @@ def compare_cmd(
                 rtol=rtol,
                 max_flip_rate=max_flip_rate,
                 workers=workers,
+                sample=sample,
                 timeout=timeout,
                 max_tensor_mb=max_tensor_mb,
                 seed=seed,

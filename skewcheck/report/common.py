@@ -279,3 +279,28 @@ def engine_text(summary: dict[str, Any], shown: int = 10) -> str | None:
             more = f" and {len(names) - shown} more" if len(names) > shown else ""
             parts.append(f"{len(names)} image(s) {label}: {', '.join(names[:shown])}{more}")
     return " · ".join(parts) or None
+
+
+def sample_text(summary: dict[str, Any]) -> str | None:
+    """With --sample: how many images of how many, and the 95 % intervals of the main rates."""
+    sample = summary.get("sample")
+    if not sample:
+        return None
+    by = " and ".join(sample.get("stratified_by") or []) or "nothing (one stratum)"
+    head = f"{sample['images']:,} of {sample['of']:,} images (seed {sample['seed']}, stratified by {by})"
+    ci = sample.get("ci95") or {}
+    parts = []
+    for key, label in (("top1_agreement", "agreement"), ("flip_rate", "flip rate")):
+        if ci.get(key):
+            parts.append(f"{label} {_span(ci[key])}")
+    for side, interval in (ci.get("accuracy") or {}).items():
+        if interval:
+            parts.append(f"{side} accuracy {_span(interval)}")
+    for finding in (ci.get("findings") or [])[:5]:
+        if finding.get("share"):
+            parts.append(f"{finding['kind']} on {_span(finding['share'])} of images")
+    return head + ("; 95% intervals: " + ", ".join(parts) if parts else "")
+
+
+def _span(interval: list[float]) -> str:
+    return f"{pct(interval[0])}–{pct(interval[1])}"

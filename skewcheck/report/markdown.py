@@ -23,6 +23,7 @@ from skewcheck.report.common import (
     impact_text,
     num,
     pct,
+    sample_text,
     to_pass,
     to_pass_label,
     worst_image_cells,
@@ -63,8 +64,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines += _probe_matrix(data["probe_matrix"])
     if data.get("worst_images"):
         lines += _worst(data["worst_images"][:WORST_SHOWN])
-    engine = engine_text(s)
+    engine, sampled = engine_text(s), sample_text(s)
     lines += [" · ".join(error_counts(s)), ""] + ([f"> **Engine:** {md(engine)}", ""] if engine else [])
+    lines += [f"> **Sample:** {md(sampled)}", ""] if sampled else []
     lines += [f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]
     return "\n".join(lines)
 

@@ -18,6 +18,7 @@ from skewcheck.report.common import (
     headline,
     impact_text,
     pct,
+    sample_text,
     to_pass,
     to_pass_label,
     worst_image_cells,
@@ -75,6 +76,9 @@ def render(data: dict[str, Any], console: Console) -> None:
     if data.get("worst_images"):
         console.print(_worst_table(data["worst_images"][:WORST_SHOWN]))
     console.print(_counts(data["summary"]))
+    sampled = sample_text(data["summary"])
+    if sampled:  # --sample: the rates are estimates, with their intervals
+        console.print(Text(f"sample: {sampled}", style="cyan"))
     engine = engine_text(data["summary"])
     if engine:  # --engine ray: never a silent retry or loss
         console.print(Text(engine, style="yellow"))
