@@ -54,16 +54,32 @@ def register_detector(module: ModuleType) -> None:
 def diagnose(ctx: PairContext) -> list[Observation]:
     """Run every detector; one that fails on an odd tensor is recorded, never fatal to the audit."""
     for detector in DETECTORS:
+        spec = getattr(detector, "spec", None)
+        known = ctx.facts.observations.get(_name(detector)) if ctx.facts is not None else None
         try:
-            found = detector(ctx)
+            found = known if known is not None else detector(ctx)
         except Exception as exc:  # noqa: BLE001 (a detector bug must not end the audit)
             ctx.detector_errors.append(f"{_name(detector)}: {type(exc).__name__}: {exc}")
             continue
-        spec = getattr(detector, "spec", None)
         if found and spec is not None and spec.supersedes:
             ctx.found[:] = [o for o in ctx.found if o.kind not in spec.supersedes]
         ctx.found.extend(found)
     return list(ctx.found)
+
+
+def pure_observations(ctx: PairContext) -> dict[str, list[Observation]]:
+    """What the detectors declared ``pure`` find on this pair, by detector name (skewcheck/diagnose/facts.py);
+    a detector that fails is left out, so the audit runs it again and records its error."""
+    out = {}
+    for detector in DETECTORS:
+        spec = getattr(detector, "spec", None)
+        if spec is None or not spec.pure:
+            continue
+        try:
+            out[_name(detector)] = detector(ctx)
+        except Exception:  # noqa: BLE001, S112 (recorded when the audit runs it)
+            continue
+    return out
 
 
 def _name(detector: object) -> str:

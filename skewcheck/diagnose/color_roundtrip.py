@@ -189,11 +189,17 @@ def tensor_round_trip(t: np.ndarray, s: np.ndarray) -> dict[str, str] | None:
 
 def round_trip(ctx: PairContext) -> dict[str, Any] | None:
     """Evidence when one side matches a YCbCr/YUV round trip of the file and the other does not."""
-
     stats, ref = ctx.residual_stats, ctx.reference
     if stats is None or not stats.significant or stats.mean_abs_255 > SMALL_255 or ref is None:
         return None
-    rgb = ref.rgb_oriented
+    if not settle.wanted(ctx.shared, SEARCH):
+        return None
+    found = _round_trip(ctx, ref.rgb_oriented)
+    settle.ran(ctx.shared, SEARCH, found is not None)
+    return found
+
+
+def _round_trip(ctx: PairContext, rgb: np.ndarray | None) -> dict[str, Any] | None:
     t, s = hwc3(ctx.train.tensor), hwc3(ctx.serve.tensor)
     if t is not None and s is not None and t.shape == s.shape:
         exact = tensor_round_trip(t, s)
@@ -208,11 +214,7 @@ def round_trip(ctx: PairContext) -> dict[str, Any] | None:
         or rgb.shape[0] * rgb.shape[1] > 4_000_000
     ):
         return None
-    if not settle.wanted(ctx.shared, SEARCH):
-        return None
-    found = _named_round_trip(ctx, rgb, t, s)
-    settle.ran(ctx.shared, SEARCH, found is not None)
-    return found
+    return _named_round_trip(ctx, rgb, t, s)
 
 
 def _named_round_trip(ctx: PairContext, rgb: np.ndarray, t: np.ndarray, s: np.ndarray) -> dict[str, Any] | None:

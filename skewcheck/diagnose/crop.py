@@ -83,10 +83,10 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     rgb = ref.rgb_oriented
     hw = stats.residual.shape[:2]
-    if rgb is None or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+    if rgb is None or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS or not settle.wanted(ctx.shared, SEARCH):
         return []
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
-    if t is None or s is None or not settle.wanted(ctx.shared, SEARCH):
+    if t is None or s is None:
         return []
     geometry = _framings(ctx, t, s, rgb, hw)
     settle.ran(ctx.shared, SEARCH, geometry is not None)

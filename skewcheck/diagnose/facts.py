@@ -2,9 +2,9 @@
 
 The audit's process runs the model and the run-wide part of diagnosis; everything that depends on
 one pair alone can be measured where the pair is made, while that process is busy: whether the
-tensors are equal within tolerance, the value fit and what it leaves, and, when the tensors
-differ, the file's own decode, the channel order each side holds against it, and the renders of
-the file those measurements drew. Each is a pure function of the tensors and the file, computed
+tensors are equal within tolerance, the value fit and what it leaves, what the detectors declared
+``pure`` find, and, when the tensors differ, the file's own decode, the channel order each side
+holds against it, and the renders of the file those measurements drew. Each is a pure function of the tensors and the file, computed
 by the same code the detectors would run, so the numbers are the ones the audit's process would
 have found itself (``tests/test_workers.py`` checks the reports are identical).
 """
@@ -29,6 +29,7 @@ class PairFacts:
     reference: tuple | None = None  # Reference.portable() of the file, when the tensors differ
     orders: dict[str, Any] | None = None  # channel_order.file_orders(): the order each side holds
     renders: dict[tuple, Any] = field(default_factory=dict)  # the file's renders drawn for the above
+    observations: dict[str, list[Any]] = field(default_factory=dict)  # the pure detectors' findings, by name
 
     def adopt_reference(self, file: Path) -> Reference:
         """The file's Reference rebuilt from the decode, with the renders already drawn of it."""
@@ -49,7 +50,7 @@ class PairFacts:
 
 def pair_facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], file: Path | None) -> PairFacts | None:
     """The facts of a pair whose pipelines both gave a tensor, else None."""
-    from skewcheck.diagnose import channel_order
+    from skewcheck.diagnose import channel_order, pure_observations
     from skewcheck.diagnose.context import PairContext
     from skewcheck.diagnose.rerender import renders_of
 
@@ -58,8 +59,9 @@ def pair_facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], f
     ctx = PairContext("", train, serve, tolerance=tolerance, file=file)
     fit = ctx.value_fit
     if fit is None or ctx.reference is None:
-        return PairFacts(ctx.within_tolerance, fit, ctx.residual_stats)
+        return PairFacts(ctx.within_tolerance, fit, ctx.residual_stats, observations=pure_observations(ctx))
     orders = channel_order.file_orders(ctx) if channel_order.asks_file(ctx) else None
+    observations = pure_observations(ctx)
     rgb = ctx.reference.rgb
     return PairFacts(
         ctx.within_tolerance,
@@ -68,4 +70,5 @@ def pair_facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], f
         ctx.reference.portable(),
         orders,
         renders_of(rgb) if rgb is not None else {},
+        observations,
     )

@@ -16,7 +16,7 @@ from skewcheck.diagnose.reference import affine_residual, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
-SPEC = DetectorSpec(kinds=("orientation",))
+SPEC = DetectorSpec(kinds=("orientation",), pure=True)
 
 TRANSFORMS = {
     "flip-left-right": lambda x: x[:, ::-1],

@@ -13,7 +13,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
-SPEC = DetectorSpec(kinds=("pipeline-error",))
+SPEC = DetectorSpec(kinds=("pipeline-error",), pure=True)
 
 
 def detect(ctx: PairContext) -> list[Observation]:

@@ -24,6 +24,9 @@ class DetectorSpec:
     reads: tuple[str, ...] = ()  # kinds whose observations on the same image it looks at
     supersedes: tuple[str, ...] = ()  # kinds it replaces on an image where it fires
     catch_all: bool = False  # runs after every other detector
+    # depends on this pair alone (its tensors and file: no run-wide memo, no other detector's
+    # observations, no model), so it may run next to the tensors (skewcheck/diagnose/facts.py)
+    pure: bool = False
 
 
 @dataclass(frozen=True)
