@@ -14,7 +14,7 @@ import numpy as np
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import pad_box
-from skewcheck.diagnose.reference import RGB_BGR, affine_residual, to_hwc3
+from skewcheck.diagnose.reference import RGB_BGR, affine_residuals, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import RESIZERS
 from skewcheck.diagnose.rerender_repair import transparent_mask
@@ -105,7 +105,7 @@ def _order_of(x: np.ndarray, ref) -> tuple[int, ...] | None:
             if opaque.sum() < 16:
                 return None
             x, candidate = x[opaque][:, None, :], candidate[opaque][:, None, :]
-    as_rgb, as_bgr = (affine_residual(x, candidate, orders=(order,)) for order in RGB_BGR)
+    as_rgb, as_bgr = affine_residuals(x, candidate, RGB_BGR)
     if as_rgb <= CLEAR * as_bgr:
         return RGB_BGR[0]
     if as_bgr <= CLEAR * as_rgb:

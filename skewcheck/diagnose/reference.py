@@ -151,6 +151,13 @@ RGB_BGR: tuple[tuple[int, ...], ...] = ((0, 1, 2), (2, 1, 0))
 
 
 def affine_residual(tensor: np.ndarray, candidate: np.ndarray, orders: tuple[tuple[int, ...], ...] = RGB_BGR) -> float:
+    """The smallest of :func:`affine_residuals` over ``orders``."""
+    return min(affine_residuals(tensor, candidate, orders))
+
+
+def affine_residuals(
+    tensor: np.ndarray, candidate: np.ndarray, orders: tuple[tuple[int, ...], ...] = RGB_BGR
+) -> list[float]:
     """How well a per-channel affine map of ``candidate`` explains ``tensor`` (relative RMS).
 
     Scale, offset and normalisation presets are all per-channel affine, so comparing after this
@@ -164,7 +171,7 @@ def affine_residual(tensor: np.ndarray, candidate: np.ndarray, orders: tuple[tup
     x = np.asarray(candidate, dtype=np.float64).reshape(-1, 3)
     n = y.shape[0]
     if n == 0:
-        return 0.0
+        return [0.0 for _ in orders]
     stacked = np.empty((n, 7))
     stacked[:, :3], stacked[:, 3:6], stacked[:, 6] = x, y, 1.0
     raw = stacked.T @ stacked / n
@@ -173,11 +180,11 @@ def affine_residual(tensor: np.ndarray, candidate: np.ndarray, orders: tuple[tup
     var_x, var_y, cross = cov.diagonal()[:3], cov.diagonal()[3:], cov[:3, 3:]  # cross[i, c]: x_i with y_c
     spread = float(np.sqrt(max(float(raw.diagonal()[3:6].mean() - mean[3:].mean() ** 2), 0.0))) or 1.0
     channels = np.arange(3)
-    best = np.inf
+    out = []
     for order in orders:
         p = list(order)
         vx, xy = var_x[p], cross[p, channels]
         # a constant candidate channel: slope 1 (fit_line's rule), so what is left is var(y - x)
         mse = np.where(vx > 0, var_y - xy * np.divide(xy, vx, out=np.zeros(3), where=vx > 0), var_y - 2 * xy + vx)
-        best = min(best, float(np.sqrt(max(float(mse.mean()), 0.0))) / spread)
-    return float(best)
+        out.append(float(np.sqrt(max(float(mse.mean()), 0.0))) / spread)
+    return out
