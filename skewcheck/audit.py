@@ -12,7 +12,6 @@ import itertools
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import diagnose
 from skewcheck.diagnose.context import PairContext
 from skewcheck.findings import FindingCollector, Severity
+from skewcheck.images.source import ImageFile, ImageRoot, relative_name
 from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.declarative.divergence import divergence_tracer
@@ -56,8 +56,8 @@ ProgressFn = Callable[[int, int], None]  # (done, total)
 class AuditInputs:
     train: Pipeline
     serve: Pipeline
-    files: Iterable[Path]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
-    root: Path
+    files: Iterable[ImageFile]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
+    root: ImageRoot  # the --images folder: local, or one a URI names
     runner: ModelRunner | None = None  # None: a tensor-only audit
     labels: dict[str, int] = field(default_factory=dict)
     class_names: list[str] | None = None
@@ -85,7 +85,7 @@ class AuditInputs:
 @dataclass
 class _Pair:
     path: str
-    file: Path
+    file: ImageFile
     train: Outcome
     serve: Outcome
     predictions: dict[str, SidePrediction | None] = field(default_factory=dict)
@@ -233,7 +233,7 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
 
 
 def _stream(
-    inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]
+    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int]
 ) -> Generator[_Pair, None, None] | Prefetch:
     """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine.
 
@@ -268,7 +268,9 @@ def _stream(
     return Prefetch((_pair(inputs, r) for r in runs), depth=2 * max(1, inputs.batch_size), on_close=pool.__exit__)
 
 
-def _engine_pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
+def _engine_pairs(
+    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int]
+) -> Generator[_Pair, None, None]:
     with contextlib.closing(inputs.engine.runs(inputs, files, repeats)) as runs:
         for item, predictions in runs:
             yield _Pair(
@@ -293,8 +295,8 @@ def _pair(inputs: AuditInputs, runs: ImageRuns) -> _Pair:
     )
 
 
-def _name(inputs: AuditInputs, path: Path) -> str:
-    return path.relative_to(inputs.root).as_posix()
+def _name(inputs: AuditInputs, file: ImageFile) -> str:
+    return relative_name(file, inputs.root)
 
 
 def _finish_pair(

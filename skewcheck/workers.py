@@ -28,10 +28,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 from typing import Any
 
 from skewcheck.errors import AuditError
+from skewcheck.images.source import ImageFile, ImageRoot, held_while_run
 from skewcheck.pipelines.outcome import Outcome
 
 Step = tuple[str, bool]  # (side, is the repeat run)
@@ -44,7 +44,7 @@ class ImageRuns:
     """Everything the pipelines produced for one image, as the in-process path would have."""
 
     index: int
-    path: Path
+    path: ImageFile
     first: dict[str, Outcome] = field(default_factory=dict)
     repeats: dict[str, Outcome] = field(default_factory=dict)
 
@@ -67,7 +67,7 @@ def wanted(step: Step, first: dict[str, Outcome]) -> bool:
 def run_image(
     pipelines: Mapping[str, Any],
     index: int,
-    path: Path,
+    path: ImageFile,
     repeat: bool,
     *,
     steps: Iterable[Step] | None = None,
@@ -78,10 +78,11 @@ def run_image(
     the runs still owed (a replaced worker's image); ``on_run`` hears each run as it ends (a
     worker reports it at once, so a crash on the next run is pinned on the right one)."""
     runs = ImageRuns(index, path)
+    file = held_while_run(path)  # an object: one read for all the runs below
     for side, again in steps_for(repeat) if steps is None else steps:
         if not wanted((side, again), runs.first):
             continue
-        outcome = pipelines[side].run(path)
+        outcome = pipelines[side].run(file)
         runs.record(side, again, outcome)
         if on_run is not None:
             on_run(side, again, outcome)
@@ -103,7 +104,7 @@ class _Task:
 
 
 def _worker_main(
-    conn: Connection, refs: dict[str, str], images_root: str, verbose: bool, max_tensor_mb: float | None = 512.0
+    conn: Connection, refs: dict[str, str], images_root: ImageRoot, verbose: bool, max_tensor_mb: float | None = 512.0
 ) -> None:
     """One worker: load the pipelines once, then run the images sent until told to stop.
 
@@ -132,7 +133,7 @@ def _watch_parent(interval_s: float = 0.25) -> None:
 
 
 def _serve(
-    conn: Connection, refs: dict[str, str], images_root: str, verbose: bool, max_tensor_mb: float | None
+    conn: Connection, refs: dict[str, str], images_root: ImageRoot, verbose: bool, max_tensor_mb: float | None
 ) -> None:
     from skewcheck.native import quiet_imports, set_verbose
     from skewcheck.pipelines import load_pipeline
@@ -141,7 +142,7 @@ def _serve(
     try:
         with quiet_imports():  # a pipeline module importing TensorFlow: its log lines stay out of the terminal
             pipelines = {
-                side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root), max_tensor_mb=max_tensor_mb)
+                side: load_pipeline(ref, what=f"--{side}", images_root=images_root, max_tensor_mb=max_tensor_mb)
                 for side, ref in refs.items()
             }
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
@@ -157,7 +158,7 @@ def _serve(
         def report(side: str, again: bool, outcome: Outcome, index: int = index) -> None:
             conn.send(("run", index, side, again, outcome))
 
-        run_image(pipelines, index, Path(path), False, steps=steps, on_run=report)
+        run_image(pipelines, index, path, False, steps=steps, on_run=report)
         conn.send(("done", index))
 
 
@@ -176,7 +177,7 @@ class _Worker:
         if not self.tasks:
             self.since = time.monotonic()
         try:
-            self.conn.send((task.runs.index, str(task.runs.path), task.steps))
+            self.conn.send((task.runs.index, task.runs.path, task.steps))  # a Path, or an object: (URI, name)
         except OSError:
             return False
         self.tasks.append(task)
@@ -213,7 +214,7 @@ class PipelinePool:
     def __init__(
         self,
         refs: dict[str, str],
-        images_root: Path,
+        images_root: ImageRoot,
         size: int,
         *,
         timeout: float | None = None,
@@ -223,7 +224,7 @@ class PipelinePool:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
-        self._args = (dict(refs), str(images_root), verbose, max_tensor_mb)
+        self._args = (dict(refs), images_root, verbose, max_tensor_mb)
         self.size = size
         self.window = 2 * size
         self.timeout = timeout
@@ -240,7 +241,7 @@ class PipelinePool:
             worker.stop(kill=exc_type is not None)
         self._workers = []
 
-    def imap(self, items: Iterable[tuple[Path, bool]]) -> Iterator[ImageRuns]:
+    def imap(self, items: Iterable[tuple[ImageFile, bool]]) -> Iterator[ImageRuns]:
         """(image, run it twice?) in → :class:`ImageRuns` out, in the same order."""
         source = iter(enumerate(items))
         pending: deque[_Task] = deque()  # not sent yet; a crashed worker's images go first
