@@ -8,8 +8,11 @@ Builds, under a work folder (``--work``, default a temporary one):
   the model, so the Ray run has model actors;
 * ``pipelines.py``: PIL decode, /255 float32 (``unit``) and the same without /255 (``raw``).
 
-Cases: ``identical`` (unit vs unit: no skew, the engine's own cost shows most) and ``scale``
-(unit vs raw: a scale finding on every image, diagnosis and attribution on the driver). For each
+Cases: ``identical`` (unit vs unit: no skew, the engine's own cost shows most), ``scale``
+(unit vs raw: a scale finding on every image, diagnosis and attribution on the driver) and
+``channels`` (unit vs BGR: a channel-order finding on every image, whose side the driver decides
+from the file's own pixels, so it reads every image again). ``--uri`` gives the images as a
+``file://`` URI, read through pyarrow by the pipelines and by the driver's diagnosis. For each
 case and count, ``skewcheck compare --model M --train ... --serve ... --images DIR --report r.json
 --quiet`` runs as a whole process with ``--engine local`` and with ``--engine ray`` (a local Ray
 cluster that this process starts and stops), alternating, ``--rounds`` times. The driver's
@@ -24,6 +27,7 @@ quote medians.
 
     python benchmarks/ray_engine.py [--counts 1000,10000] [--rounds 2] [--cases identical,scale] [--work DIR]
     python benchmarks/ray_engine.py --counts 200 --rounds 1 --cases identical     # smoke check
+    python benchmarks/ray_engine.py --counts 1000,10000 --rounds 1 --cases channels --uri
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory import make_images  # noqa: E402  (the same tiny PNGs as the memory benchmark)
 
 ENGINES = ("local", "ray")
-CASES = {"identical": ("unit", "unit"), "scale": ("unit", "raw")}
+CASES = {"identical": ("unit", "unit"), "scale": ("unit", "raw"), "channels": ("unit", "bgr")}
 
 PIPELINES = """import io
 
@@ -63,6 +67,10 @@ def unit(data: bytes) -> np.ndarray:
 def raw(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"), dtype=np.float32)
+
+
+def bgr(data: bytes) -> np.ndarray:
+    return np.ascontiguousarray(unit(data)[..., ::-1])
 """
 
 
@@ -113,7 +121,7 @@ class RssSampler(threading.Thread):
             self.done.wait(self.interval)
 
 
-def run(engine: str, case: str, work: Path, images: Path, report: Path) -> dict[str, float]:
+def run(engine: str, case: str, work: Path, images: str, report: Path) -> dict[str, float]:
     train, serve = CASES[case]
     cmd = [
         sys.executable,
@@ -127,7 +135,7 @@ def run(engine: str, case: str, work: Path, images: Path, report: Path) -> dict[
         "--serve",
         f"{work / 'pipelines.py'}:{serve}",
         "--images",
-        str(images),
+        images,
         "--report",
         str(report),
         "--quiet",
@@ -178,6 +186,7 @@ def main() -> None:
     ap.add_argument("--cases", default="identical,scale")
     ap.add_argument("--distinct", type=int, default=1000, help="distinct PNGs; the rest are hard links to them")
     ap.add_argument("--work", type=Path, default=None, help="keep the generated images here for later runs")
+    ap.add_argument("--uri", action="store_true", help="give --images as a file:// URI (read through pyarrow)")
     args = ap.parse_args()
     counts = sorted(int(c) for c in args.counts.split(","))
     cases = args.cases.split(",")
@@ -186,6 +195,8 @@ def main() -> None:
     (work / "pipelines.py").write_text(PIPELINES)
     make_model(work / "model.keras")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start", flush=True)
+    if args.uri:
+        print("images given as file:// URIs", flush=True)
     results: dict[tuple[str, int, str], list[dict[str, float]]] = {}
     try:
         for count in counts:
@@ -197,7 +208,8 @@ def main() -> None:
                     seen = {}
                     for engine in order:
                         report = work / f"report-{case}-{count}-{engine}.json"
-                        m = run(engine, case, work, work / f"images-{count}", report)
+                        folder = work / f"images-{count}"
+                        m = run(engine, case, work, folder.as_uri() if args.uri else str(folder), report)
                         seen[engine] = outline(report)
                         results.setdefault((case, count, engine), []).append(m)
                         print(

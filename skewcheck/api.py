@@ -12,6 +12,7 @@ from skewcheck.errors import UsageError
 from skewcheck.images.discover import ImageFiles
 from skewcheck.images.labels import read_class_names, read_labels
 from skewcheck.images.sample import SampledFiles, parse_sample
+from skewcheck.images.source import ImageFile, ImageRoot, is_uri
 from skewcheck.models._common import check_device_name
 from skewcheck.native import quiet_imports, quiet_tensorflow_env
 from skewcheck.pipelines import load_pipeline
@@ -63,6 +64,9 @@ def compare(
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
+    ``images`` is a folder, or a URI that pyarrow resolves (``s3://bucket/prefix``, ``gs://...``,
+    ``file:///...``; needs the ``ray`` extra's pyarrow), read through pyarrow by every stage; a
+    ``labels`` URI is read the same way (docs/scale.md).
     ``model`` is a path or reference (``model.keras``, a SavedModel dir, ``.tflite``,
     ``pkg.module:fn``), an already loaded runner, or ``"none"`` for a tensor-only audit.
     ``atol``/``rtol`` apply to non-class model outputs and to tensors: a pair with
@@ -145,8 +149,9 @@ def compare(
     post = load_postprocess(postprocess)
     names = _class_names(class_names)
     names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
-    label_map = read_labels(Path(labels), names, names_source) if labels is not None else {}
-    skip = {Path(labels)} if labels is not None else set()
+    labels_file = _labels_file(labels, root)
+    label_map = read_labels(labels_file, names, names_source) if labels_file is not None else {}
+    skip = {labels_file} if labels_file is not None else set()
     files = ImageFiles(root, skip=skip)  # walked lazily: no list of every path
     if not len(files):
         raise UsageError(f"no files found under {root}")
@@ -263,7 +268,7 @@ def _serve_side(endpoint: Any, train: Pipeline) -> EndpointSide:
 
 
 def _sampled(
-    files: ImageFiles, root: Path, size: int | float, seed: int, probes: dict[str, Any], labels: dict[str, Any]
+    files: ImageFiles, root: ImageRoot, size: int | float, seed: int, probes: dict[str, Any], labels: dict[str, Any]
 ) -> SampledFiles:
     def stratum(name: str) -> tuple[str | None, str | None]:
         probe, label = probes.get(name), labels.get(name)
@@ -348,11 +353,25 @@ def _engine(
     )
 
 
-def _image_root(images: str | Path | None) -> tuple[Path, dict[str, Any]]:
+def _image_root(images: str | Path | None) -> tuple[ImageRoot, dict[str, Any]]:
+    """The ``--images`` folder (a local one, or one a URI names) and its probe manifest, if any."""
     from skewcheck import probes
 
-    root = probes.images_root(images)
+    if is_uri(images):
+        from skewcheck.images.uri import open_folder
+
+        root: ImageRoot = open_folder(str(images))
+    else:
+        root = probes.images_root(images)
     return root, probes.load_manifest(root)
+
+
+def _labels_file(labels: str | Path | None, root: ImageRoot) -> ImageFile | None:
+    if labels is None or not is_uri(labels):
+        return None if labels is None else Path(labels)
+    from skewcheck.images.uri import open_file
+
+    return open_file("--labels", str(labels), root)
 
 
 def _class_names(value: str | Path | list[str] | None) -> list[str] | None:

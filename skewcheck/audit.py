@@ -12,7 +12,6 @@ import itertools
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +34,7 @@ from skewcheck.diagnose import diagnose, settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.facts import PairFacts
 from skewcheck.findings import FindingCollector, Severity
+from skewcheck.images.source import ImageFile, ImageRoot, relative_name
 from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.declarative.divergence import divergence_tracer
@@ -58,8 +58,8 @@ ProgressFn = Callable[[int, int], None]  # (done, total)
 class AuditInputs:
     train: Pipeline
     serve: Pipeline
-    files: Iterable[Path]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
-    root: Path
+    files: Iterable[ImageFile]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
+    root: ImageRoot  # the --images folder: local, or one a URI names
     runner: ModelRunner | None = None  # None: a tensor-only audit
     labels: dict[str, int] = field(default_factory=dict)
     class_names: list[str] | None = None
@@ -88,7 +88,7 @@ class AuditInputs:
 @dataclass
 class _Pair:
     path: str
-    file: Path
+    file: ImageFile
     train: Outcome
     serve: Outcome
     predictions: dict[str, SidePrediction | None] = field(default_factory=dict)
@@ -241,7 +241,7 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
 
 
 def _stream(
-    inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]
+    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int]
 ) -> Generator[_Pair, None, None] | Prefetch:
     """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine.
 
@@ -300,7 +300,9 @@ def _pair_bytes(pair: _Pair) -> int:
     return held + (pair.facts.nbytes if pair.facts is not None else 0)
 
 
-def _engine_pairs(inputs: AuditInputs, files: Iterable[Path], repeats: frozenset[int]) -> Generator[_Pair, None, None]:
+def _engine_pairs(
+    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int]
+) -> Generator[_Pair, None, None]:
     with contextlib.closing(inputs.engine.runs(inputs, files, repeats)) as runs:
         for item, predictions in runs:
             yield _Pair(
@@ -326,8 +328,8 @@ def _pair(inputs: AuditInputs, runs: ImageRuns) -> _Pair:
     )
 
 
-def _name(inputs: AuditInputs, path: Path) -> str:
-    return path.relative_to(inputs.root).as_posix()
+def _name(inputs: AuditInputs, file: ImageFile) -> str:
+    return relative_name(file, inputs.root)
 
 
 def _finish_pair(

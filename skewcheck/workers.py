@@ -26,10 +26,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skewcheck.errors import AuditError
+from skewcheck.images.source import ImageFile, ImageRoot, held_while_run
 from skewcheck.pipelines.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class ImageRuns:
     """Everything the pipelines produced for one image, as the in-process path would have."""
 
     index: int
-    path: Path
+    path: ImageFile
     first: dict[str, Outcome] = field(default_factory=dict)
     repeats: dict[str, Outcome] = field(default_factory=dict)
     facts: PairFacts | None = None  # the pair's value fit etc., when computed with the tensors
@@ -69,7 +69,7 @@ def wanted(step: Step, first: dict[str, Outcome]) -> bool:
 def run_image(
     pipelines: Mapping[str, Any],
     index: int,
-    path: Path,
+    path: ImageFile,
     repeat: bool,
     *,
     steps: Iterable[Step] | None = None,
@@ -83,19 +83,20 @@ def run_image(
     ``tolerance`` (atol, rtol), the pair's facts (value fit, residual) are computed here too,
     next to the tensors."""
     runs = ImageRuns(index, path)
+    file = held_while_run(path)  # an object: one read for all the runs below
     for side, again in steps_for(repeat) if steps is None else steps:
         if not wanted((side, again), runs.first):
             continue
-        outcome = pipelines[side].run(path)
+        outcome = pipelines[side].run(file)
         runs.record(side, again, outcome)
         if on_run is not None:
             on_run(side, again, outcome)
     if tolerance is not None and "train" in runs.first and "serve" in runs.first:
-        runs.facts = _facts(runs.first["train"], runs.first["serve"], tolerance, path)
+        runs.facts = _facts(runs.first["train"], runs.first["serve"], tolerance, file)  # the bytes held above
     return runs
 
 
-def _facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], path: Path) -> PairFacts | None:
+def _facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], path: ImageFile) -> PairFacts | None:
     """The pair's facts; None (the audit computes them itself, and records what fails) on an error."""
     import warnings
 
@@ -128,7 +129,7 @@ class _Task:
 def _worker_main(
     conn: Connection,
     refs: dict[str, str],
-    images_root: str,
+    images_root: ImageRoot,
     verbose: bool,
     max_tensor_mb: float | None = 512.0,
     tolerance: tuple[float, float] | None = None,
@@ -165,7 +166,7 @@ def _watch_parent(interval_s: float = 0.25) -> None:
 def _serve(
     conn: Connection,
     refs: dict[str, str],
-    images_root: str,
+    images_root: ImageRoot,
     verbose: bool,
     max_tensor_mb: float | None,
     tolerance: tuple[float, float] | None,
@@ -177,7 +178,7 @@ def _serve(
     try:
         with quiet_imports():  # a pipeline module importing TensorFlow: its log lines stay out of the terminal
             pipelines = {
-                side: load_pipeline(ref, what=f"--{side}", images_root=Path(images_root), max_tensor_mb=max_tensor_mb)
+                side: load_pipeline(ref, what=f"--{side}", images_root=images_root, max_tensor_mb=max_tensor_mb)
                 for side, ref in refs.items()
             }
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
@@ -193,7 +194,7 @@ def _serve(
         def report(side: str, again: bool, outcome: Outcome, index: int = index) -> None:
             conn.send(("run", index, side, again, outcome))
 
-        runs = run_image(pipelines, index, Path(path), False, steps=steps, on_run=report, tolerance=tolerance)
+        runs = run_image(pipelines, index, path, False, steps=steps, on_run=report, tolerance=tolerance)
         conn.send(("done", index, runs.facts))
 
 
@@ -212,7 +213,7 @@ class _Worker:
         if not self.tasks:
             self.since = time.monotonic()
         try:
-            self.conn.send((task.runs.index, str(task.runs.path), task.steps))
+            self.conn.send((task.runs.index, task.runs.path, task.steps))  # a Path, or an object: (URI, name)
         except OSError:
             return False
         self.tasks.append(task)
@@ -249,7 +250,7 @@ class PipelinePool:
     def __init__(
         self,
         refs: dict[str, str],
-        images_root: Path,
+        images_root: ImageRoot,
         size: int,
         *,
         timeout: float | None = None,
@@ -260,7 +261,7 @@ class PipelinePool:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
-        self._args = (dict(refs), str(images_root), verbose, max_tensor_mb, tolerance)
+        self._args = (dict(refs), images_root, verbose, max_tensor_mb, tolerance)
         self.size = size
         self.window = 2 * size
         self.timeout = timeout
@@ -277,7 +278,7 @@ class PipelinePool:
             worker.stop(kill=exc_type is not None)
         self._workers = []
 
-    def imap(self, items: Iterable[tuple[Path, bool]]) -> Iterator[ImageRuns]:
+    def imap(self, items: Iterable[tuple[ImageFile, bool]]) -> Iterator[ImageRuns]:
         """(image, run it twice?) in → :class:`ImageRuns` out, in the same order."""
         source = iter(enumerate(items))
         pending: deque[_Task] = deque()  # not sent yet; a crashed worker's images go first

@@ -62,16 +62,21 @@ def same_report(local: dict[str, Any], ray: dict[str, Any]) -> dict[str, Any]:
 def test_example_cli_report_is_the_same_as_the_local_engine(tmp_path: Path) -> None:
     runner = CliRunner()
     out = {}
-    for engine in ("local", "ray"):
-        result = runner.invoke(
-            app, ["compare", "--example", "--engine", engine, "--report", str(tmp_path / f"{engine}.json")]
-        )
+    example = REPO / "skewcheck" / "example"
+    uris = ["--images", (example / "images").as_uri(), "--labels", (example / "labels.csv").as_uri()]
+    for run, extra in {
+        "local": ["--engine", "local"],
+        "ray": ["--engine", "ray"],
+        "ray-uri": ["--engine", "ray", *uris],
+    }.items():
+        result = runner.invoke(app, ["compare", "--example", *extra, "--report", str(tmp_path / f"{run}.json")])
         assert result.exit_code == 1, result.output
-        out[engine] = result.output
+        out[run] = result.output
     reports = {e: json.loads((tmp_path / f"{e}.json").read_text()) for e in out}
     engine = same_report(reports["local"], reports["ray"])
     assert engine["name"] == "ray" and engine["retried"] == [] and engine["lost"] == []
-    assert out["local"] == out["ray"]  # the terminal report too, findings table and all
+    assert out["local"] == out["ray"] == out["ray-uri"]  # the terminal report too, findings table and all
+    same_report(reports["local"], reports["ray-uri"])  # the images read by the actors through pyarrow
     r = reports["ray"]
     assert (r["verdict"], r["exit_code"], r["summary"]["images"]) == ("fail", 1, 60)
     assert [(f["kind"], f["severity"], f["images"], f["flips"]) for f in r["findings"]] == [
@@ -99,6 +104,14 @@ def test_a_segfault_is_recorded_against_its_image_as_with_workers(image_dir: Pat
     assert same_report(workers, ray)["lost"] == []
     crashed = sorted(r["path"] for r in ray["images"] if r["serve"].get("error_type") == "WorkerCrashed")
     assert crashed == ["b/img3.png", "b/img4.png", "b/img5.png", "b/notes.jpg"]
+
+
+def test_a_uri_is_read_in_the_actors_path_pipelines_included(image_dir: Path) -> None:
+    args = {"train": REF + "raises_on_b", "serve": REF + "pil_raw", "batch_size": 4}  # raises_on_b takes a path
+    local = skewcheck.compare(**args, images=image_dir).to_dict()
+    ray = skewcheck.compare(**args, images=image_dir.as_uri(), engine="ray").to_dict()
+    assert same_report(local, ray)["lost"] == []
+    assert ray["summary"]["pipeline_errors"] == {"train": 4, "serve": 0}  # b/ seen in the copy's path too
 
 
 def test_a_hanging_pipeline_is_stopped_by_timeout(image_dir: Path) -> None:
@@ -161,6 +174,7 @@ def test_without_the_extra_engine_ray_is_one_line_and_exit_2(monkeypatch: pytest
             ["--engine", "ray", "--ray-address", "127.0.0.1:1"],
             "--ray-address 127.0.0.1:1: no Ray cluster answers there",
         ),
+        (["--engine", "ray", "--images", "file:///no/such/prefix"], "images folder not found: file:///no/such/prefix"),
     ],
 )
 def test_engine_usage_errors_are_one_line_exit_2(extra: list[str], message: str) -> None:

@@ -33,10 +33,14 @@ def compare_cmd(
         "--serve",
         help="serving pipeline: pkg.module:fn | file.py:fn | spec.toml#name | golden.npz | tensors:DIR, or a live endpoint: http(s)://HOST:PORT/v1/models/NAME:predict (TF Serving, KServe v1) | .../v2/models/NAME/infer (KServe v2, Triton)",
     ),
-    images: Path | None = typer.Option(
-        None, "--images", help="folder of images (recursive, every file); default: the built-in probe set"
+    images: str | None = typer.Option(  # text, not a Path: a Path would turn s3://b into s3:/b
+        None,
+        "--images",
+        help="folder of images (recursive, every file), or a URI pyarrow reads (s3://bucket/prefix, gs://..., file:///...); default: the built-in probe set",
     ),
-    labels: Path | None = typer.Option(None, "--labels", help="CSV with header file,label (file relative to --images)"),
+    labels: str | None = typer.Option(
+        None, "--labels", help="CSV with header file,label (file relative to --images); a path or a URI"
+    ),
     class_names: Path | None = typer.Option(
         None, "--class-names", help="one class name per line, for labels given by name"
     ),
@@ -165,8 +169,8 @@ def compare_cmd(
         model = model or args["model"]
         train = train or args["train"]
         serve = serve or args["serve"]
-        images = images or Path(args["images"])
-        labels = labels or Path(args["labels"])
+        images = images or args["images"]
+        labels = labels or args["labels"]
     if not train or not serve:
         fail_usage("--train and --serve are required (or --example)")
     written: list[Path] = []

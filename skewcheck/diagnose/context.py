@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,6 +12,7 @@ from skewcheck.comparison.metrics import ClassComparison
 from skewcheck.diagnose.fit import ValueFit, fit_values
 from skewcheck.diagnose.reference import Reference
 from skewcheck.diagnose.residual import ResidualStats, residual_stats
+from skewcheck.images.source import ImageFile
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.tensor_layout import CHANNEL_COUNTS, is_chw
 
@@ -37,7 +37,7 @@ class PairContext:
     answer_changed: bool | None = None  # dense / embedding / detection task: its own test (comparison.outputs)
     found: list[Observation] = field(default_factory=list)  # observations of earlier detectors
     tolerance: tuple[float, float] | None = None  # (atol, rtol): tensors this close count as equal
-    file: Path | None = None  # the image file itself, for detectors that re-render it
+    file: ImageFile | None = None  # the image file itself (local or under a URI), for detectors that re-render it
     repeats: dict[str, Outcome] = field(default_factory=dict)  # a second run on the same bytes
     deviates: dict[str, bool] = field(default_factory=dict)  # per side, vs the probe's expectation
     shared: dict[str, Any] = field(default_factory=dict)  # per-audit memo (e.g. named resizers)

@@ -12,12 +12,12 @@ have found itself (``tests/test_workers.py`` checks the reports are identical).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from skewcheck.diagnose.fit import ValueFit
 from skewcheck.diagnose.reference import Reference
 from skewcheck.diagnose.residual import ResidualStats
+from skewcheck.images.source import ImageFile
 from skewcheck.pipelines.outcome import Outcome
 
 
@@ -31,7 +31,7 @@ class PairFacts:
     renders: dict[tuple, Any] = field(default_factory=dict)  # the file's renders drawn for the above
     observations: dict[str, list[Any]] = field(default_factory=dict)  # the pure detectors' findings, by name
 
-    def adopt_reference(self, file: Path) -> Reference:
+    def adopt_reference(self, file: ImageFile) -> Reference:
         """The file's Reference rebuilt from the decode, with the renders already drawn of it."""
         from skewcheck.diagnose.rerender import adopt
 
@@ -48,7 +48,9 @@ class PairFacts:
         return held + sum(getattr(r, "nbytes", 0) for r in self.renders.values())
 
 
-def pair_facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], file: Path | None) -> PairFacts | None:
+def pair_facts(
+    train: Outcome, serve: Outcome, tolerance: tuple[float, float], file: ImageFile | None
+) -> PairFacts | None:
     """The facts of a pair whose pipelines both gave a tensor, else None."""
     from skewcheck.diagnose import channel_order, pure_observations
     from skewcheck.diagnose.context import PairContext

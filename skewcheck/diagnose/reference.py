@@ -1,7 +1,9 @@
 """An independent look at the original file, for detectors that need more than the two tensors.
 
 Pillow decodes the file once (no EXIF transpose, no colour management: the bytes as stored), and
-the detectors re-render it with known libraries to tell which method each side used.
+the detectors re-render it with known libraries to tell which method each side used. The bytes are
+read through the file's own source (a local file, or an object under a URI) and dropped once
+decoded: a reference keeps only the pixels, for as long as its image is being diagnosed.
 """
 
 from __future__ import annotations
@@ -9,10 +11,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
+from skewcheck.images.source import ImageFile
 from skewcheck.tensor_layout import channels_last
 
 Decoded = tuple[np.ndarray | None, np.ndarray | None, bytes | None, str | None, int]  # rgb, alpha, icc, format, EXIF
@@ -20,12 +22,12 @@ Decoded = tuple[np.ndarray | None, np.ndarray | None, bytes | None, str | None, 
 
 @dataclass
 class Reference:
-    path: Path
+    file: ImageFile
 
     @classmethod
-    def from_portable(cls, path: Path, portable: tuple) -> Reference:
+    def from_portable(cls, file: ImageFile, portable: tuple) -> Reference:
         """A Reference whose decode was done elsewhere (a worker process): see :meth:`portable`."""
-        ref = cls(path)
+        ref = cls(file)
         (rgb, alpha), rest = (_array(a) for a in portable[:2]), portable[2:]
         ref.__dict__["_decoded"] = (rgb, alpha, *rest)  # the cached decode
         return ref
@@ -41,7 +43,7 @@ class Reference:
         from PIL import Image, UnidentifiedImageError
 
         try:
-            with Image.open(self.path) as im:
+            with Image.open(io.BytesIO(self.file.read_bytes())) as im:
                 im.load()
                 fmt = im.format
                 icc = im.info.get("icc_profile")

@@ -24,11 +24,11 @@ import sys
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from skewcheck.engines import Predictions
 from skewcheck.errors import AuditError, UsageError, one_line
+from skewcheck.images.source import ImageFile, ImageRoot, relative_name
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.workers import ImageRuns
 
@@ -120,7 +120,7 @@ class RayEngine:
         }
 
     def runs(
-        self, inputs: Any, files: Iterable[Path], repeats: frozenset[int]
+        self, inputs: Any, files: Iterable[ImageFile], repeats: frozenset[int]
     ) -> Iterator[tuple[ImageRuns, Predictions | None]]:
         import ray
 
@@ -144,7 +144,7 @@ class RayEngine:
             raise UsageError(f"--ray-address {self.address}: cannot join the Ray cluster ({one_line(exc)})") from None
 
     def _stream(
-        self, root: Path, files: Iterable[Path], repeats: frozenset[int]
+        self, root: ImageRoot, files: Iterable[ImageFile], repeats: frozenset[int]
     ) -> Iterator[tuple[ImageRuns, Predictions | None]]:
         import ray
 
@@ -181,7 +181,7 @@ class RayEngine:
             yield from self._lost(chunks[expected])
             expected += 1
 
-    def _dataset(self, root: Path, chunks: list[dict[str, Any]], ledger: str) -> Any:
+    def _dataset(self, root: ImageRoot, chunks: list[dict[str, Any]], ledger: str) -> Any:
         import ray.data
 
         from skewcheck.engines.ray_stages import encode
@@ -190,7 +190,7 @@ class RayEngine:
             {
                 "chunk": c["chunk"],
                 "start": c["start"],
-                "paths": encode([str(p) for p in c["paths"]])[0],
+                "paths": encode(c["paths"])[0],  # Paths, or objects pickled as (URI, name): read by the actor
                 "repeats": encode(c["repeats"])[0],
             }
             for c in chunks
@@ -207,7 +207,14 @@ class RayEngine:
             return self._stages(ds, root, ledger, cpus, gpus, driver, retry)
 
     def _stages(
-        self, ds: Any, root: Path, ledger: str, cpus: int, gpus: bool, driver: dict[str, Any], retry: dict[str, int]
+        self,
+        ds: Any,
+        root: ImageRoot,
+        ledger: str,
+        cpus: int,
+        gpus: bool,
+        driver: dict[str, Any],
+        retry: dict[str, int],
     ) -> Any:
         from skewcheck.engines.ray_stages import ModelStage, PipelineStage
 
@@ -219,7 +226,7 @@ class RayEngine:
             concurrency=(1, max(1, cpus - (0 if self.model is None or gpus else 1))),
             fn_constructor_kwargs={
                 "refs": self.refs,
-                "root": str(root),
+                "root": root,
                 "timeout": self.timeout,
                 "max_tensor_mb": self.max_tensor_mb,
                 "verbose": self.verbose,
@@ -276,9 +283,9 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
         raise UsageError(f"--ray-address {address}: no Ray cluster answers there ({exc.strerror or exc})") from None
 
 
-def _chunk_rows(files: list[Path], root: Path, repeats: frozenset[int], size: int) -> list[dict[str, Any]]:
+def _chunk_rows(files: list[ImageFile], root: ImageRoot, repeats: frozenset[int], size: int) -> list[dict[str, Any]]:
     """The local engine's chunks: ``size`` consecutive images, so the model gets the same batches."""
-    root_names = [f.relative_to(root).as_posix() for f in files]
+    root_names = [relative_name(f, root) for f in files]
     out = []
     for k in range(math.ceil(len(files) / size)):
         start = k * size

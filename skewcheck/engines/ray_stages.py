@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import ray
 
+from skewcheck.images.source import ImageRoot
 from skewcheck.workers import ImageRuns
 
 Batch = dict[str, np.ndarray]
@@ -69,7 +69,7 @@ class PipelineStage:
     def __init__(
         self,
         refs: dict[str, str],
-        root: str,
+        root: ImageRoot,
         timeout: float | None,
         max_tensor_mb: float | None,
         verbose: bool,
@@ -81,7 +81,7 @@ class PipelineStage:
 
         _join_driver(cwd, sys_path)
         self.ledger = ray.get_actor(ledger)
-        self.pool = PipelinePool(refs, Path(root), 1, timeout=timeout, verbose=verbose, max_tensor_mb=max_tensor_mb)
+        self.pool = PipelinePool(refs, root, 1, timeout=timeout, verbose=verbose, max_tensor_mb=max_tensor_mb)
         self.pool.__enter__()
 
     def __call__(self, batch: Batch) -> Batch:
@@ -90,7 +90,7 @@ class PipelineStage:
             batch["chunk"], batch["start"], batch["paths"], batch["repeats"], strict=True
         ):
             ray.get(self.ledger.start.remote(int(chunk)))  # recorded before the work: a retry shows
-            jobs = [(Path(p), bool(r)) for p, r in zip(decode(paths), decode(repeats), strict=True)]
+            jobs = [(p, bool(r)) for p, r in zip(decode(paths), decode(repeats), strict=True)]
             runs = list(self.pool.imap(jobs))
             for i, item in enumerate(runs):
                 item.index = int(start) + i

@@ -12,6 +12,10 @@ What is walked, and what is not (the policy the report's ``summary.skipped_files
   a FIFO cannot block the audit) and folders that cannot be read.
 
 Only ``lstat``/``stat`` are used to decide; no skipped entry is ever opened.
+
+A folder given as a URI (``s3://``, ``gs://``, ``file://``) is listed through pyarrow by
+:mod:`skewcheck.images.discover_objects`, with the same order (:func:`walk_order`) and the same
+files left out (:func:`left_out`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skewcheck.errors import UsageError
+from skewcheck.images.source import ImageFile, ImageRoot, ObjectFile, ObjectFolder
 
 MANIFEST = "manifest.json"
 MAX_LISTED = 200  # skipped entries listed by name; all of them are counted
@@ -33,7 +38,7 @@ MAX_LISTED = 200  # skipped entries listed by name; all of them are counted
 class Discovery:
     """The files to audit and what was left out, with why (``{"path": ..., "reason": ...}``)."""
 
-    files: list[Path] = field(default_factory=list)
+    files: list[ImageFile] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     skipped_count: int = 0
 
@@ -67,7 +72,20 @@ def _kind(mode: int) -> str:
     return "special file"
 
 
-def discover_images(root: Path, skip: set[Path] | None = None) -> Discovery:
+def walk_order(relative: str) -> tuple[tuple[int, str], ...]:
+    """The sort key that puts a flat listing (an object store's) in :func:`walk_images`'s order: in
+    each folder its files by name, then its subfolders by name, each one's content in turn."""
+    *folders, name = relative.split("/")
+    return (*((1, folder) for folder in folders), (0, name))
+
+
+def left_out(relative: str, skip_names: set[str]) -> bool:
+    """Not an image to audit, and not worth a line in ``skipped_files``: the probe manifest at the
+    top, or a file the audit reads for another reason (the labels CSV)."""
+    return relative == MANIFEST or relative in skip_names
+
+
+def discover_images(root: ImageRoot, skip: set[ImageFile] | None = None) -> Discovery:
     """Walk ``root`` (see the module docstring); ``skip`` (e.g. the labels CSV) and a probe
     manifest at the top are left out silently."""
     result = Discovery()
@@ -75,9 +93,19 @@ def discover_images(root: Path, skip: set[Path] | None = None) -> Discovery:
     return result
 
 
-def walk_images(root: Path, skip: set[Path] | None, result: Discovery) -> Iterator[Path]:
+def walk_images(root: ImageRoot, skip: set[ImageFile] | None, result: Discovery) -> Iterator[ImageFile]:
     """The files kept, one at a time (no list of every path); what is skipped goes to ``result``."""
-    skip_ids = {i for i in (_identity(p) for p in (skip or set())) if i is not None}
+    if isinstance(root, ObjectFolder):
+        from skewcheck.images.discover_objects import walk_objects  # it imports this module's rules
+
+        yield from walk_objects(root, skip or set(), result)
+        return
+    yield from walk_folder(root, {p for p in (skip or set()) if isinstance(p, Path)}, result)
+
+
+def walk_folder(root: Path, skip: set[Path], result: Discovery) -> Iterator[Path]:
+    """:func:`walk_images` on a local folder."""
+    skip_ids = {i for i in (_identity(p) for p in skip) if i is not None}
 
     def rel(path: Path) -> str:
         return path.relative_to(root).as_posix()
@@ -101,7 +129,7 @@ def walk_images(root: Path, skip: set[Path] | None, result: Discovery) -> Iterat
         dirnames[:] = kept_dirs
         for name in sorted(filenames):
             path = here / name
-            if name == MANIFEST and here == root:
+            if left_out(rel(path), set()):
                 continue
             try:
                 lst = os.lstat(path)
@@ -129,28 +157,43 @@ def walk_images(root: Path, skip: set[Path] | None, result: Discovery) -> Iterat
                 yield path
 
 
-def iter_image_files(root: Path, skip: set[Path] | None = None) -> Iterator[Path]:
+def iter_image_files(root: ImageRoot, skip: set[ImageFile] | None = None) -> Iterator[ImageFile]:
     """The files :func:`discover_images` keeps (what it skipped is dropped)."""
     yield from walk_images(root, skip, Discovery())
 
 
 class ImageFiles:
-    """``iter_image_files`` as a re-iterable with a length: each pass walks the folder again, so a
-    folder of a million images costs no list of a million paths (about 400 bytes a path)."""
+    """``iter_image_files`` as a re-iterable with a length: each pass walks a local folder again, so
+    a folder of a million images costs no list of a million paths (about 400 bytes a path). A URI's
+    listing is kept from the counting pass instead (its names only): pyarrow lists a whole prefix
+    at once anyway, and a second listing of a bucket costs as many requests again."""
 
-    def __init__(self, root: Path, skip: set[Path] | None = None) -> None:
+    def __init__(self, root: ImageRoot, skip: set[ImageFile] | None = None) -> None:
         self.root, self.skip = root, skip
         self._len: int | None = None
+        self._listed: list[str] | None = None  # a URI's files, relative to it
         self.discovery = Discovery()  # what the counting pass skipped, and why
 
-    def __iter__(self) -> Iterator[Path]:
+    def __iter__(self) -> Iterator[ImageFile]:
+        if isinstance(self.root, ObjectFolder):
+            folder = self.root
+            return (folder.file(name) for name in self._names())
         return iter_image_files(self.root, self.skip)
 
     def __len__(self) -> int:
+        if isinstance(self.root, ObjectFolder):
+            return len(self._names())
         if self._len is None:
             self.discovery = Discovery()
             self._len = sum(1 for _ in walk_images(self.root, self.skip, self.discovery))
         return self._len
+
+    def _names(self) -> list[str]:
+        if self._listed is None:
+            self.discovery = Discovery()
+            found = walk_images(self.root, self.skip, self.discovery)
+            self._listed = [f.relative for f in found if isinstance(f, ObjectFile)]
+        return self._listed
 
 
 def check_images_dir(root: Path) -> Path:
@@ -164,7 +207,3 @@ def check_images_dir(root: Path) -> Path:
     if not is_dir:
         raise UsageError(f"--images must be a folder, got a file: {root}")
     return root.absolute()
-
-
-def relative_name(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()

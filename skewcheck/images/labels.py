@@ -13,13 +13,14 @@ import re
 from pathlib import Path
 
 from skewcheck.errors import UsageError
+from skewcheck.images.source import ImageFile
 
 _INDEX = re.compile(r"-?[0-9]{1,18}")  # ASCII digits only: '²'.isdigit() is True, int('²') fails
 
 
-def _read_text(path: Path, what: str, encoding: str) -> str:
+def _read_text(path: ImageFile, what: str, encoding: str) -> str:
     try:
-        return path.read_text(encoding=encoding)
+        return path.read_bytes().decode(encoding)  # a local file, or an object under a URI
     except UnicodeDecodeError as exc:
         raise UsageError(f"cannot read {what} {path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     except (OSError, ValueError) as exc:
@@ -35,7 +36,7 @@ def read_class_names(path: Path) -> list[str]:
 
 
 def read_labels(
-    path: Path, class_names: list[str] | None = None, names_source: str = "--class-names"
+    path: ImageFile, class_names: list[str] | None = None, names_source: str = "--class-names"
 ) -> dict[str, int]:
     """Map each file (relative to --images, posix) to its integer class index. ``names_source``
     says where ``class_names`` came from, for the error message (e.g. ``--class-names names.txt``)."""

@@ -11,11 +11,11 @@ million paths is kept, only one index array per stratum.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 import numpy as np
 
 from skewcheck.errors import UsageError
+from skewcheck.images.source import ImageFile, ImageRoot, relative_name
 
 Stratum = tuple[str | None, str | None]  # (probe kind, label)
 
@@ -41,8 +41,8 @@ class SampledFiles:
 
     def __init__(
         self,
-        files: Iterable[Path],
-        root: Path,
+        files: Iterable[ImageFile],
+        root: ImageRoot,
         size: int | float,
         seed: int,
         stratum_of: Callable[[str], Stratum],
@@ -64,10 +64,10 @@ class SampledFiles:
         }
         self.strata = {repr_stratum(key): allocation[key] for key in sorted(counts, key=repr)}
 
-    def _name(self, path: Path) -> str:
-        return path.relative_to(self._root).as_posix()
+    def _name(self, file: ImageFile) -> str:
+        return relative_name(file, self._root)
 
-    def __iter__(self) -> Iterator[Path]:
+    def __iter__(self) -> Iterator[ImageFile]:
         seen: dict[Stratum, int] = {}
         for path in self._files:
             key = self._stratum_of(self._name(path))

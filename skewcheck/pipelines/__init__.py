@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from skewcheck.errors import UsageError
+from skewcheck.images.source import ImageRoot
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB, Outcome
 
@@ -15,12 +14,12 @@ def load_pipeline(
     ref: object,
     *,
     what: str = "pipeline",
-    images_root: Path | None = None,
+    images_root: ImageRoot | None = None,
     max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
 ) -> Pipeline:
     """Resolve a ``--train`` / ``--serve`` reference (or a Python callable from the API).
 
-    ``images_root`` (the ``--images`` folder) lets file-backed pipelines (``tensors:DIR``,
+    ``images_root`` (the ``--images`` folder, local or a URI's) lets file-backed pipelines (``tensors:DIR``,
     snapshots) name an image by its path relative to it; callables never need it.
     ``max_tensor_mb``: a tensor larger than this is not kept; the image's outcome is a
     ``pipeline-error`` (``TensorTooLarge``) instead (None: no limit).

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from skewcheck.errors import UsageError, one_line
+from skewcheck.images.source import ImageFile, ImageRoot, ObjectFile, relative_name
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB, Outcome
 
@@ -46,7 +47,7 @@ CHANGED = "SnapshotBytesChanged"  # error_type of an image whose bytes differ fr
 NOT_IN_SNAPSHOT = "NotInSnapshot"
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: ImageFile) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -60,8 +61,8 @@ class SnapshotStats:
 
 def write_snapshot(
     pipeline: Pipeline,
-    files: Iterable[Path],
-    root: Path,
+    files: Iterable[ImageFile],
+    root: ImageRoot,
     out: Path,
     *,
     version: str,
@@ -85,7 +86,7 @@ def write_snapshot(
         if data is not None:
             outcome = pipeline.run(path)
         record: dict[str, Any] = {
-            "path": path.relative_to(root).as_posix(),
+            "path": relative_name(path, root),
             "sha256": hashlib.sha256(data).hexdigest() if data is not None else None,
             "size": len(data) if data is not None else None,
             "status": outcome.status,
@@ -220,7 +221,7 @@ class SnapshotPipeline:
         self,
         path: str | Path,
         *,
-        images_root: Path | None = None,
+        images_root: ImageRoot | None = None,
         what: str = "pipeline",
         max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
     ) -> None:
@@ -249,7 +250,7 @@ class SnapshotPipeline:
             f"{len(self.records)} images, skewcheck {self.meta.get('skewcheck_version', '?')}"
         )
 
-    def run(self, path: Path) -> Outcome:
+    def run(self, path: ImageFile) -> Outcome:
         try:
             digest = sha256_file(path)
         except OSError as exc:
@@ -297,7 +298,7 @@ class SnapshotPipeline:
             seconds=float(record.get("seconds", 0.0)),
         )
 
-    def _not_found(self, path: Path, digest: str) -> Outcome:
+    def _not_found(self, path: ImageFile, digest: str) -> Outcome:
         rel = _relative(path, self.images_root)
         record = self._by_path.get(rel) if rel is not None else None
         if record is not None:
@@ -316,8 +317,10 @@ class SnapshotPipeline:
         )
 
 
-def _relative(path: Path, root: Path | None) -> str | None:
-    if root is None:
+def _relative(path: ImageFile, root: ImageRoot | None) -> str | None:
+    if isinstance(path, ObjectFile):
+        return path.relative
+    if not isinstance(root, Path):
         return None
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from skewcheck.errors import UsageError
+from skewcheck.images.source import ImageFile, ImageRoot, ObjectFile
 from skewcheck.pipelines.outcome import (
     DEFAULT_MAX_TENSOR_MB,
     Outcome,
@@ -58,7 +59,7 @@ class TensorsDirPipeline:
         self,
         ref: str,
         *,
-        images_root: Path | None = None,
+        images_root: ImageRoot | None = None,
         what: str = "pipeline",
         max_tensor_mb: float | None = DEFAULT_MAX_TENSOR_MB,
     ) -> None:
@@ -79,15 +80,17 @@ class TensorsDirPipeline:
             f"tensors dumped by another system, read from {self.dir} (<image path>.npy | .npz | .bin+.json)"
         )
 
-    def relative_name(self, path: Path) -> str:
+    def relative_name(self, path: ImageFile) -> str:
         """The image's path relative to ``--images`` (the current directory without one)."""
-        root = self.images_root if self.images_root is not None else Path.cwd()
+        if isinstance(path, ObjectFile):
+            return path.relative
+        root = self.images_root if isinstance(self.images_root, Path) else Path.cwd()
         try:
             return path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
             return path.name
 
-    def run(self, path: Path) -> Outcome:
+    def run(self, path: ImageFile) -> Outcome:
         start = time.perf_counter()
         rel = self.relative_name(path)
         base = self.dir / rel

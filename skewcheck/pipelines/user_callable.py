@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from skewcheck.errors import UsageError
+from skewcheck.images.source import ImageFile, local_path
 from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.isolation import DecoderSettings, apply_settings, read_settings
 from skewcheck.pipelines.outcome import (
@@ -180,15 +181,14 @@ class CallablePipeline:
         arg = "path" if self._wants_path else "bytes"
         self.description = f"callable {name} (from {module or ref}) receiving the file's {arg}"
 
-    def run(self, path: Path) -> Outcome:
+    def run(self, path: ImageFile) -> Outcome:
         start = time.perf_counter()
         cwd = os.getcwd()
         watch = DecoderWatch()
         try:
             with capture_native_stderr() as native, self._settings, watch.watching():
                 try:
-                    arg: Any = str(path) if self._wants_path else path.read_bytes()
-                    result = self.fn(arg)
+                    result = self._call(path)
                     tensor = check_numeric(to_numpy(result))
                     error: BaseException | None = None
                 except KeyboardInterrupt:  # Ctrl-C: the user stops the audit
@@ -214,3 +214,9 @@ class CallablePipeline:
         notes: list[str] = []
         tensor = finish_tensor(tensor, notes)
         return Outcome(status="ok", tensor=tensor, native_warnings=lines, notes=notes, seconds=seconds)
+
+    def _call(self, file: ImageFile) -> Any:
+        if not self._wants_path:
+            return self.fn(file.read_bytes())
+        with local_path(file) as path:  # an object under a URI: a temporary copy, same file name
+            return self.fn(str(path))

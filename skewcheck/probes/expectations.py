@@ -9,11 +9,11 @@ flag the case where both sides agree and both are wrong.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from skewcheck.images.source import ImageFile, ImageRoot, relative_name
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.probes.model import base_file
 
@@ -26,12 +26,12 @@ class ProbeExpectations:
         self.base_paths = {base_file(p.base): p.base for p in probes.values() if p.base}
         self.base_tensors: dict[str, dict[str, np.ndarray]] = {"train": {}, "serve": {}}
 
-    def bases_first(self, files: Iterable[Path], root: Path) -> Iterable[Path]:
+    def bases_first(self, files: Iterable[ImageFile], root: ImageRoot) -> Iterable[ImageFile]:
         """Base images run first so that every probe after them can be judged (``files`` as they
         are when there is no probe base: a large folder is never listed in memory)."""
         if not self.base_paths:
             return files
-        return sorted(files, key=lambda f: f.relative_to(root).as_posix() not in self.base_paths)
+        return sorted(files, key=lambda f: relative_name(f, root) not in self.base_paths)
 
     def check(self, path: str, probe: Any, train: Outcome, serve: Outcome) -> dict[str, bool]:
         """Per side: True when it deviates from the probe's expectation (sides it can't judge left out)."""

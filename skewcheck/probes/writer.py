@@ -14,6 +14,7 @@ import numpy as np
 
 from skewcheck.errors import UsageError
 from skewcheck.images.discover import MANIFEST, check_images_dir
+from skewcheck.images.source import ImageRoot, file_under
 from skewcheck.probes import encode
 from skewcheck.probes.bases import bundled_bases, user_bases
 from skewcheck.probes.catalogue import select_kinds
@@ -162,17 +163,17 @@ def _prepare_out_dir(out_dir: Path) -> None:
             folder.rmdir()
 
 
-def load_manifest(images_dir: Path) -> dict[str, ProbeEntry]:
+def load_manifest(images_dir: ImageRoot) -> dict[str, ProbeEntry]:
     """The entries of ``images_dir/manifest.json`` keyed by file (posix, relative to images_dir).
 
     An empty dict when there is no manifest; UsageError when there is one we cannot read, whatever
     it holds (not UTF-8, not JSON, entries that are not ``{file, kind, category, expect, ...}``).
     """
-    path = Path(images_dir) / MANIFEST
+    path = file_under(images_dir, MANIFEST)  # a local file, or an object under a URI
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("probes"), list):
             raise ValueError("expected an object with a list 'probes'")
         entries = {}

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,7 @@ from skewcheck.diagnose.reference import Reference
 from skewcheck.diagnose.rerender import RESIZERS, center_fraction
 from skewcheck.diagnose.rerender import candidates as resizers
 from skewcheck.diagnose.rerender_repair import transplant
+from skewcheck.images.source import ImageFile
 from skewcheck.presets import PRESETS
 
 MAX_PIXELS = 4_000_000  # files larger than this are not re-rendered (value candidates still apply)
@@ -33,7 +33,7 @@ class ReplayImage:
     """One sampled image: train's tensor (H×W×3, channels last) and the file, rendered on demand."""
 
     path: str
-    file: Path
+    file: ImageFile
     tensor: np.ndarray
     endpoint: list[np.ndarray]
     train: list[np.ndarray]
@@ -176,7 +176,7 @@ def _opencv_jpeg(ref: Reference, hw: tuple[int, int]) -> np.ndarray | None:
         return None
     import cv2
 
-    bgr = cv2.imdecode(np.frombuffer(ref.path.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    bgr = cv2.imdecode(np.frombuffer(ref.file.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
     return None if bgr is None else _at(np.ascontiguousarray(bgr[..., ::-1]), hw)
 
 

@@ -9,12 +9,11 @@ is the request: only the served model and its runtime differ from the local mode
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from skewcheck.comparison.predict import SidePrediction
 from skewcheck.errors import one_line
+from skewcheck.images.source import ImageFile, read_image_bytes
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.serving.client import EndpointClient
@@ -53,14 +52,14 @@ class EndpointSide:
             "images_per_s": round(images / c.seconds, 1) if c.seconds > 0 else None,
         }
 
-    def run(self, path: Path) -> Outcome:
+    def run(self, path: ImageFile) -> Outcome:
         if self.image_mode:
             return Outcome(status="ok", notes=[IMAGE_NOTE])
         outcome = self.train.run(path)
         outcome.notes = [*outcome.notes, f"the train pipeline's tensor, sent to {self.endpoint.url}"]
         return outcome
 
-    def predict(self, files: list[Path], outcomes: list[Outcome]) -> list[SidePrediction | None]:
+    def predict(self, files: list[ImageFile], outcomes: list[Outcome]) -> list[SidePrediction | None]:
         """The endpoint's predictions for a chunk of images (None where nothing could be sent)."""
         items: list[bytes | np.ndarray | None] = []
         unreadable: dict[int, str] = {}
@@ -69,7 +68,7 @@ class EndpointSide:
                 items.append(outcome.tensor if outcome.ok else None)
                 continue
             try:
-                items.append(Path(file).read_bytes())
+                items.append(read_image_bytes(file))
             except OSError as exc:
                 items.append(None)
                 unreadable[i] = f"{type(exc).__name__}: {one_line(exc, limit=200)}"

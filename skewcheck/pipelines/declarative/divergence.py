@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from skewcheck.images.source import ImageFile
 from skewcheck.pipelines.declarative.pipeline import DeclarativePipeline, StepResult
 from skewcheck.pipelines.outcome import Outcome
 
@@ -85,7 +85,7 @@ def compare_step(t: StepResult, s: StepResult, atol: float, rtol: float) -> dict
 
 
 def first_divergence(
-    train: DeclarativePipeline, serve: DeclarativePipeline, file: Path, name: str, atol: float, rtol: float
+    train: DeclarativePipeline, serve: DeclarativePipeline, file: ImageFile, name: str, atol: float, rtol: float
 ) -> StepDivergence | None:
     """Run both specs on one image and compare after each aligned step pair."""
     t_steps, s_steps = train.run_steps(file), serve.run_steps(file)
@@ -126,7 +126,7 @@ class DivergenceTracer:
     sampled: int = 0
     found: list[StepDivergence] = field(default_factory=list)
 
-    def offer(self, file: Path, name: str, train: Outcome, serve: Outcome) -> None:
+    def offer(self, file: ImageFile, name: str, train: Outcome, serve: Outcome) -> None:
         if self.sampled >= self.sample or not final_differs(train, serve, self.atol, self.rtol):
             return
         self.sampled += 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from skewcheck.errors import one_line
+from skewcheck.images.source import ImageFile, read_image_bytes
 from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.declarative import geometry, values
 from skewcheck.pipelines.declarative.decode import decode
@@ -70,17 +70,17 @@ class DeclarativePipeline:
                 return
             yield StepResult(index, step.describe(), value)
 
-    def run_steps(self, path: Path) -> list[StepResult]:
+    def run_steps(self, path: ImageFile | str) -> list[StepResult]:
         """Every intermediate tensor for one image (a few steps' worth: one image at a time)."""
         with capture_native_stderr():
-            return list(self.iter_steps(Path(path).read_bytes()))
+            return list(self.iter_steps(read_image_bytes(path)))
 
-    def run(self, path: Path) -> Outcome:
+    def run(self, path: ImageFile | str) -> Outcome:
         start = time.perf_counter()
         index = -1
         with capture_native_stderr() as native:
             try:
-                value: Any = Path(path).read_bytes()
+                value: Any = read_image_bytes(path)
                 for index, step in enumerate(self.spec.steps):  # noqa: B007 (read after a failure)
                     value = apply_step(step, value)
                 error: BaseException | None = None
