@@ -253,15 +253,16 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
         tc, sc = tc[::step], sc[::step]
         baseline, spread = rms(sc - tc), float(np.std(sc))
 
-    preset_fit = _fit_presets(tc, sc, baseline, spread) if channels == 3 and tc.size >= 48 else None
+    moments = _Moments(tc, sc)
+    preset_fit = _fit_presets(tc, sc, baseline, spread, moments) if channels == 3 and tc.size >= 48 else None
 
     # a channel with no texture on either side makes affine fits meaningless (any slope fits)
-    flat = (tc.std(axis=0) <= 0.01 * (float(np.ptp(tc)) or 1.0)) | (sc.std(axis=0) <= 0.01 * (float(np.ptp(sc)) or 1.0))
+    flat = (moments.std_t <= 0.01 * (moments.ptp_t or 1.0)) | (moments.std_s <= 0.01 * (moments.ptp_s or 1.0))
     models = ("permutation", "scale") if flat.any() else ("permutation", "scale", "affine", "channel-affine")
     # Every candidate's residual from the pair's first and second moments (a few 3×3 matrices): the
     # exact fit (and its acceptance) runs only on candidates these bounds cannot rule out, so the
     # outcome is the one of fitting them all in turn, at a fraction of the cost.
-    bounds = _residual_bounds(tc, sc, perms, models)
+    bounds = _residual_bounds(moments, perms, models)
     limit = max(EXPLAINED_FRACTION * baseline, NEGLIGIBLE * max(spread, 1e-12))
     for model in models:
         for perm, (low, _) in zip(perms, bounds[model], strict=True):
@@ -297,8 +298,33 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
 _REL_SLACK = 1e-6
 
 
+class _Moments:
+    """First and second moments of a pair (N×C train, N×C serve) from one pass over the pixels
+    (one product of the stacked columns): what the preset, bound and flatness checks read."""
+
+    def __init__(self, tc: np.ndarray, sc: np.ndarray) -> None:
+        n, c = tc.shape
+        stacked = np.empty((n, 2 * c + 1))
+        stacked[:, :c], stacked[:, c : 2 * c], stacked[:, 2 * c] = tc, sc, 1.0
+        self.raw = stacked.T @ stacked / n  # raw[i, j]: mean of column i times column j (2c: the ones)
+        mean = self.raw[2 * c, : 2 * c]
+        cov = self.raw[: 2 * c, : 2 * c] - np.outer(mean, mean)
+        self.mt, self.ms = mean[:c], mean[c:]
+        self.gram, self.cross = cov[:c, :c], cov[:c, c:]  # train covariances; cross[i, c]: train i, serve c
+        self.vs = np.maximum(cov.diagonal()[c:], 0.0)  # serve variances
+        self.std_t, self.std_s = np.sqrt(np.maximum(cov.diagonal()[:c], 0.0)), np.sqrt(self.vs)
+        self.t_min, self.t_max = tc.min(axis=0), tc.max(axis=0)
+        s_min, s_max = sc.min(axis=0), sc.max(axis=0)
+        self.ptp_t = float(self.t_max.max() - self.t_min.min())
+        self.ptp_s = float(s_max.max() - s_min.min())
+        self.size = float(
+            max(np.abs(self.t_min).max(), np.abs(self.t_max).max(), np.abs(s_min).max(), np.abs(s_max).max())
+        )
+        self.any_train = bool(np.any(self.t_min != 0) or np.any(self.t_max != 0))
+
+
 def _residual_bounds(
-    tc: np.ndarray, sc: np.ndarray, perms: list[tuple[int, ...]], models: tuple[str, ...]
+    m: _Moments, perms: list[tuple[int, ...]], models: tuple[str, ...]
 ) -> dict[str, list[tuple[float, float]]]:
     """Per model, per permutation: bounds (low, high) on the residual ``_fit_one`` would find.
 
@@ -308,13 +334,8 @@ def _residual_bounds(
     more than float64 rounding over the sampled pixels can make. ``(inf, inf)`` where
     ``_fit_one`` returns no fit.
     """
-    n, channels = tc.shape
-    mt, ms = tc.mean(axis=0), sc.mean(axis=0)
-    t0, s0 = tc - mt, sc - ms
-    gram = t0.T @ t0 / n  # train channel covariances
-    cross = t0.T @ s0 / n  # cross[i, c]: train channel i with serve channel c
-    vs = np.einsum("nc,nc->c", s0, s0) / n
-    size = float(max(np.abs(tc).max(initial=0.0), np.abs(sc).max(initial=0.0)))
+    channels = m.mt.shape[0]
+    mt, ms, gram, cross, vs, size = m.mt, m.ms, m.gram, m.cross, m.vs, m.size
     err = 4e-9 * size * size + 1e-300  # on a mean square
     direct = 1e-12 * size  # the direct fit's own rounding, on the RMS
 
@@ -341,7 +362,7 @@ def _residual_bounds(
                 out[model].append(bounds(float(np.mean(vs + gram.diagonal()[p] - 2 * xcov + (ms - mt[p]) ** 2))))
             elif model == "scale":
                 denom = float(np.mean(t2))
-                if not np.any(tc):  # _fit_one's no-fit case
+                if not m.any_train:  # _fit_one's no-fit case
                     out[model].append((np.inf, np.inf))
                     continue
                 if denom == 0:  # underflow: not bounded here
@@ -419,7 +440,7 @@ def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return a, ym - a * xm
 
 
-def _fit_presets(t: np.ndarray, s: np.ndarray, baseline: float, spread: float) -> ValueFit | None:
+def _fit_presets(t: np.ndarray, s: np.ndarray, baseline: float, spread: float, moments: _Moments) -> ValueFit | None:
     """Name the conventions when serve = P_serve(P_train⁻¹(train)) for two known presets.
 
     Every preset is per-channel affine, so each pair's prediction is ``A·train[j] + B`` per
@@ -427,12 +448,9 @@ def _fit_presets(t: np.ndarray, s: np.ndarray, baseline: float, spread: float) -
     pairs); only the pairs whose closed-form residual is within rounding of the smallest are
     applied to the pixels, and the exact residual decides, as if every pair had been applied.
     """
-    n = t.shape[0]
-    stacked = np.empty((n, 7))
-    stacked[:, :3], stacked[:, 3:6], stacked[:, 6] = t, s, 1.0
-    raw = (stacked.T @ stacked / n).tolist()  # raw[i][j]: mean of column i times column j
-    t_min, t_max = t.min(axis=0), t.max(axis=0)
-    size = float(max(np.abs(t).max(initial=0.0), np.abs(s).max(initial=0.0))) or 1.0
+    raw = moments.raw.tolist()  # raw[i][j]: mean of column i times column j (6: the ones)
+    t_min, t_max = moments.t_min, moments.t_max
+    size = moments.size or 1.0
     closed: list[tuple[float, str, str]] = []
     for name_t, pt in PRESETS.items():
         std_t, mean_t = np.array(pt.std), np.array(pt.mean)
