@@ -267,6 +267,13 @@ def _stream(
     from skewcheck.workers import PipelinePool, Prefetch  # noqa: F811 (the runtime import of the type)
 
     refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
+    ahead: list[Prefetch] = []  # the prefetch below, once made
+
+    def facts_wanted() -> bool:
+        """The workers measure each pair's facts while this process has a chunk waiting; when it
+        is about to wait for them, they send pairs without, and this process measures those."""
+        return not ahead or ahead[0].backlog() >= max(1, inputs.batch_size) * FACTS_BACKLOG_CHUNKS
+
     pool = PipelinePool(
         refs,
         inputs.root,
@@ -275,22 +282,27 @@ def _stream(
         verbose=is_verbose(),
         max_tensor_mb=inputs.max_tensor_mb,
         tolerance=(inputs.atol, inputs.rtol),
+        facts_wanted=facts_wanted,
     )
     pool.__enter__()  # the workers start loading the pipelines now; Prefetch.close() stops them
     jobs = ((path, i in repeats) for i, path in enumerate(files))
     runs = pool.imap(jobs)  # the same run_image() in each worker
-    return Prefetch(
-        (_pair(inputs, r) for r in runs),
-        depth=PREFETCH_IMAGES,
-        on_close=pool.__exit__,
-        weigh=_pair_bytes,
-        budget=PREFETCH_BYTES,
+    ahead.append(
+        Prefetch(
+            (_pair(inputs, r) for r in runs),
+            depth=PREFETCH_IMAGES,
+            on_close=pool.__exit__,
+            weigh=_pair_bytes,
+            budget=PREFETCH_BYTES,
+        )
     )
+    return ahead[0]
 
 
 # How far the workers may run ahead of the model and diagnosis: far enough to keep decoding through
 # TensorFlow's import and a slow chunk, bounded in bytes so memory stays flat on any image count.
 PREFETCH_IMAGES, PREFETCH_BYTES = 4096, 256 * 2**20
+FACTS_BACKLOG_CHUNKS = 1  # pairs waiting (in chunks) for this process above which workers measure facts
 
 
 def _pair_bytes(pair: _Pair) -> int:

@@ -117,6 +117,7 @@ class _Task:
     runs: ImageRuns
     steps: list[Step]
     reported: set[Step] = field(default_factory=set)
+    facts: bool = True  # the worker computes the pair's facts too (skewcheck/diagnose/facts.py)
 
     def next_step(self) -> Step | None:
         """The run the worker was busy with: the first wanted one it has not reported."""
@@ -189,12 +190,13 @@ def _serve(
         task = conn.recv()  # EOFError when the parent is gone
         if task is None:
             return
-        index, path, steps = task
+        index, path, steps, with_facts = task
 
         def report(side: str, again: bool, outcome: Outcome, index: int = index) -> None:
             conn.send(("run", index, side, again, outcome))
 
-        runs = run_image(pipelines, index, path, False, steps=steps, on_run=report, tolerance=tolerance)
+        wanted_tolerance = tolerance if with_facts else None  # the audit's process computes them otherwise
+        runs = run_image(pipelines, index, path, False, steps=steps, on_run=report, tolerance=wanted_tolerance)
         conn.send(("done", index, runs.facts))
 
 
@@ -213,7 +215,9 @@ class _Worker:
         if not self.tasks:
             self.since = time.monotonic()
         try:
-            self.conn.send((task.runs.index, task.runs.path, task.steps))  # a Path, or an object: (URI, name)
+            self.conn.send(
+                (task.runs.index, task.runs.path, task.steps, task.facts)
+            )  # a Path, or an object: (URI, name)
         except OSError:
             return False
         self.tasks.append(task)
@@ -257,7 +261,11 @@ class PipelinePool:
         verbose: bool = False,
         max_tensor_mb: float | None = 512.0,
         tolerance: tuple[float, float] | None = None,
+        facts_wanted: Callable[[], bool] | None = None,
     ) -> None:
+        """``tolerance``: the workers compute each pair's facts too (value fit, decode …), unless
+        ``facts_wanted()`` says no when an image is sent (the audit's process then computes them:
+        the same numbers either way, so the split can follow whichever process has time)."""
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
@@ -267,6 +275,7 @@ class PipelinePool:
         self.timeout = timeout
         self._workers: list[_Worker] = []
         self._stopping = False  # set by __exit__: a worker that dies now is not replaced
+        self._facts_wanted = facts_wanted or (lambda: True)
 
     def __enter__(self) -> PipelinePool:
         self._workers = [_Worker(self._ctx, self._args) for _ in range(self.size)]
@@ -305,6 +314,7 @@ class PipelinePool:
     def _dispatch(self, pending: deque[_Task]) -> None:
         while pending:
             worker = min(self._workers, key=lambda w: len(w.tasks))
+            pending[0].facts = self._facts_wanted()
             if len(worker.tasks) >= PER_WORKER or not worker.send(pending[0]):
                 return  # all busy, or that one is dead: _service will see it and replace it
             pending.popleft()
@@ -474,6 +484,10 @@ class Prefetch:
 
     def __iter__(self) -> Prefetch:
         return self
+
+    def backlog(self) -> int:
+        """Items pulled and not yet taken by the consumer."""
+        return len(self._items)
 
     def __next__(self) -> Any:
         if self._closed:

@@ -241,6 +241,22 @@ def test_a_skewed_probe_pair_gives_the_same_report_with_workers_and_any_chunk(sk
     assert without_timings(pooled) == without_timings(in_process)
 
 
+@pytest.mark.parametrize("backlog_chunks", [0, 10**6])
+def test_the_same_report_whichever_process_measures_the_facts(skew_probes, monkeypatch, backlog_chunks):
+    """0: the worker measures every pair's facts; 10**6: the audit's process measures nearly all."""
+    import skewcheck.audit
+
+    args = {
+        "train": "tests/skew_pairs.py:reference",
+        "serve": "tests/skew_pairs.py:serve_opencv_bgr_nearest",
+        "images": skew_probes,
+    }
+    in_process = skewcheck.compare(**args, workers=0).to_dict()
+    monkeypatch.setattr(skewcheck.audit, "FACTS_BACKLOG_CHUNKS", backlog_chunks)
+    pooled = skewcheck.compare(**args, workers=1, batch_size=4).to_dict()
+    assert without_timings(pooled) == without_timings(in_process)
+
+
 @pytest.fixture(scope="module")
 def skew_probes(tmp_path_factory):
     from skewcheck.probes import write_probes
