@@ -171,6 +171,6 @@ def test_the_readme_says_what_a_misspelled_flag_prints():
     result = runner.invoke(app, ["compare", "--exmaple"])
     assert result.exit_code == 2
     error = result.output.strip().splitlines()[-1]
-    assert error == "Error: No such option: --exmaple (Possible options: --example)"
+    assert error == "Error: No such option: --exmaple (Possible options: --example, --sample)"
     readme = (REPO / "README.md").read_text()
     assert f"`{error}`" in readme and "Try '… --help'" in readme
