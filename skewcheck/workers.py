@@ -7,7 +7,7 @@ knows which image, and which run on it, a dead worker was busy with: that run is
 ``pipeline-error`` (``WorkerCrashed``), the worker is replaced, the runs still owed for that image
 go to the new worker, and the audit goes on.
 
-Bounded: at most ``2 × size`` images are between "handed to the pool" and "given back to the
+Bounded: at most ``PER_WORKER × size`` images are between "handed to the pool" and "given back to the
 audit loop" (queued, running, or finished and waiting for an earlier image), and results come back
 in input order, so a report does not depend on the number of workers.
 
@@ -36,7 +36,10 @@ if TYPE_CHECKING:
     from skewcheck.diagnose.facts import PairFacts
 
 Step = tuple[str, bool]  # (side, is the repeat run)
-PER_WORKER = 2  # images sent to one worker at a time: the one it runs, the next one in its pipe
+# Images sent to one worker ahead: enough that it keeps busy while this process holds the GIL for
+# long stretches (TensorFlow's import: its C initialisers; with 2 ahead, the worker sat idle for
+# most of it), few enough that a crash requeues little and memory stays small.
+PER_WORKER = 32
 _JOIN_S = 5.0
 
 
@@ -271,7 +274,7 @@ class PipelinePool:
         self._ctx = mp.get_context("spawn")
         self._args = (dict(refs), images_root, verbose, max_tensor_mb, tolerance)
         self.size = size
-        self.window = 2 * size
+        self.window = PER_WORKER * size
         self.timeout = timeout
         self._workers: list[_Worker] = []
         self._stopping = False  # set by __exit__: a worker that dies now is not replaced
