@@ -23,8 +23,9 @@ both sides. Between 3-channel tensors (skewcheck/diagnose/color_roundtrip.py): g
 three channels on one side against true colour (evidence: the gray weights fitted from the colour
 side's channels), and a YCbCr / YUV round trip (``cv2.COLOR_RGB2YUV`` and back, Pillow
 ``convert("YCbCr")`` and back) on one side only (evidence: the round trip each side matches, after
-the resize or at decode). The side is ``unknown`` (either convention can be the trained one) until
-labels tell.
+the resize or at decode); that search settles: when the first 16 images it ran on show no round
+trip, the rest are not re-rendered (``summary.diagnosis.settled``). The side is ``unknown``
+(either convention can be the trained one) until labels tell.
 """
 
 from __future__ import annotations
