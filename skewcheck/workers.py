@@ -95,8 +95,17 @@ def run_image(
         if on_run is not None:
             on_run(side, again, outcome)
     if tolerance is not None and "train" in runs.first and "serve" in runs.first:
-        runs.facts = _facts(runs.first["train"], runs.first["serve"], tolerance, file)  # the bytes held above
+        train, serve = runs.first["train"], runs.first["serve"]
+        if max(_nbytes(train), _nbytes(serve)) <= FACTS_MAX_BYTES:  # else the audit measures them in place
+            runs.facts = _facts(train, serve, tolerance, file)  # the bytes held above
     return runs
+
+
+FACTS_MAX_BYTES = 64 * 2**20  # larger tensors: their residual is not copied to the audit's process
+
+
+def _nbytes(outcome: Outcome) -> int:
+    return outcome.tensor.nbytes if outcome.tensor is not None else 0
 
 
 def _facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], path: ImageFile) -> PairFacts | None:

@@ -259,6 +259,22 @@ def test_the_same_report_whichever_process_measures_the_facts(skew_probes, monke
     assert without_timings(pooled) == without_timings(in_process)
 
 
+def test_large_tensors_leave_their_facts_to_the_audit(skew_probes, monkeypatch):
+    """Above FACTS_MAX_BYTES the pair's facts are not measured next to the tensors: same report."""
+    import skewcheck.workers
+
+    args = {
+        "train": "tests/skew_pairs.py:reference",
+        "serve": "tests/skew_pairs.py:serve_opencv_bgr_nearest",
+        "images": skew_probes,
+        "workers": 0,
+    }
+    measured = skewcheck.compare(**args).to_dict()
+    monkeypatch.setattr(skewcheck.workers, "FACTS_MAX_BYTES", 0)
+    left = skewcheck.compare(**args).to_dict()
+    assert without_timings(left) == without_timings(measured)
+
+
 @pytest.fixture(scope="module")
 def skew_probes(tmp_path_factory):
     from skewcheck.probes import write_probes
