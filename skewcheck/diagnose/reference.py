@@ -169,24 +169,54 @@ def affine_residuals(
     numbers with each other at ratios like 0.6-0.7, far above the moments' rounding (~1e-8 of
     the tensor's spread).
     """
-    y = np.asarray(tensor, dtype=np.float64).reshape(-1, 3)
-    x = np.asarray(candidate, dtype=np.float64).reshape(-1, 3)
-    n = y.shape[0]
-    if n == 0:
-        return [0.0 for _ in orders]
-    stacked = np.empty((n, 7))
-    stacked[:, :3], stacked[:, 3:6], stacked[:, 6] = x, y, 1.0
-    raw = stacked.T @ stacked / n
-    mean = raw[6, :6]
-    cov = raw[:6, :6] - np.outer(mean, mean)
-    var_x, var_y, cross = cov.diagonal()[:3], cov.diagonal()[3:], cov[:3, 3:]  # cross[i, c]: x_i with y_c
-    spread = float(np.sqrt(max(float(raw.diagonal()[3:6].mean() - mean[3:].mean() ** 2), 0.0))) or 1.0
-    channels = np.arange(3)
-    out = []
-    for order in orders:
-        p = list(order)
-        vx, xy = var_x[p], cross[p, channels]
-        # a constant candidate channel: slope 1 (fit_line's rule), so what is left is var(y - x)
-        mse = np.where(vx > 0, var_y - xy * np.divide(xy, vx, out=np.zeros(3), where=vx > 0), var_y - 2 * xy + vx)
-        out.append(float(np.sqrt(max(float(mse.mean()), 0.0))) / spread)
-    return out
+    return _Moments3([tensor], [candidate]).residuals(0, 0, orders)
+
+
+def affine_residual_table(
+    tensors: list[np.ndarray], candidates: list[np.ndarray], orders: tuple[tuple[int, ...], ...] = RGB_BGR
+) -> list[list[float]]:
+    """``[i][j]``: :func:`affine_residual` of ``tensors[i]`` by ``candidates[j]``, every pair from
+    one pass over the pixels (e.g. both sides against each resize method's rendering)."""
+    pixels = int(np.asarray(tensors[0]).size // 3) if tensors else 0
+    if pixels * (3 * (len(tensors) + len(candidates)) + 1) > _TABLE_FLOATS:  # large tensors: pair by pair
+        return [[affine_residual(t, c, orders) for c in candidates] for t in tensors]
+    moments = _Moments3(tensors, candidates)
+    return [[min(moments.residuals(i, j, orders)) for j in range(len(candidates))] for i in range(len(tensors))]
+
+
+_TABLE_FLOATS = 1 << 22  # 32 MiB of stacked columns at most
+
+
+class _Moments3:
+    """First and second moments of 3-channel tensors and candidates (same pixel count), stacked."""
+
+    def __init__(self, tensors: list[np.ndarray], candidates: list[np.ndarray]) -> None:
+        columns = [np.asarray(a, dtype=np.float64).reshape(-1, 3) for a in (*candidates, *tensors)]
+        self.n, self.k = columns[0].shape[0], len(candidates)
+        if self.n == 0:
+            return
+        stacked = np.empty((self.n, 3 * len(columns) + 1))
+        for i, column in enumerate(columns):
+            stacked[:, 3 * i : 3 * i + 3] = column
+        stacked[:, -1] = 1.0
+        self.raw = stacked.T @ stacked / self.n
+        self.mean = self.raw[-1, :-1]
+        self.cov = self.raw[:-1, :-1] - np.outer(self.mean, self.mean)
+
+    def residuals(self, tensor: int, candidate: int, orders: tuple[tuple[int, ...], ...]) -> list[float]:
+        if self.n == 0:
+            return [0.0 for _ in orders]
+        x, y = 3 * candidate, 3 * (self.k + tensor)
+        var = self.cov.diagonal()
+        var_x, var_y, cross = var[x : x + 3], var[y : y + 3], self.cov[x : x + 3, y : y + 3]  # cross[i, c]: x_i, y_c
+        square = float(self.raw.diagonal()[y : y + 3].mean() - self.mean[y : y + 3].mean() ** 2)
+        spread = float(np.sqrt(max(square, 0.0))) or 1.0
+        channels = np.arange(3)
+        out = []
+        for order in orders:
+            p = list(order)
+            vx, xy = var_x[p], cross[p, channels]
+            # a constant candidate channel: slope 1 (fit_line's rule), so what is left is var(y - x)
+            mse = np.where(vx > 0, var_y - xy * np.divide(xy, vx, out=np.zeros(3), where=vx > 0), var_y - 2 * xy + vx)
+            out.append(float(np.sqrt(max(float(mse.mean()), 0.0))) / spread)
+        return out

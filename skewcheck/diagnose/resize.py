@@ -11,7 +11,7 @@ methods are named, kept for the run, else ``unknown`` until labels tell.
 from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.reference import affine_residual_table, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import candidates
 from skewcheck.findings import Observation, Severity
@@ -24,11 +24,19 @@ NAMED_IMAGES = 12  # every method is tried on the first images; later ones choos
 
 
 def name_method(x, rgb, names=None) -> str:
-    hw = x.shape[:2]
+    return name_methods([x], rgb, names)[0]
+
+
+def name_methods(tensors, rgb, names=None) -> list[str]:
+    """Per tensor (same size), the resize method among ``names`` (default: every candidate) whose
+    rendering of ``rgb`` explains it best; every tensor against every rendering in one pass."""
+    hw = tensors[0].shape[:2]
     options = candidates()
     chosen = {n: options[n] for n in names if n in options} if names else options
-    scores = {name: affine_residual(x, resize(rgb, hw)) for name, resize in chosen.items()}
-    return min(scores, key=lambda k: scores[k])
+    renders = {name: resize(rgb, hw) for name, resize in chosen.items()}
+    table = affine_residual_table(list(tensors), list(renders.values()))
+    labels = list(renders)
+    return [labels[min(range(len(labels)), key=lambda j: row[j])] for row in table]
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -89,7 +97,11 @@ def _methods(ctx: PairContext, rgb) -> dict[str, str] | None:
     if t is None or s is None:
         return None
     seen = sorted({name for m in memo for name in m.values()}) if len(memo) >= NAMED_IMAGES else None
-    methods = {"train": name_method(t, rgb, seen), "serve": name_method(s, rgb, seen)}
+    if t.shape != s.shape:
+        methods = {"train": name_method(t, rgb, seen), "serve": name_method(s, rgb, seen)}
+    else:  # both sides against each rendering in one pass
+        named = name_methods([t, s], rgb, seen)
+        methods = {"train": named[0], "serve": named[1]}
     if seen is None:
         memo.append(methods)
     return methods

@@ -216,14 +216,23 @@ class RayEngine:
         driver: dict[str, Any],
         retry: dict[str, int],
     ) -> Any:
+        import ray.data
+
         from skewcheck.engines.ray_stages import ModelStage, PipelineStage
 
+        # one chunk in flight per actor: an actor lost on one chunk (its pipeline killed it) takes no
+        # queued chunk of other images down with it, so only that chunk's images can end up lost
+        pipelines = ray.data.ActorPoolStrategy(
+            min_size=1,
+            max_size=max(1, cpus - (0 if self.model is None or gpus else 1)),
+            max_tasks_in_flight_per_actor=1,
+        )
         ds = ds.map_batches(
             PipelineStage,
             batch_size=1,
             batch_format="numpy",
             num_cpus=1,
-            concurrency=(1, max(1, cpus - (0 if self.model is None or gpus else 1))),
+            compute=pipelines,
             fn_constructor_kwargs={
                 "refs": self.refs,
                 "root": root,
