@@ -4,9 +4,10 @@ The audit's process runs the model and the run-wide part of diagnosis; everythin
 one pair alone can be measured where the pair is made, while that process is busy: whether the
 tensors are equal within tolerance, the value fit and what it leaves, what the detectors declared
 ``pure`` find, and, when the tensors differ, the file's own decode, the channel order each side
-holds against it, and the renders of the file those measurements drew. Each is a pure function of the tensors and the file, computed
-by the same code the detectors would run, so the numbers are the ones the audit's process would
-have found itself (``tests/test_workers.py`` checks the reports are identical).
+holds against it, and the renders of the file those measurements drew. Each is a pure function
+of the tensors and the file, computed by the same code the detectors would run, so the numbers
+are the ones the audit's process would have found itself (``tests/test_workers.py`` checks the
+reports are identical).
 """
 
 from __future__ import annotations

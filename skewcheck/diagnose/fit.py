@@ -298,17 +298,28 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
 _REL_SLACK = 1e-6
 
 
+def stacked_moments(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(raw, mean, cov)`` of the N×k column blocks side by side, from one pass over the pixels (one
+    product): ``raw[i, j]`` is the mean of column i times column j, its last row and column those of
+    a column of ones (the means); ``mean`` and ``cov`` are over the blocks' columns."""
+    stacked = np.empty((blocks[0].shape[0], sum(b.shape[1] for b in blocks) + 1))
+    at = 0
+    for block in blocks:
+        stacked[:, at : at + block.shape[1]] = block
+        at += block.shape[1]
+    stacked[:, -1] = 1.0
+    raw = stacked.T @ stacked / stacked.shape[0]
+    mean = raw[-1, :-1]
+    return raw, mean, raw[:-1, :-1] - np.outer(mean, mean)
+
+
 class _Moments:
-    """First and second moments of a pair (N×C train, N×C serve) from one pass over the pixels
-    (one product of the stacked columns): what the preset, bound and flatness checks read."""
+    """First and second moments of a pair (N×C train, N×C serve): what the preset, bound and
+    flatness checks read."""
 
     def __init__(self, tc: np.ndarray, sc: np.ndarray) -> None:
-        n, c = tc.shape
-        stacked = np.empty((n, 2 * c + 1))
-        stacked[:, :c], stacked[:, c : 2 * c], stacked[:, 2 * c] = tc, sc, 1.0
-        self.raw = stacked.T @ stacked / n  # raw[i, j]: mean of column i times column j (2c: the ones)
-        mean = self.raw[2 * c, : 2 * c]
-        cov = self.raw[: 2 * c, : 2 * c] - np.outer(mean, mean)
+        c = tc.shape[1]
+        self.raw, mean, cov = stacked_moments([tc, sc])  # raw's last row and column (2c): the ones
         self.mt, self.ms = mean[:c], mean[c:]
         self.gram, self.cross = cov[:c, :c], cov[:c, c:]  # train covariances; cross[i, c]: train i, serve c
         self.vs = np.maximum(cov.diagonal()[c:], 0.0)  # serve variances

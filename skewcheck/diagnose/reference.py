@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from skewcheck.diagnose.fit import stacked_moments
 from skewcheck.images.source import ImageFile
 from skewcheck.tensor_layout import channels_last
 
@@ -195,13 +196,7 @@ class _Moments3:
         self.n, self.k = columns[0].shape[0], len(candidates)
         if self.n == 0:
             return
-        stacked = np.empty((self.n, 3 * len(columns) + 1))
-        for i, column in enumerate(columns):
-            stacked[:, 3 * i : 3 * i + 3] = column
-        stacked[:, -1] = 1.0
-        self.raw = stacked.T @ stacked / self.n
-        self.mean = self.raw[-1, :-1]
-        self.cov = self.raw[:-1, :-1] - np.outer(self.mean, self.mean)
+        self.raw, self.mean, self.cov = stacked_moments(columns)
 
     def residuals(self, tensor: int, candidate: int, orders: tuple[tuple[int, ...], ...]) -> list[float]:
         if self.n == 0:
