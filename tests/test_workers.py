@@ -230,49 +230,44 @@ def test_the_example_with_workers_gives_the_same_report(example_report):
     assert without_timings(pooled.to_dict()) == without_timings(example_report.to_dict())
 
 
-@pytest.mark.parametrize(("workers", "batch_size"), [(1, 3), (2, 32)])
-def test_a_skewed_probe_pair_gives_the_same_report_with_workers_and_any_chunk(skew_probes, workers, batch_size):
+@pytest.fixture(scope="module")
+def bgr_pair(skew_probes):
+    """A skewed pair on the probe set, and its in-process report (the reference the others must equal)."""
     args = {
         "train": "tests/skew_pairs.py:reference",
         "serve": "tests/skew_pairs.py:serve_opencv_bgr_nearest",
         "images": skew_probes,
     }
-    in_process = skewcheck.compare(**args).to_dict()
+    return args, without_timings(skewcheck.compare(**args, workers=0).to_dict())
+
+
+@pytest.mark.parametrize(("workers", "batch_size"), [(1, 3), (2, 32)])
+def test_a_skewed_probe_pair_gives_the_same_report_with_workers_and_any_chunk(bgr_pair, workers, batch_size):
+    args, in_process = bgr_pair
     pooled = skewcheck.compare(**args, workers=workers, batch_size=batch_size).to_dict()
     assert {f["kind"] for f in in_process["findings"]} >= {"channel-order"}
-    assert without_timings(pooled) == without_timings(in_process)
+    assert without_timings(pooled) == in_process
 
 
 @pytest.mark.parametrize("backlog_chunks", [0, 10**6])
-def test_the_same_report_whichever_process_measures_the_facts(skew_probes, monkeypatch, backlog_chunks):
+def test_the_same_report_whichever_process_measures_the_facts(bgr_pair, monkeypatch, backlog_chunks):
     """0: the worker measures every pair's facts; 10**6: the audit's process measures nearly all."""
     import skewcheck.audit
 
-    args = {
-        "train": "tests/skew_pairs.py:reference",
-        "serve": "tests/skew_pairs.py:serve_opencv_bgr_nearest",
-        "images": skew_probes,
-    }
-    in_process = skewcheck.compare(**args, workers=0).to_dict()
+    args, in_process = bgr_pair
     monkeypatch.setattr(skewcheck.audit, "FACTS_BACKLOG_CHUNKS", backlog_chunks)
     pooled = skewcheck.compare(**args, workers=1, batch_size=4).to_dict()
-    assert without_timings(pooled) == without_timings(in_process)
+    assert without_timings(pooled) == in_process
 
 
-def test_large_tensors_leave_their_facts_to_the_audit(skew_probes, monkeypatch):
+def test_large_tensors_leave_their_facts_to_the_audit(bgr_pair, monkeypatch):
     """Above FACTS_MAX_BYTES the pair's facts are not measured next to the tensors: same report."""
     import skewcheck.workers
 
-    args = {
-        "train": "tests/skew_pairs.py:reference",
-        "serve": "tests/skew_pairs.py:serve_opencv_bgr_nearest",
-        "images": skew_probes,
-        "workers": 0,
-    }
-    measured = skewcheck.compare(**args).to_dict()
+    args, measured = bgr_pair
     monkeypatch.setattr(skewcheck.workers, "FACTS_MAX_BYTES", 0)
-    left = skewcheck.compare(**args).to_dict()
-    assert without_timings(left) == without_timings(measured)
+    left = skewcheck.compare(**args, workers=0).to_dict()
+    assert without_timings(left) == measured
 
 
 @pytest.fixture(scope="module")
