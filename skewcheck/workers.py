@@ -2,10 +2,13 @@
 
 Why not ``concurrent.futures``: when a worker dies, ``ProcessPoolExecutor`` breaks as a whole and
 does not say which task killed it. Here each worker has its own pipe, runs the images it is sent in
-the order it got them, and reports every pipeline run as soon as it finishes. So the parent always
-knows which image, and which run on it, a dead worker was busy with: that run is recorded as a
-``pipeline-error`` (``WorkerCrashed``), the worker is replaced, the runs still owed for that image
-go to the new worker, and the audit goes on.
+the order it got them, reports every pipeline run, and marks in shared memory (``_Worker.progress``)
+the run it starts before it starts it. So the parent always knows which image, and which run on it,
+a dead worker was busy with: that run is recorded as a ``pipeline-error`` (``WorkerCrashed``), the
+worker is replaced, the runs still owed (the ones it had not reported) go to the new worker, and
+the audit goes on. A worker's reports leave through a thread of its own (:class:`_Outbox`): while the
+parent is too busy to read them (TensorFlow's import holds its GIL for seconds at a time) the
+worker goes on with its next images instead of waiting on a full pipe.
 
 Bounded: at most ``PER_WORKER × size`` images are between "handed to the pool" and "given back to the
 audit loop" (queued, running, or finished and waiting for an earlier image), and results come back
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
+from skewcheck import handoff as handoffs
 from skewcheck.errors import AuditError
 from skewcheck.images.source import ImageFile, ImageRoot, held_while_run
 from skewcheck.pipelines.outcome import Outcome
@@ -41,6 +45,9 @@ Step = tuple[str, bool]  # (side, is the repeat run)
 # most of it), few enough that a crash requeues little and memory stays small.
 PER_WORKER = 32
 _JOIN_S = 5.0
+OUTBOX_BYTES = 128 * 2**20  # reports a worker may hold while the parent does not read (one always fits)
+_STEPS: list[Step] = [("train", False), ("serve", False), ("train", True), ("serve", True)]
+_IDLE = -1  # progress[1] outside a pipeline run
 
 
 @dataclass
@@ -76,13 +83,14 @@ def run_image(
     repeat: bool,
     *,
     steps: Iterable[Step] | None = None,
+    on_start: Callable[[str, bool], None] | None = None,
     on_run: Callable[[str, bool, Outcome], None] | None = None,
     tolerance: tuple[float, float] | None = None,
 ) -> ImageRuns:
     """One image through both pipelines, the one path whether it runs in-process or in a worker:
     train, serve, then (``repeat``) each side again where its first run gave a tensor. ``steps``:
-    the runs still owed (a replaced worker's image); ``on_run`` hears each run as it ends (a
-    worker reports it at once, so a crash on the next run is pinned on the right one). With a
+    the runs still owed (a replaced worker's image); ``on_start`` hears each run as it begins and
+    ``on_run`` as it ends (a worker marks the one it starts, so a crash is pinned on it). With a
     ``tolerance`` (atol, rtol), the pair's facts (value fit, residual) are computed here too,
     next to the tensors."""
     runs = ImageRuns(index, path)
@@ -90,6 +98,8 @@ def run_image(
     for side, again in steps_for(repeat) if steps is None else steps:
         if not wanted((side, again), runs.first):
             continue
+        if on_start is not None:
+            on_start(side, again)
         outcome = pipelines[side].run(file)
         runs.record(side, again, outcome)
         if on_run is not None:
@@ -130,22 +140,18 @@ class _Task:
     steps: list[Step]
     reported: set[Step] = field(default_factory=set)
     facts: bool = True  # the worker computes the pair's facts too (skewcheck/diagnose/facts.py)
-
-    def next_step(self) -> Step | None:
-        """The run the worker was busy with: the first wanted one it has not reported."""
-        for step in self.steps:
-            if step not in self.reported and wanted(step, self.runs.first):
-                return step
-        return None
+    after_crash: bool = False  # requeued from a dead worker: its facts are measured by the audit's process
 
 
 def _worker_main(
     conn: Connection,
+    progress: Any,
     refs: dict[str, str],
     images_root: ImageRoot,
     verbose: bool,
     max_tensor_mb: float | None = 512.0,
     tolerance: tuple[float, float] | None = None,
+    handoff: str | None = None,
 ) -> None:
     """One worker: load the pipelines once, then run the images sent until told to stop.
 
@@ -159,7 +165,7 @@ def _worker_main(
 
     try:
         with single_threaded_blas():  # as in the audit's process: the same sums, the same numbers
-            _serve(conn, refs, images_root, verbose, max_tensor_mb, tolerance)
+            _serve(conn, progress, refs, images_root, verbose, max_tensor_mb, tolerance, handoff)
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the parent stopped listening (interrupted, or gone): nobody to report to
 
@@ -178,11 +184,13 @@ def _watch_parent(interval_s: float = 0.25) -> None:
 
 def _serve(
     conn: Connection,
+    progress: Any,
     refs: dict[str, str],
     images_root: ImageRoot,
     verbose: bool,
     max_tensor_mb: float | None,
     tolerance: tuple[float, float] | None,
+    handoff: str | None,
 ) -> None:
     from skewcheck.native import quiet_imports, set_verbose
     from skewcheck.pipelines import load_pipeline
@@ -198,34 +206,94 @@ def _serve(
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready",))
+    outbox = _Outbox(conn, OUTBOX_BYTES)
     while True:
         task = conn.recv()  # EOFError when the parent is gone
         if task is None:
+            outbox.flush()
             return
         index, path, steps, with_facts = task
 
+        def start(side: str, again: bool, index: int = index) -> None:
+            progress[1] = _IDLE  # never a run of the last image paired with this one's index
+            progress[0], progress[2] = index, time.monotonic_ns()
+            progress[1] = _STEPS.index((side, again))
+
         def report(side: str, again: bool, outcome: Outcome, index: int = index) -> None:
-            conn.send(("run", index, side, again, outcome))
+            progress[1] = _IDLE
+            outbox.send(("run", index, side, again, outcome), _nbytes(outcome))
 
         wanted_tolerance = tolerance if with_facts else None  # the audit's process computes them otherwise
-        runs = run_image(pipelines, index, path, False, steps=steps, on_run=report, tolerance=wanted_tolerance)
-        conn.send(("done", index, runs.facts))
+        runs = run_image(
+            pipelines, index, path, False, steps=steps, on_start=start, on_run=report, tolerance=wanted_tolerance
+        )
+        held = runs.facts.nbytes if runs.facts is not None else 0
+        outbox.send(("done", index, handoffs.sent(runs.facts, handoff)), held)
+
+
+class _Outbox:
+    """A worker's messages to the parent, sent in order by a thread of their own, up to ``budget``
+    bytes held. A send that fails (the parent is gone) raises on the next :meth:`send`."""
+
+    def __init__(self, conn: Connection, budget: int) -> None:
+        self._conn, self._budget = conn, budget
+        self._queue: deque[tuple[Any, int]] = deque()
+        self._held = 0
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        threading.Thread(target=self._pump, name="skewcheck-outbox", daemon=True).start()
+
+    def send(self, message: Any, size: int) -> None:
+        with self._changed:
+            while self._queue and self._held + size > self._budget and self._error is None:
+                self._changed.wait()
+            if self._error is not None:
+                raise self._error
+            self._queue.append((message, size))
+            self._held += size
+            self._changed.notify_all()
+
+    def flush(self) -> None:
+        with self._changed:
+            while self._queue and self._error is None:
+                self._changed.wait()
+
+    def _pump(self) -> None:
+        while True:
+            with self._changed:
+                while not self._queue:
+                    self._changed.wait()
+                message, size = self._queue[0]
+            try:
+                self._conn.send(message)
+            except BaseException as exc:  # noqa: BLE001 (the worker's main thread raises it)
+                with self._changed:
+                    self._error = exc
+                    self._changed.notify_all()
+                return
+            with self._changed:
+                self._queue.popleft()
+                self._held -= size
+                self._changed.notify_all()
 
 
 class _Worker:
     def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
+        # (image index, _STEPS index of the run it is in or _IDLE, monotonic ns when that run began)
+        self.progress = ctx.RawArray("q", [-1, _IDLE, 0])
         # not daemonic: a user's pipeline may start processes of its own
-        self.process = ctx.Process(target=_worker_main, args=(child, *args), name="skewcheck-worker")
+        self.process = ctx.Process(target=_worker_main, args=(child, self.progress, *args), name="skewcheck-worker")
         self.process.start()
         child.close()
         self.tasks: deque[_Task] = deque()
         self.ready = False
-        self.since = time.monotonic()  # when the run it is busy with began (as far as we know)
+
+    def running_since(self) -> float | None:
+        """When the pipeline run it is in began (time.monotonic()), None between runs."""
+        return self.progress[2] / 1e9 if self.progress[1] != _IDLE else None
 
     def send(self, task: _Task) -> bool:
-        if not self.tasks:
-            self.since = time.monotonic()
         try:
             self.conn.send(
                 (task.runs.index, task.runs.path, task.steps, task.facts)
@@ -281,15 +349,18 @@ class PipelinePool:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
-        self._args = (dict(refs), images_root, verbose, max_tensor_mb, tolerance)
+        self._args: tuple[Any, ...] = (dict(refs), images_root, verbose, max_tensor_mb, tolerance)
         self.size = size
         self.window = PER_WORKER * size
         self.timeout = timeout
         self._workers: list[_Worker] = []
         self._stopping = False  # set by __exit__: a worker that dies now is not replaced
         self._facts_wanted = facts_wanted or (lambda: True)
+        self._handoff: handoffs.HandoffDir | None = None
 
     def __enter__(self) -> PipelinePool:
+        self._handoff = handoffs.HandoffDir()
+        self._args = (*self._args, self._handoff.path)
         self._workers = [_Worker(self._ctx, self._args) for _ in range(self.size)]
         return self
 
@@ -298,6 +369,9 @@ class PipelinePool:
         for worker in self._workers:
             worker.stop(kill=exc_type is not None)
         self._workers = []
+        if self._handoff is not None:
+            self._handoff.close()
+            self._handoff = None
 
     def imap(self, items: Iterable[tuple[ImageFile, bool]]) -> Iterator[ImageRuns]:
         """(image, run it twice?) in → :class:`ImageRuns` out, in the same order."""
@@ -326,7 +400,7 @@ class PipelinePool:
     def _dispatch(self, pending: deque[_Task]) -> None:
         while pending:
             worker = min(self._workers, key=lambda w: len(w.tasks))
-            pending[0].facts = self._facts_wanted()
+            pending[0].facts = not pending[0].after_crash and self._facts_wanted()
             if len(worker.tasks) >= PER_WORKER or not worker.send(pending[0]):
                 return  # all busy, or that one is dead: _service will see it and replace it
             pending.popleft()
@@ -349,14 +423,16 @@ class PipelinePool:
         if self.timeout is not None:
             now = time.monotonic()
             for worker in list(self._workers):
-                if worker.ready and worker.tasks and now - worker.since > self.timeout:
+                since = worker.running_since()
+                if worker.ready and since is not None and now - since > self.timeout:
                     self._replace(worker, pending, finished, timed_out=True)
 
     def _wait_s(self) -> float | None:
         if self.timeout is None:
             return None
-        busy = [w.since + self.timeout for w in self._workers if w.ready and w.tasks]
-        return max(0.0, min(busy) - time.monotonic()) + 0.01 if busy else None
+        started = [s for s in (w.running_since() for w in self._workers if w.ready) if s is not None]
+        # a run not started yet is polled for: it may start any moment
+        return max(0.0, min(started) + self.timeout - time.monotonic()) + 0.01 if started else _POLL_S
 
     def _drain(self, worker: _Worker, finished: dict[int, ImageRuns]) -> bool:
         """Handle what the worker has sent; False when its pipe is closed (it is dead)."""
@@ -369,7 +445,6 @@ class PipelinePool:
 
     def _handle(self, worker: _Worker, message: tuple[Any, ...], finished: dict[int, ImageRuns]) -> None:
         kind = message[0]
-        worker.since = time.monotonic()
         if kind == "ready":
             worker.ready = True
         elif kind == "failed":
@@ -383,7 +458,7 @@ class PipelinePool:
         elif kind == "done":
             task = worker.tasks.popleft()
             assert task.runs.index == message[1], (task.runs.index, message[1])
-            task.runs.facts = message[2]  # None when this worker ran only part of the image
+            task.runs.facts = handoffs.received(message[2])  # None when this worker ran only part of the image
             finished[task.runs.index] = task.runs
 
     def _replace(
@@ -401,24 +476,29 @@ class PipelinePool:
                 f"a worker process died while loading the pipelines ({exit_text(worker.process.exitcode)}); "
                 "a script that calls compare(workers=...) must guard its top level with if __name__ == '__main__':"
             )
-        head = worker.tasks.popleft() if worker.tasks else None
-        rest = list(worker.tasks)  # sent but never started: the worker runs its images in order
+        index, code = worker.progress[0], worker.progress[1]
+        tasks = list(worker.tasks)
         worker.stop(kill=True)
         self._workers[self._workers.index(worker)] = _Worker(self._ctx, self._args)
-        pending.extendleft(reversed(rest))
-        if head is None:
-            return
-        step = head.next_step()
-        if step is None:  # it died after its last run was reported
-            finished[head.runs.index] = head.runs
-            return
-        head.runs.record(*step, _lost_run(worker.process.exitcode, timed_out, self.timeout))
-        head.reported.add(step)
-        left = [s for s in head.steps if s not in head.reported and wanted(s, head.runs.first)]
-        if left:
-            pending.appendleft(_Task(head.runs, left))
-        else:
-            finished[head.runs.index] = head.runs
+        # The worker runs its images in order: those before the marked one ran to their end (what
+        # they reported may not have left its outbox), the marked one died in the marked run (none
+        # when it died outside a pipeline run), those after it never started.
+        at = next((i for i, task in enumerate(tasks) if task.runs.index == index), -1)
+        again: list[_Task] = []
+        for i, task in enumerate(tasks):
+            if i == at and code != _IDLE:
+                step = _STEPS[int(code)]
+                task.runs.record(*step, _lost_run(worker.process.exitcode, timed_out, self.timeout))
+                task.reported.add(step)
+            left = [s for s in task.steps if s not in task.reported and wanted(s, task.runs.first)]
+            if left:
+                again.append(_Task(task.runs, left, task.reported, after_crash=True))
+            else:
+                finished[task.runs.index] = task.runs  # without facts: the audit's process measures them
+        pending.extendleft(reversed(again))
+
+
+_POLL_S = 0.05  # with --timeout, how often a pool waiting for messages looks at its workers' runs
 
 
 def _lost_run(exitcode: int | None, timed_out: bool, timeout: float | None) -> Outcome:

@@ -179,3 +179,13 @@ def hangs(path: str) -> np.ndarray:
 
 def always_raises(path: str) -> np.ndarray:
     raise RuntimeError("the serving container lost its model config")
+
+
+def big_segfault_on_img4(path: str) -> np.ndarray:
+    """A 6 MB tensor per image (more than a pipe holds), and a segfault on img4."""
+    if Path(path).name == "img4.png":
+        import ctypes
+
+        ctypes.string_at(0)
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB").resize((700, 700)), dtype=np.float32) / 255.0

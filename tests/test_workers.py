@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 import skewcheck
@@ -298,3 +300,60 @@ def test_prefetch_keeps_order_raises_at_its_place_and_stops_its_source():
     assert list(finished) == [0, 1, 2]
     finished.close()
     assert closed[-1] is None
+
+
+def test_a_crash_is_pinned_on_its_run_while_earlier_reports_wait_to_be_read(image_dir):
+    """The worker runs ahead of a parent that does not read (its reports wait in the outbox), then
+    crashes: the crash is pinned by the run the worker marked, not by what the parent heard last."""
+    import time
+
+    from skewcheck.images.discover import iter_image_files
+
+    files = list(iter_image_files(image_dir))
+    got = {}
+    refs = {"train": REF + "big_segfault_on_img4", "serve": REF + "pil_unit"}
+    with PipelinePool(refs, image_dir, 1) as pool:
+        for i, runs in enumerate(pool.imap((path, False) for path in files)):
+            if i == 0:
+                time.sleep(3)  # the worker runs img1 … img4 meanwhile: 6 MB reports, nobody reading
+            got[runs.path.name] = runs
+    crashed = got["img4.png"].first["train"]
+    assert crashed.error_type == "WorkerCrashed" and "SIGSEGV" in crashed.error
+    assert got["img4.png"].first["serve"].ok  # the other side ran on the replacement worker
+    for name in ("img0.png", "img1.png", "img2.png", "img3.png", "img5.png"):
+        assert got[name].first["train"].ok and got[name].first["serve"].ok, name
+        assert got[name].first["train"].tensor.shape == (700, 700, 3)
+
+
+def test_a_decode_handed_over_through_a_file_comes_back_the_same_and_leaves_nothing(tmp_path):
+    import numpy as np
+
+    from skewcheck import handoff
+    from skewcheck.diagnose.facts import PairFacts
+    from skewcheck.diagnose.reference import Reference
+    from skewcheck.diagnose.rerender import RESIZERS, renders_of
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 200, 3), dtype=np.uint8)).save(path)
+    ref = Reference(path)
+    folder = handoff.HandoffDir()
+    on_the_way = handoff.sent(PairFacts(False, None, None, ref.portable()), folder.path)
+    assert isinstance(on_the_way.reference[0][0], handoff.Spilled)  # 180 KB: through a file, not the pipe
+    facts = handoff.received(on_the_way)
+    assert not list(Path(folder.path).iterdir())  # unlinked once mapped
+    back = Reference.from_portable(path, facts.reference)
+    assert np.array_equal(back.rgb, ref.rgb) and not back.rgb.flags.writeable
+    RESIZERS["pil.bilinear"](back.rgb, (32, 32))
+    assert len(renders_of(back.rgb)) == 1  # immutable pixels: their renders are memoised as Pillow's are
+    folder.close()
+    assert not Path(folder.path).exists()
+
+
+def test_a_pooled_audit_leaves_no_handoff_folder(image_dir):
+    import tempfile
+
+    places = [Path("/dev/shm"), Path(tempfile.gettempdir())]
+    before = {p for place in places if place.is_dir() for p in place.glob("skewcheck-handoff-*")}
+    skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, workers=1)
+    after = {p for place in places if place.is_dir() for p in place.glob("skewcheck-handoff-*")}
+    assert after <= before

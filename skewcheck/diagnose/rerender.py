@@ -9,6 +9,7 @@ on what happened to be imported before.
 from __future__ import annotations
 
 import functools
+import mmap
 import sys
 import weakref
 from collections.abc import Callable
@@ -78,7 +79,7 @@ def _memo_for(rgb: np.ndarray) -> dict[tuple, np.ndarray] | None:
     if not isinstance(rgb, np.ndarray) or rgb.flags.writeable:
         return None
     root = _root(rgb)
-    if root.flags.writeable or not isinstance(root.base, bytes):
+    if root.flags.writeable or not _immutable(root.base):
         return None  # only pixels nobody can write (Pillow's decoded bytes), never a view of a live buffer
     entry = _MEMOS.get(id(root))
     if entry is not None and entry[0]() is root:
@@ -95,6 +96,14 @@ def _memo_for(rgb: np.ndarray) -> dict[tuple, np.ndarray] | None:
         return None
     _MEMOS[id(root)] = (ref, {})
     return _MEMOS[id(root)][1]
+
+
+def _immutable(base: object) -> bool:
+    """Bytes, or a read-only map of a file nobody holds open for writing (skewcheck/handoff.py;
+    numpy views a map through a memoryview of it)."""
+    if isinstance(base, memoryview):
+        return base.readonly and isinstance(base.obj, (bytes, mmap.mmap))
+    return isinstance(base, bytes)
 
 
 def _window(rgb: np.ndarray) -> tuple:
