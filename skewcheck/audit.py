@@ -102,14 +102,15 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     files = expectations.bases_first(inputs.files, inputs.root)
     total = len(files)  # type: ignore[arg-type]  # a list or ImageFiles: both have a length
     repeats = repeat_indices(total, inputs.seed + 1)
+    shared: dict[str, Any] = {}  # the diagnosis's per-audit memo, which the pair facts are measured against
     with (
-        contextlib.closing(_stream(inputs, files, repeats)) as stream,
+        contextlib.closing(_stream(inputs, files, repeats, shared)) as stream,
         single_threaded_blas(),
     ):  # closing stops the pool
         if inputs.load_runner is not None:  # the workers decode the first images meanwhile
             inputs.runner, inputs.model_expects = inputs.load_runner()
             inputs.load_runner = None
-        return _audit(inputs, stream, total, repeats, expectations, progress)
+        return _audit(inputs, stream, total, repeats, expectations, progress, shared)
 
 
 def _audit(
@@ -119,13 +120,13 @@ def _audit(
     repeats: frozenset[int],
     expectations: ProbeExpectations,
     progress: ProgressFn | None,
+    shared: dict[str, Any],
 ) -> Report:
     judge = OutputJudge(inputs.task, inputs.threshold, inputs.postprocess)
     summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
     examples = ExampleStore()
     records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
-    shared: dict[str, Any] = {}
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
     attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
     replayer = _replayer(inputs, total)
@@ -241,7 +242,7 @@ def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
 
 
 def _stream(
-    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int]
+    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int], shared: dict[str, Any]
 ) -> Generator[_Pair, None, None] | Prefetch:
     """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine.
 
@@ -252,6 +253,7 @@ def _stream(
     never run in a thread of this process, where their working-directory and descriptor-2
     handling would reach the main thread.
     """
+    from skewcheck.diagnose.facts import hints_from
     from skewcheck.workers import run_image
 
     if inputs.engine is not None:  # e.g. Ray: the pipelines, and maybe the model, ran elsewhere
@@ -260,7 +262,7 @@ def _stream(
         pipelines = {"train": inputs.train, "serve": inputs.serve}
         tolerance = (inputs.atol, inputs.rtol)
         return (
-            _pair(inputs, run_image(pipelines, i, path, i in repeats, tolerance=tolerance))
+            _pair(inputs, run_image(pipelines, i, path, i in repeats, tolerance=tolerance, hints=hints_from(shared)))
             for i, path in enumerate(files)
         )
     from skewcheck.native import is_verbose
@@ -269,10 +271,12 @@ def _stream(
     refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
     ahead: list[Prefetch] = []  # the prefetch below, once made
 
-    def facts_wanted() -> bool:
+    def facts_wanted() -> dict[str, Any] | None:
         """The workers measure each pair's facts while this process has a chunk waiting; when it
         is about to wait for them, they send pairs without, and this process measures those."""
-        return not ahead or ahead[0].backlog() >= max(1, inputs.batch_size) * FACTS_BACKLOG_CHUNKS
+        if ahead and ahead[0].backlog() < max(1, inputs.batch_size) * FACTS_BACKLOG_CHUNKS:
+            return None
+        return hints_from(shared)  # read from the pool's thread: a memo that only grows, then stays
 
     pool = PipelinePool(
         refs,

@@ -86,13 +86,14 @@ def run_image(
     on_start: Callable[[str, bool], None] | None = None,
     on_run: Callable[[str, bool, Outcome], None] | None = None,
     tolerance: tuple[float, float] | None = None,
+    hints: dict[str, Any] | None = None,
 ) -> ImageRuns:
     """One image through both pipelines, the one path whether it runs in-process or in a worker:
     train, serve, then (``repeat``) each side again where its first run gave a tensor. ``steps``:
     the runs still owed (a replaced worker's image); ``on_start`` hears each run as it begins and
     ``on_run`` as it ends (a worker marks the one it starts, so a crash is pinned on it). With a
     ``tolerance`` (atol, rtol), the pair's facts (value fit, residual) are computed here too,
-    next to the tensors."""
+    next to the tensors, with ``hints`` (skewcheck/diagnose/facts.py ``hints_from``)."""
     runs = ImageRuns(index, path)
     file = held_while_run(path)  # an object: one read for all the runs below
     for side, again in steps_for(repeat) if steps is None else steps:
@@ -107,7 +108,7 @@ def run_image(
     if tolerance is not None and "train" in runs.first and "serve" in runs.first:
         train, serve = runs.first["train"], runs.first["serve"]
         if max(_nbytes(train), _nbytes(serve)) <= FACTS_MAX_BYTES:  # else the audit measures them in place
-            runs.facts = _facts(train, serve, tolerance, file)  # the bytes held above
+            runs.facts = _facts(train, serve, tolerance, file, hints)  # the bytes held above
     return runs
 
 
@@ -118,7 +119,9 @@ def _nbytes(outcome: Outcome) -> int:
     return outcome.tensor.nbytes if outcome.tensor is not None else 0
 
 
-def _facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], path: ImageFile) -> PairFacts | None:
+def _facts(
+    train: Outcome, serve: Outcome, tolerance: tuple[float, float], path: ImageFile, hints: dict[str, Any] | None
+) -> PairFacts | None:
     """The pair's facts; None (the audit computes them itself, and records what fails) on an error."""
     import warnings
 
@@ -129,7 +132,7 @@ def _facts(train: Outcome, serve: Outcome, tolerance: tuple[float, float], path:
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
             warnings.simplefilter("ignore", RuntimeWarning)
-            return pair_facts(train, serve, tolerance, path)
+            return pair_facts(train, serve, tolerance, path, hints)
     except Exception:  # noqa: BLE001 (the detectors meet the same error in the audit and record it)
         return None
 
@@ -139,7 +142,7 @@ class _Task:
     runs: ImageRuns
     steps: list[Step]
     reported: set[Step] = field(default_factory=set)
-    facts: bool = True  # the worker computes the pair's facts too (skewcheck/diagnose/facts.py)
+    facts: dict[str, Any] | None = None  # the worker measures the pair's facts with these hints (None: not)
     after_crash: bool = False  # requeued from a dead worker: its facts are measured by the audit's process
 
 
@@ -212,7 +215,7 @@ def _serve(
         if task is None:
             outbox.flush()
             return
-        index, path, steps, with_facts = task
+        index, path, steps, hints = task
 
         def start(side: str, again: bool, index: int = index) -> None:
             progress[1] = _IDLE  # never a run of the last image paired with this one's index
@@ -223,9 +226,17 @@ def _serve(
             progress[1] = _IDLE
             outbox.send(("run", index, side, again, outcome), _nbytes(outcome))
 
-        wanted_tolerance = tolerance if with_facts else None  # the audit's process computes them otherwise
+        wanted_tolerance = tolerance if hints is not None else None  # the audit's process measures them otherwise
         runs = run_image(
-            pipelines, index, path, False, steps=steps, on_start=start, on_run=report, tolerance=wanted_tolerance
+            pipelines,
+            index,
+            path,
+            False,
+            steps=steps,
+            on_start=start,
+            on_run=report,
+            tolerance=wanted_tolerance,
+            hints=hints,
         )
         held = runs.facts.nbytes if runs.facts is not None else 0
         outbox.send(("done", index, handoffs.sent(runs.facts, handoff)), held)
@@ -341,11 +352,12 @@ class PipelinePool:
         verbose: bool = False,
         max_tensor_mb: float | None = 512.0,
         tolerance: tuple[float, float] | None = None,
-        facts_wanted: Callable[[], bool] | None = None,
+        facts_wanted: Callable[[], dict[str, Any] | None] | None = None,
     ) -> None:
-        """``tolerance``: the workers compute each pair's facts too (value fit, decode …), unless
-        ``facts_wanted()`` says no when an image is sent (the audit's process then computes them:
-        the same numbers either way, so the split can follow whichever process has time)."""
+        """``tolerance``: the workers compute each pair's facts too (value fit, decode …), with the
+        hints ``facts_wanted()`` gives when an image is sent, unless it gives None (the audit's
+        process then computes them: the same numbers either way, so the split can follow whichever
+        process has time)."""
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
@@ -355,7 +367,7 @@ class PipelinePool:
         self.timeout = timeout
         self._workers: list[_Worker] = []
         self._stopping = False  # set by __exit__: a worker that dies now is not replaced
-        self._facts_wanted = facts_wanted or (lambda: True)
+        self._facts_wanted = facts_wanted or (lambda: {})
         self._handoff: handoffs.HandoffDir | None = None
 
     def __enter__(self) -> PipelinePool:
@@ -400,7 +412,7 @@ class PipelinePool:
     def _dispatch(self, pending: deque[_Task]) -> None:
         while pending:
             worker = min(self._workers, key=lambda w: len(w.tasks))
-            pending[0].facts = not pending[0].after_crash and self._facts_wanted()
+            pending[0].facts = None if pending[0].after_crash else self._facts_wanted()
             if len(worker.tasks) >= PER_WORKER or not worker.send(pending[0]):
                 return  # all busy, or that one is dead: _service will see it and replace it
             pending.popleft()

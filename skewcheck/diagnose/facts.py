@@ -31,6 +31,7 @@ class PairFacts:
     orders: dict[str, Any] | None = None  # channel_order.file_orders(): the order each side holds
     renders: dict[tuple, Any] = field(default_factory=dict)  # the file's renders drawn for the above
     observations: dict[str, list[Any]] = field(default_factory=dict)  # the pure detectors' findings, by name
+    resize_names: tuple[tuple[str, ...], dict[str, str]] | None = None  # (among these methods, each side's)
 
     def adopt_reference(self, file: ImageFile) -> Reference:
         """The file's Reference rebuilt from the decode, with the renders already drawn of it."""
@@ -50,10 +51,15 @@ class PairFacts:
 
 
 def pair_facts(
-    train: Outcome, serve: Outcome, tolerance: tuple[float, float], file: ImageFile | None
+    train: Outcome,
+    serve: Outcome,
+    tolerance: tuple[float, float],
+    file: ImageFile | None,
+    hints: dict[str, Any] | None = None,
 ) -> PairFacts | None:
-    """The facts of a pair whose pipelines both gave a tensor, else None."""
-    from skewcheck.diagnose import channel_order, pure_observations
+    """The facts of a pair whose pipelines both gave a tensor, else None. ``hints``: what the audit
+    has settled for the run so far (:func:`hints_from`), which some facts are measured against."""
+    from skewcheck.diagnose import channel_order, pure_observations, resize
     from skewcheck.diagnose.context import PairContext
     from skewcheck.diagnose.rerender import renders_of
 
@@ -65,6 +71,8 @@ def pair_facts(
         return PairFacts(ctx.within_tolerance, fit, ctx.residual_stats, observations=pure_observations(ctx))
     orders = channel_order.file_orders(ctx) if channel_order.asks_file(ctx) else None
     observations = pure_observations(ctx)
+    seen = (hints or {}).get("resize_names")
+    named = resize.names_for_facts(ctx, seen) if seen is not None else None
     rgb = ctx.reference.rgb
     return PairFacts(
         ctx.within_tolerance,
@@ -74,4 +82,13 @@ def pair_facts(
         orders,
         renders_of(rgb) if rgb is not None else {},
         observations,
+        (seen, named) if seen is not None and named is not None else None,
     )
+
+
+def hints_from(shared: dict[str, Any]) -> dict[str, Any]:
+    """What the audit's diagnosis has settled for the run (its per-audit memo), for the facts to use."""
+    from skewcheck.diagnose import resize
+
+    seen = resize.frozen_names(shared)
+    return {"resize_names": seen} if seen is not None else {}

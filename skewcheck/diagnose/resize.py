@@ -96,12 +96,39 @@ def _methods(ctx: PairContext, rgb) -> dict[str, str] | None:
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
     if t is None or s is None:
         return None
-    seen = sorted({name for m in memo for name in m.values()}) if len(memo) >= NAMED_IMAGES else None
-    if t.shape != s.shape:
-        methods = {"train": name_method(t, rgb, seen), "serve": name_method(s, rgb, seen)}
-    else:  # both sides against each rendering in one pass
-        named = name_methods([t, s], rgb, seen)
-        methods = {"train": named[0], "serve": named[1]}
+    seen = frozen_names(ctx.shared)
+    measured = ctx.facts.resize_names if ctx.facts is not None else None
+    if seen is not None and measured is not None and measured[0] == seen:
+        return dict(measured[1])  # named next to the tensors, among the same methods
+    methods = _name_sides(t, s, rgb, seen)
     if seen is None:
         memo.append(methods)
     return methods
+
+
+def frozen_names(shared: dict) -> tuple[str, ...] | None:
+    """The methods every later image is named among, once the first images have named theirs."""
+    memo = shared.get("resize_methods", [])
+    return tuple(sorted({name for m in memo for name in m.values()})) if len(memo) >= NAMED_IMAGES else None
+
+
+def names_for_facts(ctx: PairContext, seen: tuple[str, ...]) -> dict[str, str] | None:
+    """Each side's method among ``seen``, measured with the pair's facts where :func:`detect` would
+    ask for it (whatever the other detectors find: that is known only to the audit)."""
+    stats, ref = ctx.residual_stats, ctx.reference
+    if stats is None or not stats.significant or ref is None or ref.rgb is None:
+        return None
+    rgb = ref.rgb_oriented
+    t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
+    if rgb is None or t is None or s is None or rgb.shape[:2] == stats.residual.shape[:2]:
+        return None
+    if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+        return None
+    return _name_sides(t, s, rgb, seen)
+
+
+def _name_sides(t, s, rgb, names) -> dict[str, str]:
+    if t.shape != s.shape:
+        return {"train": name_method(t, rgb, names), "serve": name_method(s, rgb, names)}
+    named = name_methods([t, s], rgb, names)  # both sides against each rendering in one pass
+    return {"train": named[0], "serve": named[1]}
