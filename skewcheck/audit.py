@@ -305,7 +305,7 @@ def _stream(
 
 # How far the workers may run ahead of the model and diagnosis: far enough to keep decoding through
 # TensorFlow's import and a slow chunk, bounded in bytes so memory stays flat on any image count.
-PREFETCH_IMAGES, PREFETCH_BYTES = 4096, 256 * 2**20
+PREFETCH_IMAGES, PREFETCH_BYTES = 4096, 512 * 2**20
 FACTS_BACKLOG_CHUNKS = 1  # pairs waiting (in chunks) for this process above which workers measure facts
 
 

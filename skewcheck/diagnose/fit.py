@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -334,6 +335,13 @@ class _Moments:
         self.any_train = bool(np.any(self.t_min != 0) or np.any(self.t_max != 0))
 
 
+def _mean(values: list[float]) -> float:
+    total = -0.0
+    for v in values:
+        total += v
+    return total / len(values)
+
+
 def _residual_bounds(
     m: _Moments, perms: list[tuple[int, ...]], models: tuple[str, ...]
 ) -> dict[str, list[tuple[float, float]]]:
@@ -345,59 +353,67 @@ def _residual_bounds(
     more than float64 rounding over the sampled pixels can make. ``(inf, inf)`` where
     ``_fit_one`` returns no fit.
     """
+    # In Python floats: a handful of numbers per candidate, where numpy's per-call cost dominated.
+    # The same operations in the same order as numpy's on these few elements (its sums of fewer than
+    # 8 run left to right from -0.0), so the bounds are the ones numpy computed.
     channels = m.mt.shape[0]
-    mt, ms, gram, cross, vs, size = m.mt, m.ms, m.gram, m.cross, m.vs, m.size
+    mt, ms, vs, gd = m.mt.tolist(), m.ms.tolist(), m.vs.tolist(), m.gram.diagonal().tolist()
+    cross, size = m.cross.tolist(), m.size
     err = 4e-9 * size * size + 1e-300  # on a mean square
     direct = 1e-12 * size  # the direct fit's own rounding, on the RMS
+    cs = range(channels)
 
     def bounds(mse: float, scale: float = 1.0) -> tuple[float, float]:
         e = err * scale
         return (
-            max(float(np.sqrt(max(mse - e, 0.0))) - direct * scale, 0.0),
-            float(np.sqrt(max(mse + e, 0.0))) + direct * scale,
+            max(math.sqrt(max(mse - e, 0.0)) - direct * scale, 0.0),
+            math.sqrt(max(mse + e, 0.0)) + direct * scale,
         )
 
-    identity = tuple(range(channels))
-    ms2 = float(np.mean(vs + ms * ms))  # mean of serve squared
-    t2 = gram.diagonal() + mt * mt  # per train channel: mean of its square
+    identity = tuple(cs)
+    ms2 = _mean([vs[c] + ms[c] * ms[c] for c in cs])  # mean of serve squared
+    t2 = [gd[c] + mt[c] * mt[c] for c in cs]  # per train channel: mean of its square
     out: dict[str, list[tuple[float, float]]] = {model: [] for model in models}
     for perm in perms:
-        p = list(perm)
-        xcov = cross[p, range(channels)]  # covariance of serve channel c with train channel perm[c]
-        tps = float(np.mean(xcov + mt[p] * ms))  # mean of train[perm] · serve
+        xcov = [cross[perm[c]][c] for c in cs]  # covariance of serve channel c with train channel perm[c]
+        tps = _mean([xcov[c] + mt[perm[c]] * ms[c] for c in cs])  # mean of train[perm] · serve
         for model in models:
             if model == "permutation":
                 if perm == identity:
-                    out[model].append((np.inf, np.inf))
+                    out[model].append((math.inf, math.inf))
                     continue
-                out[model].append(bounds(float(np.mean(vs + gram.diagonal()[p] - 2 * xcov + (ms - mt[p]) ** 2))))
+                dev = [ms[c] - mt[perm[c]] for c in cs]
+                out[model].append(bounds(_mean([vs[c] + gd[perm[c]] - 2 * xcov[c] + dev[c] * dev[c] for c in cs])))
             elif model == "scale":
-                denom = float(np.mean(t2))
+                denom = _mean(t2)
                 if not m.any_train:  # _fit_one's no-fit case
-                    out[model].append((np.inf, np.inf))
+                    out[model].append((math.inf, math.inf))
                     continue
                 if denom == 0:  # underflow: not bounded here
-                    out[model].append((0.0, np.inf))
+                    out[model].append((0.0, math.inf))
                     continue
                 k = tps / denom
                 out[model].append(bounds(ms2 - k * tps, 1.0 + k * k))
             elif model == "affine":
-                xm, ym = float(np.mean(mt)), float(np.mean(ms))
-                var_x = float(np.mean(gram.diagonal() + (mt - xm) ** 2))
-                var_y = float(np.mean(vs + (ms - ym) ** 2))
-                cov = float(np.mean(xcov + (mt[p] - xm) * (ms - ym)))
+                xm, ym = _mean(mt), _mean(ms)
+                dx, dy = [mt[c] - xm for c in cs], [ms[c] - ym for c in cs]
+                var_x = _mean([gd[c] + dx[c] * dx[c] for c in cs])
+                var_y = _mean([vs[c] + dy[c] * dy[c] for c in cs])
+                cov = _mean([xcov[c] + dx[perm[c]] * dy[c] for c in cs])
                 if var_x == 0:
-                    out[model].append((0.0, np.inf))  # fit_line's constant case: not bounded here
+                    out[model].append((0.0, math.inf))  # fit_line's constant case: not bounded here
                     continue
                 a = cov / var_x
                 out[model].append(bounds(var_y - cov * cov / var_x, 1.0 + a * a))
             else:  # channel-affine
-                var_t = gram.diagonal()[p]
-                if np.any(var_t == 0):
-                    out[model].append((0.0, np.inf))
+                var_t = [gd[perm[c]] for c in cs]
+                if any(v == 0 for v in var_t):
+                    out[model].append((0.0, math.inf))
                     continue
-                a = xcov / var_t
-                out[model].append(bounds(float(np.mean(vs - xcov * a)), 1.0 + float(np.max(a * a))))
+                slopes = [xcov[c] / var_t[c] for c in cs]
+                out[model].append(
+                    bounds(_mean([vs[c] - xcov[c] * slopes[c] for c in cs]), 1.0 + max(a * a for a in slopes))
+                )
     return out
 
 
