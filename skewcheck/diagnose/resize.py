@@ -45,9 +45,8 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     if ctx.found_kinds & {"alpha", "color-profile", "crop", "orientation"}:
         return []
-    rgb = ref.rgb_oriented
-    hw = stats.residual.shape[:2]
-    if rgb is None or rgb.shape[:2] == hw or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+    rgb = _resized_file(ctx)
+    if rgb is None:
         return []  # nothing was resized: decoder differences are another detector's
     methods = _methods(ctx, rgb)
     if methods is not None and methods["train"] == methods["serve"]:
@@ -112,17 +111,23 @@ def frozen_names(shared: dict) -> tuple[str, ...] | None:
     return tuple(sorted({name for m in memo for name in m.values()})) if len(memo) >= NAMED_IMAGES else None
 
 
-def names_for_facts(ctx: PairContext, seen: tuple[str, ...]) -> dict[str, str] | None:
-    """Each side's method among ``seen``, measured with the pair's facts where :func:`detect` would
-    ask for it (whatever the other detectors find: that is known only to the audit)."""
+def _resized_file(ctx: PairContext):
+    """The file's pixels, when the pair differs significantly and its tensors are a resize of them."""
     stats, ref = ctx.residual_stats, ctx.reference
     if stats is None or not stats.significant or ref is None or ref.rgb is None:
         return None
     rgb = ref.rgb_oriented
-    t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
-    if rgb is None or t is None or s is None or rgb.shape[:2] == stats.residual.shape[:2]:
+    if rgb is None or rgb.shape[:2] == stats.residual.shape[:2] or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return None
-    if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+    return rgb
+
+
+def names_for_facts(ctx: PairContext, seen: tuple[str, ...]) -> dict[str, str] | None:
+    """Each side's method among ``seen``, measured with the pair's facts where :func:`detect` would
+    ask for it (whatever the other detectors find: that is known only to the audit)."""
+    rgb = _resized_file(ctx)
+    t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
+    if rgb is None or t is None or s is None:
         return None
     return _name_sides(t, s, rgb, seen)
 
