@@ -361,7 +361,7 @@ class PipelinePool:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self._ctx = mp.get_context("spawn")
-        self._args: tuple[Any, ...] = (dict(refs), images_root, verbose, max_tensor_mb, tolerance)
+        self._args = (dict(refs), images_root, verbose, max_tensor_mb, tolerance)
         self.size = size
         self.window = PER_WORKER * size
         self.timeout = timeout
@@ -372,9 +372,12 @@ class PipelinePool:
 
     def __enter__(self) -> PipelinePool:
         self._handoff = handoffs.HandoffDir()
-        self._args = (*self._args, self._handoff.path)
-        self._workers = [_Worker(self._ctx, self._args) for _ in range(self.size)]
+        self._workers = [self._new_worker() for _ in range(self.size)]
         return self
+
+    def _new_worker(self) -> _Worker:
+        assert self._handoff is not None, "workers start inside the pool's with block"
+        return _Worker(self._ctx, (*self._args, self._handoff.path))
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._stopping = True  # imap may be running in a Prefetch thread: it must not start new workers
@@ -491,7 +494,7 @@ class PipelinePool:
         index, code = worker.progress[0], worker.progress[1]
         tasks = list(worker.tasks)
         worker.stop(kill=True)
-        self._workers[self._workers.index(worker)] = _Worker(self._ctx, self._args)
+        self._workers[self._workers.index(worker)] = self._new_worker()
         # The worker runs its images in order: those before the marked one ran to their end (what
         # they reported may not have left its outbox), the marked one died in the marked run (none
         # when it died outside a pipeline run), those after it never started.
