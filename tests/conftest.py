@@ -87,6 +87,23 @@ def write_png(path: Path, array: np.ndarray) -> Path:
     return path
 
 
+WIDE_PHOTOS = 20  # more than the settling searches (16) and resize naming (12) look at
+
+
+@pytest.fixture(scope="module")
+def wide_photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 landscape crops of a photo: squashing and centre-cropping them frame them differently."""
+    import skimage.data
+
+    folder = tmp_path_factory.mktemp("wide")
+    photo = np.asarray(skimage.data.astronaut())
+    rng = np.random.default_rng(5)
+    for i in range(WIDE_PHOTOS):
+        y, x = int(rng.integers(0, 200)), int(rng.integers(0, 100))
+        Image.fromarray(photo[y : y + 180, x : x + 320]).save(folder / f"{i:02d}.png")
+    return folder
+
+
 @pytest.fixture
 def image_dir(tmp_path: Path) -> Path:
     """Six small PNGs in two folders, plus one text file named .jpg (production garbage)."""

@@ -4,31 +4,15 @@ next to their tensors, and the audit takes those names instead of naming again."
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import skimage.data
-from PIL import Image
-
 import skewcheck
 from skewcheck.diagnose import resize
+from tests.conftest import WIDE_PHOTOS as IMAGES
 
 P = "tests/skew_pairs.py:"
-IMAGES = 20  # more than resize.NAMED_IMAGES
 NAME_SIDES, NAMES_FOR_FACTS = resize._name_sides, resize.names_for_facts
 
 
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("photos")
-    photo = np.asarray(skimage.data.chelsea())
-    rng = np.random.default_rng(11)
-    for i in range(IMAGES):
-        y, x = int(rng.integers(0, 100)), int(rng.integers(0, 150))
-        Image.fromarray(photo[y : y + 200, x : x + 250]).save(folder / f"{i:02d}.png")
-    return folder
-
-
-def _audit(photos, monkeypatch, batch_size):
+def _audit(wide_photos, monkeypatch, batch_size):
     """The report, the methods each naming chose among (None: every one), and how many pairs were
     named with their facts."""
     named, with_facts = [], []
@@ -45,7 +29,7 @@ def _audit(photos, monkeypatch, batch_size):
     monkeypatch.setattr(resize, "_name_sides", counted)
     monkeypatch.setattr(resize, "names_for_facts", facts_counted)
     report = skewcheck.compare(
-        train=P + "reference", serve=P + "serve_opencv_resize", images=photos, workers=0, batch_size=batch_size
+        train=P + "reference", serve=P + "serve_opencv_resize", images=wide_photos, workers=0, batch_size=batch_size
     )
     return report, named, sum(with_facts)
 
@@ -59,11 +43,11 @@ def _stable(report):
     return d
 
 
-def test_later_pairs_are_named_with_their_facts_and_the_report_is_the_same(photos, monkeypatch):
+def test_later_pairs_are_named_with_their_facts_and_the_report_is_the_same(wide_photos, monkeypatch):
     # one image at a time: each image's facts are measured after the images before it were diagnosed
-    hinted, named_hinted, by_facts = _audit(photos, monkeypatch, batch_size=1)
+    hinted, named_hinted, by_facts = _audit(wide_photos, monkeypatch, batch_size=1)
     # a chunk of them all: every pair's facts are measured before any is diagnosed, so no hints
-    plain, named_plain, by_facts_plain = _audit(photos, monkeypatch, batch_size=64)
+    plain, named_plain, by_facts_plain = _audit(wide_photos, monkeypatch, batch_size=64)
     finding = next(f for f in plain.findings if f.kind == "resize")
     assert finding.images == IMAGES
     assert finding.evidence["train"] == "pil.bilinear" and finding.evidence["serve"] == "opencv.INTER_NEAREST"

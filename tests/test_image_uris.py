@@ -106,12 +106,9 @@ def test_the_example_through_a_file_uri_gives_the_folders_report(example_report)
 
 
 @pytest.fixture
-def audited(tmp_path: Path) -> Path:
-    """Six photos and a text file named .jpg, with a labels CSV and a probe manifest inside."""
-    root = tmp_path / "images"
-    for i in range(6):
-        write_png(root / ("a" if i < 3 else "b") / f"img{i}.png", photo_like(i))
-    (root / "b" / "notes.jpg").write_text("this is not an image\n")
+def audited(image_dir: Path) -> Path:
+    """conftest's image_dir (six photos, a text file named .jpg), with a labels CSV and a probe manifest inside."""
+    root = image_dir
     (root / "labels.csv").write_text("file,label\n" + "".join(f"{d}/img{i}.png,{i}\n" for i, d in enumerate("aaabbb")))
     probe = {"kind": "photo", "category": "clean", "base": None, "expect": "either", "tolerance": None, "note": ""}
     (root / "manifest.json").write_text(json.dumps({"probes": [{**probe, "file": "a/img0.png"}]}))

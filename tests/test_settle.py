@@ -3,28 +3,11 @@ kept on every image once they found something, and said so in ``summary.diagnosi
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import skimage.data
-from PIL import Image
-
 import skewcheck
 from skewcheck.diagnose import settle
+from tests.conftest import WIDE_PHOTOS as IMAGES
 
 P = "tests/skew_pairs.py:"
-IMAGES = 20  # more than settle.SEARCHED
-
-
-@pytest.fixture(scope="module")
-def wide_photos(tmp_path_factory):
-    """20 landscape crops of a photo: squashing and centre-cropping them frame them differently."""
-    folder = tmp_path_factory.mktemp("wide")
-    photo = np.asarray(skimage.data.astronaut())
-    rng = np.random.default_rng(5)
-    for i in range(IMAGES):
-        y, x = int(rng.integers(0, 200)), int(rng.integers(0, 100))
-        Image.fromarray(photo[y : y + 180, x : x + 320]).save(folder / f"{i:02d}.png")
-    return folder
 
 
 def test_a_search_that_finds_nothing_stops_and_the_report_says_so(wide_photos):
