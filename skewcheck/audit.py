@@ -18,6 +18,7 @@ import numpy as np
 
 from skewcheck import __version__
 from skewcheck.attribution import Attributor, grade_and_rank, repeat_indices
+from skewcheck.attribution.damage import GROSS_DB, DamageTally, assess
 from skewcheck.attribution.grade import RunTotals, after_all_fixes
 from skewcheck.attribution.sample import miss_probability
 from skewcheck.comparison.intervals import sample_intervals
@@ -25,6 +26,7 @@ from skewcheck.comparison.metrics import (
     as_probabilities,
     compare_class_scores,
     compare_output,
+    input_distance_db,
     tensor_metrics,
 )
 from skewcheck.comparison.outputs import OutputJudge
@@ -127,6 +129,7 @@ def _audit(
     collector = FindingCollector()
     examples = ExampleStore()
     records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
+    damage = DamageTally()  # what the gate reads: input distances, paired correctness
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
     attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
     replayer = _replayer(inputs, total)
@@ -151,7 +154,7 @@ def _audit(
             with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
                 warnings.simplefilter("ignore", RuntimeWarning)
                 records.append(
-                    _finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor)
+                    _finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor, damage)
                 )
             if tracer is not None:
                 tracer.offer(pair.file, pair.path, pair.train, pair.serve)
@@ -176,6 +179,10 @@ def _audit(
         summary_dict.get("flips") or 0,
         summary.labelled["serve"],
         summary.correct["serve"],
+        compared=damage.measured,
+        gross_unexplained=collector.gross_unexplained,
+        gross_examples=tuple(collector.gross_unexplained_examples),
+        gross_named=dict(collector.gross_unexplained_named),
     )
     if judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
         totals.predicted, totals.flips = judge.judged, judge.changed_images
@@ -186,6 +193,11 @@ def _audit(
     if inputs.serve_source is not None:
         summary_dict["endpoint"] = inputs.serve_source.stats(summary.images)
     ranked = grade_and_rank(findings, attributor, totals, collector.flipped_sets)
+    answer = "answers change" if judge.judges(None) else "predictions flip"
+    gate_damage = assess(
+        damage, changed=totals.flips, judged=totals.predicted, answer=answer, findings=ranked, images=summary.images
+    )
+    summary_dict["input_distance"] = {"measured": damage.measured, "gross": damage.gross, "threshold_db": GROSS_DB}
     if inputs.sample is not None:
         summary_dict["sample"] = {**inputs.sample, "ci95": sample_intervals(summary_dict, ranked)}
     return Report(
@@ -205,6 +217,7 @@ def _audit(
         max_flip_rate=inputs.max_flip_rate,
         examples=examples.to_dict(),
         divergence=tracer.result() if tracer is not None else None,
+        damage=gate_damage,
     )
 
 
@@ -357,6 +370,7 @@ def _finish_pair(
     shared: dict[str, Any],
     examples: ExampleStore,
     attributor: Attributor,
+    damage: DamageTally,
 ) -> dict[str, Any]:
     statuses = {"train": pair.train.status, "serve": pair.serve.status}
     summary.add_outcomes(statuses)
@@ -412,6 +426,10 @@ def _finish_pair(
     if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
         metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}
         summary.add_tensor_diff(metrics["tensor"]["max_abs_diff"])
+        distance = input_distance_db(pair.train.tensor, aligned)
+        if distance is not None:
+            metrics["tensor"]["input_distance_db"] = distance
+            metrics["tensor"]["gross"] = damage.add_distance(pair.path, distance)
 
     ctx.prediction, ctx.outputs_within_tolerance, output_metrics, answer = _compare_predictions(
         inputs, pair, summary, label
@@ -427,8 +445,15 @@ def _finish_pair(
 
     observations = diagnose(ctx)
     flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
+    correct = _correct(pair, label)
+    damage.add_correct(correct)
     collector.add_image(
-        pair.path, observations, flipped, deviating=_deviating_side(deviates), correct=_correct(pair, label)
+        pair.path,
+        observations,
+        flipped,
+        deviating=_deviating_side(deviates),
+        correct=correct,
+        gross=bool(metrics.get("tensor", {}).get("gross")),
     )
     attributor.offer(pair.index, ctx, observations, pair.predictions, label)
     record["findings"] = sorted({o.kind for o in observations})

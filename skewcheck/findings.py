@@ -70,6 +70,9 @@ class Finding:
     absorbed: list[dict[str, Any]] = field(default_factory=list)  # weaker findings folded into this one
     cooccurs: dict[tuple[str, str | None, str], int] = field(default_factory=dict, repr=False)
     labelled: dict[str, int] = field(default_factory=lambda: {"images": 0, "train": 0, "serve": 0}, repr=False)
+    gross_images: int = (
+        0  # its images whose serve tensor is grossly changed, this finding credited (attribution.damage)
+    )
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
@@ -86,6 +89,7 @@ class Finding:
             "magnitude": round(self.magnitude, 6),
             "impact": self.impact,
             "flips_on_images": self.flips_on_images,
+            "gross_images": self.gross_images,
             "absorbed": self.absorbed,
             "examples": self.examples,
         }
@@ -108,6 +112,9 @@ class FindingCollector:
     def __init__(self) -> None:
         self._findings: dict[tuple[str, str | None, str], Finding] = {}
         self.flipped_sets: dict[frozenset[tuple[str, str | None, str]], int] = {}  # flipped images by findings on them
+        self.gross_unexplained = 0  # grossly changed images that carry no observation
+        self.gross_unexplained_examples: list[str] = []
+        self.gross_unexplained_named: dict[str, int] = {}  # kinds named on them, too small a cause alone
 
     def add(self, path: str, observation: Observation, flipped: bool, deviating: str | None = None) -> None:
         finding = self._findings.get(observation.key)
@@ -142,12 +149,17 @@ class FindingCollector:
         flipped: bool,
         deviating: str | None = None,
         correct: dict[str, bool] | None = None,
+        gross: bool = False,
     ) -> None:
         """All observations of one image: merged into findings, which findings share images, and
-        (with a label) whether each side's prediction was right, to tell a finding's side later."""
+        (with a label) whether each side's prediction was right, to tell a finding's side later.
+        A ``gross`` image (skewcheck.attribution.damage) is credited to the findings that can move
+        an image that far, or counted as unexplained when none of them can."""
         for obs in observations:
             self.add(path, obs, flipped, deviating)
         keys = {obs.key for obs in observations}
+        if gross:
+            self._credit_gross(path, observations)
         if flipped:
             together = frozenset(keys)
             self.flipped_sets[together] = self.flipped_sets.get(together, 0) + 1
@@ -161,6 +173,19 @@ class FindingCollector:
             cooccurs = self._findings[key].cooccurs
             for other in keys - {key}:
                 cooccurs[other] = cooccurs.get(other, 0) + 1
+
+    def _credit_gross(self, path: str, observations: list[Observation]) -> None:
+        from skewcheck.attribution.damage import FINE_KINDS
+
+        coarse = {obs.key for obs in observations if obs.kind not in FINE_KINDS}
+        if not coarse:  # nothing named, or only causes that never move an image this far alone
+            self.gross_unexplained += 1
+            for kind in {obs.kind for obs in observations}:
+                self.gross_unexplained_named[kind] = self.gross_unexplained_named.get(kind, 0) + 1
+            if len(self.gross_unexplained_examples) < MAX_EXAMPLES:
+                self.gross_unexplained_examples.append(path)
+        for key in coarse:
+            self._findings[key].gross_images += 1
 
     def findings(self) -> list[Finding]:
         return list(self._findings.values())

@@ -38,6 +38,8 @@ def skew_message(report: Report) -> str:
     gate = data["gate_details"]
     failing = report.failing_findings
     head = f"skewcheck found training-serving skew: {len(failing)} finding(s) at or above --fail-on {report.gate}"
+    for reason in gate.get("reasons") or []:
+        head += f"; {reason}"
     if "max-flip-rate" in gate["failed"]:
         head += f"; flip rate {gate['flip_rate']:.4g} > --max-flip-rate {gate['max_flip_rate']:g}"
     lines = [head + f" ({data['summary']['images']} images)"]

@@ -62,7 +62,7 @@ SKEWED = [
     ("reference", "serve_mode_check", "none", "pipeline-error", "serve"),
     ("train_strict_decode", "serve_lenient_decode", "none", "decode-tolerance", "serve"),
     ("train_strict_decode", "serve_tf_fast_idct", "none", "jpeg-decoder", "serve"),
-    ("reference", "serve_watermark", "fixtures/models/tiny_callable.py:predict", "prediction", "serve"),
+    ("reference", "serve_watermark", "fixtures/models/tiny_callable.py:predict", "unexplained", "serve"),
 ]
 # The same pairs through the real model, where a classifier changes what is measured: not the
 # decoder-only rows (train_strict_decode keeps each file's own size, the model takes 64×64) and
@@ -80,20 +80,19 @@ def _skewed(row):
     return pytest.param(*row, marks=marks, id=f"{row[1]}-{model}")
 
 
-# Rows whose top finding is below the default gate (--fail-on major), so the run passes: through the
-# suite model these skews recover under 1 % of predictions when repaired (minor), and a few-level
-# IDCT difference or a faint watermark is minor by itself. Every other row must fail the gate.
+# Rows the default gate (--fail-on major) passes: through the suite model an ignored ICC profile or
+# another resize method flips no prediction and never moves an image grossly (the gate's input
+# distance stays above 18.1 dB on them), and a few-level IDCT difference is minor by itself. A
+# centre crop re-frames every image and a 20×20 watermark stamps a tenth of it: grossly changed
+# inputs, which fail the gate whether or not this model minds (issue 23). Every other row fails.
 PASSES_DEFAULT_GATE = {
     ("serve_tf_fast_idct", "none"),
-    ("serve_watermark", "fixtures/models/tiny_callable.py:predict"),
     ("serve_no_icc", MODEL),
     ("serve_opencv_resize", MODEL),
-    ("serve_center_crop", MODEL),
-    ("serve_center_crop_75", MODEL),
 }
 # Kinds whose side nothing tells here (no labels, no input range in the model, no aliasing method):
 # skewcheck says "unknown" rather than assume serving is the one at fault.
-SIDE_UNTOLD = {"scale", "normalization", "crop", "prediction"}
+SIDE_UNTOLD = {"scale", "normalization", "crop", "prediction", "unexplained"}
 # The bug on the train side: the same kind is expected, blaming train (or unknown, above).
 HARD_CODED = pytest.mark.xfail(strict=True, reason="side is hard-coded to serve: issue 9 item 6")
 MIRRORED = [
@@ -107,7 +106,7 @@ MIRRORED = [
     ("serve_opencv_resize", "reference", "none", "resize"),
     ("serve_center_crop", "reference", "none", "crop"),
     ("serve_tf_fast_idct", "train_strict_decode", "none", "jpeg-decoder"),
-    ("serve_watermark", "reference", "fixtures/models/tiny_callable.py:predict", "prediction"),
+    ("serve_watermark", "reference", "fixtures/models/tiny_callable.py:predict", "unexplained"),
 ]
 # Kinds whose detector blames serve whatever the evidence (main today); strict, so fixing one fails here.
 MIRRORED_HARD_CODED: set[str] = set()

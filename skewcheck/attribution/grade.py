@@ -9,14 +9,18 @@ Severity, in this order:
    5 % of the tensor difference, or of the class-probability shift when the tensors cannot be
    compared) is ``info``: the detector saw a pattern, but undoing it buys nothing here.
 3. A finding measured through a classifier takes the share of the run's predicted images whose
-   flip its repair alone recovers (estimated for the whole run from its sample): ≥ 10 %
-   critical, ≥ 1 % major. Below 1 %, a repair that removes at least half of a material change of
+   flip its repair alone recovers (estimated for the whole run from its sample), by the lower
+   bound of its 95 % interval: ≥ 10 % critical, ≥ 1 % major. Below 1 %, a repair that removes at least half of a material change of
    the class probabilities (mean total variation ≥ 0.05 on its images) keeps the detector's
    severity (at most major when the finding covers under 10 % of the predicted images); else
    minor.
 4. Without a model, a repair or a class output, the detector's severity stands.
-5. ``dtype``, ``layout`` and ``shape`` are at least major whatever they cost here: the next model
-   or runtime may not adapt the tensor.
+5. ``dtype``, ``layout`` and ``shape`` (and a ``scale`` the model's own input range contradicts)
+   are at least major whatever they cost here: the next model or runtime may not adapt the tensor.
+6. Whatever the above gives, a finding is at least major when the grossly changed images it is
+   credited with are ≥ 1 % of the compared images (``skewcheck.attribution.damage``); the
+   ``prediction`` catch-all is at least what its flips give by the gate's answers rule, and gross
+   images with no finding make an ``unexplained`` finding graded the same way.
 
 Side: a finding whose detector could not tell the side (``unknown``) gets, with labels, the side
 that is less accurate on its images (at least 5 labelled images and a 5-point gap).
@@ -28,8 +32,8 @@ among repaired findings.
 
 Ranking: ``nondeterminism`` first (randomness left on in a pipeline makes every other difference
 and every measured repair on its images random too), then flips recovered, then severity, then difference removed (the share of the tensor
-difference it removes times its images), then images; the ``prediction`` catch-all (what no named
-cause explains) comes after every named cause of its severity.
+difference it removes times its images), then images; the residuals (the ``prediction`` catch-all
+and ``unexplained``: what no named cause explains) come after every named cause of their severity.
 
 Residual: flipped images whose only findings changed nothing (``info``) join the ``prediction``
 catch-all (or make one): what no named cause explains is reported as such.
@@ -41,9 +45,11 @@ images remove (all repairs but it, against all of them), on images a stronger fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from skewcheck.attribution.damage import MAJOR_SHARE as GROSS_SHARE
+from skewcheck.attribution.damage import is_contract, share_severity
 from skewcheck.attribution.measure import ALL, Attributor, Tally
 from skewcheck.findings import Finding, Severity
 
@@ -51,7 +57,8 @@ CRITICAL_SHARE = 0.10
 MAJOR_SHARE = 0.01
 AT_LEAST_MAJOR = frozenset({"dtype", "layout", "shape"})
 FAILURE_KINDS = frozenset({"pipeline-error", "decode-tolerance"})
-NEVER_FOLDED = AT_LEAST_MAJOR | FAILURE_KINDS | {"nondeterminism", "prediction"}
+NEVER_FOLDED = AT_LEAST_MAJOR | FAILURE_KINDS | {"nondeterminism", "prediction", "unexplained"}
+RESIDUAL_KINDS = frozenset({"prediction", "unexplained"})  # what no named cause explains
 RESIDUE_ADDED = 0.05
 NOTHING = 0.05  # a measured repair that removes less than this of the difference and of the shift
 RESIDUE_OVERLAP = 0.8
@@ -66,6 +73,10 @@ class RunTotals:
     flips: int
     labelled: int = 0  # labelled images with a serve prediction
     serve_correct: int = 0
+    compared: int = 0  # pairs whose input distance was measured (skewcheck.attribution.damage)
+    gross_unexplained: int = 0  # grossly changed images that carry no finding
+    gross_examples: tuple[str, ...] = ()
+    gross_named: dict[str, int] = field(default_factory=dict)  # fine kinds named on the unexplained ones
 
 
 def grade_and_rank(
@@ -84,7 +95,7 @@ def grade_and_rank(
         )
         finding.severity = grade(finding, run)
     kept = _fold_residue(findings)
-    residual = _unexplained_flips(kept, flipped_sets or {})
+    residual = _unexplained_flips(kept, flipped_sets or {}, run) + _unexplained_inputs(run)
     return sorted(kept + residual, key=_rank_key)
 
 
@@ -94,9 +105,11 @@ RESIDUAL_EXPLANATION = (
 )
 
 
-def _unexplained_flips(findings: list[Finding], flipped_sets: dict[frozenset[Any], int]) -> list[Finding]:
+def _unexplained_flips(
+    findings: list[Finding], flipped_sets: dict[frozenset[Any], int], run: RunTotals
+) -> list[Finding]:
     """Flips on images whose only findings were measured to change nothing (``info``) are the
-    residual: they join the ``prediction`` catch-all, or make one."""
+    residual: they join the ``prediction`` catch-all, or make one, graded by the flips it holds."""
     weak = {f.key for f in findings if f.severity == Severity.INFO}
     n = sum(count for keys, count in flipped_sets.items() if keys and keys <= weak)
     if not n:
@@ -106,11 +119,12 @@ def _unexplained_flips(findings: list[Finding], flipped_sets: dict[frozenset[Any
         catch_all.images += n
         catch_all.flips += n
         catch_all.flips_on_images += n
+        catch_all.severity = max(catch_all.severity, share_severity(catch_all.flips, run.predicted) or Severity.MINOR)
         return []
     return [
         Finding(
             "prediction",
-            Severity.MINOR,
+            max(Severity.MINOR, share_severity(n, run.predicted) or Severity.MINOR),
             "unknown",
             {"unexplained_flips": n},
             RESIDUAL_EXPLANATION.format(n=n),
@@ -119,6 +133,39 @@ def _unexplained_flips(findings: list[Finding], flipped_sets: dict[frozenset[Any
             flips=n,
             flips_on_images=n,
             key=("prediction", "unknown", "residual"),
+        )
+    ]
+
+
+UNEXPLAINED_EXPLANATION = (
+    "{n} serve tensor(s) grossly differ from train's (even averaged over 8×8 cells) and no detector "
+    "names a cause that moves an image this far{named}: a bug no known cause matches (noise, blank "
+    "or foreign images, a stamp, a wrong crop or file)."
+)
+
+
+def _unexplained_inputs(run: RunTotals) -> list[Finding]:
+    """Grossly changed images that no detector explains: the tensors' residual, as one finding."""
+    n = run.gross_unexplained
+    if not n:
+        return []
+    share = n / max(run.compared, 1)
+    named = ", ".join(f"{kind} on {count}" for kind, count in sorted(run.gross_named.items()))
+    return [
+        Finding(
+            "unexplained",
+            Severity.MAJOR if share >= GROSS_SHARE else Severity.MINOR,
+            "unknown",
+            {"gross_images": n},
+            UNEXPLAINED_EXPLANATION.format(
+                n=n, named=f" (named on them, too small a cause alone: {named})" if named else ""
+            ),
+            "Look at the example images' serve tensors next to train's; log what the serving side "
+            "feeds the model for these files.",
+            images=n,
+            examples=list(run.gross_examples),
+            gross_images=n,
+            key=("unexplained", "unknown", "residual"),
         )
     ]
 
@@ -223,6 +270,22 @@ def after_all_fixes(attributor: Attributor | None) -> dict[str, Any] | None:
 
 
 def grade(finding: Finding, run: RunTotals) -> Severity:
+    """The measured severity (rules 1-5), raised to the floor of the finding's images (rule 6)."""
+    return max(_measured(finding, run), _floor(finding, run))
+
+
+def _floor(finding: Finding, run: RunTotals) -> Severity:
+    floor = Severity.INFO
+    if is_contract(finding):
+        floor = Severity.MAJOR
+    if run.compared and finding.gross_images / run.compared >= GROSS_SHARE:
+        floor = Severity.MAJOR
+    if finding.kind == "prediction":
+        floor = max(floor, share_severity(finding.flips, run.predicted) or Severity.INFO)
+    return floor
+
+
+def _measured(finding: Finding, run: RunTotals) -> Severity:
     contract = finding.severity
     if finding.kind in FAILURE_KINDS and run.images:
         share = finding.images / run.images
@@ -235,11 +298,9 @@ def grade(finding: Finding, run: RunTotals) -> Severity:
         return Severity.INFO
     if recovered is None or not run.predicted:
         return contract
-    share = recovered / run.predicted
-    if share >= CRITICAL_SHARE:
-        measured = Severity.CRITICAL
-    elif share >= MAJOR_SHARE:
-        measured = Severity.MAJOR
+    by_interval = share_severity(recovered, run.predicted)
+    if by_interval is not None:
+        measured = by_interval
     elif (imp.get("prob_shift") or 0.0) >= MATERIAL_SHIFT and (imp.get("prob_shift_explained") or 0.0) >= 0.5:
         # no flip, but the repair removes a real change of the model's answer: the contract stands,
         # at most major when the finding covers few of the compared images
@@ -282,7 +343,7 @@ def _rank_key(f: Finding) -> tuple[Any, ...]:
         random_first,
         -recovered,
         -f.severity,
-        f.kind == "prediction",
+        f.kind in RESIDUAL_KINDS,
         -_removed(f),
         -f.images,
         -f.magnitude,

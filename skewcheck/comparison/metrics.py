@@ -67,6 +67,56 @@ def tensor_metrics(train: np.ndarray, serve: np.ndarray, *, chunk: int = CHUNK) 
     }
 
 
+LOWPASS_CELLS = 8  # the distance compares 8 × 8 cell means: what a model sees at a glance
+
+
+def input_distance_db(train: np.ndarray, serve: np.ndarray) -> float | None:
+    """How far the serve tensor is from the train tensor at low resolution, in dB (higher = closer).
+
+    Both tensors are averaged over an 8 × 8 grid of cells on their two spatial axes, and the RMSE
+    of the cell means is taken against the train tensor's value range: ``20·log10(range / rmse)``.
+    Averaging first removes what resize methods, JPEG DCTs and small colour differences change
+    (edges, textures, a few levels) and keeps what rotation, re-framing, re-normalizing, a channel
+    swap, blanking or noise change (where things are, how bright, which colour). None when the
+    tensors' shapes differ or hold no numbers; ``inf`` when the cell means are equal.
+    """
+    a, b = np.asarray(train), np.asarray(serve)
+    if (
+        a.shape != b.shape
+        or a.size == 0
+        or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number))
+    ):
+        return None
+    a64, b64 = _cell_means(a), _cell_means(b)
+    lo, hi = float(np.min(a)), float(np.max(a))  # the range of the full-resolution train tensor
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    rmse = float(np.sqrt(np.mean((a64 - b64) ** 2)))
+    if not math.isfinite(rmse):
+        return -math.inf
+    return math.inf if rmse == 0 else 20 * math.log10(span / rmse)
+
+
+def _cell_means(x: np.ndarray) -> np.ndarray:
+    """The tensor averaged over a grid of cells on its spatial axes (HWC, CHW or HW; a leading
+    batch axis of 1 ignored); other shapes as they are, in float64."""
+    x = x.reshape(x.shape[1:]) if x.ndim == 4 and x.shape[0] == 1 else x
+    if x.ndim == 2:
+        x = x[..., None]
+    if x.ndim != 3:
+        return x.astype(np.float64)
+    if x.shape[0] <= 4 < min(x.shape[1:]):  # CHW
+        x = np.moveaxis(x, 0, -1)
+    h, w = x.shape[:2]
+    cells = LOWPASS_CELLS
+    if h < cells or w < cells:
+        return x.astype(np.float64)
+    hb, wb = h // cells, w // cells
+    # cells of equal size over the whole tensor but its last few rows/columns
+    return x[: hb * cells, : wb * cells].reshape(cells, hb, cells, wb, -1).mean(axis=(1, 3), dtype=np.float64)
+
+
 def is_class_scores(output: np.ndarray) -> bool:
     """One image's output is a vector of class scores when it is 1-D with at least 2 entries."""
     return output.ndim == 1 and output.shape[0] >= 2 and np.issubdtype(output.dtype, np.number)

@@ -21,6 +21,12 @@ evidence, a one-sentence explanation, a fix and its measured `impact`. This page
 the detectors' docstrings and the grading rule's (`python -m skewcheck.diagnose.catalog >
 docs/findings.md`).
 
+## Does the run fail?
+
+{gate}
+### Where the gross threshold sits
+
+{calibration}
 ## What fixing each finding buys
 
 {attribution}
@@ -65,10 +71,25 @@ def render() -> str:
                 body += [f"**{label}.** {_capital(named[label])}", ""]
         bodies.append("\n".join(body))
     from skewcheck import attribution
-    from skewcheck.attribution import grade
+    from skewcheck.attribution import damage, grade
 
-    header = HEADER.format(attribution=_body(attribution.__doc__), grading=_body(grade.__doc__))
+    header = HEADER.format(
+        gate=_body(damage.__doc__),
+        calibration=_calibration(),
+        attribution=_body(attribution.__doc__),
+        grading=_body(grade.__doc__),
+    )
     return header + "\n".join(rows) + "\n\n" + "\n".join(bodies)
+
+
+def _calibration() -> str:
+    """The measured distribution of the input distance (``scripts/gate_calibration.py`` writes it)."""
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "gate-calibration.md"
+    if not page.exists():  # an installed package without the repository's docs
+        return "See docs/gate-calibration.md in the repository.\n"
+    return "".join(line for line in page.read_text().splitlines(keepends=True) if not line.startswith("<!--"))
 
 
 if __name__ == "__main__":

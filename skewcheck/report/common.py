@@ -24,12 +24,20 @@ def failing_findings(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in data["findings"] if f["fails_gate"]]
 
 
+_SAID = ("answers", "accuracy", "gross-inputs")  # damage the headline says in words
+
+
 def headline(data: dict[str, Any]) -> str:
     """One sentence after the verdict: why it failed, or what passed."""
     if data["verdict"] == "error":
         return f"the audit could not run: {data.get('audit_error')}"
     gate = data.get("gate_details") or {}
-    parts = [f"{len(failing_findings(data))} finding(s) at or above the gate '{data['gate']}'"]
+    parts = [  # the damage that failed the run, in words, first (contract breaks are findings below)
+        d["reason"]
+        for d in gate.get("damage") or []
+        if d["reason"] in (gate.get("reasons") or []) and d["rule"] in _SAID
+    ]
+    parts.append(f"{len(failing_findings(data))} finding(s) at or above the gate '{data['gate']}'")
     if gate.get("max_flip_rate") is not None:
         rate, limit = gate.get("flip_rate"), gate["max_flip_rate"]
         over = "over" if "max-flip-rate" in gate.get("failed", []) else "within"

@@ -37,8 +37,9 @@ def render_junit(data: dict[str, Any]) -> str:
         for record in groups[name]:
             _image_case(suite, record, data, failing_kinds)
     gate = data.get("gate_details") or {}
-    if data["verdict"] == "error" or gate.get("max_flip_rate") is not None:
-        _gate_suite(root, data, gate)
+    unfound = bool(gate.get("reasons")) and not failing_kinds  # failed on damage no image case shows
+    if data["verdict"] == "error" or gate.get("max_flip_rate") is not None or unfound:
+        _gate_suite(root, data, gate, unfound)
     for suite in root:
         _count(suite)
     _count(root)
@@ -104,11 +105,14 @@ def _image_text(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _gate_suite(root: ET.Element, data: dict[str, Any], gate: dict[str, Any]) -> None:
+def _gate_suite(root: ET.Element, data: dict[str, Any], gate: dict[str, Any], unfound: bool) -> None:
     suite = _suite(root, "skewcheck gate")
     if data["verdict"] == "error":
         case = ET.SubElement(suite, "testcase", classname="skewcheck.gate", name="audit")
         ET.SubElement(case, "error", message=str(data.get("audit_error")), type="audit-error")
+    if unfound:  # the run failed on damage (flips, gross inputs) while no finding reaches the gate
+        case = ET.SubElement(suite, "testcase", classname="skewcheck.gate", name="damage")
+        ET.SubElement(case, "failure", type="damage", message="; ".join(gate["reasons"]))
     if gate.get("max_flip_rate") is not None:
         limit, rate = gate["max_flip_rate"], gate.get("flip_rate")
         case = ET.SubElement(suite, "testcase", classname="skewcheck.gate", name=f"max-flip-rate {limit:g}")

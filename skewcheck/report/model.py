@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from skewcheck.attribution.damage import Damage
 from skewcheck.errors import ExitCode
 from skewcheck.findings import Finding, Severity
 from skewcheck.report.thumbnails import example_key
@@ -45,6 +46,12 @@ class Report:
     max_flip_rate: float | None = None  # gate: fail when flips / predicted exceeds it
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # finding key → thumbnails
     divergence: dict[str, Any] | None = None  # first divergent step, when both pipelines are declarative
+    damage: list[Damage] = field(default_factory=list)  # what the run broke, whatever the diagnosis says
+
+    @property
+    def failing_damage(self) -> list[Damage]:
+        threshold = gate_threshold(self.gate)
+        return [d for d in self.damage if threshold is not None and d.severity >= threshold]
 
     def fails_gate(self, finding: Finding) -> bool:
         """The gate's rule, in one place: renderers read the ``fails_gate`` it writes into each finding."""
@@ -69,7 +76,8 @@ class Report:
     def exit_code(self) -> int:
         if self.audit_error is not None:
             return int(ExitCode.AUDIT)
-        return int(ExitCode.SKEW if self.failing_findings or self.flip_rate_failed else ExitCode.PASS)
+        failed = self.failing_findings or self.failing_damage or self.flip_rate_failed
+        return int(ExitCode.SKEW if failed else ExitCode.PASS)
 
     @property
     def passed(self) -> bool:
@@ -81,8 +89,9 @@ class Report:
 
     def gate_details(self) -> dict[str, Any]:
         """Which gates failed, and the loosest settings that would pass: how far off this run is."""
-        worst = max((f.severity for f in self.findings), default=None)
-        failed = (["fail-on"] if self.failing_findings else []) + (["max-flip-rate"] if self.flip_rate_failed else [])
+        worst = max([f.severity for f in self.findings] + [d.severity for d in self.damage], default=None)
+        on_gate = self.failing_findings or self.failing_damage
+        failed = (["fail-on"] if on_gate else []) + (["max-flip-rate"] if self.flip_rate_failed else [])
         rate = self.flip_rate
         return {
             "fail_on": self.gate,
@@ -90,6 +99,8 @@ class Report:
             "max_flip_rate": self.max_flip_rate,
             "flip_rate": None if rate is None else round(rate, 6),
             "failed": failed,
+            "reasons": [d.reason for d in self.failing_damage],
+            "damage": [d.to_dict() for d in self.damage],
             "to_pass": {
                 "fail_on": strictest_passing_gate(worst),
                 "max_flip_rate": None if rate is None else math.ceil(rate * 1e6) / 1e6,  # rounded up: it passes
