@@ -3,13 +3,13 @@ number of requests in flight, a timeout per request, retries with exponential ba
 
 A batch that fails is retried image by image (where it had more than one image), so a file the
 service rejects costs only its own prediction; every failure becomes that image's recorded
-``SidePrediction.error`` (HTTP status and the start of the body, or what was malformed), never an
+``SidePrediction.error`` (HTTP status and the start of the body, a redirect and where to, or what
+was malformed: skewcheck.serving.protocol.outputs_of and unlike_model), never an
 exception out of the audit. Header values are removed from every recorded message.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +57,7 @@ class EndpointClient:
             limits=httpx.Limits(max_connections=endpoint.in_flight, max_keepalive_connections=endpoint.in_flight),
         )
         self._input_name = "input"
+        self.model_shapes: list[tuple[int, ...]] | None = None  # the model's outputs for one image, once known
         self.requests = 0  # sent, retries included
         self.seconds = 0.0  # wall time spent in predict()
 
@@ -128,14 +129,22 @@ class EndpointClient:
             if response.status_code in RETRY_STATUS or response.status_code >= 500:
                 last, alone = self._http_error(response), True
                 continue
+            if 300 <= response.status_code < 400:  # the same for every image: not retried one by one
+                where = response.headers.get("location")
+                where = self._scrub(where)[:200] if where else "no Location header"
+                raise RequestFailed(
+                    f"HTTPError: HTTP {response.status_code}, a redirect, not followed (Location: {where})", False
+                )
             if response.status_code >= 400:
                 raise RequestFailed(self._http_error(response))
             try:
-                parsed = response.json()
-                parse = protocol.v1_outputs if self.endpoint.protocol == "v1" else protocol.v2_outputs
-                return parse(parsed, len(items))
-            except (ValueError, json.JSONDecodeError) as exc:  # MalformedResponse is a ValueError
+                rows = protocol.outputs_of(response.content, self.endpoint.protocol, len(items))
+            except protocol.MalformedResponse as exc:
                 raise RequestFailed(f"MalformedResponse: {self._scrub(str(exc))[:300]}") from None
+            problem = protocol.unlike_model(rows, self.model_shapes)
+            if problem is not None:
+                raise RequestFailed(f"MalformedResponse: {problem}")
+            return rows
         raise RequestFailed(last or "EndpointError: no attempt was made", retry_alone=alone)
 
     def _body(self, items: list[Item]) -> tuple[bytes, dict[str, str]]:
