@@ -117,9 +117,12 @@ class EndpointClient:
         """One SidePrediction per item (None where there is nothing to send)."""
         start = time.perf_counter()
         results: list[SidePrediction | None] = [None] * len(items)
-        present = [i for i, item in enumerate(items) if item is not None]
+        alike: dict[Any, list[int]] = {}  # a request's tensors share shape and dtype (v2 sends them as one)
+        for i, item in enumerate(items):
+            if item is not None:
+                alike.setdefault(None if isinstance(item, bytes) else (item.shape, item.dtype.str), []).append(i)
         size = self.endpoint.batch_size
-        batches = [present[k : k + size] for k in range(0, len(present), size)]
+        batches = [group[k : k + size] for group in alike.values() for k in range(0, len(group), size)]
         with ThreadPoolExecutor(max_workers=self.endpoint.in_flight) as pool:
             done = list(pool.map(lambda idx: self._batch([items[i] for i in idx]), batches))
         for idx, preds in zip(batches, done, strict=True):
@@ -137,7 +140,10 @@ class EndpointClient:
             return [SidePrediction(error=str(exc)) for _ in items]
 
     def _send(self, items: list[Item]) -> list[list[np.ndarray]]:
-        body, headers = self._body(items)
+        try:
+            body, headers = self._body(items)
+        except (TypeError, ValueError) as exc:  # a tensor the protocol has no datatype for
+            raise RequestFailed(f"EndpointError: cannot send this tensor: {self._redact.clip(str(exc), 200)}") from None
         cap = self.answer_cap(len(items))
         last, alone = "", True
         for attempt in range(self.endpoint.retries + 1):
