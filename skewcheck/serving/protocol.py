@@ -44,7 +44,7 @@ class MalformedResponse(ValueError):
     """The endpoint answered, but not with the protocol's response for this request."""
 
 
-def outputs_of(raw: bytes, protocol: str, n: int) -> list[list[np.ndarray]]:
+def outputs_of(raw: bytes | bytearray, protocol: str, n: int) -> list[list[np.ndarray]]:
     """One list of output arrays per request element, from the answer's body (v1 or v2)."""
     try:
         body = json.loads(raw)
