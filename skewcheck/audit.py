@@ -233,7 +233,8 @@ def _model_dict(inputs: AuditInputs) -> dict[str, Any]:
 def _predict(inputs: AuditInputs, side: str, pairs: list[_Pair]) -> list[SidePrediction | None]:
     """One side's predictions for a chunk: from its prediction source (an endpoint), else the local model."""
     if side == "serve" and inputs.serve_source is not None:
-        return inputs.serve_source.predict([p.file for p in pairs], [p.serve for p in pairs])
+        train = [p.predictions.get("train") for p in pairs]  # what the model's answers look like
+        return inputs.serve_source.predict([p.file for p in pairs], [p.serve for p in pairs], train)
     return predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
 
 

@@ -121,7 +121,11 @@ def compare_cmd(
             help="endpoint --serve: an HTTP header for every request, 'Name: value' (e.g. 'Authorization: Bearer ...'); never written into reports; may repeat",
         ),
     ] = None,
-    endpoint_timeout: float = typer.Option(30.0, "--endpoint-timeout", help="endpoint --serve: seconds per request"),
+    endpoint_timeout: float = typer.Option(
+        30.0,
+        "--endpoint-timeout",
+        help="endpoint --serve: seconds for each request as a whole (connect, headers, body) and for the readiness check",
+    ),
     endpoint_retries: int = typer.Option(
         2,
         "--endpoint-retries",

@@ -33,7 +33,7 @@ class Endpoint:
     version: str | None
     input: InputMode = "image"
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # secrets: never printed
-    timeout: float = 30.0  # seconds per request
+    timeout: float = 30.0  # seconds for each request as a whole (skewcheck.serving.deadline)
     retries: int = 2  # extra attempts on connection errors, 429 and 5xx, with exponential back-off
     batch_size: int = 8  # images per request
     in_flight: int = 4  # requests at once

@@ -10,7 +10,9 @@
   Triton documents (a JSON header of ``Inference-Header-Content-Length`` bytes, then each element
   as a 4-byte little-endian length and its bytes), so the server gets the file's own bytes.
 
-A response that does not have the promised shape raises :class:`MalformedResponse`.
+A response that does not have the promised shape raises :class:`MalformedResponse`, whatever is
+wrong with it (not JSON, nested too deeply, numbers out of range, shapes that are not sizes):
+:func:`outputs_of` is the one entry point for an answer's bytes.
 """
 
 from __future__ import annotations
@@ -42,6 +44,38 @@ class MalformedResponse(ValueError):
     """The endpoint answered, but not with the protocol's response for this request."""
 
 
+def outputs_of(raw: bytes | bytearray, protocol: str, n: int) -> list[list[np.ndarray]]:
+    """One list of output arrays per request element, from the answer's body (v1 or v2)."""
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise MalformedResponse("the JSON is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise MalformedResponse(f"not JSON ({exc})") from None
+    parse = v1_outputs if protocol == "v1" else v2_outputs
+    try:
+        with np.errstate(all="ignore"):
+            return parse(body, n)
+    except MalformedResponse:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # what a check below did not foresee
+        raise MalformedResponse(f"{type(exc).__name__}: {exc}") from None
+
+
+def unlike_model(rows: list[list[np.ndarray]], model: list[tuple[int, ...]] | None) -> str | None:
+    """Why an answer's rows cannot be the model's (None: they can): the same number of outputs as
+    the model, each with as many axes per image, or the outputs do not correspond."""
+    if model is None:
+        return None
+    for row in rows:
+        if len(row) != len(model):
+            return f"{len(row)} outputs where the model has {len(model)}"
+        for i, (out, shape) in enumerate(zip(row, model, strict=True)):
+            if out.ndim != len(shape):
+                return f"output {i} has shape {list(out.shape)} per image where the model's has {list(shape)}"
+    return None
+
+
 def v1_body(items: list[bytes] | list[np.ndarray]) -> bytes:
     if items and isinstance(items[0], bytes):
         instances: list[Any] = [{"b64": base64.b64encode(b).decode("ascii")} for b in items]
@@ -55,7 +89,7 @@ def v1_outputs(body: Any, n: int) -> list[list[np.ndarray]]:
     if not isinstance(body, dict):
         raise MalformedResponse("the response is not a JSON object")
     if "error" in body and "predictions" not in body:
-        raise MalformedResponse(f"the endpoint answered with an error: {str(body['error'])[:300]}")
+        raise MalformedResponse(f"the endpoint answered with an error: {body['error']}")  # the client clips it
     rows = body.get("predictions")
     if not isinstance(rows, list):
         raise MalformedResponse(f"no 'predictions' list in the response (keys: {sorted(body)[:8]})")
@@ -106,7 +140,7 @@ def v2_outputs(body: Any, n: int) -> list[list[np.ndarray]]:
     if not isinstance(body, dict):
         raise MalformedResponse("the response is not a JSON object")
     if "error" in body and "outputs" not in body:
-        raise MalformedResponse(f"the endpoint answered with an error: {str(body['error'])[:300]}")
+        raise MalformedResponse(f"the endpoint answered with an error: {body['error']}")  # the client clips it
     outputs = body.get("outputs")
     if not isinstance(outputs, list) or not outputs:
         raise MalformedResponse(f"no 'outputs' list in the response (keys: {sorted(body)[:8]})")
@@ -117,9 +151,10 @@ def v2_outputs(body: Any, n: int) -> list[list[np.ndarray]]:
         dtype = NUMPY_OF_V2.get(str(o.get("datatype", "FP32")))
         if dtype is None:
             raise MalformedResponse(f"output {i} has datatype {o.get('datatype')!r}, not a numeric one")
+        shape = _sizes(o["shape"], i)
         flat = _numeric(o["data"], f"output {i}'s data").ravel()
         try:
-            array: np.ndarray = flat.astype(dtype).reshape([int(d) for d in o["shape"]])
+            array: np.ndarray = flat.astype(dtype).reshape(shape)
         except (ValueError, TypeError) as exc:
             raise MalformedResponse(f"output {i}: {len(flat)} values do not fill shape {o['shape']}") from exc
         if array.ndim == 0 or array.shape[0] != n:
@@ -136,10 +171,20 @@ def v2_input_name(metadata: Any) -> str | None:
     return None
 
 
+def _sizes(shape: list[Any], i: int) -> list[int]:
+    """A v2 output's shape: sizes (whole numbers, 0 or more), else MalformedResponse."""
+    if all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        return [int(d) for d in shape]
+    shown = repr(shape) if len(shape) <= 8 else repr(shape[:8])[:-1] + ", …]"
+    raise MalformedResponse(f"output {i} has shape {shown[:200]}, not a list of sizes")
+
+
 def _numeric(value: Any, what: str) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
-    except (ValueError, TypeError) as exc:
+    except OverflowError as exc:  # an integer beyond float64's range (JSON has no limit)
+        raise MalformedResponse(f"{what} has a number out of range") from exc
+    except (ValueError, TypeError, RecursionError) as exc:
         raise MalformedResponse(f"{what} is not a numeric array") from exc
     if array.dtype == object or array.size == 0:
         raise MalformedResponse(f"{what} is empty or ragged")

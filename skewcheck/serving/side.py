@@ -5,9 +5,14 @@ prediction source (the audit asks it, not the local model, for serve's predictio
 decodes and preprocesses on its own), so serve is known by its predictions only.
 ``tensor`` mode: the serve outcome is the train pipeline's tensor for the image, and that tensor
 is the request: only the served model and its runtime differ from the local model.
+
+The local model's predictions on train's tensors show what the deployed model's answers look
+like: the client checks every answer against them (skewcheck.serving.protocol.unlike_model).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -59,8 +64,15 @@ class EndpointSide:
         outcome.notes = [*outcome.notes, f"the train pipeline's tensor, sent to {self.endpoint.url}"]
         return outcome
 
-    def predict(self, files: list[ImageFile], outcomes: list[Outcome]) -> list[SidePrediction | None]:
-        """The endpoint's predictions for a chunk of images (None where nothing could be sent)."""
+    def predict(
+        self,
+        files: list[ImageFile],
+        outcomes: list[Outcome],
+        model_answers: Sequence[SidePrediction | None] = (),
+    ) -> list[SidePrediction | None]:
+        """The endpoint's predictions for a chunk of images (None where nothing could be sent);
+        ``model_answers``: the local model's predictions of the train side, what an answer must look like."""
+        self._learn_model(model_answers)
         items: list[bytes | np.ndarray | None] = []
         unreadable: dict[int, str] = {}
         for i, (file, outcome) in enumerate(zip(files, outcomes, strict=True)):
@@ -76,3 +88,10 @@ class EndpointSide:
         for i, reason in unreadable.items():
             preds[i] = SidePrediction(error=reason)
         return preds
+
+    def _learn_model(self, answers: Sequence[SidePrediction | None]) -> None:
+        """The client checks answers against the model's outputs once it has seen one image's."""
+        if self.client.model_shapes is None:
+            seen = next((p.outputs for p in answers if p is not None and p.outputs is not None), None)
+            if seen is not None:
+                self.client.model_shapes = [np.shape(o) for o in seen]
