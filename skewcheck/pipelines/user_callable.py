@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from skewcheck.errors import UsageError
+from skewcheck.errors import UsageError, one_line, safe_text, type_name
 from skewcheck.images.source import ImageFile, local_path
 from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.isolation import DecoderSettings, apply_settings, read_settings
@@ -53,7 +53,7 @@ def resolve_callable(ref: str, what: str) -> Callable[..., Any]:
     except ModuleNotFoundError as exc:
         raise UsageError(f"{what} {ref!r}: cannot import {exc.name!r} ({exc})") from None
     except (Exception, SystemExit) as exc:  # the user's module raised (or called sys.exit) while importing
-        raise UsageError(f"{what} {ref!r}: importing it raised {type(exc).__name__}: {exc}") from None
+        raise UsageError(f"{what} {ref!r}: importing it raised {type_name(exc)}: {one_line(exc, 500)}") from None
     fn = getattr(module, attr, None)
     if fn is None:
         raise UsageError(f"{what} {ref!r}: {target!r} has no attribute {attr!r}")
@@ -203,7 +203,8 @@ class CallablePipeline:
             outcome = Outcome.from_exception(error, lines, seconds, decoder_refused=watch.refused)
             if isinstance(error, SystemExit):
                 outcome.status = "pipeline-error"
-                outcome.error = f"the pipeline called sys.exit({error.code!r}); recorded as this image's error"
+                code = safe_text(error.code, repr)  # the user's object: its __repr__ may raise
+                outcome.error = f"the pipeline called sys.exit({code}); recorded as this image's error"
             elif isinstance(error, GeneratorExit):
                 outcome.status = "pipeline-error"
             return outcome
