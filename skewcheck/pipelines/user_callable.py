@@ -33,6 +33,9 @@ from skewcheck.pipelines.outcome import (
     tensor_too_large,
 )
 
+# A ``file.py`` pipeline is imported under this prefix plus a per-process name, which only the
+# process that imported it knows (a worker's parent cannot unpickle the file's classes).
+USER_MODULE_PREFIX = "_skewcheck_user_"
 _PATH_ANNOTATIONS = {"str", "Path", "pathlib.Path", "os.PathLike", "PathLike", "str | Path"}
 
 
@@ -65,7 +68,7 @@ def resolve_callable(ref: str, what: str) -> Callable[..., Any]:
 def _import_file(path: Path, what: str) -> Any:
     if not path.is_file():
         raise UsageError(f"{what} file not found: {path}")
-    name = f"_skewcheck_user_{abs(hash(str(path.resolve())))}_{path.stem}"
+    name = f"{USER_MODULE_PREFIX}{abs(hash(str(path.resolve())))}_{path.stem}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -121,9 +124,13 @@ def wants_path(fn: Callable[..., Any]) -> bool:
 
 
 def to_numpy(value: Any) -> np.ndarray:
-    """tf.Tensor / torch tensor / ``__array__`` / PIL image → ndarray, dtype untouched."""
+    """tf.Tensor / torch tensor / ``__array__`` / PIL image → ndarray, dtype untouched.
+
+    An ndarray subclass becomes a plain ndarray over the same values: its class lives in the
+    user's module, which a worker's parent cannot import to unpickle it, and its methods (say
+    ``np.matrix``'s products, or a ``__reduce_ex__`` that raises) would act in the comparison."""
     if isinstance(value, np.ndarray):
-        return value
+        return value if type(value) is np.ndarray else np.asarray(value)
     if hasattr(value, "numpy") and callable(value.numpy):
         return np.asarray(value.numpy())
     if hasattr(value, "__array__") or hasattr(value, "__array_interface__"):
