@@ -24,6 +24,7 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+import stat
 import threading
 import time
 from collections import deque
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
 from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
@@ -101,12 +103,13 @@ def run_image(
     where to record them (``on_run`` may replace an outcome there), else a new one."""
     runs = runs if runs is not None else ImageRuns(index, path)
     file = held_while_run(path)  # an object: one read for all the runs below
+    gone = vanished(file)
     for side, again in steps_for(repeat) if steps is None else steps:
         if not wanted((side, again), runs.first):
             continue
         if on_start is not None:
             on_start(side, again)
-        outcome = pipelines[side].run(file)
+        outcome = gone if gone is not None else pipelines[side].run(file)
         runs.record(side, again, outcome)
         if on_run is not None:
             on_run(side, again, outcome)
@@ -115,6 +118,30 @@ def run_image(
         if max(_nbytes(train), _nbytes(serve)) <= FACTS_MAX_BYTES:  # else the audit measures them in place
             runs.facts = _facts(train, serve, tolerance, file, hints)  # the bytes held above
     return runs
+
+
+def vanished(file: ImageFile) -> Outcome | None:
+    """Both sides' outcome for a local file counted at the start that is gone (or is no longer a
+    regular file, which is never opened: a FIFO would block), else None: the pipelines run."""
+    if not isinstance(file, Path):
+        return None
+    try:
+        mode = os.stat(file).st_mode
+    except FileNotFoundError:
+        return Outcome(
+            status="pipeline-error",
+            error_type="FileNotFoundError",
+            error="the file was removed after the audit counted it; no pipeline ran on it",
+        )
+    except OSError:
+        return None  # unreadable, say: the pipelines meet that error themselves
+    if stat.S_ISREG(mode):
+        return None
+    return Outcome(
+        status="pipeline-error",
+        error_type="NotARegularFile",
+        error="the file was replaced by something else than a regular file after the audit counted it; never opened",
+    )
 
 
 FACTS_MAX_BYTES = 64 * 2**20  # larger tensors: their residual is not copied to the audit's process
