@@ -226,10 +226,12 @@ def _audit_and_write(
 ):
     from skewcheck.api import compare
     from skewcheck.report import format_for, write_report
+    from skewcheck.report.destination import report_destination
 
     try:
-        for path in report:
+        for path in report:  # a report that cannot be written is a usage error before the audit
             format_for(path, report_format)
+            report_destination(path)
         with _progress(quiet) as progress:
             result = compare(**arguments, progress=progress)  # type: ignore[arg-type]
         for path in report:
@@ -257,8 +259,12 @@ def _interrupted(exc: KeyboardInterrupt, report: list[Path], written: list[Path]
     if report and len(written) == len(report):
         typer.echo(f"skewcheck: interrupted after the report{'s' if len(report) > 1 else ''} were written", err=True)
         raise typer.Exit(exit_code(exc))
+    from skewcheck.report.destination import is_replaceable_report
+
     stale = []
     for path in report:
+        if not is_replaceable_report(path):  # a FIFO or /dev/fd/N holds no old report: never removed
+            continue
         with contextlib.suppress(OSError):
             path.unlink()
             stale.append(visible(path))
