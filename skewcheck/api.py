@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.comparison.outputs import check_task, load_postprocess
-from skewcheck.errors import UsageError
+from skewcheck.errors import UsageError, one_line
 from skewcheck.images.discover import ImageFiles
 from skewcheck.images.labels import read_class_names, read_labels
 from skewcheck.images.sample import SampledFiles, parse_sample
@@ -111,6 +112,7 @@ def compare(
         raise UsageError(f"--max-flip-rate must be between 0 and 1, got {max_flip_rate}")
     if atol < 0 or rtol < 0:
         raise UsageError("--atol and --rtol must not be negative")
+    wanted = parse_sample(sample)  # checked before any work, like the other flags
     workers = parse_workers(workers)
     chosen = workers if isinstance(workers, int) else 0  # auto: the count is chosen once the images are known
     if workers == AUTO and timeout is not None and engine == "local":
@@ -155,7 +157,6 @@ def compare(
     files = ImageFiles(root, skip=skip)  # walked lazily: no list of every path
     if not len(files):
         raise UsageError(f"no files found under {root}")
-    wanted = parse_sample(sample)
     sampled = _sampled(files, root, wanted, seed, probes, label_map) if wanted is not None else None
     if sampled is not None:
         files = sampled  # type: ignore[assignment]
@@ -233,17 +234,23 @@ def _endpoint(
         return None
     from skewcheck.serving.endpoint import parse_endpoint
 
-    endpoint = parse_endpoint(
-        str(serve),
-        input=mode,
-        headers=headers,
-        timeout=timeout,
-        retries=retries,
-        batch_size=batch_size,
-        in_flight=in_flight,
-        verify=verify,
-        bytes_encoding=encoding,
-    )
+    _check_seconds("--endpoint-timeout", timeout)
+    if isinstance(verify, str):
+        _check_ca_bundle(verify)
+    try:
+        endpoint = parse_endpoint(
+            str(serve),
+            input=mode,
+            headers=headers,
+            timeout=timeout,
+            retries=retries,
+            batch_size=batch_size,
+            in_flight=in_flight,
+            verify=verify,
+            bytes_encoding=encoding,
+        )
+    except ValueError as exc:  # urllib: port out of range, an unclosed IPv6 bracket... (never echoes the URL)
+        raise UsageError(f"--serve is not a valid endpoint URL: {one_line(exc)}") from None
     if model is None or (isinstance(model, str) and model.strip().lower() == "none"):
         raise UsageError(
             "--serve is an endpoint, which yields predictions: --model (the model file that was deployed) is needed to compare them"
@@ -253,6 +260,19 @@ def _endpoint(
             "--workers is not supported with an endpoint as --serve (requests already run in parallel: --endpoint-in-flight)"
         )
     return endpoint
+
+
+def _check_ca_bundle(path: str) -> None:
+    """--endpoint-ca must load as TLS trust (a PEM file, or a folder of hashed certificates)."""
+    import ssl
+
+    try:
+        if Path(path).is_dir():
+            ssl.create_default_context(capath=path)
+        else:
+            ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError, ValueError) as exc:  # missing, unreadable, not PEM certificates
+        raise UsageError(f"--endpoint-ca {path}: not a readable CA bundle ({one_line(exc)})") from None
 
 
 def _serve_side(endpoint: Any, train: Pipeline) -> EndpointSide:
@@ -281,12 +301,17 @@ def _strata_names(probes: dict[str, Any], labels: dict[str, Any]) -> list[str]:
     return [name for name, given in (("probe kind", probes), ("label", labels)) if given]
 
 
+def _check_seconds(flag: str, seconds: float | None) -> None:
+    """A time limit is a positive, finite number of seconds: nan and inf set no deadline at all."""
+    if seconds is not None and not 0 < seconds < math.inf:
+        raise UsageError(f"{flag} must be a positive, finite number of seconds, got {seconds}")
+
+
 def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serve: PipelineRef) -> None:
     """Worker processes rebuild the pipelines from references: a Python object cannot travel."""
     if workers < 0:
         raise UsageError(f"--workers must be 0 (in-process) or more, got {workers}")
-    if timeout is not None and timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+    _check_seconds("--timeout", timeout)
     if timeout is not None and workers == 0:
         raise UsageError("--timeout needs --workers 1 or more: only a worker process can be stopped mid-run")
     if workers == 0:
@@ -322,8 +347,7 @@ def _engine(
         return None
     if workers:
         raise UsageError("--workers is for the local engine: with --engine ray, Ray runs the pipelines")
-    if timeout is not None and timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {timeout}")
+    _check_seconds("--timeout", timeout)
     if isinstance(serve, str) and serve.strip().lower().startswith(("http://", "https://")):
         raise UsageError(
             "--engine ray runs pipeline references on Ray workers; audit an endpoint --serve with --engine local"

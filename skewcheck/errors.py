@@ -1,5 +1,6 @@
 """The exit codes, and the errors that map to them (usage: 2, the audit could not run: 3)."""
 
+from collections.abc import Callable
 from enum import IntEnum
 
 
@@ -18,12 +19,34 @@ EXIT_CODES_HELP = (
 )
 
 
+def safe_text(value: object, describe: Callable[[object], object] = str) -> str:
+    """``str(value)`` (or ``repr`` when ``describe`` is ``repr``) that cannot raise: user objects
+    (a pipeline's exception, a ``sys.exit`` code) may define ``__str__`` / ``__repr__`` that raise
+    or return a non-string, and describing them must never end the audit. Ctrl-C still stops it."""
+    try:
+        text = describe(value)
+        return text if type(text) is str else str.__str__(text)  # a str subclass's methods are the user's too
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 (whatever the user's method raised)
+        name = getattr(describe, "__name__", "str")
+        return f"<{type_name(value)} whose __{name}__ raised>"
+
+
+def type_name(value: object) -> str:
+    """The name of ``value``'s type, read without running a metaclass's code."""
+    try:
+        return str(type.__getattribute__(type(value), "__name__"))
+    except Exception:  # noqa: BLE001
+        return "object"
+
+
 def one_line(exc: BaseException, limit: int = 240) -> str:
-    """The first non-empty line of an exception message, shortened: never a traceback."""
-    text = str(exc).strip()
+    """The first non-empty line of an exception message, shortened: never a traceback, never raises."""
+    text = safe_text(exc).strip()
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     if not line:
-        line = type(exc).__name__
+        line = type_name(exc)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

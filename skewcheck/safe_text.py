@@ -14,7 +14,10 @@ from typing import Any
 
 # C0 controls, DEL, C1 controls (ESC included), the bidirectional overrides that reorder what a
 # reader sees, and lone surrogates (bytes of an undecodable file name, os.fsdecode's escapes).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
+# The same in a whole rendered page (Markdown, HTML), whose own line breaks and tabs are layout.
+_UNSAFE_IN_PAGE = re.compile(f"[\x00-\x08\x0b-\x1f{_BEYOND_C0}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -27,6 +30,13 @@ def _escape(match: re.Match[str]) -> str:
 def visible(text: object) -> str:
     """``str(text)`` with every control character written as a visible escape."""
     return _UNSAFE.sub(_escape, str(text))
+
+
+def visible_page(text: str) -> str:
+    """A rendered report page (Markdown, HTML) with every control character of its data written
+    as a visible escape, its line breaks and tabs kept: ``cat report.md`` in a CI log runs no
+    escape sequence that a file name or an exception message carried."""
+    return _UNSAFE_IN_PAGE.sub(_escape, text)
 
 
 def visible_data(value: Any) -> Any:

@@ -22,17 +22,22 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
 import signal
+import stat
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
+from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from skewcheck import handoff as handoffs
-from skewcheck.errors import AuditError
+from skewcheck.errors import AuditError, one_line, type_name
 from skewcheck.images.source import ImageFile, ImageRoot, held_while_run
 from skewcheck.pipelines.outcome import Outcome
 
@@ -87,21 +92,24 @@ def run_image(
     on_run: Callable[[str, bool, Outcome], None] | None = None,
     tolerance: tuple[float, float] | None = None,
     hints: dict[str, Any] | None = None,
+    runs: ImageRuns | None = None,
 ) -> ImageRuns:
     """One image through both pipelines, the one path whether it runs in-process or in a worker:
     train, serve, then (``repeat``) each side again where its first run gave a tensor. ``steps``:
     the runs still owed (a replaced worker's image); ``on_start`` hears each run as it begins and
     ``on_run`` as it ends (a worker marks the one it starts, so a crash is pinned on it). With a
     ``tolerance`` (atol, rtol), the pair's facts (value fit, residual) are computed here too,
-    next to the tensors, with ``hints`` (skewcheck/diagnose/facts.py ``hints_from``)."""
-    runs = ImageRuns(index, path)
+    next to the tensors, with ``hints`` (skewcheck/diagnose/facts.py ``hints_from``). ``runs``:
+    where to record them (``on_run`` may replace an outcome there), else a new one."""
+    runs = runs if runs is not None else ImageRuns(index, path)
     file = held_while_run(path)  # an object: one read for all the runs below
+    gone = vanished(file)
     for side, again in steps_for(repeat) if steps is None else steps:
         if not wanted((side, again), runs.first):
             continue
         if on_start is not None:
             on_start(side, again)
-        outcome = pipelines[side].run(file)
+        outcome = gone if gone is not None else pipelines[side].run(file)
         runs.record(side, again, outcome)
         if on_run is not None:
             on_run(side, again, outcome)
@@ -110,6 +118,30 @@ def run_image(
         if max(_nbytes(train), _nbytes(serve)) <= FACTS_MAX_BYTES:  # else the audit measures them in place
             runs.facts = _facts(train, serve, tolerance, file, hints)  # the bytes held above
     return runs
+
+
+def vanished(file: ImageFile) -> Outcome | None:
+    """Both sides' outcome for a local file counted at the start that is gone (or is no longer a
+    regular file, which is never opened: a FIFO would block), else None: the pipelines run."""
+    if not isinstance(file, Path):
+        return None
+    try:
+        mode = os.stat(file).st_mode
+    except FileNotFoundError:
+        return Outcome(
+            status="pipeline-error",
+            error_type="FileNotFoundError",
+            error="the file was removed after the audit counted it; no pipeline ran on it",
+        )
+    except OSError:
+        return None  # unreadable, say: the pipelines meet that error themselves
+    if stat.S_ISREG(mode):
+        return None
+    return Outcome(
+        status="pipeline-error",
+        error_type="NotARegularFile",
+        error="the file was replaced by something else than a regular file after the audit counted it; never opened",
+    )
 
 
 FACTS_MAX_BYTES = 64 * 2**20  # larger tensors: their residual is not copied to the audit's process
@@ -144,6 +176,7 @@ class _Task:
     reported: set[Step] = field(default_factory=set)
     facts: dict[str, Any] | None = None  # the worker measures the pair's facts with these hints (None: not)
     after_crash: bool = False  # requeued from a dead worker: its facts are measured by the audit's process
+    idle_deaths: int = 0  # workers that died on it between its pipeline runs (no run to blame)
 
 
 def _worker_main(
@@ -206,7 +239,7 @@ def _serve(
                 for side, ref in refs.items()
             }
     except BaseException as exc:  # noqa: BLE001 (reported to the parent, which stops the audit)
-        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        conn.send(("failed", f"{type_name(exc)}: {one_line(exc, 500)}"))
         return
     conn.send(("ready",))
     outbox = _Outbox(conn, OUTBOX_BYTES)
@@ -222,9 +255,16 @@ def _serve(
             progress[0], progress[2] = index, time.monotonic_ns()
             progress[1] = _STEPS.index((side, again))
 
-        def report(side: str, again: bool, outcome: Outcome, index: int = index) -> None:
+        runs = ImageRuns(index, path)
+
+        def report(side: str, again: bool, outcome: Outcome, index: int = index, runs: ImageRuns = runs) -> None:
             progress[1] = _IDLE
-            outbox.send(("run", index, side, again, outcome), _nbytes(outcome))
+            message = _pickled(("run", index, side, again, outcome))
+            if isinstance(message, Outcome):  # the result cannot be sent: that is this image's error
+                runs.record(side, again, message)  # run_image's copy too: no facts from the unsendable tensor
+                message = _pickled(("run", index, side, again, message))
+            assert not isinstance(message, Outcome), "an error outcome is plain data"
+            outbox.send(message)
 
         wanted_tolerance = tolerance if hints is not None else None  # the audit's process measures them otherwise
         runs = run_image(
@@ -237,24 +277,61 @@ def _serve(
             on_run=report,
             tolerance=wanted_tolerance,
             hints=hints,
+            runs=runs,
         )
-        held = runs.facts.nbytes if runs.facts is not None else 0
-        outbox.send(("done", index, handoffs.sent(runs.facts, handoff)), held)
+        done = _pickled(("done", index, handoffs.sent(runs.facts, handoff)))
+        if isinstance(done, Outcome):  # facts that cannot be sent: the audit's process measures them
+            done = _pickled(("done", index, None))
+        assert not isinstance(done, Outcome), "an index and None pickle"
+        outbox.send(done)
+
+
+class _WorkerPickler(ForkingPickler):
+    """Refuses what the parent could not unpickle: a class or function of a pipeline's own
+    ``file.py``, imported in the worker under a per-process module name (a dtype's metadata
+    holding an instance of one, say: the parent's ``recv`` would raise and stop the audit)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        from skewcheck.pipelines.user_callable import USER_MODULE_PREFIX
+
+        if isinstance(obj, (type, FunctionType)) and str(getattr(obj, "__module__", "")).startswith(USER_MODULE_PREFIX):
+            raise pickle.PicklingError(
+                f"{obj.__qualname__} is defined in the pipeline's file, which only its worker imports"
+            )
+        return NotImplemented
+
+
+def _pickled(message: tuple[Any, ...]) -> memoryview | Outcome:
+    """``message`` pickled here, in the worker, as ``Connection.send`` would (the parent's
+    ``recv`` reads it unchanged); a message that cannot be pickled (a tensor whose dtype holds a
+    lock, say) gives the ``PicklingError`` outcome to record instead. Sent unpickled, it would
+    fail in the outbox's thread and end the worker, and the image would kill every replacement."""
+    try:
+        return _WorkerPickler.dumps(message)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 (whatever the result's own pickling code raised)
+        return Outcome(
+            status="pipeline-error",
+            error_type="PicklingError",
+            error=f"the pipeline's result cannot be sent from its worker process: {type_name(exc)}: {one_line(exc, 300)}",
+        )
 
 
 class _Outbox:
-    """A worker's messages to the parent, sent in order by a thread of their own, up to ``budget``
-    bytes held. A send that fails (the parent is gone) raises on the next :meth:`send`."""
+    """A worker's messages to the parent, already pickled, sent in order by a thread of their own,
+    up to ``budget`` bytes held. A send that fails (the parent is gone) raises on the next :meth:`send`."""
 
     def __init__(self, conn: Connection, budget: int) -> None:
         self._conn, self._budget = conn, budget
-        self._queue: deque[tuple[Any, int]] = deque()
+        self._queue: deque[tuple[memoryview, int]] = deque()
         self._held = 0
         self._error: BaseException | None = None
         self._changed = threading.Condition()
         threading.Thread(target=self._pump, name="skewcheck-outbox", daemon=True).start()
 
-    def send(self, message: Any, size: int) -> None:
+    def send(self, message: memoryview) -> None:
+        size = message.nbytes
         with self._changed:
             while self._queue and self._held + size > self._budget and self._error is None:
                 self._changed.wait()
@@ -276,7 +353,7 @@ class _Outbox:
                     self._changed.wait()
                 message, size = self._queue[0]
             try:
-                self._conn.send(message)
+                self._conn.send_bytes(message)
             except BaseException as exc:  # noqa: BLE001 (the worker's main thread raises it)
                 with self._changed:
                     self._error = exc
@@ -499,21 +576,38 @@ class PipelinePool:
         # they reported may not have left its outbox), the marked one died in the marked run (none
         # when it died outside a pipeline run), those after it never started.
         at = next((i for i, task in enumerate(tasks) if task.runs.index == index), -1)
+        # Died between runs: the image it was on (or about to start) is charged, and after
+        # MAX_IDLE_DEATHS its remaining runs are recorded as lost, so no image restarts workers forever.
+        charged = (at if at >= 0 else 0) if code == _IDLE else -1
         again: list[_Task] = []
         for i, task in enumerate(tasks):
             if i == at and code != _IDLE:
                 step = _STEPS[int(code)]
                 task.runs.record(*step, _lost_run(worker.process.exitcode, timed_out, self.timeout))
                 task.reported.add(step)
+            deaths = task.idle_deaths + (i == charged)
             left = [s for s in task.steps if s not in task.reported and wanted(s, task.runs.first)]
+            if left and deaths >= MAX_IDLE_DEATHS:
+                for step in left:
+                    task.runs.record(*step, _lost_between_runs(worker.process.exitcode, deaths))
+                left = []
             if left:
-                again.append(_Task(task.runs, left, task.reported, after_crash=True))
+                again.append(_Task(task.runs, left, task.reported, after_crash=True, idle_deaths=deaths))
             else:
                 finished[task.runs.index] = task.runs  # without facts: the audit's process measures them
         pending.extendleft(reversed(again))
 
 
 _POLL_S = 0.05  # with --timeout, how often a pool waiting for messages looks at its workers' runs
+MAX_IDLE_DEATHS = 3  # workers one image may end outside its pipeline runs before its runs are given up
+
+
+def _lost_between_runs(exitcode: int | None, deaths: int) -> Outcome:
+    return Outcome(
+        status="pipeline-error",
+        error_type="WorkerCrashed",
+        error=f"{deaths} worker processes died on this image between its pipeline runs (the last: {exit_text(exitcode)})",
+    )
 
 
 def _lost_run(exitcode: int | None, timed_out: bool, timeout: float | None) -> Outcome:

@@ -6,6 +6,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,3 +126,27 @@ def jpeg_bytes(array: np.ndarray, quality: int = 95) -> bytes:
 def run_from_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run from the repository root: pipeline references like 'tests/x.py:fn' are relative to it."""
     monkeypatch.chdir(REPO)
+
+
+def hostile_audit(serve: str, images: Path, workers: int) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """The CLI in a subprocess, time-limited (some hostile pipelines once hung the pool): train is
+    ``tests/hostile_pipelines.py:pil``, serve that file's ``serve``; the exit, stderr and JSON report."""
+    report = images.parent / f"report-{workers}.json"
+    ref = "tests/hostile_pipelines.py:"
+    args = ["--train", ref + "pil", "--serve", ref + serve, "--images", str(images), "--workers", str(workers)]
+    done = subprocess.run(
+        [sys.executable, "-m", "skewcheck", "compare", *args, "--quiet", "--fail-on", "never", "--report", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    return done, json.loads(report.read_text()) if report.exists() else {}
+
+
+@pytest.fixture
+def two_images(tmp_path: Path) -> Path:
+    root = tmp_path / "imgs"
+    for i in range(2):
+        write_png(root / f"{i}.png", photo_like(i, 16))
+    return root

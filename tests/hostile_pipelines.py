@@ -98,3 +98,68 @@ def huge(data: bytes) -> np.ndarray:
 def chdir_away(data: bytes) -> np.ndarray:
     os.chdir("/")
     return pil(data)
+
+
+class _Plain(np.ndarray):
+    """An ndarray subclass of this file: a worker's parent cannot import its per-process module name."""
+
+
+class _Unpicklable(np.ndarray):
+    def __reduce_ex__(self, protocol: object) -> object:
+        raise RuntimeError("this array refuses to be pickled")
+
+
+def returns_subclass(data: bytes) -> np.ndarray:
+    return pil(data).view(_Plain)
+
+
+def returns_unpicklable_subclass(data: bytes) -> np.ndarray:
+    return pil(data).view(_Unpicklable)
+
+
+def returns_unpicklable_dtype(data: bytes) -> np.ndarray:
+    """float32 values whose dtype carries a lock in its metadata: no pickle of it can be made."""
+    import threading
+
+    return pil(data).astype(np.dtype(np.float32, metadata={"lock": threading.Lock()}))
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ raised too")
+
+
+class _Unrepresentable:
+    def __repr__(self) -> str:
+        raise RuntimeError("__repr__ raised too")
+
+    __str__ = __repr__
+
+
+def raises_unprintable(data: bytes) -> np.ndarray:
+    raise _Unprintable()
+
+
+def exits_with_unrepresentable_code(data: bytes) -> np.ndarray:
+    sys.exit(_Unrepresentable())
+
+
+class _Tag:
+    """Pickles by reference to this file's per-process module name, which only the worker has."""
+
+
+def returns_dtype_tagged_with_own_class(data: bytes) -> np.ndarray:
+    return pil(data).astype(np.dtype(np.float32, metadata={"tag": _Tag()}))
+
+
+class _ExitsWhenPickled:
+    def __reduce__(self) -> object:
+        os._exit(5)
+
+
+def exits_when_its_result_is_pickled_on_0(path: str) -> np.ndarray:
+    """On 0.png, a result whose pickling ends the process: a worker dies between pipeline runs."""
+    tensor = pil(open(path, "rb").read())
+    if os.path.basename(path).startswith("0"):
+        return tensor.astype(np.dtype(np.float32, metadata={"exit": _ExitsWhenPickled()}))
+    return tensor

@@ -230,10 +230,12 @@ def _audit_and_write(
 ):
     from skewcheck.api import compare
     from skewcheck.report import format_for, write_report
+    from skewcheck.report.destination import report_destination
 
     try:
-        for path in report:
+        for path in report:  # a report that cannot be written is a usage error before the audit
             format_for(path, report_format)
+            report_destination(path)
         with _progress(quiet) as progress:
             result = compare(**arguments, progress=progress)  # type: ignore[arg-type]
         for path in report:
@@ -242,17 +244,34 @@ def _audit_and_write(
     except UsageError as exc:
         fail_usage(str(exc))
     except AuditError as exc:
-        typer.echo(f"skewcheck: audit could not run: {visible(exc)}", err=True)
+        typer.echo(f"skewcheck: audit could not run: {visible(exc)}{_remove_stale(report, written)}", err=True)
         raise typer.Exit(ExitCode.AUDIT) from None
     except Exception as exc:  # a bug of ours: one line, the traceback only with --verbose
+        note = _remove_stale(report, written)
         if verbose:
             raise
         typer.echo(
-            f"skewcheck: internal error: {type(exc).__name__}: {visible(exc)} (rerun with --verbose for details)",
+            f"skewcheck: internal error: {type(exc).__name__}: {visible(exc)} (rerun with --verbose for details){note}",
             err=True,
         )
         raise typer.Exit(ExitCode.AUDIT) from None
     return result
+
+
+def _remove_stale(report: list[Path], written: list[Path]) -> str:
+    """Remove what is at a --report path this run did not write: an earlier run's report, which CI
+    would otherwise read as this run's (a passing one, after this run could not audit). What to
+    add to the line that says why the run ended."""
+    from skewcheck.report.destination import is_replaceable_report
+
+    stale = []
+    for path in report:
+        if path in written or not is_replaceable_report(path):  # a FIFO or /dev/fd/N holds no old report
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            stale.append(visible(path))
+    return f" (removed {', '.join(stale)}, so that no stale report is left)" if stale else ""
 
 
 def _interrupted(exc: KeyboardInterrupt, report: list[Path], written: list[Path]) -> None:
@@ -261,13 +280,7 @@ def _interrupted(exc: KeyboardInterrupt, report: list[Path], written: list[Path]
     if report and len(written) == len(report):
         typer.echo(f"skewcheck: interrupted after the report{'s' if len(report) > 1 else ''} were written", err=True)
         raise typer.Exit(exit_code(exc))
-    stale = []
-    for path in report:
-        with contextlib.suppress(OSError):
-            path.unlink()
-            stale.append(visible(path))
-    note = f" (removed {', '.join(stale)}, so that no stale report is left)" if stale else ""
-    typer.echo(f"skewcheck: interrupted: no report written{note}", err=True)
+    typer.echo(f"skewcheck: interrupted: no report written{_remove_stale(report, [])}", err=True)
     raise typer.Exit(exit_code(exc))
 
 

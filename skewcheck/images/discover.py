@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skewcheck.errors import UsageError
+from skewcheck.images.counted_names import CountedNames
 from skewcheck.images.source import ImageFile, ImageRoot, ObjectFile, ObjectFolder
 
 MANIFEST = "manifest.json"
@@ -163,14 +164,16 @@ def iter_image_files(root: ImageRoot, skip: set[ImageFile] | None = None) -> Ite
 
 
 class ImageFiles:
-    """``iter_image_files`` as a re-iterable with a length: each pass walks a local folder again, so
-    a folder of a million images costs no list of a million paths (about 400 bytes a path). A URI's
-    listing is kept from the counting pass instead (its names only): pyarrow lists a whole prefix
-    at once anyway, and a second listing of a bucket costs as many requests again."""
+    """``iter_image_files`` as a re-iterable with a length: every pass yields exactly the files the
+    counting pass (the first) kept, even one removed since (its outcome then says so). A local
+    folder's names wait in a temporary file (:mod:`skewcheck.images.counted_names`), so a folder of
+    a million images costs no list of a million paths (about 400 bytes a path). A URI's listing is
+    kept in memory instead (its names only): pyarrow lists a whole prefix at once anyway, and a
+    second listing of a bucket costs as many requests again."""
 
     def __init__(self, root: ImageRoot, skip: set[ImageFile] | None = None) -> None:
         self.root, self.skip = root, skip
-        self._len: int | None = None
+        self._counted: CountedNames | None = None  # a local folder's files, relative to it
         self._listed: list[str] | None = None  # a URI's files, relative to it
         self.discovery = Discovery()  # what the counting pass skipped, and why
 
@@ -178,15 +181,25 @@ class ImageFiles:
         if isinstance(self.root, ObjectFolder):
             folder = self.root
             return (folder.file(name) for name in self._names())
-        return iter_image_files(self.root, self.skip)
+        root = self.root
+        return (root / name for name in self._local_names())
 
     def __len__(self) -> int:
         if isinstance(self.root, ObjectFolder):
             return len(self._names())
-        if self._len is None:
+        return self._local_names().count
+
+    def _local_names(self) -> CountedNames:
+        if self._counted is None:
+            root = self.root
+            assert isinstance(root, Path), "a URI's names are listed by _names"
             self.discovery = Discovery()
-            self._len = sum(1 for _ in walk_images(self.root, self.skip, self.discovery))
-        return self._len
+            counted = CountedNames()
+            for path in walk_folder(root, {p for p in (self.skip or set()) if isinstance(p, Path)}, self.discovery):
+                counted.add(os.path.relpath(path, root))
+            counted.close()
+            self._counted = counted
+        return self._counted
 
     def _names(self) -> list[str]:
         if self._listed is None:

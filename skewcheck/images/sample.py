@@ -10,6 +10,7 @@ million paths is kept, only one index array per stratum.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -29,6 +30,8 @@ def parse_sample(value: int | float | str | None) -> int | float | None:
         parsed: float = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         raise UsageError(f"--sample must be a number of images, a fraction or a percentage, got {value!r}") from None
+    if not math.isfinite(parsed):  # inf, 1e400, inf%: no count of images
+        raise UsageError(f"--sample must be a finite number of images, fraction or percentage, got {value!r}")
     if parsed >= 1 and parsed == int(parsed) and not text.endswith("%"):
         return int(parsed)
     if 0 < parsed < 1:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from skewcheck.errors import one_line
+from skewcheck.errors import one_line, safe_text, type_name
 
 Status = Literal["ok", "decode-error", "pipeline-error", "missing"]
 
@@ -82,7 +82,7 @@ def _decoder_raised(exc: BaseException) -> bool:
     if module.startswith("cv2") and type(exc).__name__ == "error":
         return str(getattr(exc, "func", "")) in _CV2_DECODE_FUNCS
     if module.startswith("tensorflow") and _is_tf_op_error(exc):
-        return bool(_TF_DECODE_OP.search(str(exc))) or _through_tf_decode(exc.__traceback__)
+        return bool(_TF_DECODE_OP.search(safe_text(exc))) or _through_tf_decode(exc.__traceback__)
     if isinstance(exc, _DECODER_RAISED_TYPES) and _in_package(_innermost_module(exc.__traceback__), _DECODER_MODULES):
         return not (isinstance(exc, OSError) and exc.errno is not None)
     return False
@@ -248,8 +248,8 @@ class Outcome:
     ) -> Outcome:
         return cls(
             status=classify_error(exc, native_lines, decoder_refused=decoder_refused),
-            error_type=type(exc).__name__,
-            error=one_line(exc, limit=500),
+            error_type=type_name(exc),
+            error=one_line(exc, limit=500),  # never raises: a user's __str__ may
             native_warnings=native_lines,
             seconds=seconds,
         )

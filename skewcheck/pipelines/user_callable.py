@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from skewcheck.errors import UsageError
+from skewcheck.errors import UsageError, one_line, safe_text, type_name
 from skewcheck.images.source import ImageFile, local_path
 from skewcheck.native import capture_native_stderr
 from skewcheck.pipelines.isolation import DecoderSettings, apply_settings, read_settings
@@ -33,6 +33,9 @@ from skewcheck.pipelines.outcome import (
     tensor_too_large,
 )
 
+# A ``file.py`` pipeline is imported under this prefix plus a per-process name, which only the
+# process that imported it knows (a worker's parent cannot unpickle the file's classes).
+USER_MODULE_PREFIX = "_skewcheck_user_"
 _PATH_ANNOTATIONS = {"str", "Path", "pathlib.Path", "os.PathLike", "PathLike", "str | Path"}
 
 
@@ -53,7 +56,7 @@ def resolve_callable(ref: str, what: str) -> Callable[..., Any]:
     except ModuleNotFoundError as exc:
         raise UsageError(f"{what} {ref!r}: cannot import {exc.name!r} ({exc})") from None
     except (Exception, SystemExit) as exc:  # the user's module raised (or called sys.exit) while importing
-        raise UsageError(f"{what} {ref!r}: importing it raised {type(exc).__name__}: {exc}") from None
+        raise UsageError(f"{what} {ref!r}: importing it raised {type_name(exc)}: {one_line(exc, 500)}") from None
     fn = getattr(module, attr, None)
     if fn is None:
         raise UsageError(f"{what} {ref!r}: {target!r} has no attribute {attr!r}")
@@ -65,7 +68,7 @@ def resolve_callable(ref: str, what: str) -> Callable[..., Any]:
 def _import_file(path: Path, what: str) -> Any:
     if not path.is_file():
         raise UsageError(f"{what} file not found: {path}")
-    name = f"_skewcheck_user_{abs(hash(str(path.resolve())))}_{path.stem}"
+    name = f"{USER_MODULE_PREFIX}{abs(hash(str(path.resolve())))}_{path.stem}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -121,9 +124,13 @@ def wants_path(fn: Callable[..., Any]) -> bool:
 
 
 def to_numpy(value: Any) -> np.ndarray:
-    """tf.Tensor / torch tensor / ``__array__`` / PIL image → ndarray, dtype untouched."""
+    """tf.Tensor / torch tensor / ``__array__`` / PIL image → ndarray, dtype untouched.
+
+    An ndarray subclass becomes a plain ndarray over the same values: its class lives in the
+    user's module, which a worker's parent cannot import to unpickle it, and its methods (say
+    ``np.matrix``'s products, or a ``__reduce_ex__`` that raises) would act in the comparison."""
     if isinstance(value, np.ndarray):
-        return value
+        return value if type(value) is np.ndarray else np.asarray(value)
     if hasattr(value, "numpy") and callable(value.numpy):
         return np.asarray(value.numpy())
     if hasattr(value, "__array__") or hasattr(value, "__array_interface__"):
@@ -203,7 +210,8 @@ class CallablePipeline:
             outcome = Outcome.from_exception(error, lines, seconds, decoder_refused=watch.refused)
             if isinstance(error, SystemExit):
                 outcome.status = "pipeline-error"
-                outcome.error = f"the pipeline called sys.exit({error.code!r}); recorded as this image's error"
+                code = safe_text(error.code, repr)  # the user's object: its __repr__ may raise
+                outcome.error = f"the pipeline called sys.exit({code}); recorded as this image's error"
             elif isinstance(error, GeneratorExit):
                 outcome.status = "pipeline-error"
             return outcome

@@ -33,6 +33,7 @@ from skewcheck.report.common import (
     worst_image_cells,
 )
 from skewcheck.report.html_assets import CSP, CSS, SCRIPT
+from skewcheck.safe_text import visible_page
 
 WORST_SHOWN = 10
 TEMPLATE = "report.html.j2"
@@ -57,7 +58,8 @@ def environment() -> Environment:
 
 
 def render_html(data: dict[str, Any]) -> str:
-    return environment().get_template(TEMPLATE).render(page_context(data))
+    """The page, its data's control characters written as visible escapes (as the terminal's)."""
+    return visible_page(environment().get_template(TEMPLATE).render(page_context(data)))
 
 
 def page_context(data: dict[str, Any]) -> dict[str, Any]:

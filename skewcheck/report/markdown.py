@@ -2,7 +2,9 @@
 
 Every piece of user-controlled text (file names, pipeline references, exception messages) goes
 through :func:`md`, which escapes HTML and the Markdown characters that could break a table or
-inject markup: GitHub renders inline HTML in comments.
+inject markup: GitHub renders inline HTML in comments. The finished page has its control
+characters written as visible escapes (:func:`skewcheck.safe_text.visible_page`), as the terminal
+report does: ``cat report.md`` in a CI log runs no escape sequence from a file name.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from skewcheck.report.common import (
     to_pass_label,
     worst_image_cells,
 )
+from skewcheck.safe_text import visible_page
 
 FINDINGS_SHOWN = 30
 CLASSES_SHOWN = 10
@@ -68,7 +71,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += [" · ".join(error_counts(s)), ""] + ([f"> **Engine:** {md(engine)}", ""] if engine else [])
     lines += [f"> **Sample:** {md(sampled)}", ""] if sampled else []
     lines += [f"<sub>skewcheck {md(data.get('skewcheck_version', ''))} · {md(data['schema'])}</sub>", ""]
-    return "\n".join(lines)
+    return visible_page("\n".join(lines))
 
 
 def _pipelines(data: dict[str, Any]) -> str:

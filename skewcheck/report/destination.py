@@ -1,0 +1,56 @@
+"""Where a ``--report`` path leads, decided before anything is written there.
+
+A regular file (or a new one) is replaced atomically (:mod:`skewcheck.atomic`). A FIFO, a
+``/dev/fd/N`` from the shell's ``>(…)``, a terminal or ``/dev/null`` cannot be renamed over: the
+report is streamed into it, as ``> PATH`` would. A dangling symlink is refused: creating whatever
+it names (folders included) is not what the user pointed at; so are folders, symlink loops and
+sockets. Only ``lstat``/``stat`` are used: nothing is opened to decide.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import Literal
+
+from skewcheck.errors import UsageError
+
+Destination = Literal["file", "stream"]
+
+
+def report_destination(path: Path) -> Destination:
+    """``file`` (replaced atomically) or ``stream`` (written in place); UsageError for a path that
+    must not be written (the message is one line)."""
+    try:
+        link = os.lstat(path)
+    except FileNotFoundError:
+        return "file"  # a new report: its folders are created
+    except OSError as exc:
+        raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if not stat.S_ISLNK(link.st_mode):
+            raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"cannot write report {path}: it is a symlink loop") from None
+        raise UsageError(
+            f"cannot write report {path}: it is a dangling symlink (to {os.readlink(path)}); "
+            "point it at an existing file, or remove it"
+        ) from None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return "stream"
+    what = "a folder" if stat.S_ISDIR(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a file"
+    raise UsageError(f"cannot write report {path}: it is {what}")
+
+
+def is_replaceable_report(path: Path) -> bool:
+    """True for a report a run may remove (a regular file, or a link to one): never a FIFO or a device."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
