@@ -222,8 +222,9 @@ def test_dense_missing_255_through_the_cli(images: Path, tmp_path: Path):
         ],
     )
     assert result.exit_code == 1, result.output
-    first = result.output.splitlines()[0]
-    assert first.startswith("FAIL") and "dense output 0:" in first and "of pixels cross 0.5" in first
+    verdict = " ".join(result.output.split("\nmodel ")[0].split())  # the verdict sentence, however it wraps
+    assert verdict.startswith("FAIL") and "dense output 0:" in verdict and "of pixels cross 0.5" in verdict
+    assert "100.0 % of answers change (12 of 12" in verdict
     data = json.loads(out.read_text())
     [dense] = data["summary"]["outputs"]
     assert dense["value"] > 0.05 and dense["changed"] == 12
