@@ -48,7 +48,7 @@ def compare_cmd(
     report: list[Path] = typer.Option(
         [],
         "--report",
-        help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images); may repeat",
+        help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images), .sarif (code scanning); may repeat",
     ),
     report_format: str | None = typer.Option(
         None, "--format", help="report format when the extension does not tell: json | markdown | junit | html | sarif"
