@@ -41,6 +41,7 @@ from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.declarative.divergence import divergence_tracer
 from skewcheck.pipelines.outcome import Outcome
+from skewcheck.pipelines.source import pipeline_source
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
 from skewcheck.report.records import RecordFile
@@ -203,10 +204,7 @@ def _audit(
     return Report(
         gate=inputs.gate,
         model=_model_dict(inputs),
-        pipelines={
-            "train": {"ref": inputs.train.ref, "description": inputs.train.description},
-            "serve": {"ref": inputs.serve.ref, "description": inputs.serve.description},
-        },
+        pipelines={side: _pipeline_dict(getattr(inputs, side)) for side in ("train", "serve")},
         summary=summary_dict,
         findings=ranked,
         images=records,
@@ -218,7 +216,17 @@ def _audit(
         examples=examples.to_dict(),
         divergence=tracer.result() if tracer is not None else None,
         damage=gate_damage,
+        images_root=str(inputs.root),
     )
+
+
+def _pipeline_dict(pipeline: Pipeline) -> dict[str, Any]:
+    """Its reference, description and, where known, the file and line that define it."""
+    out: dict[str, Any] = {"ref": pipeline.ref, "description": pipeline.description}
+    source = pipeline_source(pipeline)
+    if source is not None:
+        out["source"] = source
+    return out
 
 
 def _model_dict(inputs: AuditInputs) -> dict[str, Any]:

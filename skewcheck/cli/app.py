@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import typer
 
 from skewcheck import __version__
@@ -36,7 +38,7 @@ def _root(
     pass
 
 
-def fail_usage(message: str) -> None:
+def fail_usage(message: str) -> NoReturn:
     """One line on stderr, exit code 2 (control characters of file names and messages escaped)."""
     typer.echo(f"skewcheck: error: {visible(message)}", err=True)
     raise typer.Exit(ExitCode.USAGE)

@@ -20,6 +20,7 @@ from skewcheck.safe_text import visible
     help="Audit a serving pipeline against the training pipeline through the model.\n\n" + EXIT_CODES_HELP,
 )
 def compare_cmd(
+    ctx: typer.Context,
     model: str | None = typer.Option(
         None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"
     ),
@@ -47,10 +48,10 @@ def compare_cmd(
     report: list[Path] = typer.Option(
         [],
         "--report",
-        help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images); may repeat",
+        help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images), .sarif (code scanning); may repeat",
     ),
     report_format: str | None = typer.Option(
-        None, "--format", help="report format when the extension does not tell: json | markdown | junit | html"
+        None, "--format", help="report format when the extension does not tell: json | markdown | junit | html | sarif"
     ),
     fail_on: str = typer.Option("major", "--fail-on", help="gate: critical | major | minor | never"),
     max_flip_rate: float | None = typer.Option(
@@ -162,11 +163,23 @@ def compare_cmd(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="configuration file (pyproject.toml with [tool.skewcheck], or a skewcheck.toml); default: the nearest one from the working directory upwards. Flags given here override it",
+    ),
+    profile: str | None = typer.Option(
+        None, "--profile", help="apply the configuration's [profiles.NAME] table on top of its options"
+    ),
 ) -> None:
+    o = _options(ctx, config, profile)
+    model, train, serve, images, labels = o["model"], o["train"], o["serve"], o["images"], o["labels"]
+    report, report_format, quiet, verbose = o["report"], o["report_format"], o["quiet"], o["verbose"]
+    endpoint_ca = o["endpoint_ca"]
     set_verbose(verbose)
     from skewcheck.report.terminal import console_for, render
 
-    if example:
+    if o["example"]:
         from skewcheck.example import example_arguments
 
         args = example_arguments()
@@ -191,38 +204,71 @@ def compare_cmd(
                 serve=serve,
                 images=images,
                 labels=labels,
-                class_names=class_names,
-                fail_on=fail_on,
-                device=device,
-                unsafe_load=unsafe_load,
-                batch_size=batch_size,
-                atol=atol,
-                rtol=rtol,
-                max_flip_rate=max_flip_rate,
-                workers=workers,
-                sample=sample,
-                timeout=timeout,
-                max_tensor_mb=max_tensor_mb,
-                seed=seed,
-                task=task,
-                threshold=threshold,
-                postprocess=postprocess,
-                endpoint_input=endpoint_input,
-                endpoint_headers=endpoint_header or [],
-                endpoint_timeout=endpoint_timeout,
-                endpoint_retries=endpoint_retries,
-                endpoint_batch_size=endpoint_batch_size,
-                endpoint_in_flight=endpoint_in_flight,
-                endpoint_bytes=endpoint_bytes,
-                endpoint_verify=False if endpoint_insecure else (str(endpoint_ca) if endpoint_ca else True),
-                engine=engine,
-                ray_address=ray_address,
+                class_names=o["class_names"],
+                fail_on=o["fail_on"],
+                device=o["device"],
+                unsafe_load=o["unsafe_load"],
+                batch_size=o["batch_size"],
+                atol=o["atol"],
+                rtol=o["rtol"],
+                max_flip_rate=o["max_flip_rate"],
+                workers=o["workers"],
+                sample=o["sample"],
+                timeout=o["timeout"],
+                max_tensor_mb=o["max_tensor_mb"],
+                seed=o["seed"],
+                task=o["task"],
+                threshold=o["threshold"],
+                postprocess=o["postprocess"],
+                endpoint_input=o["endpoint_input"],
+                endpoint_headers=o["endpoint_header"] or [],
+                endpoint_timeout=o["endpoint_timeout"],
+                endpoint_retries=o["endpoint_retries"],
+                endpoint_batch_size=o["endpoint_batch_size"],
+                endpoint_in_flight=o["endpoint_in_flight"],
+                endpoint_bytes=o["endpoint_bytes"],
+                endpoint_verify=False if o["endpoint_insecure"] else (str(endpoint_ca) if endpoint_ca else True),
+                engine=o["engine"],
+                ray_address=o["ray_address"],
             )
             if not quiet:
                 render(result.to_dict(lazy_images=True), console_for())
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the worker pool is already stopped
             _interrupted(exc, report, written)
     raise typer.Exit(result.exit_code)
+
+
+# what --example supplies: a configuration file's values for them give way to the example's
+_EXAMPLE_PARAMS = ("model", "train", "serve", "images", "labels")
+
+
+def _options(ctx: typer.Context, config: Path | None, profile: str | None) -> dict[str, Any]:
+    """The command's parameters, with the configuration file's values for those not given on
+    the command line (flags override the file)."""
+    from skewcheck.config import load_config
+
+    values = dict(ctx.params)
+    try:
+        loaded = load_config(path=config, profile=profile)
+    except UsageError as exc:
+        fail_usage(str(exc))
+    if loaded is None:
+        return values
+    example = values["example"] and not _defaulted(ctx, "example")
+    for name, value in loaded.values.items():
+        if not _defaulted(ctx, name):
+            continue  # the user gave this flag: it wins
+        if example and name in _EXAMPLE_PARAMS:
+            continue
+        values[name] = value
+    return values
+
+
+def _defaulted(ctx: typer.Context, name: str) -> bool:
+    """True when ``name`` has its default value, not one from the command line or the environment.
+    By the source's name: typer vendors its own click, whose ParameterSource is another class."""
+    source = ctx.get_parameter_source(name)
+    return source is None or source.name in ("DEFAULT", "DEFAULT_MAP")
 
 
 def _audit_and_write(

@@ -58,6 +58,20 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def kind_docs() -> dict[str, dict[str, str]]:
+    """Each finding kind's text as docs/findings.md gives it: ``summary`` and, where the detector
+    says them, ``Cause`` / ``Evidence`` / ``Fix``. A kind that several detectors emit (``scale``
+    against the other side or against the model) takes the text of the detector named after it."""
+    docs: dict[str, dict[str, str]] = {}
+    primary = sorted(DETECTORS, key=lambda d: d.name.replace("_", "-") not in d.spec.kinds and d.name != "shape_layout")
+    for detector in primary:
+        summary, named = sections(detector.doc)
+        meaning = summary.partition(":")[2].strip() or summary
+        for kind in detector.spec.kinds:
+            docs.setdefault(kind, {"summary": _capital(meaning), "detector": detector.name, **named})
+    return docs
+
+
 def render() -> str:
     rows, bodies = [], []
     for detector in DETECTORS:

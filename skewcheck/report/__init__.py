@@ -16,6 +16,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "markdown": Report.to_markdown,
     "junit": Report.to_junit,
     "html": Report.to_html,
+    "sarif": Report.to_sarif,
 }
 # file extension → format, for --report PATH
 FORMATS = {
@@ -25,6 +26,7 @@ FORMATS = {
     ".xml": "junit",
     ".html": "html",
     ".htm": "html",
+    ".sarif": "sarif",
 }
 
 

@@ -35,7 +35,7 @@ def strictest_passing_gate(worst: Severity | None) -> str:
 class Report:
     gate: str
     model: dict[str, Any] | None
-    pipelines: dict[str, dict[str, str]]
+    pipelines: dict[str, dict[str, Any]]  # side → ref, description, source (file, line) where known
     summary: dict[str, Any]
     findings: list[Finding]
     images: Sequence[dict[str, Any]]  # a list, or the audit's RecordFile: records read from disk lazily
@@ -47,6 +47,7 @@ class Report:
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # finding key → thumbnails
     divergence: dict[str, Any] | None = None  # first divergent step, when both pipelines are declarative
     damage: list[Damage] = field(default_factory=list)  # what the run broke, whatever the diagnosis says
+    images_root: str | None = None  # the --images folder or URI: image paths in the report are relative to it
 
     @property
     def failing_damage(self) -> list[Damage]:
@@ -128,6 +129,8 @@ class Report:
             "worst_images": self.worst_images,
             "images": _FiniteRecords(self.images) if lazy_images else list(self.images),
         }
+        if self.images_root is not None:
+            out["images_root"] = self.images_root
         if self.divergence is not None:
             out["divergence"] = self.divergence
         if self.audit_error is not None:
@@ -192,6 +195,11 @@ class Report:
         from skewcheck.report.junit import render_junit
 
         return render_junit(self.to_dict(lazy_images=True))
+
+    def to_sarif(self) -> str:
+        from skewcheck.report.sarif import render_sarif
+
+        return render_sarif(self.to_dict(lazy_images=True))
 
     def to_html(self) -> str:
         from skewcheck.report.html import render_html
