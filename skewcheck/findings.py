@@ -175,9 +175,9 @@ class FindingCollector:
                 cooccurs[other] = cooccurs.get(other, 0) + 1
 
     def _credit_gross(self, path: str, observations: list[Observation]) -> None:
-        from skewcheck.attribution.damage import FINE_KINDS
+        from skewcheck.attribution.damage import can_move_grossly
 
-        coarse = {obs.key for obs in observations if obs.kind not in FINE_KINDS}
+        coarse = {obs.key for obs in observations if can_move_grossly(obs.kind, obs.evidence)}
         if not coarse:  # nothing named, or only causes that never move an image this far alone
             self.gross_unexplained += 1
             for kind in {obs.kind for obs in observations}:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from skewcheck.api import PipelineRef, compare
-from skewcheck.report.common import to_pass
+from skewcheck.report.common import damage_words, to_pass
 from skewcheck.report.model import Report
 
 __all__ = ["assert_no_skew", "skew_message"]
@@ -38,7 +38,7 @@ def skew_message(report: Report) -> str:
     gate = data["gate_details"]
     failing = report.failing_findings
     head = f"skewcheck found training-serving skew: {len(failing)} finding(s) at or above --fail-on {report.gate}"
-    for reason in gate.get("reasons") or []:
+    for reason in damage_words(data):
         head += f"; {reason}"
     if "max-flip-rate" in gate["failed"]:
         head += f"; flip rate {gate['flip_rate']:.4g} > --max-flip-rate {gate['max_flip_rate']:g}"

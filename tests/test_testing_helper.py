@@ -19,7 +19,12 @@ def test_raises_on_the_examples_buggy_pipeline_with_ranked_findings():
         assert_no_skew(**example_arguments())
     lines = str(caught.value).splitlines()
     n, flips = EXAMPLE.images, EXAMPLE.flips
-    assert lines[0] == f"skewcheck found training-serving skew: 2 finding(s) at or above --fail-on major ({n} images)"
+    assert lines[0] == (
+        "skewcheck found training-serving skew: 2 finding(s) at or above --fail-on major; "
+        "28.3 % of predictions flip (17 of 60, 95 % CI 18.5-40.8 %); "
+        "accuracy drops 23.3 points on 60 labelled images (95 % CI 11.7-35.0); "
+        f"60 of 60 serve tensors grossly differ from train's ({n} images)"
+    )
     assert lines[1].startswith(
         f"  1. [critical] scale (side: serve; {n} images, {flips} flips): serve tensors are 255 × train"
     )

@@ -23,10 +23,11 @@ pytestmark = pytest.mark.usefixtures("run_from_repo")  # references are repo-rel
 
 
 def without_timings(value: Any) -> Any:
-    """The report minus what differs between two runs in one process too: clock times, and the
-    memory addresses that some exception messages carry (``<_io.BytesIO object at 0x7f...>``)."""
+    """The report minus what differs between two runs in one process too: clock times, the
+    memory addresses that some exception messages carry (``<_io.BytesIO object at 0x7f...>``), and
+    how the images folder was named (``images_root``: a path, or its ``file://`` URI under Ray)."""
     if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k != "seconds"}
+        return {k: without_timings(v) for k, v in value.items() if k not in ("seconds", "images_root")}
     if isinstance(value, list):
         return [without_timings(v) for v in value]
     if isinstance(value, str):

@@ -27,16 +27,20 @@ def failing_findings(data: dict[str, Any]) -> list[dict[str, Any]]:
 _SAID = ("answers", "accuracy", "gross-inputs")  # damage the headline says in words
 
 
+def damage_words(data: dict[str, Any]) -> list[str]:
+    """Why the gate failed, in words: the changed answers, the accuracy lost and the grossly changed
+    inputs among the damage at or above the gate (contract breaks are findings, said with them)."""
+    gate = data.get("gate_details") or {}
+    failing = set(gate.get("reasons") or [])
+    return [d["reason"] for d in gate.get("damage") or [] if d["reason"] in failing and d["rule"] in _SAID]
+
+
 def headline(data: dict[str, Any]) -> str:
     """One sentence after the verdict: why it failed, or what passed."""
     if data["verdict"] == "error":
         return f"the audit could not run: {data.get('audit_error')}"
     gate = data.get("gate_details") or {}
-    parts = [  # the damage that failed the run, in words, first (contract breaks are findings below)
-        d["reason"]
-        for d in gate.get("damage") or []
-        if d["reason"] in (gate.get("reasons") or []) and d["rule"] in _SAID
-    ]
+    parts = damage_words(data)  # the damage that failed the run, in words, first
     parts.append(f"{len(failing_findings(data))} finding(s) at or above the gate '{data['gate']}'")
     if gate.get("max_flip_rate") is not None:
         rate, limit = gate.get("flip_rate"), gate["max_flip_rate"]
