@@ -110,8 +110,9 @@ def compare(
         raise UsageError("--batch-size must be at least 1")
     if max_flip_rate is not None and not 0 <= max_flip_rate <= 1:
         raise UsageError(f"--max-flip-rate must be between 0 and 1, got {max_flip_rate}")
-    if atol < 0 or rtol < 0:
-        raise UsageError("--atol and --rtol must not be negative")
+    for flag, tolerance in (("--atol", atol), ("--rtol", rtol)):  # nan compares false: it passed `< 0`
+        if not 0 <= tolerance < math.inf:
+            raise UsageError(f"{flag} must be a finite number of 0 or more, got {tolerance}")
     wanted = parse_sample(sample)  # checked before any work, like the other flags
     workers = parse_workers(workers)
     chosen = workers if isinstance(workers, int) else 0  # auto: the count is chosen once the images are known

@@ -36,16 +36,50 @@ class Spilled:
         return self.nbytes
 
 
+PREFIX = "skewcheck-handoff-"
+
+
 class HandoffDir:
-    """A private folder for one pool's handoffs, on a memory filesystem where there is one."""
+    """A private folder for one pool's handoffs, on a memory filesystem where there is one.
+
+    Its name carries the audit's process id: a run killed before :meth:`close` (SIGKILL, the
+    machine's OOM killer) leaves its folder, and the next pool removes those whose process is gone.
+    """
 
     def __init__(self) -> None:
         shm = "/dev/shm"
         here = shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
-        self.path = tempfile.mkdtemp(prefix="skewcheck-handoff-", dir=here)
+        remove_orphans(here or tempfile.gettempdir())
+        self.path = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=here)
 
     def close(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def remove_orphans(parent: str) -> list[str]:
+    """Remove the handoff folders in ``parent`` whose process is gone; returns their paths. A folder
+    named without a process id (an older skewcheck's) is left: nothing tells whether its run is over."""
+    removed: list[str] = []
+    try:
+        entries = os.listdir(parent)
+    except OSError:
+        return removed
+    for name in entries:
+        pid = name[len(PREFIX) :].split("-", 1)[0] if name.startswith(PREFIX) else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            removed.append(os.path.join(parent, name))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (EPERM): alive
+        return True
+    return True
 
 
 _names = itertools.count()

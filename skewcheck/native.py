@@ -52,31 +52,53 @@ class CapturedText:
 
 
 @contextlib.contextmanager
-def capture_native_stderr() -> Iterator[CapturedText]:
+def capture_native_stderr(stdout: bool = False) -> Iterator[CapturedText]:
+    """Descriptor 2 into a temporary file for the block; with ``stdout``, descriptor 1 and Python's
+    ``sys.stdout`` too (a pipeline's ``print()`` and its libraries' output: the audit's stdout is
+    its report, and 221 MB of a pipeline's prints went there). A process started in the block
+    inherits the file, not the terminal or the pipe of ``out=$(skewcheck ...)``."""
     captured = CapturedText()
-    fd = 2  # C libraries write to descriptor 2 whatever Python's sys.stderr has become
+    fds = (2, 1) if stdout else (2,)  # C libraries write to descriptor 2 whatever sys.stderr has become
+    saved: list[int] = []
     try:
-        saved = os.dup(fd)
+        for fd in fds:
+            saved.append(os.dup(fd))
     except OSError:
+        for fd in saved:
+            os.close(fd)
         yield captured
         return
     with tempfile.TemporaryFile(mode="w+b") as sink:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        os.dup2(sink.fileno(), fd)
+        _flush_std(stdout)
+        for fd in fds:
+            os.dup2(sink.fileno(), fd)
+        python_stdout = sys.stdout
+        if stdout:  # print() where sys.stdout is not descriptor 1 (a test runner's buffer, say)
+            sys.stdout = open(os.dup(sink.fileno()), "w", encoding="utf-8", errors="replace", closefd=True)  # noqa: SIM115
         try:
             yield captured
         finally:
-            with contextlib.suppress(Exception):
-                sys.stderr.flush()
-            os.dup2(saved, fd)
-            os.close(saved)
+            if stdout:
+                with contextlib.suppress(Exception):
+                    sys.stdout.close()  # flushed into the sink
+                sys.stdout = python_stdout
+            _flush_std(stdout)  # what went to the stdout object held since before the block: the sink too
+            for fd, copy in zip(fds, saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
             sink.seek(0)
             captured.text = sink.read(MAX_CAPTURE_BYTES).decode("utf-8", "replace")
             while chunk := sink.read(1 << 20):
                 captured.omitted += chunk.count(b"\n")
             if _VERBOSE and captured.text:
                 sys.stderr.write(captured.text)
+
+
+def _flush_std(stdout: bool) -> None:
+    streams = (sys.stderr, sys.stdout) if stdout else (sys.stderr,)
+    for stream in streams:
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def quiet_tensorflow_env() -> None:

@@ -17,6 +17,14 @@ from skewcheck.errors import UsageError
 AUTO = "auto"
 MIN_IMAGES = 500  # fewer images than this: the worker's start costs more than it saves
 MAX_WORKERS = 8
+MAX_EXPLICIT = 64  # --workers N: at most this many, or 4 per usable CPU if that is more
+
+
+def max_explicit_workers(cpus: int | None = None) -> int:
+    """The most worker processes ``--workers N`` may ask for. Each one is a Python process with
+    the pipelines' libraries imported (100-300 MB): 100,000 of them filled 8 GB before the first
+    image, so a larger count is a usage error rather than a machine brought down."""
+    return max(MAX_EXPLICIT, 4 * (usable_cpus() if cpus is None else cpus))
 
 
 def usable_cpus() -> int:
@@ -41,6 +49,8 @@ def parse_workers(value: int | str) -> int | str:
             ) from None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UsageError(f"--workers must be 'auto' or 0 (in-process) or more, got {value!r}")
+    if value > (most := max_explicit_workers()):
+        raise UsageError(f"--workers {value} is more processes than this machine can run: at most {most} here")
     return value
 
 

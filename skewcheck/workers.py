@@ -196,6 +196,7 @@ def _worker_main(
     BrokenPipe traceback on the terminal of a run that was interrupted on purpose.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops the workers
+    _own_process_group()
     _watch_parent()
     from skewcheck.native import single_threaded_blas
 
@@ -206,6 +207,27 @@ def _worker_main(
         return  # the parent stopped listening (interrupted, or gone): nobody to report to
 
 
+def _own_process_group() -> None:
+    """The worker leads a process group of its own, which the processes a pipeline starts join:
+    the pool kills the group when it stops the worker (:func:`kill_group`), so none of them
+    outlives the audit (they held its stdout: ``out=$(skewcheck ...)`` waited for them)."""
+    if hasattr(os, "setpgid"):
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+
+
+def kill_group(pid: int | None) -> None:
+    """SIGKILL to the process group a worker of ``pid`` leads (what its pipelines started and left)."""
+    if pid is None or not hasattr(os, "killpg"):
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:  # no such group left (or the worker never made it: nothing of ours to kill)
+        pass
+
+
 def _watch_parent(interval_s: float = 0.25) -> None:
     parent = mp.parent_process()
     parent_pid = parent.pid if parent is not None else os.getppid()
@@ -213,6 +235,8 @@ def _watch_parent(interval_s: float = 0.25) -> None:
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(interval_s)
+        if os.getpgrp() == os.getpid():  # what the pipelines started goes too (and this process with it)
+            kill_group(os.getpid())
         os._exit(1)  # orphaned (re-parented to init or a subreaper): stop now, whatever is running
 
     threading.Thread(target=watch, name="skewcheck-parent-watch", daemon=True).start()
@@ -401,6 +425,7 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
             self.process.join(_JOIN_S)
+        kill_group(self.process.pid)
         self.conn.close()
 
 

@@ -163,3 +163,22 @@ def exits_when_its_result_is_pickled_on_0(path: str) -> np.ndarray:
     if os.path.basename(path).startswith("0"):
         return tensor.astype(np.dtype(np.float32, metadata={"exit": _ExitsWhenPickled()}))
     return tensor
+
+
+def prints(data: bytes) -> np.ndarray:
+    """20,000 lines of print() and 20,000 written to descriptor 1 per image (a debug leftover)."""
+    for i in range(20_000):
+        print(f"debug: row {i} of the decoded image")
+    os.write(1, b"".join(b"libfoo: stdout line %d\n" % i for i in range(20_000)))
+    return pil(data)
+
+
+def starts_a_process(data: bytes) -> np.ndarray:
+    """Starts a process that outlives the call (a helper daemon, a leaked Popen): it inherits the
+    pipeline's stdout and stderr. Its pid is appended to $SKEWCHECK_TEST_PIDS."""
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    with open(os.environ["SKEWCHECK_TEST_PIDS"], "a") as out:
+        out.write(f"{child.pid}\n")
+    return pil(data)

@@ -36,6 +36,11 @@ def _compare(images: Path, *extra: str, serve: str = PIPELINE) -> tuple[int, lis
         (["--timeout", "inf"], "--timeout must be a positive, finite number of seconds, got inf"),
         (["--timeout", "nan"], "--timeout must be a positive, finite number of seconds, got nan"),
         (["--workers", "1", "--timeout", "nan"], "--timeout must be a positive, finite number of seconds"),
+        (["--atol", "nan"], "--atol must be a finite number of 0 or more, got nan"),
+        (["--rtol", "nan"], "--rtol must be a finite number of 0 or more, got nan"),
+        (["--atol", "inf"], "--atol must be a finite number of 0 or more, got inf"),
+        (["--rtol", "-1e-3"], "--rtol must be a finite number of 0 or more, got -0.001"),
+        (["--workers", "100000"], "--workers 100000 is more processes than this machine can run: at most"),
     ],
 )
 def test_non_finite_numbers_are_usage_errors(image_dir, flags, message):

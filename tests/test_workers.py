@@ -358,3 +358,31 @@ def test_a_pooled_audit_leaves_no_handoff_folder(image_dir):
     skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, workers=1)
     after = {p for place in places if place.is_dir() for p in place.glob("skewcheck-handoff-*")}
     assert after <= before
+
+
+def test_a_killed_runs_handoff_folder_is_removed_by_the_next_pool(image_dir, tmp_path):
+    """A run that ends without closing its pool (SIGKILL, the OOM killer) leaves its folder in
+    /dev/shm; the next pool removes it, and only the folders whose process is gone."""
+    import os
+    import subprocess
+    import sys
+
+    from skewcheck.handoff import HandoffDir
+
+    left = subprocess.run(
+        [sys.executable, "-c", "from skewcheck.handoff import HandoffDir; print(HandoffDir().path)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()  # the process ended without close(): as if killed
+    assert Path(left).is_dir()
+    live = Path(HandoffDir().path)  # this process's: alive
+    try:
+        skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, workers=1)
+        assert not Path(left).exists()
+        assert live.is_dir() and live.name.startswith(f"skewcheck-handoff-{os.getpid()}-")
+    finally:
+        import shutil
+
+        shutil.rmtree(left, ignore_errors=True)
+        shutil.rmtree(live, ignore_errors=True)

@@ -19,8 +19,10 @@ import contextlib
 import logging
 import math
 import os
+import signal
 import socket
 import sys
+import threading
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
@@ -62,8 +64,27 @@ def _init(**options: Any) -> None:
     if not is_verbose():
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     with contextlib.nullcontext() if is_verbose() else capture_native_stderr():  # the level notice itself
-        ray.init(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=is_verbose(), **options)
+        with _signal_handlers_kept():
+            ray.init(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=is_verbose(), **options)
     _cluster_errors_to_stderr()
+
+
+@contextlib.contextmanager
+def _signal_handlers_kept() -> Iterator[None]:
+    """SIGINT's and SIGTERM's handlers as they were before the block.
+
+    ``ray.init`` sets its own for SIGTERM in a driver (``sys.exit(15)``) and its core worker installs
+    absl's failure signal handler (C++) over Python's: a SIGTERM then dumped ``*** SIGTERM received
+    ... PC:`` and ended the process with 15, past skewcheck's interruption (exit 143, the stale
+    report removed, workers stopped). Setting the earlier handlers again from Python puts Python's
+    own C handler back too."""
+    main = threading.current_thread() is threading.main_thread()  # signal.signal works there only
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)  # None: not set from Python
 
 
 def _cluster_errors_to_stderr() -> None:

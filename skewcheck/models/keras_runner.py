@@ -20,6 +20,7 @@ from skewcheck.models._common import (
 )
 from skewcheck.models.base import ModelInfo, TensorSpec
 from skewcheck.models.batched import BatchedRunner
+from skewcheck.models.keras_archive import check_keras_archive
 from skewcheck.native import capture_native_stderr, import_tensorflow
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -56,6 +57,8 @@ class KerasRunner(BatchedRunner):
         if not _looks_valid(path, fmt):
             kind = "a .keras zip archive" if fmt == "keras" else "an HDF5 file"
             raise UsageError(f"cannot load model {path}: not {kind} (corrupt or wrong extension)")
+        if fmt == "keras":
+            check_keras_archive(path)  # before Keras inflates config.json into memory
         tf = import_tensorflow()
         import keras  # noqa: PLC0415 (after import_tensorflow, which silences the logs)
 

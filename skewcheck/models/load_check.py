@@ -10,6 +10,12 @@ the real load then raises it again, with its own message.
 One checker process serves every check of a run (TensorFlow is imported once, in parallel with the
 parent's own import), and a file's bytes are checked once per process. It ends when its stdin
 closes, i.e. with skewcheck.
+
+A mutated file can also ask for memory without end (a 2.4 KB one took the checker to 5.8 GB), and
+the real load would do the same in skewcheck's own process. So each check runs under an address
+space limit (``RLIMIT_AS``): what the checker had mapped after TensorFlow's import plus
+:func:`memory_budget` of the file. A load that runs into it (``MemoryError``, or a native abort)
+is that model's load error.
 """
 
 from __future__ import annotations
@@ -53,14 +59,39 @@ def check(path):
     for d in interp.get_output_details():
         interp.get_tensor(d["index"])
 
+def limit_memory(budget):
+    try:
+        import resource
+        with open("/proc/self/status") as status:
+            mapped = next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmSize:"))
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        soft = mapped + budget
+        resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    except Exception:
+        pass  # no /proc (macOS, Windows), or no RLIMIT_AS: unlimited, as before
+
 sys.stdout.write("ready\n"); sys.stdout.flush()
 for line in sys.stdin:
+    budget, _, path = line.rstrip("\n").partition(" ")
+    limit_memory(int(budget))
     try:
-        check(line.rstrip("\n"))
+        check(path)
+    except MemoryError:  # also C++'s std::bad_alloc
+        sys.stdout.write("memory\n"); sys.stdout.flush()
+        continue
     except Exception:
         pass  # a Python error: the parent's own load raises it again, in its own words
     sys.stdout.write("ok\n"); sys.stdout.flush()
 """
+
+MIN_BUDGET = 2 * 2**30  # bytes the checker may map beyond TensorFlow's import, for any file
+BUDGET_PER_FILE_BYTE = 64  # and per byte of the file: tensor arenas, a delegate's packed weights
+
+
+def memory_budget(size: int) -> int:
+    """Bytes a check of a ``size``-byte file may map on top of what TensorFlow's import mapped."""
+    return max(MIN_BUDGET, BUDGET_PER_FILE_BYTE * size)
+
 
 _checked: set[str] = set()  # sha256 of files that loaded and ran in the checker
 _proc: subprocess.Popen[bytes] | None = None
@@ -71,8 +102,10 @@ def start_checker() -> None:
     global _proc
     if _proc is not None and _proc.poll() is None:
         return
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # the TFLite interpreter runs on the CPU: no CUDA mappings
     _proc = subprocess.Popen(
         [sys.executable, "-c", _CHECKER],
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=None if is_verbose() else subprocess.DEVNULL,
@@ -118,20 +151,22 @@ def _exit_text(code: int | None) -> str:
 
 def check_tflite_loads(path: Path) -> None:
     """Raise UsageError when loading and running ``path`` kills (or hangs) a checker process."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
     if digest in _checked:
         return
     start_checker()
     proc = _proc
     assert proc is not None and proc.stdin is not None
     deadline = time.monotonic() + TIMEOUT_S
+    budget = memory_budget(len(data))
     try:
         if not hasattr(proc, "_skewcheck_ready"):
             if _read_line(proc, deadline) != b"ready\n":
                 _stop_checker()
                 return  # the checker itself could not start (no TensorFlow?): the real load will say why
             proc._skewcheck_ready = True  # type: ignore[attr-defined]
-        proc.stdin.write(os.fsencode(str(path.resolve())) + b"\n")
+        proc.stdin.write(b"%d " % budget + os.fsencode(str(path.resolve())) + b"\n")
         proc.stdin.flush()
         answer = _read_line(proc, deadline)
     except TimeoutError:
@@ -145,6 +180,11 @@ def check_tflite_loads(path: Path) -> None:
     if answer == b"ok\n":
         _checked.add(digest)
         return
+    if answer == b"memory\n":
+        raise UsageError(
+            f"cannot load model {path}: loading it asked for more than {budget / 2**30:.1f} GiB of memory "
+            "(beyond TensorFlow's own) in a check process; the file is corrupt or too large to check"
+        )
     code = proc.wait()
     _stop_checker()
     raise UsageError(

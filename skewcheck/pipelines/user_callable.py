@@ -193,7 +193,7 @@ class CallablePipeline:
         cwd = os.getcwd()
         watch = DecoderWatch()
         try:
-            with capture_native_stderr() as native, self._settings, watch.watching():
+            with capture_native_stderr(stdout=True) as native, self._settings, watch.watching():
                 try:
                     result = self._call(path)
                     tensor = check_numeric(to_numpy(result))
