@@ -2,7 +2,7 @@
 
 * a trait (EXIF orientation, ICC, CMYK, alpha, decode failures …) whose share differs from the
   reference's with a 95 % interval that excludes zero, by one point or more; without a
-  reference, every risky trait present at all; decode failures whenever there are any;
+  reference, every risky trait present at all; with one, also every risky trait it never shows;
 * a number whose PSI is 0.1 or more (``moderate``), 0.25 or more (``major``), and above its
   noise floor (skewcheck/profile/drift.py);
 * a format, mode, bit depth or chroma subsampling whose share differs from the reference's by five
@@ -52,8 +52,9 @@ def flags(profile: dict[str, Any]) -> list[dict[str, str]]:
     for name, trait in profile["traits"].items():
         here = f"{pct(trait['share'] or 0)} of these images {trait['carries']}"
         if has_reference:
-            failing = name == "decode_failure" and trait["count"] > 0  # always worth a line
-            if not failing and not _significant(trait.get("difference"), 0.01):
+            # a risky trait the reference never shows is worth a line, significant or not
+            new = name in RISKY and trait["count"] > 0 and trait["reference"]["count"] == 0
+            if not new and not _significant(trait.get("difference"), 0.01):
                 continue
             there = trait["reference"]["share"] or 0
             level = "warning" if name in RISKY and trait["difference"]["value"] > 0 else "info"
@@ -68,7 +69,7 @@ def flags(profile: dict[str, Any]) -> list[dict[str, str]]:
         return out
     for name, number in profile["numbers"].items():
         drift = number.get("drift")
-        if drift is None or drift["psi"] < max(MODERATE_PSI, drift["psi_noise95"]):
+        if drift is None or drift["psi"] < MODERATE_PSI or drift["psi"] <= drift["psi_noise95"]:
             continue
         major = drift["psi"] >= MAJOR_PSI
         unit = f" {number['unit']}" if number["unit"] in ("px", "MP", "bytes") else ""
@@ -77,8 +78,7 @@ def flags(profile: dict[str, Any]) -> list[dict[str, str]]:
                 "property": name,
                 "level": "warning" if major else "info",
                 "text": (
-                    f"{name}: median {_num(number['median'])}{unit} here, "
-                    f"{_num(number['reference']['median'])}{unit} in the reference "
+                    f"{name}: {_spread(number)}{unit} here, {_spread(number['reference'])}{unit} in the reference "
                     f"(PSI {drift['psi']:.2f}, {'major' if major else 'moderate'} shift)"
                 ),
             }
@@ -98,6 +98,10 @@ def flags(profile: dict[str, Any]) -> list[dict[str, str]]:
                     }
                 )
     return out
+
+
+def _spread(d: dict[str, Any]) -> str:
+    return f"median {_num(d['median'])} (5-95 %: {_num(d['p05'])}-{_num(d['p95'])})"
 
 
 def _num(value: float) -> str:
