@@ -1,4 +1,5 @@
-"""Pixel statistics of one image, measured on a downscaled decode (at most ``THUMB`` px a side).
+"""Pixel statistics of one image, measured on a downscaled decode (at most ``THUMB`` px a side;
+skewcheck/profile/read_image.py says how it is made).
 
 All values are on the 0-255 scale of 8-bit pixels, after conversion to RGB:
 
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-THUMB = 256  # the long side of the decode the statistics are measured on
+THUMB = 128  # the longest side of the decode the statistics are measured on
 
 
 def pixel_stats(rgb: np.ndarray) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Pillow opens lazily: format, mode, size, EXIF, ICC, JPEG tables and sampling come from the
 headers. The pixels are decoded once, small: a JPEG through ``Image.draft`` (the decoder's own
-DCT scaling to 1/2, 1/4 or 1/8), anything else decoded and then reduced to ``THUMB`` px a side.
+DCT scaling to 1/2, 1/4 or 1/8), anything else decoded whole; then reduced by the smallest
+integer factor (a box filter, ``Image.reduce``) that brings the long side to ``THUMB`` px or less.
 That decode also tells whether the file is whole: a file that does not open or does not decode
 is a decode failure with its reason, never an exception out of this module.
 
@@ -18,6 +19,7 @@ A record (the profile JSON's ``images`` items, ``skewcheck.profile/v1``)::
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from typing import Any
 
@@ -140,9 +142,9 @@ def _decode(im: Image.Image, data: bytes) -> tuple[str, str | None, np.ndarray |
         return ("truncated" if "truncat" in text.lower() else "corrupt"), text, None
     except Exception as exc:  # noqa: BLE001
         return "corrupt", f"{type(exc).__name__}: {one_line(exc)}", None
-    small = im.copy()
-    small.thumbnail((THUMB, THUMB))
-    rgb = np.asarray(small.convert("RGB"))
+    rgb_image = im.convert("RGB")  # a JPEG is already small here (its draft)
+    factor = math.ceil(max(rgb_image.size) / THUMB)
+    rgb = np.asarray(rgb_image.reduce(factor) if factor > 1 else rgb_image)  # box filter, integer factor
     if im.format == "JPEG" and missing_end(data):
         return "truncated", "no end-of-image marker after the scan (decoders differ on such a file)", rgb
     return "ok", None, rgb
