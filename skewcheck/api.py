@@ -62,6 +62,8 @@ def compare(
     engine: str = "local",
     ray_address: str | None = None,
     sample: int | float | str | None = None,
+    traffic: str | Path | dict[str, Any] | None = None,
+    fail_on_traffic_share: float | None = None,
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
@@ -101,8 +103,13 @@ def compare(
     joining the cluster at ``ray_address`` or starting a local one; ``train``, ``serve`` and
     ``model`` must then be references, and the report is the same as ``engine="local"``'s, plus
     ``summary.engine`` (docs/scale.md).
+    ``traffic``: a profile of production inputs (``skewcheck profile --report p.json``, or its
+    loaded dict): each finding gets the share of traffic carrying its trigger and the findings are
+    ranked by it; ``fail_on_traffic_share`` fails the gate when a finding's weighted share exceeds
+    it (skewcheck/profile/traffic.py, docs/profile.md).
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
+    production = _traffic(traffic, fail_on_traffic_share)
     if fail_on not in GATES:
         raise UsageError(f"--fail-on must be one of {', '.join(GATES)}, got {fail_on!r}")
     check_device_name(device)
@@ -212,7 +219,26 @@ def compare(
     if source is not None:
         report.summary["engine"] = source.summary()  # which images Ray retried or lost, if any
     report.summary["skipped_files"] = files.discovery.summary()  # symlinks to folders, FIFOs, loops... and why
+    if production is not None:
+        from skewcheck.profile.traffic import apply_traffic
+
+        apply_traffic(report, production, fail_on_traffic_share)
     return report
+
+
+def _traffic(traffic: str | Path | dict[str, Any] | None, max_share: float | None) -> dict[str, Any] | None:
+    """The production profile, read before any work (a bad one is a usage error)."""
+    if max_share is not None and not 0 <= max_share <= 1:
+        raise UsageError(f"--fail-on-traffic-share must be between 0 and 1, got {max_share}")
+    if traffic is None:
+        if max_share is not None:
+            raise UsageError("--fail-on-traffic-share needs --traffic PROFILE.json")
+        return None
+    if isinstance(traffic, dict):
+        return traffic
+    from skewcheck.profile.traffic import load_profile
+
+    return load_profile(traffic)
 
 
 def _endpoint(

@@ -73,6 +73,7 @@ class Finding:
     gross_images: int = (
         0  # its images whose serve tensor is grossly changed, this finding credited (attribution.damage)
     )
+    traffic: dict[str, Any] | None = None  # compare --traffic: its share of production (skewcheck.profile.traffic)
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
@@ -92,6 +93,7 @@ class Finding:
             "gross_images": self.gross_images,
             "absorbed": self.absorbed,
             "examples": self.examples,
+            **({"traffic": self.traffic} if self.traffic is not None else {}),
         }
 
     def expectation_text(self) -> str | None:

@@ -158,6 +158,16 @@ def compare_cmd(
         "--ray-address",
         help="with --engine ray: join this Ray cluster (e.g. ray://head:10001 or auto); default: start a local one",
     ),
+    traffic: Path | None = typer.Option(
+        None,
+        "--traffic",
+        help="a production profile (skewcheck profile --report p.json): weight and rank each finding by the share of traffic that carries its trigger",
+    ),
+    fail_on_traffic_share: float | None = typer.Option(
+        None,
+        "--fail-on-traffic-share",
+        help="with --traffic: also fail when a finding's weighted share of production (e.g. 0.05) exceeds this",
+    ),
     example: bool = typer.Option(
         False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"
     ),
@@ -230,6 +240,8 @@ def compare_cmd(
                 endpoint_verify=False if o["endpoint_insecure"] else (str(endpoint_ca) if endpoint_ca else True),
                 engine=o["engine"],
                 ray_address=o["ray_address"],
+                traffic=o["traffic"],
+                fail_on_traffic_share=o["fail_on_traffic_share"],
             )
             if not quiet:
                 render(result.to_dict(lazy_images=True), console_for())

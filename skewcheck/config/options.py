@@ -72,6 +72,8 @@ OPTIONS: tuple[Option, ...] = (
     _o("endpoint_ca", "string", "endpoint serve side: CA bundle (PEM)", path=PATH),
     _o("endpoint_bytes", "string", "v2 endpoint, image mode: how bytes are sent", choices=("b64", "binary")),
     _o("endpoint_insecure", "boolean", "endpoint serve side: do not verify TLS"),
+    _o("traffic", "string", "a production profile (skewcheck profile --report p.json)", path=PATH),
+    _o("fail_on_traffic_share", "number", "with traffic: fail above this weighted share", minimum=0.0, maximum=1.0),
     _o("engine", "string", "where the pipelines run", choices=("local", "ray")),
     _o("ray_address", "string", "with engine ray: the cluster to join"),
     _o("example", "boolean", "run on the bundled example"),

@@ -97,6 +97,8 @@ def _findings(findings: list[dict[str, Any]], summary: dict[str, Any]) -> list[s
         if f["evidence"]:
             what += f"<br>evidence: {md(evidence_text(f['evidence']))}"
         what += f"<br>{md(impact_text(f, summary))}"
+        if f.get("traffic"):
+            what += f"<br>traffic: {md(f['traffic']['sentence'])}"
         if f.get("examples"):
             what += "<br>e.g. " + ", ".join(md(e) for e in f["examples"][:3])
         out.append(

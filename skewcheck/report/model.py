@@ -48,6 +48,7 @@ class Report:
     divergence: dict[str, Any] | None = None  # first divergent step, when both pipelines are declarative
     damage: list[Damage] = field(default_factory=list)  # what the run broke, whatever the diagnosis says
     images_root: str | None = None  # the --images folder or URI: image paths in the report are relative to it
+    max_traffic_share: float | None = None  # gate (compare --traffic): fail when a finding's weighted share exceeds it
 
     @property
     def failing_damage(self) -> list[Damage]:
@@ -74,10 +75,19 @@ class Report:
         return self.max_flip_rate is not None and rate is not None and rate > self.max_flip_rate
 
     @property
+    def traffic_share_failed(self) -> bool:
+        """A finding weighs more of production traffic than ``--fail-on-traffic-share`` allows."""
+        limit = self.max_traffic_share
+        return limit is not None and any(
+            (f.traffic or {}).get("weighted") is not None and f.traffic["weighted"] > limit  # type: ignore[index]
+            for f in self.findings
+        )
+
+    @property
     def exit_code(self) -> int:
         if self.audit_error is not None:
             return int(ExitCode.AUDIT)
-        failed = self.failing_findings or self.failing_damage or self.flip_rate_failed
+        failed = self.failing_findings or self.failing_damage or self.flip_rate_failed or self.traffic_share_failed
         return int(ExitCode.SKEW if failed else ExitCode.PASS)
 
     @property
@@ -93,6 +103,7 @@ class Report:
         worst = max([f.severity for f in self.findings] + [d.severity for d in self.damage], default=None)
         on_gate = self.failing_findings or self.failing_damage
         failed = (["fail-on"] if on_gate else []) + (["max-flip-rate"] if self.flip_rate_failed else [])
+        failed += ["fail-on-traffic-share"] if self.traffic_share_failed else []
         rate = self.flip_rate
         return {
             "fail_on": self.gate,

@@ -142,6 +142,8 @@ def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any], exp
         if f.get("probe_expectation"):
             body.append(f"\nprobes: {f['probe_expectation']}", style="magenta")
         body.append(f"\nfix: {f['fix']}", style="cyan")
+        if f.get("traffic"):
+            body.append(f"\ntraffic: {f['traffic']['sentence']}", style="yellow")
         body.append(
             f"\n{impact_text(f, summary)}", style="green" if (f.get("impact") or {}).get("flips_recovered") else "dim"
         )

@@ -1,0 +1,44 @@
+"""A profile as a value: its plain data (``to_dict()``, what every format renders from) and the
+per-file records, streamed into the JSON (``skewcheck.profile/v1``, docs/profile.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from skewcheck.profile.tally import RecordSpool
+
+SCHEMA = "skewcheck.profile/v1"
+
+
+@dataclass
+class Profile:
+    data: dict[str, Any]  # everything but the per-file records; "schema" first
+    records: RecordSpool | None = None
+
+    def to_dict(self, files: bool = False) -> dict[str, Any]:
+        """The plain data; ``files`` adds the per-file records (a list of them all)."""
+        return {**self.data, "files": list(self.records or ())} if files else dict(self.data)
+
+    def iter_json(self, indent: int = 2) -> Iterator[str]:
+        """``json.dumps(self.to_dict(files=True), indent=indent)`` in pieces, one per file record."""
+        head = json.dumps(self.data, indent=indent, ensure_ascii=False)
+        assert head.endswith("\n}")
+        yield head[:-2] + ",\n" + " " * indent + '"files": ['
+        pad = "\n" + " " * (2 * indent)
+        first = True
+        for record in self.records or ():
+            text = json.dumps(record, indent=indent, ensure_ascii=False).replace("\n", pad)
+            yield ("" if first else ",") + pad + text
+            first = False
+        yield ("]" if first else "\n" + " " * indent + "]") + "\n}\n"
+
+    def write_json(self, out: IO[str]) -> None:
+        for piece in self.iter_json():
+            out.write(piece)
+
+    def close(self) -> None:
+        if self.records is not None:
+            self.records.close()

@@ -1,0 +1,159 @@
+"""``skewcheck profile``: stream a folder of real inputs (and a reference set) into a Profile.
+
+The files come from compare's discovery (every regular file, symlink policy, URIs through
+pyarrow, ``--sample``); each is read by :func:`skewcheck.profile.read_image.read_file`, in
+``workers`` processes when the set is large enough (one record a file, in the folder's order:
+the profile is the same whatever the number of workers). No model, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from skewcheck import __version__
+from skewcheck.errors import UsageError
+from skewcheck.images.discover import ImageFiles, check_images_dir
+from skewcheck.images.sample import SampledFiles, parse_sample
+from skewcheck.images.source import ImageFile, ImageRoot, is_uri, relative_name
+from skewcheck.profile import summarise
+from skewcheck.profile.flags import flags
+from skewcheck.profile.model import SCHEMA, Profile
+from skewcheck.profile.pixels import THUMB
+from skewcheck.profile.read_image import read_file
+from skewcheck.profile.tally import Tally
+from skewcheck.worker_count import AUTO, parse_workers, usable_cpus
+
+ProgressFn = Callable[[int, int], None]
+MIN_IMAGES_FOR_WORKERS = 200  # below this, starting processes costs more than it saves
+CHUNK = 32
+
+
+def profile(
+    images: str | Path,
+    reference: str | Path | None = None,
+    *,
+    sample: int | float | str | None = None,
+    seed: int = 0,
+    workers: int | str = AUTO,
+    progress: ProgressFn | None = None,
+) -> Profile:
+    """Profile the files under ``images`` (a folder or a URI), and their drift from the files under
+    ``reference`` when given. ``sample`` draws a seeded sample of ``images`` (the reference is
+    read whole). Usage problems raise :class:`skewcheck.errors.UsageError`."""
+    wanted = parse_sample(sample)
+    count = parse_workers(workers)
+    root = _root(images, "--images")
+    ref_root = _root(reference, "--reference") if reference is not None else None
+    files: Any = ImageFiles(root)
+    if not len(files):
+        raise UsageError(f"no files found under {root}")
+    sampled = SampledFiles(files, root, wanted, seed, lambda name: (None, None)) if wanted is not None else None
+    ref_files = ImageFiles(ref_root) if ref_root is not None else None
+    if ref_files is not None and not len(ref_files):
+        raise UsageError(f"--reference: no files found under {ref_root}")
+    chosen = sampled if sampled is not None else files
+    total = len(chosen) + (len(ref_files) if ref_files is not None else 0)
+    n_workers = _workers(count, total)
+    current = Tally(keep_records=True)
+    reference_tally = Tally(keep_records=False) if ref_files is not None else None
+    done = 0
+    if progress is not None:
+        progress(0, total)
+    with _reader(n_workers) as read:
+        for tally, some, where in ((current, chosen, root), (reference_tally, ref_files, ref_root)):
+            if tally is None or some is None or where is None:
+                continue
+            for record in read(_named(some, where)):
+                tally.add(record)
+                done += 1
+                if progress is not None and (done % CHUNK == 0 or done == total):
+                    progress(done, total)
+    data: dict[str, Any] = {
+        "schema": SCHEMA,
+        "skewcheck_version": __version__,
+        "images": _set_summary(root, current, files),
+        "reference": _set_summary(ref_root, reference_tally, ref_files) if reference_tally is not None else None,
+        "thumbnail_side": THUMB,
+    }
+    if sampled is not None:
+        data["images"]["sample"] = sampled.summary(seed, [])
+    data["traits"] = summarise.traits(current, reference_tally)
+    data["categories"] = summarise.categories(current, reference_tally)
+    data["numbers"] = summarise.numbers(current, reference_tally, seed)
+    data["sizes"] = dict(sorted(current.sizes.items(), key=lambda kv: (-kv[1], kv[0])))
+    data["failures"] = {"count": current.failure_count, "listed": current.failures}
+    data["flags"] = flags(data)
+    return Profile(data, current.records)
+
+
+def _set_summary(root: ImageRoot | None, tally: Tally | None, files: Any) -> dict[str, Any]:
+    assert tally is not None
+    return {
+        "source": str(root),
+        "files": tally.files,
+        "opened": tally.opened(),
+        "decoded": tally.categories["status"]["ok"],
+        "skipped_files": files.discovery.summary(),
+    }
+
+
+def _root(value: str | Path, option: str) -> ImageRoot:
+    if is_uri(value):
+        from skewcheck.images.uri import open_folder
+
+        try:
+            return open_folder(str(value))
+        except UsageError as exc:
+            raise UsageError(str(exc).replace("--images", option, 1)) from None
+    if option != "--images" and not Path(value).is_dir():
+        raise UsageError(f"{option} must be a folder of images: {value}")
+    return check_images_dir(Path(value))
+
+
+def _named(files: Iterable[ImageFile], root: ImageRoot) -> Iterator[tuple[ImageFile, str]]:
+    for file in files:
+        yield file, relative_name(file, root)
+
+
+def _read_one(item: tuple[ImageFile, str]) -> dict[str, Any]:
+    return read_file(*item)
+
+
+def _workers(count: int | str, total: int) -> int:
+    if count != AUTO:
+        assert isinstance(count, int)
+        if count < 0:
+            raise UsageError(f"--workers must be 0 (in-process) or more, got {count}")
+        return count
+    cpus = usable_cpus()
+    return cpus if cpus > 1 and total >= MIN_IMAGES_FOR_WORKERS else 0
+
+
+class _reader:
+    """A function from (file, name) pairs to records, in order: in this process, or a pool's."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: Any = None
+
+    def __enter__(self) -> Callable[[Iterable[tuple[ImageFile, str]]], Iterator[dict[str, Any]]]:
+        if self.workers == 0:
+            return lambda items: map(_read_one, items)
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload(["skewcheck.profile.read_image"])
+        self._pool = context.Pool(self.workers)
+        pool = self._pool
+        return lambda items: pool.imap(_read_one, items, chunksize=CHUNK)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            if exc[0] is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool.join()
