@@ -6,7 +6,7 @@ import atexit
 import os
 import sys
 
-from skewcheck.cli import compare, inspect, probe_images, snapshot  # noqa: F401  (each registers its command)
+from skewcheck.cli import augment, compare, inspect, probe_images, snapshot  # noqa: F401  (each registers its command)
 from skewcheck.cli.app import app
 from skewcheck.errors import AuditError, ExitCode, UsageError
 from skewcheck.safe_text import visible
