@@ -29,8 +29,8 @@ def render_terminal(data: dict[str, Any], console: Console) -> None:
     console.print(Text(setup_line(data)))
     findings = data["findings"]
     if findings:
-        rows = [finding_cells(f) for f in findings]
-        console.print(_table("Findings", FINDING_HEADERS, rows, [_STYLE.get(f["severity"]) for f in findings]))
+        rows = [finding_cells(f)[:-1] for f in findings]  # examples: in the file reports
+        console.print(_table("Findings", FINDING_HEADERS[:-1], rows, [_STYLE.get(f["severity"]) for f in findings]))
     else:
         console.print(Text("No finding."))
     rows = [range_cells(t, data["summary"]) for t in data["transforms"]]
