@@ -191,3 +191,13 @@ def test_help_does_not_import_tensorflow() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.stdout.split() == ["0", "False", "False", "True"], proc.stderr
+
+
+def test_a_keras_layer_is_a_transform_whose_boxes_stay_behind(tmp_path: Path) -> None:
+    """RandomFlip flips about half the images (its own seeded draw); the boxes do not follow."""
+    code, output, data = run(_detector_args(tmp_path, f"{AUG / 'detection_policy.py'}:keras_policy"), tmp_path)
+    assert code == 1, output
+    (t,) = data["transforms"]
+    assert t["source"] == "keras layer" and not t["moves_boxes"]
+    result = t["results"][0]
+    assert 0 < result["found_elsewhere"] < 12 and result["transform_errors"] == 0
