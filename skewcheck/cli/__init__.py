@@ -6,7 +6,15 @@ import atexit
 import os
 import sys
 
-from skewcheck.cli import check_config, compare, inspect, probe_images, profile, snapshot  # noqa: F401  (each registers its command)
+from skewcheck.cli import (  # noqa: F401  (each registers its command)
+    augment,
+    check_config,
+    compare,
+    inspect,
+    probe_images,
+    profile,
+    snapshot,
+)
 from skewcheck.cli.app import app
 from skewcheck.errors import AuditError, ExitCode, UsageError
 from skewcheck.safe_text import visible

@@ -1,0 +1,99 @@
+"""``skewcheck.augment.audit_policy(...) -> AugmentReport``: the API the ``augment`` command wraps."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from skewcheck.augment.report import AugmentReport
+from skewcheck.errors import UsageError
+
+
+def _fraction(flag: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1):
+        raise UsageError(f"{flag} must be a number in (0, 1], got {value!r}")
+
+
+def audit_policy(
+    *,
+    model: Any,
+    train: str | Callable[..., Any],
+    augment: str,
+    images: str | Path,
+    labels: str | Path | None = None,
+    class_names: str | Path | list[str] | None = None,
+    task: str | None = None,
+    threshold: float = 0.5,
+    postprocess: str | Callable[..., Any] | None = None,
+    fail_on: str = "major",
+    max_drop: float = 5.0,
+    confidence: float = 0.7,
+    break_share: float = 0.25,
+    value_range: str | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    unsafe_load: bool = False,
+) -> AugmentReport:
+    """Audit the augmentation policy ``augment`` (a TOML spec or ``aug.py:policy``) against
+    ``model`` on the ``images`` as ``train`` decodes them (docs/augment.md). Usage problems raise
+    :class:`~skewcheck.errors.UsageError`; an audit that cannot run raises
+    :class:`~skewcheck.errors.AuditError`."""
+    from skewcheck.api import _class_names, _load_model
+    from skewcheck.augment.audit import AugmentInputs, run_augment_audit
+    from skewcheck.augment.spec import load_spec
+    from skewcheck.augment.value_range import parse_value_range
+    from skewcheck.comparison.outputs import check_task, load_postprocess
+    from skewcheck.images.discover import ImageFiles, check_images_dir
+    from skewcheck.images.labels import read_labels
+    from skewcheck.images.source import ImageFile, relative_name
+    from skewcheck.models._common import check_device_name
+    from skewcheck.native import quiet_imports, quiet_tensorflow_env
+    from skewcheck.pipelines import load_pipeline
+    from skewcheck.report.model import GATES
+
+    if fail_on not in GATES:
+        raise UsageError(f"--fail-on must be one of {', '.join(GATES)}, got {fail_on!r}")
+    if not (isinstance(max_drop, (int, float)) and math.isfinite(max_drop) and 0 <= max_drop <= 100):
+        raise UsageError(f"--max-drop must be a number of points from 0 to 100, got {max_drop!r}")
+    _fraction("--confidence", confidence)
+    _fraction("--break-share", break_share)
+    check_device_name(device)
+    check_task(task, threshold, postprocess)
+    if model is None or (isinstance(model, str) and model.strip().lower() in ("", "none")):
+        raise UsageError("augment measures the model's answers: --model is required")
+    span = parse_value_range(value_range)
+    transforms = load_spec(str(augment))
+    root = check_images_dir(Path(images))
+    quiet_tensorflow_env()
+    with quiet_imports():
+        pipeline = load_pipeline(train, what="--train", images_root=root)
+    post = load_postprocess(postprocess)
+    names = _class_names(class_names)
+    label_map = read_labels(Path(labels), names) if labels is not None else {}
+    skip: set[ImageFile] = {Path(labels).absolute()} if labels is not None else set()
+    files = [(relative_name(f, root), f) for f in ImageFiles(root, skip=skip)]
+    if not files:
+        raise UsageError(f"no files found under {root}")
+    with quiet_imports():
+        runner = _load_model(model, device, unsafe_load)
+    inputs = AugmentInputs(
+        runner=runner,
+        train=pipeline,
+        files=sorted(files, key=lambda f: f[0]),
+        transforms=transforms,
+        labels=label_map,
+        class_names=names,
+        task=task,
+        threshold=threshold,
+        postprocess=post,
+        value_range=span,
+        seed=seed,
+        confidence=confidence,
+        break_share=break_share,
+        max_drop=float(max_drop),
+        gate=fail_on,
+        spec_ref=str(augment),
+    )
+    return run_augment_audit(inputs)
