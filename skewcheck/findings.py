@@ -73,6 +73,7 @@ class Finding:
     gross_images: int = (
         0  # its images whose serve tensor is grossly changed, this finding credited (attribution.damage)
     )
+    location: dict[str, Any] | None = None  # where its cause sits in two Python pipelines (skewcheck.trace)
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
@@ -92,6 +93,7 @@ class Finding:
             "gross_images": self.gross_images,
             "absorbed": self.absorbed,
             "examples": self.examples,
+            "location": self.location,
         }
 
     def expectation_text(self) -> str | None:

@@ -47,6 +47,7 @@ class Report:
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # finding key → thumbnails
     divergence: dict[str, Any] | None = None  # first divergent step, when both pipelines are declarative
     damage: list[Damage] = field(default_factory=list)  # what the run broke, whatever the diagnosis says
+    line_trace: dict[str, Any] | None = None  # the images traced line by line, when both pipelines are callables
 
     @property
     def failing_damage(self) -> list[Damage]:
@@ -130,6 +131,8 @@ class Report:
         }
         if self.divergence is not None:
             out["divergence"] = self.divergence
+        if self.line_trace is not None:
+            out["line_trace"] = self.line_trace
         if self.audit_error is not None:
             out["audit_error"] = self.audit_error
         return _finite(out)
