@@ -132,7 +132,10 @@ def test_every_report_format_shows_the_location(textured):
     )
     console = Console(width=400, file=io.StringIO(), color_system=None)
     render(report.to_dict(), console)
-    assert f"where: {where}" in console.file.getvalue()  # type: ignore[attr-defined]
+    assert (
+        "where: first difference here (traced on 0.png)\n"
+        f"train {TRAIN_HALVE[0]}:12\n{TRAIN_HALVE[2]}\nserve {SERVE_NEAREST[0]}:17\n{SERVE_NEAREST[2]}"
+    ) in "\n".join(cell.split("│")[-2].strip() for cell in console.file.getvalue().splitlines() if "│" in cell)  # type: ignore[attr-defined]
     assert f'<div class="location">where: {where}</div>' in report.to_html()
     markdown = report.to_markdown()
     assert "<br>where: train \\`tests/traced\\_pipelines/resize.py:12 small = blocks.mean(axis=(1, 3))\\`" in markdown

@@ -17,7 +17,6 @@ from skewcheck.report.common import (
     evidence_text,
     headline,
     impact_text,
-    location_text,
     pct,
     sample_text,
     to_pass,
@@ -142,9 +141,13 @@ def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any], exp
             body.append(f"\nevidence: {evidence_text(f['evidence'])}", style="dim")
         if f.get("probe_expectation"):
             body.append(f"\nprobes: {f['probe_expectation']}", style="magenta")
-        where = location_text(f)
-        if where:
-            body.append(f"\nwhere: {where}", style="magenta")
+        where = f.get("location")
+        if where:  # the other formats' sentence, one source line per row: the column is narrow
+            traced = f" (traced on {where['image']})" if where.get("image") else ""
+            body.append(f"\nwhere: first difference here{traced}", style="magenta")
+            for side in ("train", "serve"):
+                at = where[side]
+                body.append(f"\n  {side} {at['file']}:{at['line']}\n    {at['code']}", style="magenta")
         body.append(f"\nfix: {f['fix']}", style="cyan")
         body.append(
             f"\n{impact_text(f, summary)}", style="green" if (f.get("impact") or {}).get("flips_recovered") else "dim"
