@@ -20,7 +20,7 @@ MIN_SIDE = 4  # an image-like value has two axes at least this long
 MAX_CHANNELS = 4
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: == on its sample would be an array
 class Digest:
     """Shape and dtype of the value, ``SAMPLES`` evenly spaced points per long axis, statistics."""
 
