@@ -26,9 +26,23 @@ PIPELINES = [
     "--model",
     "none",
 ]
+TRACED = [  # Python pipelines in several modules: the findings name their lines (skewcheck.trace)
+    "compare",
+    "--model",
+    "none",
+    "--train",
+    "tests/traced_pipelines/train.py:preprocess",
+    "--serve",
+    "tests/traced_pipelines/serve.py:nearest",
+    "--images",
+    "skewcheck/example/images",
+]
 EXCERPTS = {  # file → excerpt name → the skewcheck arguments it shows
     REPO / "README.md": {"skewcheck compare --example": ["compare", "--example"]},
-    REPO / "docs" / "pipelines.md": {"skewcheck compare (declarative pipelines)": PIPELINES},
+    REPO / "docs" / "pipelines.md": {
+        "skewcheck compare (declarative pipelines)": PIPELINES,
+        "skewcheck compare (Python pipelines, line trace)": TRACED,
+    },
 }
 
 
@@ -54,7 +68,7 @@ def excerpt(args: list[str]) -> str:
     table = next(i for i, line in enumerate(lines) if line.startswith("┏"))
     end = next((i for i, line in enumerate(lines) if line.startswith("after every fix")), table)
     end += 1
-    while end < len(lines) and lines[end].strip() and not lines[end].startswith(("Accuracy", "┏", "Probe")):
+    while end < len(lines) and lines[end].strip() and not lines[end].startswith(("Accuracy", "┏", "Probe", "Worst")):
         end += 1  # the table's last rows, or the after-every-fix sentence, may wrap
     head, keep = [], True
     for line in lines[verdict:table]:  # drop the model/pipelines line (it names this machine's paths)

@@ -46,6 +46,7 @@ from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
 from skewcheck.report.records import RecordFile
 from skewcheck.report.thumbnails import ExampleStore, example_key
+from skewcheck.trace.locations import line_tracer
 
 if TYPE_CHECKING:
     from skewcheck.models.base import ModelRunner
@@ -98,6 +99,7 @@ class _Pair:
     repeats: dict[str, Outcome] = field(default_factory=dict)
     index: int = 0  # position in the audit's file order
     facts: PairFacts | None = None  # computed next to the tensors (run_image), else by the detectors
+    finding_keys: frozenset[Any] = frozenset()  # its observations' keys, once diagnosed
 
 
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
@@ -132,6 +134,7 @@ def _audit(
     records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
     damage = DamageTally()  # what the gate reads: input distances, paired correctness
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
+    lines = line_tracer(inputs.train, inputs.serve)  # both Python callables: traced after the audit
     attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
     replayer = _replayer(inputs, total)
     done = 0
@@ -159,6 +162,8 @@ def _audit(
                 )
             if tracer is not None:
                 tracer.offer(pair.file, pair.path, pair.train, pair.serve)
+            if lines is not None:
+                lines.offer(pair.file, pair.path, pair.train, pair.serve, pair.finding_keys)
         with np.errstate(all="ignore"):
             attributor.flush()  # the repaired tensors of this chunk through the model, batched
         for pair in pairs:
@@ -194,6 +199,7 @@ def _audit(
     if inputs.serve_source is not None:
         summary_dict["endpoint"] = inputs.serve_source.stats(summary.images)
     ranked = grade_and_rank(findings, attributor, totals, collector.flipped_sets)
+    line_trace = lines.attach(ranked) if lines is not None else None  # a few images, off the hot path
     answer = "answers change" if judge.judges(None) else "predictions flip"
     gate_damage = assess(
         damage, changed=totals.flips, judged=totals.predicted, answer=answer, findings=ranked, images=summary.images
@@ -215,6 +221,7 @@ def _audit(
         max_flip_rate=inputs.max_flip_rate,
         examples=examples.to_dict(),
         divergence=tracer.result() if tracer is not None else None,
+        line_trace=line_trace,
         damage=gate_damage,
         images_root=str(inputs.root),
     )
@@ -453,6 +460,7 @@ def _finish_pair(
     record["metrics"] = metrics
 
     observations = diagnose(ctx)
+    pair.finding_keys = frozenset(o.key for o in observations)
     flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
     correct = _correct(pair, label)
     damage.add_correct(correct)

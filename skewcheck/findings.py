@@ -74,6 +74,7 @@ class Finding:
         0  # its images whose serve tensor is grossly changed, this finding credited (attribution.damage)
     )
     traffic: dict[str, Any] | None = None  # compare --traffic: its share of production (skewcheck.profile.traffic)
+    location: dict[str, Any] | None = None  # where its cause sits in two Python pipelines (skewcheck.trace)
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}
@@ -94,6 +95,7 @@ class Finding:
             "absorbed": self.absorbed,
             "examples": self.examples,
             **({"traffic": self.traffic} if self.traffic is not None else {}),
+            "location": self.location,
         }
 
     def expectation_text(self) -> str | None:

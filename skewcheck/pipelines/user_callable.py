@@ -223,8 +223,26 @@ class CallablePipeline:
         tensor = finish_tensor(tensor, notes)
         return Outcome(status="ok", tensor=tensor, native_warnings=lines, notes=notes, seconds=seconds)
 
-    def _call(self, file: ImageFile) -> Any:
+    def call_inside(self, file: ImageFile, around: contextlib.AbstractContextManager[Any]) -> BaseException | None:
+        """Call the function once more on ``file`` with ``around`` (a line tracer) entered just
+        around the call, contained as :meth:`run` contains it: the exception it raised, or None."""
+        cwd = os.getcwd()
+        try:
+            with capture_native_stderr(), self._settings:
+                self._call(file, around)
+        except KeyboardInterrupt:  # Ctrl-C: the user stops the audit
+            raise
+        except BaseException as exc:  # noqa: B036 (a pipeline's sys.exit() is its result, as in run)
+            return exc
+        finally:
+            _restore_cwd(cwd)
+        return None
+
+    def _call(self, file: ImageFile, around: contextlib.AbstractContextManager[Any] | None = None) -> Any:
+        around = around if around is not None else contextlib.nullcontext()
         if not self._wants_path:
-            return self.fn(file.read_bytes())
-        with local_path(file) as path:  # an object under a URI: a temporary copy, same file name
+            data = file.read_bytes()
+            with around:
+                return self.fn(data)
+        with local_path(file) as path, around:  # an object under a URI: a temporary copy, same file name
             return self.fn(str(path))

@@ -218,6 +218,20 @@ def divergence_lines(d: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def location_text(finding: dict[str, Any]) -> str | None:
+    """Where a finding's cause first shows in two Python pipelines (skewcheck.trace), or None:
+    'train `prep.py:14 img = ...` vs serve `service/pre.py:31 img = ...`: first difference here'."""
+    where = finding.get("location")
+    if not where:
+        return None
+
+    def line(side: dict[str, Any]) -> str:
+        return f"`{side['file']}:{side['line']} {side['code']}`"
+
+    traced = f" (traced on {where['image']})" if where.get("image") else ""
+    return f"train {line(where['train'])} vs serve {line(where['serve'])}: first difference here{traced}"
+
+
 def error_counts(summary: dict[str, Any]) -> list[str]:
     """'decode errors: train 0, serve 1' and the same for pipeline and model errors."""
     return [

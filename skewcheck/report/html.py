@@ -25,6 +25,7 @@ from skewcheck.report.common import (
     failing_findings,
     headline,
     impact_text,
+    location_text,
     num,
     pct,
     side_status,
@@ -127,6 +128,7 @@ def _finding(number: int, f: dict[str, Any], summary: dict[str, Any]) -> dict[st
         "explanation": str(f["explanation"]),
         "evidence": evidence_text(f["evidence"]) if f["evidence"] else None,
         "impact": impact_text(f, summary),
+        "location": location_text(f),
         "fix": str(f["fix"]),
         "examples": [_example(e) for e in f.get("thumbnails") or []],
     }

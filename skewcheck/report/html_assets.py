@@ -52,6 +52,8 @@ tr:last-child td { border-bottom: 0; }
 .sev.minor { background: var(--yellow); } .sev.info { background: #6e7781; }
 .evidence { color: var(--muted); font-size: 12.5px; }
 .fix { color: #0550ae; }
+.location { color: #8250df; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px;
+            word-break: break-word; }
 .finding { background: var(--bg); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px;
            margin-bottom: 14px; }
 .finding p { margin: 4px 0; }

@@ -23,6 +23,7 @@ from skewcheck.report.common import (
     facts,
     headline,
     impact_text,
+    location_text,
     num,
     pct,
     sample_text,
@@ -96,6 +97,9 @@ def _findings(findings: list[dict[str, Any]], summary: dict[str, Any]) -> list[s
         what = md(f["explanation"])
         if f["evidence"]:
             what += f"<br>evidence: {md(evidence_text(f['evidence']))}"
+        where = location_text(f)
+        if where:
+            what += f"<br>where: {md(where)}"
         what += f"<br>{md(impact_text(f, summary))}"
         if f.get("traffic"):
             what += f"<br>traffic: {md(f['traffic']['sentence'])}"

@@ -49,6 +49,7 @@ class Report:
     damage: list[Damage] = field(default_factory=list)  # what the run broke, whatever the diagnosis says
     images_root: str | None = None  # the --images folder or URI: image paths in the report are relative to it
     max_traffic_share: float | None = None  # gate (compare --traffic): fail when a finding's weighted share exceeds it
+    line_trace: dict[str, Any] | None = None  # the images traced line by line, when both pipelines are callables
 
     @property
     def failing_damage(self) -> list[Damage]:
@@ -144,6 +145,8 @@ class Report:
             out["images_root"] = self.images_root
         if self.divergence is not None:
             out["divergence"] = self.divergence
+        if self.line_trace is not None:
+            out["line_trace"] = self.line_trace
         if self.audit_error is not None:
             out["audit_error"] = self.audit_error
         return _finite(out)

@@ -141,6 +141,13 @@ def _findings_table(findings: list[dict[str, Any]], summary: dict[str, Any], exp
             body.append(f"\nevidence: {evidence_text(f['evidence'])}", style="dim")
         if f.get("probe_expectation"):
             body.append(f"\nprobes: {f['probe_expectation']}", style="magenta")
+        where = f.get("location")
+        if where:  # the other formats' sentence, one source line per row: the column is narrow
+            traced = f" (traced on {where['image']})" if where.get("image") else ""
+            body.append(f"\nwhere: first difference here{traced}", style="magenta")
+            for side in ("train", "serve"):
+                at = where[side]
+                body.append(f"\n  {side} {at['file']}:{at['line']}\n    {at['code']}", style="magenta")
         body.append(f"\nfix: {f['fix']}", style="cyan")
         if f.get("traffic"):
             body.append(f"\ntraffic: {f['traffic']['sentence']}", style="yellow")
