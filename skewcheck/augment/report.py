@@ -111,10 +111,8 @@ def render(report: AugmentReport, fmt: str) -> str:
 
 
 def write(report: AugmentReport, path: Path, fmt: str | None = None) -> None:
-    from skewcheck.atomic import write_atomic
+    """Written as compare's reports are: atomically, or in place into a FIFO or /dev/fd/N."""
+    from skewcheck.report.destination import write_report_file
 
     text = render(report, format_for(path, fmt))
-    try:
-        write_atomic(path, text, encoding="utf-8", errors="backslashreplace")
-    except OSError as exc:
-        raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
+    write_report_file(path, lambda out: out.write(text))

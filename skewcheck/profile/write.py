@@ -1,12 +1,12 @@
-"""``--report PATH`` for a profile: the format from the extension, written atomically."""
+"""``--report PATH`` for a profile: the format from the extension, written as compare's reports are."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from skewcheck.atomic import write_atomic, write_atomic_text
 from skewcheck.errors import UsageError
 from skewcheck.profile.model import Profile
+from skewcheck.report.destination import write_report_file
 from skewcheck.safe_text import visible_page
 
 FORMATS = {
@@ -28,23 +28,20 @@ def profile_format(path: Path) -> str:
 
 def write_profile(profile: Profile, path: Path) -> None:
     fmt = profile_format(path)
-    try:
-        if fmt == "json":
-            write_atomic_text(path, profile.write_json, encoding="utf-8", errors="backslashreplace")
-            return
-        data = profile.to_dict()
-        if fmt == "markdown":
-            from skewcheck.profile.render_markdown import render_markdown
+    if fmt == "json":
+        write_report_file(path, profile.write_json)
+        return
+    data = profile.to_dict()
+    if fmt == "markdown":
+        from skewcheck.profile.render_markdown import render_markdown
 
-            text = visible_page(render_markdown(data))
-        elif fmt == "junit":
-            from skewcheck.profile.render_junit import render_junit
+        text = visible_page(render_markdown(data))
+    elif fmt == "junit":
+        from skewcheck.profile.render_junit import render_junit
 
-            text = render_junit(data)
-        else:
-            from skewcheck.profile.render_html import render_html
+        text = render_junit(data)
+    else:
+        from skewcheck.profile.render_html import render_html
 
-            text = render_html(data)
-        write_atomic(path, text, encoding="utf-8", errors="backslashreplace")
-    except OSError as exc:
-        raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
+        text = render_html(data)
+    write_report_file(path, lambda out: out.write(text))

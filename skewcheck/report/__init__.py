@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from skewcheck.atomic import write_atomic, write_atomic_text
 from skewcheck.errors import UsageError
-from skewcheck.report.destination import report_destination
+from skewcheck.report.destination import write_report_file
 from skewcheck.report.model import Report
 
 # format → how a Report becomes that format's text (each one a renderer of the plain data)
@@ -60,22 +59,8 @@ def render_report(report: Report, fmt: str) -> str:
 
 
 def write_report(report: Report, path: Path, fmt: str | None = None) -> None:
-    """Render and write one report, atomically: a failed or interrupted write leaves the old file.
-    JSON is streamed one image record at a time; the other formats are rendered first. A FIFO or
-    a ``/dev/fd/N`` is written in place (skewcheck/report/destination.py)."""
+    """Render and write one report (skewcheck/report/destination.py says where and how). JSON is
+    streamed one image record at a time; the other formats are rendered first."""
     fmt = format_for(path, fmt)
-    streamed = report_destination(path) == "stream"
     text = None if fmt == "json" else render_report(report, fmt)
-    try:
-        if streamed:
-            with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") as out:
-                report.write_json(out) if text is None else out.write(text)
-        elif text is None:
-            write_atomic_text(path, report.write_json, encoding="utf-8", errors="backslashreplace")
-        else:
-            write_atomic(path, text, encoding="utf-8", errors="backslashreplace")  # undecodable file names
-    except OSError as exc:
-        raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
-
-
-__all__ = ["FORMATS", "RENDERERS", "Report", "format_for", "register_report_format", "render_report", "write_report"]
+    write_report_file(path, report.write_json if text is None else lambda out: out.write(text))

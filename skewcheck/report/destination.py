@@ -12,9 +12,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
+from skewcheck.atomic import write_atomic_text
 from skewcheck.errors import UsageError
 
 Destination = Literal["file", "stream"]
@@ -54,3 +56,19 @@ def is_replaceable_report(path: Path) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
+
+
+def write_report_file(path: Path, write: Callable[[IO[str]], object]) -> None:
+    """Write one report (of any command) where ``path`` leads: a regular file atomically (a failed
+    or interrupted write leaves the old file), a FIFO or ``/dev/fd/N`` in place; ``write`` puts the
+    text into the open file. UTF-8, undecodable file names as backslash escapes; an OSError is a
+    one-line UsageError."""
+    streamed = report_destination(path) == "stream"
+    try:
+        if streamed:
+            with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="") as out:
+                write(out)
+        else:
+            write_atomic_text(path, write, encoding="utf-8", errors="backslashreplace")
+    except OSError as exc:
+        raise UsageError(f"cannot write report {path}: {exc.strerror or exc}") from None
