@@ -47,7 +47,7 @@ def _file_of(artifact: dict, root: Path) -> Path:
     return Path(urlparse(artifact["uri"]).path)
 
 
-def test_the_example_is_valid_sarif_located_at_the_serving_callable(example_report) -> None:
+def test_the_example_is_valid_sarif_located_at_the_serving_sides_divergent_line(example_report) -> None:
     data = example_report.to_dict()
     run = _valid(json.loads(render_report(example_report, "sarif")))
     assert [r["ruleId"] for r in run["results"]] == [f["kind"] for f in data["findings"]] == ["scale", "dtype"]
@@ -62,7 +62,9 @@ def test_the_example_is_valid_sarif_located_at_the_serving_callable(example_repo
         file = _file_of(physical["artifactLocation"], Path.cwd())
         line = file.read_text().splitlines()[physical["region"]["startLine"] - 1]
         assert file == REPO / "skewcheck" / "example" / "pipelines.py"
-        assert line.startswith("def serve_preprocess(")  # side: serve
+        traced = data["findings"][run["results"].index(result)]["location"]  # the first divergent line (issue 31)
+        assert traced is not None and physical["region"]["startLine"] == traced["serve"]["line"]
+        assert line.strip() == traced["serve"]["code"].strip() == 'return np.asarray(image.convert("RGB"))'
         related = [_file_of(r["physicalLocation"]["artifactLocation"], Path.cwd()) for r in result["relatedLocations"]]
         assert [p.relative_to(REPO / "skewcheck" / "example" / "images").as_posix() for p in related] == data[
             "findings"
@@ -82,6 +84,11 @@ def test_level_follows_severity_and_a_train_side_finding_points_at_train(example
     assert result["level"] == level
     physical = result["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"] == {"uri": "skewcheck/example/pipelines.py", "uriBaseId": "%SRCROOT%"}
+    line = (REPO / "skewcheck/example/pipelines.py").read_text().splitlines()[physical["region"]["startLine"] - 1]
+    assert line.strip() == "return (tf.cast(image, tf.float32) / 255.0).numpy()"  # train's traced line
+    data["findings"][0]["location"] = None  # not traced: the callable's definition
+    (result,) = _valid(json.loads(render_sarif(data, REPO)))["results"]
+    physical = result["locations"][0]["physicalLocation"]
     line = (REPO / "skewcheck/example/pipelines.py").read_text().splitlines()[physical["region"]["startLine"] - 1]
     assert line.startswith("def train_preprocess(")
 

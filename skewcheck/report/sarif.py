@@ -84,9 +84,9 @@ def _result(finding: dict[str, Any], rule_index: int, data: dict[str, Any], root
             key: finding.get(key) for key in ("severity", "side", "images", "flips", "fails_gate", "evidence")
         },
     }
-    location = _pipeline_location(side, data, root)
+    location = _traced_location(side, finding.get("location")) or _pipeline_location(side, data, root)
     if location is not None:
-        result["locations"] = [location]
+        result["locations"] = [location if "physicalLocation" in location else _physical(location, root)]
     related = [_image_location(i, path, data, root) for i, path in enumerate(finding.get("examples") or [])]
     if related:
         result["relatedLocations"] = related
@@ -113,6 +113,29 @@ def _pipeline_location(side: str | None, data: dict[str, Any], root: Path) -> di
             physical["region"] = {"startLine": line}
         return {"physicalLocation": physical, "message": {"text": f"the {name} pipeline: {pipeline['ref']}"}}
     return None
+
+
+def _traced_location(side: str | None, location: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The line where the deviating side's value first parts from the other's (skewcheck.trace), when
+    both pipelines are Python callables: ``{"name", "file", "line", "code"}`` of that side."""
+    if not location:
+        return None
+    for name in ["train", "serve"] if side == "train" else ["serve", "train"]:
+        where = location.get(name)
+        if where and where.get("file") and where.get("line"):
+            return {"side": name, **where}
+    return None
+
+
+def _physical(where: dict[str, Any], root: Path) -> dict[str, Any]:
+    code = (where.get("code") or "").strip()
+    return {
+        "physicalLocation": {
+            "artifactLocation": _artifact(where["file"], root),
+            "region": {"startLine": where["line"]},
+        },
+        "message": {"text": f"the {where['side']} pipeline's first divergent line" + (f": {code}" if code else "")},
+    }
 
 
 def _divergent_line(side: str, source: dict[str, Any], divergence: dict[str, Any] | None) -> int | None:

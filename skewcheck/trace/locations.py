@@ -28,7 +28,7 @@ from typing import Any
 
 from skewcheck.errors import one_line, type_name
 from skewcheck.findings import Finding
-from skewcheck.images.source import ImageFile
+from skewcheck.images.source import ImageFile, held_while_run
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.pipelines.user_callable import CallablePipeline
 from skewcheck.trace.align import COMPONENTS, CONTENT, Divergence, TraceAlignment
@@ -68,7 +68,7 @@ class LineTracer:
             return
         self._covered |= keys
         budget = BUDGET_S + BUDGET_TIMES * max(train.seconds, serve.seconds)
-        self.chosen.append(_Chosen(file, path, keys, budget))
+        self.chosen.append(_Chosen(held_while_run(file), path, keys, budget))  # one read for both traced sides
 
     def attach(self, findings: list[Finding]) -> dict[str, Any]:
         """Trace the kept images, set ``location`` on the findings they explain; what was traced."""
