@@ -177,6 +177,14 @@ def hangs(path: str) -> np.ndarray:
     raise AssertionError("unreachable")
 
 
+def hangs_once_started(path: str) -> np.ndarray:
+    """hangs, after touching ``started`` in the images folder (images sit one folder below it, as in
+    conftest's image_dir): a test waits for that file (the pipelines really run, wherever the engine
+    put them) rather than for a guessed time."""
+    (Path(path).resolve().parents[1] / "started").touch()
+    return hangs(path)
+
+
 def always_raises(path: str) -> np.ndarray:
     raise RuntimeError("the serving container lost its model config")
 

@@ -43,7 +43,7 @@ def test_sigterm_under_ray_exits_143_and_removes_the_stale_report(image_dir, tmp
             "--engine",
             "ray",
             "--train",
-            "tests/pipelines_for_tests.py:hangs",
+            "tests/pipelines_for_tests.py:hangs_once_started",
             "--serve",
             "tests/pipelines_for_tests.py:pil_unit",
             "--images",
@@ -58,11 +58,12 @@ def test_sigterm_under_ray_exits_143_and_removes_the_stale_report(image_dir, tmp
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not _ray_started(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        started = image_dir / "started"  # touched by the pipeline in Ray's workers
+        deadline = time.monotonic() + 180
+        while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        time.sleep(8)  # ray.init returns and the dataset starts: the pipelines hang in Ray's workers
-        assert proc.poll() is None, proc.communicate()
+        assert started.exists() and proc.poll() is None, f"the pipeline never started (exit {proc.poll()})"
+        assert _ray_started(proc.pid)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
