@@ -331,6 +331,7 @@ def _serve(
             done = _pickled(("done", index, None))
         assert not isinstance(done, Outcome), "an index and None pickle"
         outbox.send(done)
+        del runs, report, done  # the image's tensors go now, not when the next image replaces them
 
 
 class _WorkerPickler(ForkingPickler):
