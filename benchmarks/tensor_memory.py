@@ -83,7 +83,8 @@ def run(skewcheck: Path, work: Path, side: int, workers: int) -> tuple[int, int,
     args = [sys.executable, "-m", "skewcheck", "compare", "--model", "none", "--quiet"]
     args += ["--train", f"{work}/p.py:train", "--serve", f"{work}/p.py:serve", "--images", str(work / "images")]
     args += ["--workers", str(workers), "--max-tensor-mb", "1024"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+    # run from that checkout: ``-m skewcheck`` finds the current folder's package before PYTHONPATH's
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, cwd=skewcheck)
     tree_peak = 0
     while True:
         done, status, usage = os.wait4(proc.pid, os.WNOHANG)

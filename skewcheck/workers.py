@@ -20,11 +20,14 @@ copy of it is unsafe) and rebuild the pipelines from their string references onc
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import multiprocessing as mp
 import os
 import pickle
 import signal
 import stat
+import struct
 import threading
 import time
 from collections import deque
@@ -66,7 +69,24 @@ class ImageRuns:
     facts: PairFacts | None = None  # the pair's value fit etc., when computed with the tensors
 
     def record(self, side: str, repeat: bool, outcome: Outcome) -> None:
+        if repeat:
+            share_if_equal(self.first.get(side), outcome)
         (self.repeats if repeat else self.first)[side] = outcome
+
+
+def share_if_equal(first: Outcome | None, again: Outcome) -> None:
+    """A repeat run that gave the first run's tensor again (same shape, dtype and values) holds the
+    first one's array instead of its own, so an image never holds more than two tensors for long
+    (the nondeterminism detector reads the two as equal, which they are)."""
+    import numpy as np
+
+    from skewcheck.comparison.metrics import equal_values
+
+    a, b = (first.tensor if first is not None else None), again.tensor
+    if a is None or b is None or a is b or a.shape != b.shape or a.dtype != b.dtype:
+        return
+    if type(b) is np.ndarray and type(a) is np.ndarray and equal_values(a, b):
+        again.tensor = a
 
 
 def steps_for(repeat: bool) -> list[Step]:
@@ -283,7 +303,12 @@ def _serve(
 
         def report(side: str, again: bool, outcome: Outcome, index: int = index, runs: ImageRuns = runs) -> None:
             progress[1] = _IDLE
-            message = _pickled(("run", index, side, again, outcome))
+            first = runs.first.get(side)
+            if again and first is not None and outcome.tensor is not None and outcome.tensor is first.tensor:
+                # the first run's tensor again (ImageRuns.record): the parent has it, send the rest
+                message = _pickled(("same", index, side, dataclasses.replace(outcome, tensor=None)))
+            else:
+                message = _pickled(("run", index, side, again, outcome))
             if isinstance(message, Outcome):  # the result cannot be sent: that is this image's error
                 runs.record(side, again, message)  # run_image's copy too: no facts from the unsendable tensor
                 message = _pickled(("run", index, side, again, message))
@@ -308,12 +333,18 @@ def _serve(
             done = _pickled(("done", index, None))
         assert not isinstance(done, Outcome), "an index and None pickle"
         outbox.send(done)
+        del runs, report, done  # the image's tensors go now, not when the next image replaces them
 
 
 class _WorkerPickler(ForkingPickler):
     """Refuses what the parent could not unpickle: a class or function of a pipeline's own
     ``file.py``, imported in the worker under a per-process module name (a dtype's metadata
     holding an instance of one, say: the parent's ``recv`` would raise and stop the audit)."""
+
+    def __init__(self, file: Any, protocol: int, buffer_callback: Callable[[Any], Any] | None = None) -> None:
+        pickle.Pickler.__init__(self, file, protocol, buffer_callback=buffer_callback)
+        self.dispatch_table = self._copyreg_dispatch_table.copy()  # type: ignore[attr-defined]  # as ForkingPickler's
+        self.dispatch_table.update(self._extra_reducers)  # type: ignore[attr-defined]
 
     def reducer_override(self, obj: Any) -> Any:
         from skewcheck.pipelines.user_callable import USER_MODULE_PREFIX
@@ -325,13 +356,78 @@ class _WorkerPickler(ForkingPickler):
         return NotImplemented
 
 
-def _pickled(message: tuple[Any, ...]) -> memoryview | Outcome:
-    """``message`` pickled here, in the worker, as ``Connection.send`` would (the parent's
-    ``recv`` reads it unchanged); a message that cannot be pickled (a tensor whose dtype holds a
+@dataclass(frozen=True)
+class _Frames:
+    """Sent first for a message whose arrays follow it out of band: the sizes of those frames."""
+
+    sizes: tuple[int, ...]
+
+
+@dataclass
+class _Message:
+    """A message pickled in the worker: the pickle, and the memory of the arrays it refers to
+    (pickle protocol 5), sent as frames of their own straight from that memory: no copy of a
+    tensor is made to send it, and the parent reads each into the array it unpickles."""
+
+    data: memoryview
+    buffers: list[memoryview]
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes + sum(b.nbytes for b in self.buffers)
+
+    def send(self, conn: Connection) -> None:
+        if self.buffers:
+            conn.send(_Frames(tuple(b.nbytes for b in self.buffers)))
+        conn.send_bytes(self.data)
+        for buffer in self.buffers:
+            conn.send_bytes(buffer)
+
+
+def receive(conn: Connection) -> Any:
+    """The next message from a worker (what :meth:`_Message.send` or ``conn.send`` sent)."""
+    head = conn.recv()
+    if not isinstance(head, _Frames):
+        return head
+    data = conn.recv_bytes()
+    return pickle.loads(data, buffers=[_frame_into(conn, size) for size in head.sizes])
+
+
+def _frame_into(conn: Connection, size: int) -> bytearray:
+    """One frame of ``size`` bytes, read into a new bytearray (the unpickled array's memory)."""
+    if os.name != "posix":
+        return bytearray(conn.recv_bytes())
+    fd = conn.fileno()
+    (n,) = struct.unpack("!i", _read_exactly(fd, memoryview(bytearray(4))))
+    if n == -1:  # Connection's framing of a frame over 2 GiB
+        (n,) = struct.unpack("!Q", _read_exactly(fd, memoryview(bytearray(8))))
+    if n != size:
+        raise OSError(f"a worker's frame has {n} bytes where {size} were announced")
+    out = bytearray(size)
+    _read_exactly(fd, memoryview(out))
+    return out
+
+
+def _read_exactly(fd: int, view: memoryview) -> memoryview:
+    got = 0
+    while got < len(view):
+        n = os.readv(fd, [view[got:]])
+        if n == 0:
+            raise EOFError("the worker's pipe closed inside a message")
+        got += n
+    return view
+
+
+def _pickled(message: tuple[Any, ...]) -> _Message | Outcome:
+    """``message`` pickled here, in the worker (protocol 5, its arrays out of band: :class:`_Message`,
+    which :func:`receive` reads in the parent); a message that cannot be pickled (a tensor whose dtype holds a
     lock, say) gives the ``PicklingError`` outcome to record instead. Sent unpickled, it would
     fail in the outbox's thread and end the worker, and the image would kill every replacement."""
     try:
-        return _WorkerPickler.dumps(message)
+        buffers: list[pickle.PickleBuffer] = []
+        out = io.BytesIO()
+        _WorkerPickler(out, 5, buffers.append).dump(message)
+        return _Message(out.getbuffer(), [b.raw() for b in buffers])
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 (whatever the result's own pickling code raised)
@@ -348,13 +444,13 @@ class _Outbox:
 
     def __init__(self, conn: Connection, budget: int) -> None:
         self._conn, self._budget = conn, budget
-        self._queue: deque[tuple[memoryview, int]] = deque()
+        self._queue: deque[tuple[_Message, int]] = deque()
         self._held = 0
         self._error: BaseException | None = None
         self._changed = threading.Condition()
         threading.Thread(target=self._pump, name="skewcheck-outbox", daemon=True).start()
 
-    def send(self, message: memoryview) -> None:
+    def send(self, message: _Message) -> None:
         size = message.nbytes
         with self._changed:
             while self._queue and self._held + size > self._budget and self._error is None:
@@ -377,7 +473,7 @@ class _Outbox:
                     self._changed.wait()
                 message, size = self._queue[0]
             try:
-                self._conn.send_bytes(message)
+                message.send(self._conn)
             except BaseException as exc:  # noqa: BLE001 (the worker's main thread raises it)
                 with self._changed:
                     self._error = exc
@@ -555,7 +651,7 @@ class PipelinePool:
         """Handle what the worker has sent; False when its pipe is closed (it is dead)."""
         try:
             while worker.conn.poll():
-                self._handle(worker, worker.conn.recv(), finished)
+                self._handle(worker, receive(worker.conn), finished)
         except (EOFError, OSError):
             return False
         return True
@@ -572,6 +668,13 @@ class PipelinePool:
             assert task.runs.index == index, (task.runs.index, index)
             task.runs.record(side, repeat, outcome)
             task.reported.add((side, repeat))
+        elif kind == "same":  # a repeat run that gave the first run's tensor again
+            _, index, side, outcome = message
+            task = worker.tasks[0]
+            assert task.runs.index == index, (task.runs.index, index)
+            outcome.tensor = task.runs.first[side].tensor
+            task.runs.record(side, True, outcome)
+            task.reported.add((side, True))
         elif kind == "done":
             task = worker.tasks.popleft()
             assert task.runs.index == message[1], (task.runs.index, message[1])

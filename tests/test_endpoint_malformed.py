@@ -46,7 +46,7 @@ BAD_ANSWERS = {
         lambda r: v1_rows(r, {"a": GOOD_ROW, "b": [1.0]}),
         "2 outputs where the model has 1",
     ),
-    "dict rows without keys": (V1, lambda r: v1_rows(r, {}), "0 outputs where the model has 1"),
+    "dict rows without keys": (V1, lambda r: v1_rows(r, {}), "prediction 0 is an empty object: no outputs"),
     "scalar rows": (V1, lambda r: v1_rows(r, 0.5), "output 0 has shape [] per image where the model's has [6]"),
     "an integer over 1e308": (V1, raw('{"predictions": [[1' + "0" * 400 + "]]}"), "a number out of range"),
     "JSON nested too deeply": (V1, raw('{"predictions": ' + "[" * DEEP + "1" + "]" * DEEP + "}"), "nested too deeply"),

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from skewcheck.attribution.sample import PER_FINDING, AttributionSample
-from skewcheck.comparison.metrics import as_probabilities, is_class_scores
+from skewcheck.comparison.metrics import as_probabilities, is_class_scores, mean_abs_diff
 from skewcheck.diagnose.context import PairContext, align_layout
 from skewcheck.diagnose.repair import repaired_serve
 from skewcheck.findings import Observation
@@ -298,6 +298,5 @@ def _diff(ctx: PairContext, tensor: np.ndarray | None) -> float | None:
         tensor, _ = align_layout(t.shape, tensor)
         if tensor is None or tensor.shape != t.shape:
             return None
-    d = np.abs(t.astype(np.float64) - tensor.astype(np.float64))
-    value = float(np.mean(d)) if d.size else 0.0
+    value = mean_abs_diff(t, tensor)  # in blocks: no full-size float64 copies
     return value if np.isfinite(value) else None

@@ -67,6 +67,60 @@ def tensor_metrics(train: np.ndarray, serve: np.ndarray, *, chunk: int = CHUNK) 
     }
 
 
+def row_blocks(*arrays: np.ndarray, chunk: int = CHUNK):
+    """The arrays (one shape) in blocks of whole rows along their first axis, about ``chunk``
+    elements each, as float64: a tensor of up to ``chunk`` elements is one block, the whole array,
+    so what is computed from the blocks is what the whole-array formula gives; larger ones never
+    have a full-size float64 copy. Views of any layout (a CHW tensor moved to HWC) are read in
+    place."""
+    first = arrays[0]
+    if first.ndim == 0 or first.size <= chunk:
+        yield tuple(np.asarray(a).astype(np.float64) for a in arrays)
+        return
+    per_row = max(1, first.size // first.shape[0])
+    rows = max(1, chunk // per_row)
+    for start in range(0, first.shape[0], rows):
+        yield tuple(a[start : start + rows].astype(np.float64) for a in arrays)
+
+
+def within(train: np.ndarray, serve: np.ndarray, atol: float, rtol: float) -> bool:
+    """``|serve - train| <= atol + rtol·|train|`` everywhere (equal shapes), block by block."""
+    for a, b in row_blocks(train, serve):
+        np.subtract(b, a, out=b)  # in place: |b - a| <= atol + rtol·|a|, value for value
+        np.abs(b, out=b)
+        np.abs(a, out=a)
+        a *= rtol
+        a += atol
+        if not np.all(b <= a):
+            return False
+    return True
+
+
+def mean_abs_diff(train: np.ndarray, serve: np.ndarray) -> float:
+    """Mean ``|train - serve|`` (equal shapes) in float64, block by block; 0 for empty tensors."""
+    if train.size == 0:
+        return 0.0
+    total = np.float64(0.0)
+    for a, b in row_blocks(train, serve):
+        total += np.sum(np.abs(a - b))
+    return float(total / train.size)
+
+
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Max ``|a - b|`` (equal shapes, not empty) in float64, block by block."""
+    return float(np.max([np.max(np.abs(x - y)) for x, y in row_blocks(a, b)]))  # NaN propagates, as in one np.max
+
+
+def equal_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """``np.array_equal(a, b, equal_nan=True)`` without its full-size masked copies: block by block."""
+    if a.shape != b.shape:
+        return False
+    if a.ndim == 0 or a.size <= CHUNK:
+        return bool(np.array_equal(a, b, equal_nan=True))
+    rows = max(1, CHUNK // max(1, a.size // a.shape[0]))
+    return all(np.array_equal(a[i : i + rows], b[i : i + rows], equal_nan=True) for i in range(0, a.shape[0], rows))
+
+
 LOWPASS_CELLS = 8  # the distance compares 8 × 8 cell means: what a model sees at a glance
 
 

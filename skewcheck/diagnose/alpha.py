@@ -17,6 +17,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.reference import to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.residual import abs_residual
 from skewcheck.findings import Observation, Severity
 
 SPEC = DetectorSpec(kinds=("alpha",), reads=("crop",))
@@ -30,11 +31,14 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     if ref.exif_orientation != 1 or "crop" in ctx.found_kinds:
         return []
-    hw = stats.residual.shape[:2]
+    hw = (stats.shape[0], stats.shape[1])
     mask = np.asarray(Image.fromarray(ref.alpha).resize((hw[1], hw[0]), Image.Resampling.NEAREST)) < 255
     if not mask.any() or mask.all():
         return []
-    absr = np.abs(stats.residual).sum(axis=-1) if stats.residual.ndim == 3 else np.abs(stats.residual)
+    pair = ctx.fitted_pair
+    if pair is None:
+        return []
+    absr = abs_residual(pair[1], pair[0], pair[2])
     share = float(absr[mask].sum() / max(absr.sum(), 1e-12))
     if share < SHARE:
         return []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from skewcheck.comparison.metrics import ClassComparison
+from skewcheck.comparison.metrics import ClassComparison, within
 from skewcheck.diagnose.fit import ValueFit, fit_values
 from skewcheck.diagnose.reference import Reference
 from skewcheck.diagnose.residual import ResidualStats, residual_stats
@@ -63,12 +63,13 @@ class PairContext:
     def residual_stats(self) -> ResidualStats | None:
         if self.facts is not None:
             return self.facts.residual_stats
-        pair = self.residual
-        return residual_stats(*pair) if pair is not None else None
+        pair = self.fitted_pair
+        return residual_stats(pair[1], pair[0], pair[2]) if pair is not None else None
 
-    @cached_property
-    def residual(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(serve, what the value fit predicts for serve), both H×W×C float64, when shapes allow."""
+    @property
+    def fitted_pair(self) -> tuple[np.ndarray, np.ndarray, ValueFit] | None:
+        """(train, serve, the value fit), both tensors channels last (views, in their own dtypes),
+        when there is a fit: what the residual is measured on (skewcheck/diagnose/residual.py)."""
         fit = self.value_fit
         s, _ = self.aligned_serve
         if fit is None or s is None or self.train.tensor is None:
@@ -76,7 +77,7 @@ class PairContext:
         t = self.train.tensor
         if is_chw(t):
             t, s = np.moveaxis(t, 0, -1), np.moveaxis(s, 0, -1)
-        return s.astype(np.float64), fit.apply(t)
+        return t, s, fit
 
     @property
     def both_ok(self) -> bool:
@@ -105,8 +106,7 @@ class PairContext:
         if not (np.issubdtype(t.dtype, np.number) and np.issubdtype(s.dtype, np.number)):
             return False
         atol, rtol = self.tolerance
-        a, b = t.astype(np.float64), s.astype(np.float64)
-        return bool(np.all(np.abs(b - a) <= atol + rtol * np.abs(a)))
+        return within(t, s, atol, rtol)  # in blocks: no full-size float64 copies
 
     @cached_property
     def value_fit(self) -> ValueFit | None:

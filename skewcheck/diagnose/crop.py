@@ -83,7 +83,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     if ctx.found_kinds & {"orientation"}:
         return []
     rgb = ref.rgb_oriented
-    hw = stats.residual.shape[:2]
+    hw = stats.shape[:2]
     if rgb is None or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS or not settle.wanted(ctx.shared, SEARCH):
         return []
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)

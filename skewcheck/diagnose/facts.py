@@ -44,9 +44,8 @@ class PairFacts:
 
     @property
     def nbytes(self) -> int:
-        """What these facts hold in memory (the residual, the decode, the renders)."""
-        held = self.residual_stats.residual.nbytes if self.residual_stats is not None else 0
-        held += sum(len(part[0]) for part in (self.reference or ())[:2] if part is not None)
+        """What these facts hold in memory (the decode, the renders)."""
+        held = sum(len(part[0]) for part in (self.reference or ())[:2] if part is not None)
         return held + sum(getattr(r, "nbytes", 0) for r in self.renders.values())
 
 

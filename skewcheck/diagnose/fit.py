@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from skewcheck.comparison.metrics import CHUNK, row_blocks
 from skewcheck.presets import PRESETS
 
 # A transform "explains" the pair when what it leaves is below this fraction of the difference it
@@ -69,14 +70,22 @@ class ValueFit:
         out = self._apply(train)
         return self.keep_padding(out, train)
 
-    def keep_padding(self, out: np.ndarray, source: np.ndarray) -> np.ndarray:
-        """``out`` with the padding region (when the fit is of the content only) taken from ``source``."""
+    def apply_rows(self, train: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """``apply(train)[start:stop]``, from those rows of ``train`` alone (the transform is per pixel)."""
+        block = train[start:stop]
+        return self.keep_padding(self._apply(block), block, start)
+
+    def keep_padding(self, out: np.ndarray, source: np.ndarray, start: int = 0) -> np.ndarray:
+        """``out`` with the padding region (when the fit is of the content only) taken from ``source``;
+        both may be the rows from ``start`` on of the tensors."""
         box = self.content_box
         if box is None or out.shape != source.shape or out.ndim < 2:
             return out
         top, bottom, left, right = box
         out = out.copy()
-        out[:top], out[bottom:] = source[:top], source[bottom:]
+        rows = np.arange(start, start + out.shape[0])
+        outside = (rows < top) | (rows >= bottom)
+        out[outside] = source[outside]
         out[:, :left], out[:, right:] = source[:, :left], source[:, right:]
         return out
 
@@ -238,20 +247,15 @@ def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
 
 
 def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
-    t = train.astype(np.float64)
-    s = serve.astype(np.float64)
-    baseline = rms(s - t)
-    spread = float(np.std(s)) if s.size else 0.0
+    baseline, spread = _baseline_and_spread(train, serve)
     if baseline <= NEGLIGIBLE * max(spread, 1e-12) or baseline == 0:
         return ValueFit("identical", residual=baseline, baseline=baseline)
 
-    channels = t.shape[-1] if t.ndim >= 3 and t.shape[-1] in (3, 4) else 1
+    channels = train.shape[-1] if train.ndim >= 3 and train.shape[-1] in (3, 4) else 1
     perms: list[tuple[int, ...]] = list(itertools.permutations(range(channels))) if channels > 1 else [(0,)]
-    tc = t.reshape(-1, channels)
-    sc = s.reshape(-1, channels)
-    if tc.shape[0] > SAMPLE_PIXELS:  # the fits are global: an even sample of pixels decides as well
-        step = -(-tc.shape[0] // SAMPLE_PIXELS)
-        tc, sc = tc[::step], sc[::step]
+    tc, sampled = _pixels(train, channels)
+    sc, _ = _pixels(serve, channels)
+    if sampled:  # the fits are global: an even sample of pixels decides as well
         baseline, spread = rms(sc - tc), float(np.std(sc))
 
     moments = _Moments(tc, sc)
@@ -297,6 +301,41 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
 
 
 _REL_SLACK = 1e-6
+
+
+def _baseline_and_spread(train: np.ndarray, serve: np.ndarray) -> tuple[float, float]:
+    """RMS of ``serve - train`` and the standard deviation of ``serve``, in float64 blocks: a tensor
+    of up to ``metrics.CHUNK`` elements is one block (the whole-array formulas), a larger one is
+    never copied whole to float64 (the sums add up block by block, two passes for the deviation)."""
+    if serve.size == 0:
+        return 0.0, 0.0
+    if serve.size <= CHUNK:
+        t, s = next(row_blocks(train, serve))
+        return rms(s - t), float(np.std(s))
+    n = serve.size
+    sum_sq, total = np.float64(0.0), np.float64(0.0)
+    for t, s in row_blocks(train, serve):
+        np.subtract(s, t, out=t)
+        sum_sq += np.sum(t * t)
+        total += np.sum(s)
+    mean, var = total / n, np.float64(0.0)
+    for (s,) in row_blocks(serve):
+        s -= mean
+        var += np.sum(s * s)
+    return float(np.sqrt(sum_sq / n)), float(np.sqrt(var / n))
+
+
+def _pixels(x: np.ndarray, channels: int) -> tuple[np.ndarray, bool]:
+    """The tensor as N×``channels`` float64 rows (pixels in C order), and whether they are an even
+    sample of at most SAMPLE_PIXELS (every step-th pixel) rather than all: picked by index, so
+    neither a float64 copy of the whole tensor nor a flattened copy of a non-contiguous view is made."""
+    n = x.size // channels
+    if n <= SAMPLE_PIXELS:
+        return x.reshape(-1, channels).astype(np.float64), False
+    step = -(-n // SAMPLE_PIXELS)
+    where = np.unravel_index(np.arange(0, n, step), x.shape if channels == 1 else x.shape[:-1])
+    rows = x[where] if channels == 1 else x[tuple(where) + (slice(None),)]
+    return rows.reshape(-1, channels).astype(np.float64), True
 
 
 def stacked_moments(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

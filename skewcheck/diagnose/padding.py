@@ -53,9 +53,18 @@ def framing_name(box: Box | None, hw: tuple[int, int]) -> str:
 
 def _tensor(x: np.ndarray | None) -> np.ndarray | None:
     """H×W×C float64 (C = 1 or 3): CHW moved, alpha dropped; None when not an image tensor."""
+    view = _view(x)
+    return view.astype(np.float64) if view is not None else None
+
+
+def _view(x: np.ndarray | None) -> np.ndarray | None:
+    """What :func:`_tensor` gives, as a view in the tensor's own dtype where float64 holds each of
+    its values exactly (so comparisons of values, the padded edges, come out the same)."""
     if x is None or not np.issubdtype(np.asarray(x).dtype, np.number):
         return None
-    t = np.asarray(x, dtype=np.float64)
+    t = np.asarray(x)
+    if not ((t.dtype.kind == "f" and t.dtype.itemsize <= 8) or (t.dtype.kind in "iu" and t.dtype.itemsize <= 4)):
+        t = t.astype(np.float64)
     if t.ndim == 2:
         t = t[..., None]
     if t.ndim != 3:
@@ -182,7 +191,7 @@ def _any_padded(ctx: PairContext) -> bool:
     """Whether either tensor has a padded edge: the views' boxes, found before rendering anything."""
     if not ctx.both_ok:
         return False
-    return any(x is not None and pad_box(x) is not None for x in (_tensor(ctx.train.tensor), _tensor(ctx.serve.tensor)))
+    return any(x is not None and pad_box(x) is not None for x in (_view(ctx.train.tensor), _view(ctx.serve.tensor)))
 
 
 def _pixels(pad: np.ndarray | None) -> float | list[float] | None:

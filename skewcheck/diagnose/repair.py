@@ -37,6 +37,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from skewcheck.comparison.metrics import CHUNK
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line, rms
 from skewcheck.diagnose.rerender_repair import renders_for, transparent_mask, transplant
@@ -91,13 +92,61 @@ def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | 
         aligned, move = _resample_to(s, t.shape), None
         if aligned is None:
             return None
-    x = aligned.astype(np.float64)
     chw = is_chw(t)
-    tv = np.moveaxis(t, 0, -1).astype(np.float64) if chw else t.astype(np.float64)
+    if "dtype" in wanted:
+        dtype = t.dtype
+    elif wanted & {"values", "residual", "shape", "padding"} and np.issubdtype(s.dtype, np.integer):
+        dtype = np.dtype(np.float32)  # a divided or re-rendered integer tensor is no longer integral
+    else:
+        dtype = s.dtype
+    out = (
+        _pointwise(ctx, aligned, wanted, chw, dtype)
+        if wanted <= POINTWISE
+        else _whole(ctx, aligned, wanted, chw, dtype)
+    )
+    if out is None:
+        return None
+    return _unalign(out, move) if move is not None and "layout" not in wanted else out
+
+
+POINTWISE = frozenset({"layout", "values", "permutation", "dtype"})  # per pixel: repaired in blocks of rows
+
+
+def _pointwise(ctx: PairContext, aligned: np.ndarray, wanted: set[str], chw: bool, dtype: np.dtype) -> np.ndarray:
+    """The repair of per-pixel components, written block by block (float64 rows, ``metrics.CHUNK``
+    elements) into the repaired tensor: the values :func:`_whole` gives, without its full-size
+    float64 copies."""
+    fit = ctx.value_fit if "values" in wanted else None
+    out = np.empty(aligned.shape, dtype)  # in train's layout
+    src, dst = (np.moveaxis(aligned, 0, -1), np.moveaxis(out, 0, -1)) if chw else (aligned, out)
+    perm = _permutation(ctx) if "permutation" in wanted else None
+    if perm is not None and not (src.ndim >= 1 and src.shape[-1] == len(perm)):
+        perm = None
+    if src.ndim == 0:
+        src, dst = src[None], dst[None]
+    rows = max(1, CHUNK // max(1, src.size // max(1, src.shape[0])))
+    for start in range(0, src.shape[0], rows):
+        v = src[start : start + rows].astype(np.float64)
+        if fit is not None:
+            v = fit.keep_padding(_inverted(v, fit), v, start)
+        if perm is not None:
+            v = v[..., list(np.argsort(perm))]
+        dst[start : start + rows] = _cast(v, dtype)
+    return out
+
+
+def _whole(ctx: PairContext, aligned: np.ndarray, wanted: set[str], chw: bool, dtype: np.dtype) -> np.ndarray | None:
+    t = ctx.train.tensor
+    assert t is not None
+    x = aligned.astype(np.float64)
     v = np.moveaxis(x, 0, -1) if chw else x
     fit = ctx.value_fit
+
+    def train_view() -> np.ndarray:
+        return np.moveaxis(t, 0, -1).astype(np.float64) if chw else t.astype(np.float64)
+
     if "orientation" in wanted:
-        v = _undo_dihedral(v, tv)
+        v = _undo_dihedral(v, train_view())
     for kind in RERENDERED:
         if kind in wanted:
             rerendered = _rerendered(ctx, kind, v)
@@ -112,7 +161,9 @@ def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | 
             return None
         v = converted
     if "alpha" in wanted or "residual" in wanted:
-        predicted = fit.apply(tv) if fit is not None else tv.copy()
+        tv = train_view()
+        predicted = fit.apply(tv) if fit is not None else tv
+        del tv
         if "residual" in wanted:
             v = predicted
         else:
@@ -134,13 +185,7 @@ def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | 
             return None
         v = framed
     out = np.moveaxis(v, -1, 0) if chw else v
-    if move is not None and "layout" not in wanted:
-        out = _unalign(out, move)
-    if "dtype" in wanted:
-        return _cast(out, t.dtype)
-    if wanted & {"values", "residual", "shape", "padding"} and np.issubdtype(s.dtype, np.integer):
-        return out.astype(np.float32)  # a divided or re-rendered integer tensor is no longer integral
-    return _cast(out, s.dtype)
+    return _cast(out, dtype)
 
 
 def _rerendered(ctx: PairContext, kind: str, v: np.ndarray) -> np.ndarray | None:

@@ -117,7 +117,7 @@ def _resized_file(ctx: PairContext):
     if stats is None or not stats.significant or ref is None or ref.rgb is None:
         return None
     rgb = ref.rgb_oriented
-    if rgb is None or rgb.shape[:2] == stats.residual.shape[:2] or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+    if rgb is None or rgb.shape[:2] == stats.shape[:2] or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return None
     return rgb
 

@@ -96,8 +96,10 @@ def v1_outputs(body: Any, n: int) -> list[list[np.ndarray]]:
     if len(rows) != n:
         raise MalformedResponse(f"{len(rows)} predictions for {n} instances")
     out = []
-    for row in rows:
+    for i, row in enumerate(rows):
         values = [row[k] for k in row] if isinstance(row, dict) else [row]
+        if not values:  # no output at all: not an answer, whatever the model (nor a model to learn from)
+            raise MalformedResponse(f"prediction {i} is an empty object: no outputs")
         out.append([_numeric(v, "a prediction") for v in values])
     return out
 
