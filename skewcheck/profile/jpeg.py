@@ -65,25 +65,40 @@ def subsampling(layers: list[tuple[Any, int, int, int]] | None) -> str | None:
     )
 
 
-def missing_end(data: bytes) -> bool:
-    """True when no end-of-image marker (FF D9) follows the first scan: the file was cut short.
+def scan_start(data: bytes) -> int | None:
+    """The offset of the first start-of-scan marker (FF DA) in ``data``, a JPEG's first bytes;
+    -1 where a marker should be and is not (corrupt: the decode says so); None when ``data`` ends
+    before it (the file is cut short, or more of it must be read).
 
-    The markers before the first scan are walked (their lengths skip an embedded EXIF thumbnail,
-    which carries an FF D9 of its own); bytes after a final FF D9 (some phones append data) are
-    not a truncation.
+    The markers before the first scan are walked by their lengths, which skip an embedded EXIF
+    thumbnail (it carries an FF D9 of its own).
     """
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
-            return False  # not a marker where one should be: corrupt, which the decode reports
+            return -1
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
         if marker == 0xDA:  # start of scan: the entropy-coded data follows
-            return data.rfind(b"\xff\xd9", pos) == -1
+            return pos
         if marker in (0x01, *range(0xD0, 0xD8)):  # standalone markers
             pos += 2
             continue
         pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return True  # the headers end before any scan
+    return None
+
+
+def missing_end(data: bytes) -> bool:
+    """True when no end-of-image marker (FF D9) follows the first scan: the file was cut short.
+
+    Bytes after a final FF D9 (some phones append data) are not a truncation. (The profile reads
+    only a file's head and tail for this: skewcheck/profile/read_image.py.)
+    """
+    pos = scan_start(data)
+    if pos is None:
+        return True  # the headers end before any scan
+    if pos < 0:
+        return False  # not a marker where one should be: corrupt, which the decode reports
+    return data.rfind(b"\xff\xd9", pos) == -1

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from skewcheck.profile.properties import CATEGORIES, NUMBERS, TRAITS, Record
+from skewcheck.profile.properties import CATEGORIES, NUMBERS, TRAITS, Record, failure
 
 MAX_LISTED = 200  # decode failures listed by name; all of them are counted
 
@@ -53,6 +53,9 @@ class Tally:
         self.sizes: Counter[str] = Counter()  # "WxH" → files, for the resize/crop/padding traffic
         self.failures: list[dict[str, Any]] = []
         self.failure_count = 0
+        self.header_failures = 0  # status ≠ ok: found on every file
+        self.decode_checked = 0  # files whose headers are whole, decoded (the pixel sample)
+        self.decode_failures = 0  # … whose decode failed
         self.records = RecordSpool() if keep_records else None
 
     def add(self, record: Record) -> None:
@@ -71,14 +74,27 @@ class Tally:
         if "width" in record:
             self.sizes[f"{record['width']}x{record['height']}"] += 1
         if record["status"] != "ok":
+            self.header_failures += 1
+        elif record.get("decode") is not None:
+            self.decode_checked += 1
+            self.decode_failures += record["decode"] != "ok"
+        failed = failure(record)
+        if failed is not None:
             self.failure_count += 1
             if len(self.failures) < MAX_LISTED:
-                self.failures.append({k: record[k] for k in ("path", "status", "error")})
+                status, found_by = failed
+                self.failures.append(
+                    {"path": record["path"], "status": status, "error": record["error"], "found_by": found_by}
+                )
         if self.records is not None:
             self.records.append(record)
 
     def values(self, name: str) -> np.ndarray:
         return np.frombuffer(self._numbers[name], dtype=np.float64) if self._numbers[name] else np.empty(0)
+
+    def decoded(self) -> int:
+        """Files whose headers are whole and whose full decode succeeded (of the pixel sample)."""
+        return self.decode_checked - self.decode_failures
 
     def opened(self) -> int:
         """Files whose headers could be read (the denominator of the categories but ``status``)."""
