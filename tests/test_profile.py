@@ -369,3 +369,62 @@ def test_pixel_sample_option(folders):
     assert some["files"] == again["files"]
     result = CliRunner().invoke(app, ["profile", "--images", str(prod), "--pixel-sample", "lots"])
     assert result.exit_code == 2 and "--pixel-sample must be" in result.stderr
+
+
+def _jpeg_variants(folder: Path) -> Path:
+    """JPEGs that exercise every header field the fast JPEG reader reads."""
+    import io
+
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    base = Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8))
+    icc = Path(__file__).resolve().parents[1] / "skewcheck" / "data" / "icc" / "compatibleWithAdobeRGB1998.icc"
+    variants: dict[str, tuple[Image.Image, dict]] = {
+        "progressive": (base, {"progressive": True}),
+        "gray": (base.convert("L"), {}),
+        "cmyk": (base.convert("CMYK"), {}),
+        "444": (base, {"subsampling": 0}),
+        "422": (base, {"subsampling": 1}),
+        "q5": (base, {"quality": 5}),
+        "q100": (base, {"quality": 100}),
+        "icc": (base, {"icc_profile": icc.read_bytes()}),
+        "wide-tables": (base, {"qtables": [[300] * 64, [400] * 64]}),  # 16-bit quantization tables
+    }
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        exif[0x010F] = "maker"
+        variants[f"exif{orientation}"] = (base, {"exif": exif.tobytes()})
+    for name, (im, kw) in variants.items():
+        out = io.BytesIO()
+        im.save(out, "JPEG", **kw)
+        (folder / f"{name}.jpg").write_bytes(out.getvalue())
+    xmp = b'<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+    out = io.BytesIO()
+    base.save(out, "JPEG", xmp=xmp)
+    (folder / "xmp6.jpg").write_bytes(out.getvalue())
+    return folder
+
+
+def test_the_fast_jpeg_reader_agrees_with_pillow(folders, tmp_path, monkeypatch):
+    """Every header field read by skewcheck.profile.jpeg.fast_headers equals Pillow's reading of
+    the same file (the records of the header pass, with and without the fast reader)."""
+    from skewcheck.profile import read_image
+
+    prod, ref = folders
+    files = [*sorted(prod.iterdir()), *sorted(ref.iterdir())[:3], *sorted(_jpeg_variants(tmp_path / "v").iterdir())]
+    fast = [read_image.read_file(f, f.name, decode=False) for f in files]
+    used = sum(read_image.fast_headers(f.read_bytes()[: read_image.HEAD]) is not None for f in files)
+    assert used >= len(files) - 4  # the text file, the PNG, the XMP-only orientation and the truncated ones
+    monkeypatch.setattr(read_image, "fast_headers", lambda head: None)
+    slow = [read_image.read_file(f, f.name, decode=False) for f in files]
+    for a, b in zip(fast, slow, strict=True):
+        assert a == b, a["path"]
+    by_name = {r["path"]: r for r in fast}
+    assert [by_name[f"exif{o}.jpg"]["exif_orientation"] for o in range(1, 9)] == list(range(1, 9))
+    assert by_name["xmp6.jpg"]["exif_orientation"] == 6  # read by Pillow, from XMP
+    assert by_name["wide-tables.jpg"]["jpeg_quality"] is not None
+    assert (by_name["progressive.jpg"]["progressive"], by_name["gray.jpg"]["mode"]) == (True, "L")
+    assert (by_name["444.jpg"]["subsampling"], by_name["422.jpg"]["subsampling"]) == ("4:4:4", "4:2:2")

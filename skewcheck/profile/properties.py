@@ -104,3 +104,8 @@ NUMBERS: dict[str, tuple[str, Callable[[Record], float | None]]] = {  # name →
     **{f"mean_{c}": ("0-255", _pixel("mean", i)) for i, c in enumerate("rgb")},
     **{f"std_{c}": ("0-255", _pixel("std", i)) for i, c in enumerate("rgb")},
 }
+
+# the numbers measured on a decode (None without one: a file outside the pixel sample)
+PIXEL_NUMBERS = frozenset(
+    ("brightness", "contrast", "saturated", "blur", *(f"{s}_{c}" for s in ("mean", "std") for c in "rgb"))
+)

@@ -13,6 +13,7 @@ show) runs on a seeded sample of each set, ``pixel_sample`` files (default ``PIX
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -175,8 +176,14 @@ Item = tuple[ImageFile, str, bool]  # the file, its name, whether to decode it
 
 
 def _named(files: Iterable[ImageFile], root: ImageRoot, mask: np.ndarray | None) -> Iterator[Item]:
+    prefix = str(root).rstrip(os.sep) + os.sep if isinstance(root, Path) else None
     for i, file in enumerate(files):
-        yield file, relative_name(file, root), mask is None or bool(mask[i])
+        text = str(file) if prefix is not None else ""
+        if prefix is not None and text.startswith(prefix):  # a string cut: relative_to costs more than the header
+            name = text[len(prefix) :].replace(os.sep, "/")
+        else:
+            name = relative_name(file, root)
+        yield file, name, mask is None or bool(mask[i])
 
 
 def _read_one(item: Item) -> dict[str, Any]:
