@@ -116,8 +116,6 @@ def _read(fp: IO[bytes], size: int, path: str, decode: bool) -> dict[str, Any]:
             if record["error"] is None:
                 record["error"] = error
             record["pixels"] = pixel_stats(rgb) if rgb is not None else None
-            if record["exif_orientation"] is None and im.format == "PNG" and rgb is not None:
-                record["exif_orientation"] = _orientation(im, loaded=True)  # an eXIf chunk after the image data
     return record
 
 
@@ -234,10 +232,10 @@ def _bit_depth(im: Image.Image, head: bytes) -> int:
     return BITS.get(im.mode, 8)
 
 
-def _orientation(im: Image.Image, loaded: bool = False) -> int | None:
-    """EXIF 0x0112. A PNG's EXIF is read from its chunks before the image data: Pillow's
-    ``getexif`` decodes the whole image to look past it (the decode of the pixel sample does)."""
-    if im.format == "PNG" and "exif" not in im.info and not loaded:
+def _orientation(im: Image.Image) -> int | None:
+    """EXIF 0x0112. A PNG's EXIF is read from its chunks before the image data (on every file
+    alike): Pillow's ``getexif`` would decode the whole image to look for one after it."""
+    if im.format == "PNG" and "exif" not in im.info:
         return None
     try:
         value = im.getexif().get(0x0112)
