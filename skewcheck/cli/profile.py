@@ -52,7 +52,9 @@ def profile_cmd(
     ),
     seed: int = typer.Option(0, "--seed", help="picks the samples and seeds the drift's permutations"),
     workers: str = typer.Option(
-        "auto", "--workers", help="read files in N processes (0: in this process; auto: one per core from 200 files)"
+        "auto",
+        "--workers",
+        help="read files in N processes (0: in this process; auto: one per core but one, with 4 cores or more and 5,000 files or more)",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal output"),
 ) -> None:
