@@ -1,25 +1,35 @@
 """skewcheck profile against the hand-written PIL loop that opens each file and reads its size and
-EXIF orientation (issue 30).
+EXIF orientation (issue 30): throughput, and memory on many small files.
 
-Builds N JPEGs under a work folder (``--images``, default 2000; seeded 320-800 px smooth
-gradients with noise, quality 70-95, one in four with EXIF orientation 6), then runs, as whole
-processes, alternating, ``--rounds`` times (default 3):
+Builds N JPEGs under a work folder (``--images``, default 2000; seeded 320-800 px gradients with
+noise, quality 70-95, one in four with EXIF orientation 6), then runs, as whole processes,
+alternating, ``--rounds`` times (default 3):
 
 * ``loop``: ``for f in files: Image.open(f); im.size; im.getexif().get(0x0112)`` (headers only);
-* ``profile``: ``skewcheck profile --images DIR --report p.json -q`` (headers, a thumbnail decode,
-  pixel statistics, the JSON), its workers on ``auto``;
-* ``profile-1p``: the same with ``--workers 0`` (one process).
+* ``profile``: ``skewcheck profile --images DIR --report p.json -q``: every file's headers (format,
+  mode, size, EXIF, ICC, JPEG tables, subsampling, quality, truncation from the tail), a full
+  decode and pixel statistics on the default pixel sample (500 files), the JSON; workers ``auto``;
+* ``profile-1p``: the same with ``--workers 0`` (one process);
+* with ``--all``, ``profile-all``: ``--pixel-sample all --workers 0`` (every file decoded);
+* with ``--workers N``, ``profile-Nw``: ``--workers N``;
+* with ``--baseline DIR`` (another commit's tree), ``profile@base`` and ``profile-1p@base``.
 
-Prints the median seconds of each, images/s, and the median ratio of images/s (profile / loop)
-over the rounds; with ``--memory``, the peak RSS of each main process (workers not counted). Timings
-on a shared machine are noisy: quote medians.
+Prints per round, then the median seconds of each case, images/s, the median over rounds of the
+ratio of images/s to the loop's (each round's pair), and memory: the peak RSS of the main process
+(its VmHWM) and the peak of the sum of RSS over the process and its children (workers included;
+sampled every 20 ms, so a lower bound).
 
-    python benchmarks/profile_throughput.py [--images 2000] [--rounds 3] [--work DIR] [--keep] [--memory]
+``--tiny N`` builds N tiny JPEGs (16-64 px, written from 64 encoded variants, so 100,000 take
+seconds) instead, for memory at many files.
+
+    python benchmarks/profile_throughput.py [--images 2000] [--rounds 3] [--tiny N] [--all]
+        [--workers N] [--baseline DIR] [--work DIR] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import statistics
@@ -45,59 +55,119 @@ print(len(sizes), rotated)
 """
 
 
+def _exif() -> bytes:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return exif.tobytes()
+
+
 def build(folder: Path, n: int) -> None:
+    """N photo-like JPEGs of 320-800 px: a gradient plus a window of one shared noise field."""
     from PIL import Image
 
     rng = np.random.default_rng(30)
     folder.mkdir(parents=True, exist_ok=True)
-    exif = Image.Exif()
-    exif[0x0112] = 6
+    exif = _exif()
+    noise = rng.normal(0, 8, (1200, 1200, 3)).astype(np.float32)
     for i in range(n):
         w, h = (int(v) for v in rng.integers(320, 801, 2))
         x = np.linspace(0, 255, w, dtype=np.float32)[None, :, None]
         y = np.linspace(0, 255, h, dtype=np.float32)[:, None, None]
-        pixels = (x * rng.random(3) + y * rng.random(3)) / 2 + rng.normal(0, 8, (h, w, 3))
+        top, left = (int(v) for v in rng.integers(0, 400, 2))
+        pixels = (x * rng.random(3) + y * rng.random(3)) / 2 + noise[top : top + h, left : left + w]
         im = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
-        kw = {"exif": exif.tobytes()} if i % 4 == 0 else {}
+        kw = {"exif": exif} if i % 4 == 0 else {}
         im.save(folder / f"{i:06d}.jpg", quality=int(rng.integers(70, 96)), **kw)
 
 
-def run(cmd: list[str]) -> tuple[float, int]:
-    """(wall seconds, peak RSS in KiB of the process itself: its VmHWM, polled every 20 ms;
-    ``wait4``'s ru_maxrss would count this parent's memory, inherited at fork)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while proc.poll() is None:
+def build_tiny(folder: Path, n: int) -> None:
+    """N tiny JPEGs, 1,000 a subfolder, written from 64 encoded variants (every fourth with EXIF)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(30)
+    exif = _exif()
+    variants = []
+    for i in range(64):
+        w, h = (int(v) for v in rng.integers(16, 65, 2))
+        out = io.BytesIO()
+        im = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        im.save(out, "JPEG", quality=int(rng.integers(70, 96)), **({"exif": exif} if i % 4 == 0 else {}))
+        variants.append(out.getvalue())
+    for i in range(n):
+        sub = folder / f"{i // 1000:04d}"
+        if i % 1000 == 0:
+            sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"{i:07d}.jpg").write_bytes(variants[i % 64])
+
+
+def _tree(pid: int) -> list[int]:
+    pids, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        pids.append(p)
         try:
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]))
-        except (OSError, IndexError, ValueError):  # not Linux, or the process just ended
+            for task in os.listdir(f"/proc/{p}/task"):
+                stack += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+        except OSError:
             pass
+    return pids
+
+
+def _field(pid: int, name: str) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/status").read_text().split(name + ":")[1].split()[0])
+    except (OSError, IndexError, ValueError):  # not Linux, or the process just ended
+        return 0
+
+
+def run(cmd: list[str], root: Path = ROOT) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS of the process itself in KiB: its VmHWM, polled every 20 ms,
+    peak of the summed VmRSS of it and its descendants, KiB). ``wait4``'s ru_maxrss would count
+    this parent's memory, inherited at fork. skewcheck is imported from ``root``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached (written by the first run)
+    started = time.perf_counter()
+    # in ``root``: ``python -m`` puts the working folder ahead of PYTHONPATH
+    proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = tree = 0
+    while proc.poll() is None:
+        peak = max(peak, _field(proc.pid, "VmHWM"))
+        tree = max(tree, sum(_field(p, "VmRSS") for p in _tree(proc.pid)))
         time.sleep(0.02)
     elapsed = time.perf_counter() - started
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {stderr[-2000:]}")
-    return elapsed, peak
+    return elapsed, peak, tree
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--tiny", type=int, help="build this many tiny JPEGs instead (memory at many files)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--all", action="store_true", help="also time --pixel-sample all (every file decoded)")
+    parser.add_argument("--workers", type=int, action="append", default=[], help="also time --workers N (repeatable)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of another commit (git archive REV | tar -x -C DIR): its profile and profile-1p alternate too",
+    )
     parser.add_argument("--work", type=Path)
     parser.add_argument("--keep", action="store_true")
-    parser.add_argument("--memory", action="store_true", help="also print peak RSS of the one-process runs")
     args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="skewcheck-profile-bench-"))
-    folder = work / f"images-{args.images}"
-    if not folder.is_dir() or len(list(folder.iterdir())) != args.images:
+    work = (args.work or Path(tempfile.mkdtemp(prefix="skewcheck-profile-bench-"))).resolve()
+    n = args.tiny or args.images
+    folder = work / (f"tiny-{n}" if args.tiny else f"images-{n}")
+    marker = work / f"{folder.name}.built"  # beside the folder: the loop and the profile read every file in it
+    if not marker.is_file():
         shutil.rmtree(folder, ignore_errors=True)
         started = time.perf_counter()
-        build(folder, args.images)
-        print(f"built {args.images} JPEGs in {time.perf_counter() - started:.1f} s under {folder}")
+        (build_tiny if args.tiny else build)(folder, n)
+        print(f"built {n} {'tiny ' if args.tiny else ''}JPEGs in {time.perf_counter() - started:.1f} s under {folder}")
+        marker.write_text("")
     loop = work / "loop.py"
     loop.write_text(LOOP)
     skewcheck = [sys.executable, "-m", "skewcheck", "profile", "--images", str(folder), "-q"]
@@ -106,25 +176,42 @@ def main() -> None:
         "profile": [*skewcheck, "--report", str(work / "p.json")],
         "profile-1p": [*skewcheck, "--workers", "0", "--report", str(work / "p1.json")],
     }
+    if args.all:
+        cases["profile-all"] = [
+            *skewcheck,
+            "--workers",
+            "0",
+            "--pixel-sample",
+            "all",
+            "--report",
+            str(work / "pa.json"),
+        ]
+    for count in args.workers:
+        cases[f"profile-{count}w"] = [*skewcheck, "--workers", str(count), "--report", str(work / f"p{count}w.json")]
+    roots = dict.fromkeys(cases, ROOT)
+    if args.baseline:
+        for name in ("profile", "profile-1p"):
+            cases[f"{name}@base"] = [*cases[name][:-1], str(work / f"{name}-base.json")]
+            roots[f"{name}@base"] = args.baseline.resolve()
     times: dict[str, list[float]] = {name: [] for name in cases}
     rss: dict[str, list[int]] = {name: [] for name in cases}
+    tree: dict[str, list[int]] = {name: [] for name in cases}
     for r in range(args.rounds):
         for name, cmd in cases.items():
-            seconds, peak = run(cmd)
+            seconds, peak, summed = run(cmd, roots[name])
             times[name].append(seconds)
             rss[name].append(peak)
-        print(f"round {r + 1}: " + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in cases), flush=True)
-    print(f"\n{args.images} images, {args.rounds} rounds, {os.cpu_count()} CPUs (medians)")
-    print(f"{'case':<12} {'seconds':>8} {'images/s':>9} {'ratio vs loop':>14}" + ("  peak RSS" if args.memory else ""))
+            tree[name].append(summed)
+        print(f"round {r + 1}: " + ", ".join(f"{c} {times[c][-1]:.2f} s" for c in cases), flush=True)
+    print(f"\n{n} {'tiny ' if args.tiny else ''}images, {args.rounds} rounds, {os.cpu_count()} CPUs (medians)")
+    print(f"{'case':<16} {'seconds':>8} {'images/s':>9} {'ratio vs loop':>14} {'main RSS':>9} {'tree RSS':>9}")
     for name in cases:
-        ratios = [
-            lt / t for lt, t in zip(times["loop"], times[name], strict=True)
-        ]  # images/s ratio = time ratio inverted
+        ratios = [lt / t for lt, t in zip(times["loop"], times[name], strict=True)]  # images/s ratio
         median = statistics.median(times[name])
-        line = f"{name:<12} {median:>8.2f} {args.images / median:>9.0f} {statistics.median(ratios):>14.2f}"
-        if args.memory:
-            line += f"  {statistics.median(rss[name]) / 1024:.0f} MiB"
-        print(line)
+        print(
+            f"{name:<16} {median:>8.2f} {n / median:>9.0f} {statistics.median(ratios):>14.2f}"
+            f" {statistics.median(rss[name]) / 1024:>5.0f} MiB {statistics.median(tree[name]) / 1024:>5.0f} MiB"
+        )
     if not args.keep and args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -207,3 +207,224 @@ def test_profile_imports_neither_tensorflow_nor_opencv(folders, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _tiny_jpeg(seed: int, exif: bytes | None = None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    out = io.BytesIO()
+    pixels = rng.integers(0, 256, (12 + seed % 5, 16, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(out, "JPEG", quality=80, **({"exif": exif} if exif else {}))
+    return out.getvalue()
+
+
+def _broken_png() -> bytes:
+    """A PNG whose headers and IEND are whole but whose IDAT is not: only a decode finds it."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(out, "PNG")
+    data = bytearray(out.getvalue())
+    data[data.index(b"IDAT") + 4] ^= 0xFF  # the zlib stream's first byte
+    return bytes(data)
+
+
+def test_default_pixel_sample_keeps_headers_exact_and_decodes_a_sample(tmp_path):
+    """600 files: every header property is counted on every file; the default pixel sample (500)
+    decodes 500 of them, and the decode failures it finds are extrapolated with their interval."""
+    from PIL import Image
+
+    from skewcheck.profile.run import PIXEL_SAMPLE
+    from skewcheck.profile.summarise import Z_BONFERRONI
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    kinds = []
+    for i in range(600):
+        kind = "exif" if i % 4 == 0 else "truncated" if i % 50 == 1 else "broken" if i % 25 == 2 else "plain"
+        if kind == "broken":
+            data = _broken_png()
+        else:
+            data = _tiny_jpeg(i, exif.tobytes() if kind == "exif" else None)
+            data = data[:-40] if kind == "truncated" else data
+        (tmp_path / f"{i:04d}.img").write_bytes(data)
+        kinds.append(kind)
+    result = profile(tmp_path, workers=0)
+    data = result.to_dict(files=True)
+    result.close()
+    assert PIXEL_SAMPLE == 500
+    files = data["files"]
+    assert len(files) == 600 and [f["path"] for f in files] == [f"{i:04d}.img" for i in range(600)]
+    # header properties: exact on every file, sampled or not
+    traits = data["traits"]
+    assert traits["exif_rotated"]["count"] == kinds.count("exif") == 150
+    assert traits["truncated"]["count"] == kinds.count("truncated") == 12
+    low, high = wilson(12, 600)
+    assert traits["truncated"]["ci95"] == [round(low, 6), round(high, 6)]
+    assert all(f["format"] == ("PNG" if k == "broken" else "JPEG") for f, k in zip(files, kinds, strict=True))
+    assert all(f["status"] == ("truncated" if k == "truncated" else "ok") for f, k in zip(files, kinds, strict=True))
+    assert data["numbers"]["width"]["count"] == 600
+    assert data["numbers"]["jpeg_quality"]["count"] == 600 - kinds.count("broken")
+    # pixels: a seeded sample of the stated size
+    pixels = data["images"]["pixel_sample"]
+    assert (pixels["files"], pixels["of"], pixels["share"], pixels["complete"]) == (
+        500,
+        600,
+        round(500 / 600, 6),
+        False,
+    )
+    sampled = [f for f in files if f["decode"] is not None]
+    assert len(sampled) == 500
+    assert all(f["pixels"] is None for f in files if f["decode"] is None)
+    whole = [(f, k) for f, k in zip(files, kinds, strict=True) if f["decode"] is not None and k != "truncated"]
+    failures = sum(k == "broken" for _, k in whole)
+    assert all((f["decode"] == "corrupt") == (k == "broken") for f, k in whole)
+    assert pixels["decoded"] == len(whole) and pixels["decode_failures"] == failures > 0
+    ok = len(whole) - failures
+    assert data["images"]["decoded"] == ok
+    assert (
+        data["numbers"]["brightness"]["count"]
+        == ok
+        == sum(f["pixels"] is not None and f["status"] == "ok" for f in files)
+    )
+    assert data["categories"]["decode"]["files"] == 500
+    # decode failures: the headers' exactly, the decode's extrapolated from the sample
+    trait = traits["decode_failure"]
+    assert trait["estimated"] == {
+        "header_failures": 12,
+        "decoded": len(whole),
+        "decode_failures": failures,
+        "headers_whole": 588,
+    }
+    assert trait["count"] == 12 + failures
+    a, q = 12 / 600, failures / len(whole)
+    assert trait["share"] == round(a + (1 - a) * q, 6)
+    wa, wq = wilson(12, 600, Z_BONFERRONI), wilson(failures, len(whole), Z_BONFERRONI)
+    assert trait["ci95"] == [round(wa[0] + (1 - wa[0]) * wq[0], 6), round(wa[1] + (1 - wa[1]) * wq[1], 6)]
+    assert trait["ci95"][0] < (12 + kinds.count("broken")) / 600 < trait["ci95"][1]  # the truth is inside
+    assert data["failures"]["count"] == 12 + failures
+    assert {f["found_by"] for f in data["failures"]["listed"]} == {"headers", "decode"}
+    # the same files with every one decoded: the same header figures, pixels on all
+    every = profile(tmp_path, workers=0, pixel_sample="all")
+    full = every.to_dict()
+    every.close()
+    assert full["traits"]["exif_rotated"] == traits["exif_rotated"]
+    assert full["traits"]["truncated"] == traits["truncated"]
+    assert full["traits"]["decode_failure"]["count"] == 12 + kinds.count("broken")
+    assert "estimated" not in full["traits"]["decode_failure"]
+    assert full["images"]["pixel_sample"]["complete"] and full["numbers"]["brightness"][
+        "count"
+    ] == 600 - 12 - kinds.count("broken")
+
+
+def test_large_files_are_read_by_head_and_tail(tmp_path):
+    """Files over HEAD bytes: truncation from the tail, the same as the whole-file rule."""
+    import io
+
+    from PIL import Image
+
+    from skewcheck.profile.read_image import HEAD, TAIL, read_file
+
+    rng = np.random.default_rng(1)
+    out = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)).save(out, "JPEG", quality=100)
+    jpeg = out.getvalue()
+    out = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)).save(out, "PNG")
+    png = out.getvalue()
+    assert len(jpeg) > HEAD and len(png) > HEAD
+    cases = {
+        "whole.jpg": (jpeg, "ok"),
+        "trailer.jpg": (jpeg + rng.bytes(3 * TAIL), "ok"),  # a phone's appended data: not a truncation
+        "cut.jpg": (jpeg[: len(jpeg) * 2 // 3], "truncated"),
+        "whole.png": (png, "ok"),
+        "cut.png": (png[: len(png) * 2 // 3], "truncated"),
+    }
+    for name, (data, status) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        record = read_file(tmp_path / name, name)
+        assert record["status"] == status, (name, record["error"])
+        assert missing_end(data) == (status == "truncated") or name.endswith(".png")
+        assert record["decode"] == ("ok" if status == "ok" else "truncated"), (name, record["error"])
+        assert (record["pixels"] is not None) == (status == "ok")
+        assert (record["width"], record["bytes"]) == ((300 if name.endswith(".jpg") else 200), len(data))
+        headers_only = read_file(tmp_path / name, name, decode=False)
+        assert (headers_only["status"], headers_only["decode"], headers_only["pixels"]) == (status, None, None)
+
+
+def test_pixel_sample_option(folders):
+    prod, _ = folders
+    none = profile(prod, workers=0, pixel_sample=0).to_dict(files=True)
+    assert all(f.get("pixels") is None for f in none["files"])
+    assert none["traits"]["truncated"]["count"] == PRODUCTION["truncated"]
+    assert none["traits"]["decode_failure"]["estimated"]["decoded"] == 0
+    some = profile(prod, workers=0, pixel_sample=5, seed=1).to_dict(files=True)
+    assert sum(f.get("decode") is not None for f in some["files"]) == 5
+    again = profile(prod, workers=0, pixel_sample=5, seed=1).to_dict(files=True)
+    assert some["files"] == again["files"]
+    result = CliRunner().invoke(app, ["profile", "--images", str(prod), "--pixel-sample", "lots"])
+    assert result.exit_code == 2 and "--pixel-sample must be" in result.stderr
+
+
+def _jpeg_variants(folder: Path) -> Path:
+    """JPEGs that exercise every header field the fast JPEG reader reads."""
+    import io
+
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(5)
+    base = Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8))
+    icc = Path(__file__).resolve().parents[1] / "skewcheck" / "data" / "icc" / "compatibleWithAdobeRGB1998.icc"
+    variants: dict[str, tuple[Image.Image, dict]] = {
+        "progressive": (base, {"progressive": True}),
+        "gray": (base.convert("L"), {}),
+        "cmyk": (base.convert("CMYK"), {}),
+        "444": (base, {"subsampling": 0}),
+        "422": (base, {"subsampling": 1}),
+        "q5": (base, {"quality": 5}),
+        "q100": (base, {"quality": 100}),
+        "icc": (base, {"icc_profile": icc.read_bytes()}),
+        "wide-tables": (base, {"qtables": [[300] * 64, [400] * 64]}),  # 16-bit quantization tables
+    }
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        exif[0x010F] = "maker"
+        variants[f"exif{orientation}"] = (base, {"exif": exif.tobytes()})
+    for name, (im, kw) in variants.items():
+        out = io.BytesIO()
+        im.save(out, "JPEG", **kw)
+        (folder / f"{name}.jpg").write_bytes(out.getvalue())
+    xmp = b'<x:xmpmeta><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+    out = io.BytesIO()
+    base.save(out, "JPEG", xmp=xmp)
+    (folder / "xmp6.jpg").write_bytes(out.getvalue())
+    return folder
+
+
+def test_the_fast_jpeg_reader_agrees_with_pillow(folders, tmp_path, monkeypatch):
+    """Every header field read by skewcheck.profile.jpeg.fast_headers equals Pillow's reading of
+    the same file (the records of the header pass, with and without the fast reader)."""
+    from skewcheck.profile import read_image
+
+    prod, ref = folders
+    files = [*sorted(prod.iterdir()), *sorted(ref.iterdir())[:3], *sorted(_jpeg_variants(tmp_path / "v").iterdir())]
+    fast = [read_image.read_file(f, f.name, decode=False) for f in files]
+    used = sum(read_image.fast_headers(f.read_bytes()[: read_image.HEAD]) is not None for f in files)
+    assert used >= len(files) - 4  # the text file, the PNG, the XMP-only orientation and the truncated ones
+    monkeypatch.setattr(read_image, "fast_headers", lambda head: None)
+    slow = [read_image.read_file(f, f.name, decode=False) for f in files]
+    for a, b in zip(fast, slow, strict=True):
+        assert a == b, a["path"]
+    by_name = {r["path"]: r for r in fast}
+    assert [by_name[f"exif{o}.jpg"]["exif_orientation"] for o in range(1, 9)] == list(range(1, 9))
+    assert by_name["xmp6.jpg"]["exif_orientation"] == 6  # read by Pillow, from XMP
+    assert by_name["wide-tables.jpg"]["jpeg_quality"] is not None
+    assert (by_name["progressive.jpg"]["progressive"], by_name["gray.jpg"]["mode"]) == (True, "L")
+    assert (by_name["444.jpg"]["subsampling"], by_name["422.jpg"]["subsampling"]) == ("4:4:4", "4:2:2")

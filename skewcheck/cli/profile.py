@@ -41,9 +41,20 @@ def profile_cmd(
         "--sample",
         help="profile a seeded sample of --images: a number (1000), a fraction (0.01) or a percentage (1%)",
     ),
-    seed: int = typer.Option(0, "--seed", help="picks the sample and seeds the drift's permutations"),
+    pixel_sample: str = typer.Option(
+        "500",
+        "--pixel-sample",
+        help=(
+            "decode this many files of each set in full (pixel statistics, corruption the headers do not show), "
+            "a seeded sample; every file's headers are read whatever it is: a number, a fraction, a percentage, "
+            "0 (none) or all"
+        ),
+    ),
+    seed: int = typer.Option(0, "--seed", help="picks the samples and seeds the drift's permutations"),
     workers: str = typer.Option(
-        "auto", "--workers", help="read files in N processes (0: in this process; auto: one per core from 200 files)"
+        "auto",
+        "--workers",
+        help="read files in N processes (0: in this process; auto: one per core but one, with 4 cores or more and 5,000 files or more)",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal output"),
 ) -> None:
@@ -54,7 +65,7 @@ def profile_cmd(
             profile_format(path)
         from skewcheck.profile import profile
 
-        result = profile(images, reference, sample=sample, seed=seed, workers=workers)
+        result = profile(images, reference, sample=sample, pixel_sample=pixel_sample, seed=seed, workers=workers)
         for path in report:
             write_profile(result, path)
     except UsageError as exc:

@@ -3,7 +3,7 @@ pixel statistics, and their drift from a reference set (docs/profile.md).
 
 Public API::
 
-    profile(images, reference=None, *, sample=None, seed=0, workers="auto") -> Profile
+    profile(images, reference=None, *, sample=None, pixel_sample=500, seed=0, workers="auto") -> Profile
     skewcheck.profile.traffic.load_profile(path) -> dict   # a profile JSON, for compare --traffic
 
 Pillow and NumPy only: profiling never imports TensorFlow or OpenCV.

@@ -94,7 +94,14 @@ def share_difference(k1: int, n1: int, k2: int, n2: int) -> tuple[float, tuple[f
     w1, w2 = wilson(k1, n1, Z95), wilson(k2, n2, Z95)
     if w1 is None or w2 is None:
         return None
-    p1, p2 = k1 / n1, k2 / n2
+    return newcombe(k1 / n1, w1, k2 / n2, w2)
+
+
+def newcombe(
+    p1: float, w1: tuple[float, float], p2: float, w2: tuple[float, float]
+) -> tuple[float, tuple[float, float]]:
+    """(p1 − p2, Newcombe's hybrid interval of it) from each share and its own 95 % interval
+    (Wilson's for a count; an extrapolated share's own, skewcheck/profile/summarise.py)."""
     d = p1 - p2
     low = d - math.sqrt((p1 - w1[0]) ** 2 + (w2[1] - p2) ** 2)
     high = d + math.sqrt((w1[1] - p1) ** 2 + (p2 - w2[0]) ** 2)

@@ -51,6 +51,14 @@ def flags(profile: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     for name, trait in profile["traits"].items():
         here = f"{pct(trait['share'] or 0)} of these images {trait['carries']}"
+        if trait.get("estimated"):
+            e = trait["estimated"]
+            low, high = trait["ci95"]
+            here = (
+                f"about {here} (95 %: {pct(low)}-{pct(high)}; {e['header_failures']:,} found by the headers of every"
+                f" file, {e['decode_failures']:,} in a full decode of {e['decoded']:,} of the {e['headers_whole']:,}"
+                " whose headers are whole)"
+            )
         if has_reference:
             # a risky trait the reference never shows is worth a line, significant or not
             new = name in RISKY and trait["count"] > 0 and trait["reference"]["count"] == 0
@@ -59,6 +67,8 @@ def flags(profile: dict[str, Any]) -> list[dict[str, str]]:
             there = trait["reference"]["share"] or 0
             level = "warning" if name in RISKY and trait["difference"]["value"] > 0 else "info"
             text = f"{here}; the reference set {'has none' if there == 0 else pct(there)}"
+            if trait["reference"].get("estimated"):
+                text += " (estimated likewise)" if there else " (in its sample)"
         elif name in RISKY and trait["count"]:
             level = "warning" if name == "decode_failure" else "info"
             text = here

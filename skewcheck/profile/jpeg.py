@@ -11,7 +11,7 @@ only approximated).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -40,10 +40,23 @@ _LUMA = _ijg_tables(LUMINANCE)
 _CHROMA = _ijg_tables(CHROMINANCE)
 
 
+_ESTIMATES: dict[tuple[tuple[int, ...], ...], tuple[int, bool]] = {}  # a set shares a few encoders' tables
+
+
 def estimate_quality(tables: dict[int, Any]) -> tuple[int, bool] | None:
     """(estimated IJG quality 1-100, whether the tables are exactly IJG's at it), None without tables."""
     if not tables or 0 not in tables or len(tables[0]) != 64:
         return None
+    key = tuple(tuple(tables[i]) for i in (0, 1) if i in tables)
+    found = _ESTIMATES.get(key)
+    if found is None:
+        found = _estimate(tables)
+        if len(_ESTIMATES) < 1024:
+            _ESTIMATES[key] = found
+    return found
+
+
+def _estimate(tables: dict[int, Any]) -> tuple[int, bool]:
     error = np.abs(_LUMA - np.asarray(tables[0], dtype=np.int64)[None, :]).sum(axis=1)
     if 1 in tables and len(tables[1]) == 64:
         error = error + np.abs(_CHROMA - np.asarray(tables[1], dtype=np.int64)[None, :]).sum(axis=1)
@@ -65,25 +78,152 @@ def subsampling(layers: list[tuple[Any, int, int, int]] | None) -> str | None:
     )
 
 
-def missing_end(data: bytes) -> bool:
-    """True when no end-of-image marker (FF D9) follows the first scan: the file was cut short.
+_STANDALONE = frozenset((0x01, *range(0xD0, 0xD8)))  # markers without a length
 
-    The markers before the first scan are walked (their lengths skip an embedded EXIF thumbnail,
-    which carries an FF D9 of its own); bytes after a final FF D9 (some phones append data) are
-    not a truncation.
+
+def scan_start(data: bytes) -> int | None:
+    """The offset of the first start-of-scan marker (FF DA) in ``data``, a JPEG's first bytes;
+    -1 where a marker should be and is not (corrupt: the decode says so); None when ``data`` ends
+    before it (the file is cut short, or more of it must be read).
+
+    The markers before the first scan are walked by their lengths, which skip an embedded EXIF
+    thumbnail (it carries an FF D9 of its own).
     """
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
-            return False  # not a marker where one should be: corrupt, which the decode reports
+            return -1
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
         if marker == 0xDA:  # start of scan: the entropy-coded data follows
-            return data.rfind(b"\xff\xd9", pos) == -1
-        if marker in (0x01, *range(0xD0, 0xD8)):  # standalone markers
+            return pos
+        if marker in _STANDALONE:
             pos += 2
             continue
         pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return True  # the headers end before any scan
+    return None
+
+
+def missing_end(data: bytes) -> bool:
+    """True when no end-of-image marker (FF D9) follows the first scan: the file was cut short.
+
+    Bytes after a final FF D9 (some phones append data) are not a truncation. (The profile reads
+    only a file's head and tail for this: skewcheck/profile/read_image.py.)
+    """
+    pos = scan_start(data)
+    if pos is None:
+        return True  # the headers end before any scan
+    if pos < 0:
+        return False  # not a marker where one should be: corrupt, which the decode reports
+    return data.rfind(b"\xff\xd9", pos) == -1
+
+
+_MODES = {1: "L", 3: "RGB", 4: "CMYK"}
+_SOF = {0xC0: False, 0xC1: False, 0xC2: True}  # the frame types read here: progressive or not
+_OTHER_SOF = frozenset((0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
+_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
+
+
+def fast_headers(data: bytes) -> dict[str, Any] | None:
+    """What Pillow's JPEG ``open`` reads, read from a JPEG's first bytes in one walk over its
+    markers (Pillow's is several times slower): ``mode``, ``bits``, ``size``, ``progressive``,
+    ``layers`` (Pillow's ``layer``), ``quantization`` (natural order), ``exif`` (the first Exif
+    APP1's bytes), ``icc`` (the ICC profile's chunks joined as Pillow joins them), ``scan`` (the
+    offset of the first scan). None for anything this does not read exactly as Pillow does (an
+    MPO, XMP without an EXIF orientation, an unusual frame type, junk between markers, headers
+    longer than ``data`` …): the caller asks Pillow then. tests/test_profile.py checks both agree."""
+    from PIL import Image
+    from PIL.JpegImagePlugin import zigzag_index
+
+    if data[:3] != b"\xff\xd8\xff":
+        return None
+    pos, n = 2, len(data)
+    found: dict[str, Any] = {"exif": None, "icc": None, "progressive": False, "quantization": {}, "xmp": False}
+    icc: list[bytes] = []
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if end > n or end < pos + 4:
+            return None
+        segment = data[pos + 4 : end]
+        if marker == 0xDA:
+            width, height = found.get("size", (0, 0))
+            if not width or not height or (Image.MAX_IMAGE_PIXELS and width * height > 2 * Image.MAX_IMAGE_PIXELS):
+                return None  # no frame header, or Pillow's decompression-bomb error
+            found["scan"] = pos
+            return found
+        if marker in _SOF:
+            if "mode" in found or len(segment) < 6 or segment[0] != 8 or segment[5] not in _MODES:
+                return None
+            found["bits"], found["mode"] = 8, _MODES[segment[5]]
+            found["size"] = (int.from_bytes(segment[3:5], "big"), int.from_bytes(segment[1:3], "big"))
+            found["progressive"] = _SOF[marker]
+            layers = [segment[i : i + 3] for i in range(6, len(segment), 3)]
+            found["layers"] = [(t[0], t[1] // 16, t[1] & 15, t[2]) for t in layers if len(t) == 3]
+            if len(found["layers"]) != (len(segment) - 6 + 2) // 3:
+                return None
+            if icc:
+                icc.sort()
+                found["icc"] = b"".join(p[14:] for p in icc) if icc[0][13] == len(icc) else None
+        elif marker in _OTHER_SOF:
+            return None
+        elif marker == 0xDB:
+            rest = segment
+            while rest:
+                wide = rest[0] // 16 != 0
+                length = 1 + (2 if wide else 1) * 64
+                if len(rest) < length:
+                    return None
+                values = (
+                    [int.from_bytes(rest[1 + 2 * i : 3 + 2 * i], "big") for i in range(64)] if wide else rest[1:length]
+                )
+                found["quantization"][rest[0] & 15] = [values[i] for i in zigzag_index]
+                rest = rest[length:]
+        elif marker == 0xE1:
+            if segment[:6] == b"Exif\x00\x00":
+                if found["exif"] is None:
+                    found["exif"] = segment
+            elif segment[:29] == _XMP:
+                found["xmp"] = True
+        elif marker == 0xE2:
+            if segment[:12] == b"ICC_PROFILE\x00":
+                if "mode" in found or len(segment) < 14:
+                    return None  # Pillow joins the chunks it has met at the frame header
+                icc.append(segment)
+            elif segment[:4] == b"MPF\x00":
+                return None  # perhaps an MPO
+        pos = end
+    return None  # no scan within ``data``
+
+
+def exif_orientation(exif: bytes) -> int | None | bool:
+    """Tag 0x0112 of IFD0 of an Exif APP1 (``Exif\\0\\0`` and a TIFF structure): its value, None
+    when IFD0 has no such tag, False when this cannot tell (an odd type or layout: ask Pillow)."""
+    tiff = exif[6:]
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return False
+    order: Literal["little", "big"] = "little" if tiff[:2] == b"II" else "big"
+    offset = int.from_bytes(tiff[4:8], order)
+    if offset + 2 > len(tiff):
+        return False
+    count = int.from_bytes(tiff[offset : offset + 2], order)
+    if offset + 2 + 12 * count > len(tiff):
+        return False
+    for i in range(count):
+        entry = tiff[offset + 2 + 12 * i : offset + 14 + 12 * i]
+        if int.from_bytes(entry[:2], order) == 0x0112:
+            kind, number = int.from_bytes(entry[2:4], order), int.from_bytes(entry[4:8], order)
+            if kind == 3 and number == 1:
+                return int.from_bytes(entry[8:10], order)
+            return False
+    return None

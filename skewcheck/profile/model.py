@@ -23,15 +23,15 @@ class Profile:
         return {**self.data, "files": list(self.records or ())} if files else dict(self.data)
 
     def iter_json(self, indent: int = 2) -> Iterator[str]:
-        """``json.dumps(self.to_dict(files=True), indent=indent)`` in pieces, one per file record."""
+        """The JSON of ``self.to_dict(files=True)`` in pieces: the summary indented, then one file
+        record a line (compact, as the spool holds it: no record is decoded and encoded again)."""
         head = json.dumps(self.data, indent=indent, ensure_ascii=False)
         assert head.endswith("\n}")
         yield head[:-2] + ",\n" + " " * indent + '"files": ['
         pad = "\n" + " " * (2 * indent)
         first = True
-        for record in self.records or ():
-            text = json.dumps(record, indent=indent, ensure_ascii=False).replace("\n", pad)
-            yield ("" if first else ",") + pad + text
+        for line in self.records.lines() if self.records is not None else ():
+            yield ("" if first else ",") + pad + line
             first = False
         yield ("]" if first else "\n" + " " * indent + "]") + "\n}\n"
 

@@ -22,18 +22,21 @@ THUMB = 128  # the longest side of the decode the statistics are measured on
 
 
 def pixel_stats(rgb: np.ndarray) -> dict[str, Any]:
-    """Statistics of an ``(H, W, 3)`` uint8 array."""
-    x = rgb.astype(np.float32)
-    luma = 0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2]
-    clipped = ((rgb == 0) | (rgb == 255)).any(axis=-1)
-    if luma.shape[0] >= 3 and luma.shape[1] >= 3:
+    """Statistics of an ``(H, W, 3)`` uint8 array (computed on its three planes, each contiguous:
+    NumPy reduces a strided channel axis several times slower)."""
+    height, width = rgb.shape[:2]
+    planes = np.ascontiguousarray(rgb.transpose(2, 0, 1)).reshape(3, -1)
+    x = planes.astype(np.float64)
+    luma = (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]).reshape(height, width)
+    clipped = ((planes == 0) | (planes == 255)).any(axis=0)
+    if height >= 3 and width >= 3:
         lap = luma[:-2, 1:-1] + luma[2:, 1:-1] + luma[1:-1, :-2] + luma[1:-1, 2:] - 4 * luma[1:-1, 1:-1]
         blur = float(lap.var())
     else:
         blur = 0.0
     return {
-        "mean": [round(float(v), 3) for v in x.mean(axis=(0, 1))],
-        "std": [round(float(v), 3) for v in x.std(axis=(0, 1))],
+        "mean": [round(float(v), 3) for v in x.mean(axis=1)],
+        "std": [round(float(v), 3) for v in x.std(axis=1)],
         "brightness": round(float(luma.mean()), 3),
         "contrast": round(float(luma.std()), 3),
         "saturated": round(float(clipped.mean()), 6),

@@ -6,7 +6,13 @@ of ``compare --traffic`` name them alike:
 * **traits**: yes/no per file, counted over every file (a file that fails to decode is still
   traffic), e.g. ``exif_rotated``;
 * **categories**: one value per file that opened (``format``, ``exif_orientation`` …);
-* **numbers**: one value per file that has it (``width``; pixel statistics need a decode).
+  ``decode`` per file of the pixel sample;
+* **numbers**: one value per file that has it (``width``; pixel statistics need a decode, so come
+  from the pixel sample).
+
+Every property is read from the headers of every file, but the pixel statistics and ``decode``
+(and the part of ``decode_failure`` that only a full decode finds, which the summary extrapolates
+from the sample).
 """
 
 from __future__ import annotations
@@ -23,6 +29,19 @@ def _opened(record: Record) -> bool:
     return "format" in record
 
 
+def decode_failed(record: Record) -> bool:
+    """The full decode of a file whose headers are whole failed (only files of the pixel sample
+    are decoded: skewcheck/profile/read_image.py)."""
+    return record["status"] == "ok" and record.get("decode") not in (None, "ok")
+
+
+def failure(record: Record) -> tuple[str, str] | None:
+    """(status, found by ``headers`` or ``decode``) of a file that fails, else None."""
+    if record["status"] != "ok":
+        return record["status"], "headers"
+    return (record["decode"], "decode") if decode_failed(record) else None
+
+
 # name → (what a file with it "carries", in a sentence; the rule)
 TRAITS: dict[str, tuple[str, Callable[[Record], bool]]] = {
     "exif_rotated": ("carry EXIF orientation ≠ 1", lambda r: r.get("exif_orientation") not in (None, 1)),
@@ -37,7 +56,8 @@ TRAITS: dict[str, tuple[str, Callable[[Record], bool]]] = {
     "high_bit_depth": ("have more than 8 bits per sample", lambda r: (r.get("bit_depth") or 0) > 8),
     "progressive": ("are progressive JPEGs", lambda r: bool(r.get("progressive"))),
     "animated": ("are animated (several frames)", lambda r: bool(r.get("animated"))),
-    "decode_failure": ("fail to decode", lambda r: r.get("status") != "ok"),
+    # headers on every file, the full decode on the pixel sample (skewcheck/profile/summarise.py extrapolates)
+    "decode_failure": ("fail to decode", lambda r: failure(r) is not None),
     "truncated": ("are truncated", lambda r: r.get("status") == "truncated"),
 }
 
@@ -47,7 +67,8 @@ def _text(value: object) -> str:
 
 
 CATEGORIES: dict[str, Callable[[Record], str | None]] = {
-    "status": lambda r: r["status"],
+    "status": lambda r: r["status"],  # the header pass's, every file
+    "decode": lambda r: r.get("decode"),  # the full decode's, the files of the pixel sample
     "format": lambda r: r["format"] if _opened(r) else None,
     "mode": lambda r: r["mode"] if _opened(r) else None,
     "bit_depth": lambda r: _text(r["bit_depth"]) if _opened(r) else None,
@@ -83,3 +104,8 @@ NUMBERS: dict[str, tuple[str, Callable[[Record], float | None]]] = {  # name →
     **{f"mean_{c}": ("0-255", _pixel("mean", i)) for i, c in enumerate("rgb")},
     **{f"std_{c}": ("0-255", _pixel("std", i)) for i, c in enumerate("rgb")},
 }
+
+# the numbers measured on a decode (None without one: a file outside the pixel sample)
+PIXEL_NUMBERS = frozenset(
+    ("brightness", "contrast", "saturated", "blur", *(f"{s}_{c}" for s in ("mean", "std") for c in "rgb"))
+)

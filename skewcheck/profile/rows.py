@@ -10,18 +10,40 @@ SHOWN_FAILURES = 20
 SHOWN_VALUES = 4  # values of a category on its line
 
 
+def _failures(n: int) -> str:
+    return f"{n:,} decode failure{'s' if n != 1 else ''}"
+
+
 def headline(data: dict[str, Any]) -> str:
     images = data["images"]
     line = f"profiled {images['files']:,} files under {images['source']}"
     sample = images.get("sample")
     if sample:
         line += f" (a seeded sample of {sample['of']:,})"
-    failed = images["files"] - images["decoded"]
-    line += f": {images['decoded']:,} decoded, {failed:,} decode failure{'s' if failed != 1 else ''}"
+    pixels = images.get("pixel_sample") or {"complete": True}
+    if pixels["complete"]:
+        line += f": {images['decoded']:,} decoded, {_failures(images['files'] - images['decoded'])}"
+    else:
+        whole = data["categories"].get("status", {}).get("values", {}).get("ok", {}).get("count", 0)
+        headers = images["files"] - whole
+        trait = data["traits"]["decode_failure"]
+        line += (
+            f": headers of every file read, {_failures(headers)} found there; pixels decoded on a seeded sample of"
+            f" {pixels['files']:,} ({pct(pixels['share'])}): {pixels['decoded'] - pixels['decode_failures']:,} decoded,"
+            f" {_failures(pixels['decode_failures'])}; about {pct(trait['share'] or 0)} of the files fail to decode"
+            f" {_percent_interval(trait['ci95'])}"
+        )
     ref = data.get("reference")
     if ref:
         line += f"; reference: {ref['files']:,} files under {ref['source']}"
+        ref_pixels = ref.get("pixel_sample") or {"complete": True}
+        if not ref_pixels["complete"]:
+            line += f" (pixels: a sample of {ref_pixels['files']:,})"
     return line
+
+
+def _percent_interval(ci: list[float] | None) -> str:
+    return "" if ci is None else f"(95 %: {pct(ci[0])}-{pct(ci[1])})"
 
 
 def _interval(ci: list[float] | None) -> str:
@@ -35,11 +57,13 @@ def trait_rows(data: dict[str, Any]) -> list[list[str]]:
     for name, trait in data["traits"].items():
         if not trait["count"] and not trait.get("reference", {}).get("count"):
             continue
-        row = [name, f"{pct(trait['share'] or 0)} ({trait['count']:,})"]
+        estimated = "≈" if trait.get("estimated") else ""
+        row = [name, f"{estimated}{pct(trait['share'] or 0)} ({trait['count']:,}{' found' if estimated else ''})"]
         if data.get("reference"):
             diff = trait.get("difference")
+            ref_estimated = "≈" if trait["reference"].get("estimated") else ""
             row += [
-                f"{pct(trait['reference']['share'] or 0)} ({trait['reference']['count']:,})",
+                f"{ref_estimated}{pct(trait['reference']['share'] or 0)} ({trait['reference']['count']:,})",
                 f"{diff['value'] * 100:+.1f} pts {_interval(diff['ci95'])}" if diff else "",
             ]
         rows.append(row)

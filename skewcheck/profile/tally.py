@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from skewcheck.profile.properties import CATEGORIES, NUMBERS, TRAITS, Record
+from skewcheck.profile.properties import CATEGORIES, NUMBERS, PIXEL_NUMBERS, TRAITS, Record, failure
 
 MAX_LISTED = 200  # decode failures listed by name; all of them are counted
 
@@ -34,10 +34,15 @@ class RecordSpool:
         self.count += 1
 
     def __iter__(self) -> Iterator[Record]:
+        for line in self.lines():
+            yield json.loads(line)
+
+    def lines(self) -> Iterator[str]:
+        """Each record as its one line of compact JSON (ASCII), as written."""
         self._file.flush()
         self._file.seek(0)
         for line in self._file:
-            yield json.loads(line)
+            yield line.decode("ascii").rstrip("\n")
         self._file.seek(0, 2)
 
     def close(self) -> None:
@@ -53,32 +58,60 @@ class Tally:
         self.sizes: Counter[str] = Counter()  # "WxH" → files, for the resize/crop/padding traffic
         self.failures: list[dict[str, Any]] = []
         self.failure_count = 0
+        self.header_failures = 0  # status ≠ ok: found on every file
+        self.decode_checked = 0  # files whose headers are whole, decoded (the pixel sample)
+        self.decode_failures = 0  # … whose decode failed
         self.records = RecordSpool() if keep_records else None
+        # the rules with where their counts go, looked up once (add runs once a file)
+        self._traits = [(name, rule) for name, (_, rule) in TRAITS.items()]
+        self._categories = [(self.categories[name], rule) for name, rule in CATEGORIES.items()]
+        self._header_numbers = [
+            (self._numbers[n].append, rule) for n, (_, rule) in NUMBERS.items() if n not in PIXEL_NUMBERS
+        ]
+        self._pixel_numbers = [
+            (self._numbers[n].append, rule) for n, (_, rule) in NUMBERS.items() if n in PIXEL_NUMBERS
+        ]
 
     def add(self, record: Record) -> None:
         self.files += 1
-        for name, (_, rule) in TRAITS.items():
+        traits = self.traits
+        for name, rule in self._traits:
             if rule(record):
-                self.traits[name] += 1
-        for name, category in CATEGORIES.items():
+                traits[name] += 1
+        for counter, category in self._categories:
             value = category(record)
             if value is not None:
-                self.categories[name][value] += 1
-        for name, (_, number) in NUMBERS.items():
+                counter[value] += 1
+        for append, number in (
+            self._header_numbers if record.get("pixels") is None else self._header_numbers + self._pixel_numbers
+        ):
             measured = number(record)
             if measured is not None:
-                self._numbers[name].append(float(measured))
+                append(float(measured))
         if "width" in record:
             self.sizes[f"{record['width']}x{record['height']}"] += 1
         if record["status"] != "ok":
+            self.header_failures += 1
+        elif record.get("decode") is not None:
+            self.decode_checked += 1
+            self.decode_failures += record["decode"] != "ok"
+        failed = failure(record)
+        if failed is not None:
             self.failure_count += 1
             if len(self.failures) < MAX_LISTED:
-                self.failures.append({k: record[k] for k in ("path", "status", "error")})
+                status, found_by = failed
+                self.failures.append(
+                    {"path": record["path"], "status": status, "error": record["error"], "found_by": found_by}
+                )
         if self.records is not None:
             self.records.append(record)
 
     def values(self, name: str) -> np.ndarray:
         return np.frombuffer(self._numbers[name], dtype=np.float64) if self._numbers[name] else np.empty(0)
+
+    def decoded(self) -> int:
+        """Files whose headers are whole and whose full decode succeeded (of the pixel sample)."""
+        return self.decode_checked - self.decode_failures
 
     def opened(self) -> int:
         """Files whose headers could be read (the denominator of the categories but ``status``)."""

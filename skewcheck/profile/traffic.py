@@ -161,6 +161,10 @@ def traffic_weights(
             continue
         interval = wilson(count, files)
         share = count / files if files else 0.0
+        trait = profile["traits"].get(trigger) or {}
+        if trait.get("estimated") and trait.get("share") is not None:
+            # decode failures beyond the headers are known on the pixel sample: its extrapolated share
+            share, interval = trait["share"], (trait["ci95"][0], trait["ci95"][1])
         flip_rate = f["flips_on_images"] / f["images"] if f.get("images") and predicted else None
         weighted = share * flip_rate if flip_rate is not None else share
         who = "every production image" if trigger == "all" else f"{pct(share)} of production images {carries}"
