@@ -69,7 +69,7 @@ def augment_cmd(
     workers: str = typer.Option(
         "auto",
         "--workers",
-        help="decode with the train pipeline in N worker processes (0: in this process; auto: one per spare core for 500 images or more); the report is the same whatever N",
+        help="decode with the train pipeline in N worker processes (0 or auto: in this process; worth it when decoding is dear next to the model passes); the report is the same whatever N",
     ),
     report: list[Path] = typer.Option(
         [], "--report", help="write a report: .json, .md, .xml (JUnit), .html; may repeat"
