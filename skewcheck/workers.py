@@ -551,8 +551,10 @@ class PipelinePool:
         max_tensor_mb: float | None = 512.0,
         tolerance: tuple[float, float] | None = None,
         facts_wanted: Callable[[], dict[str, Any] | None] | None = None,
+        sides: tuple[str, ...] = ("train", "serve"),
     ) -> None:
-        """``tolerance``: the workers compute each pair's facts too (value fit, decode …), with the
+        """``sides``: the pipelines of ``refs`` each image runs through (``augment`` decodes with the
+        train side alone). ``tolerance``: the workers compute each pair's facts too (value fit, decode …), with the
         hints ``facts_wanted()`` gives when an image is sent, unless it gives None (the audit's
         process then computes them: the same numbers either way, so the split can follow whichever
         process has time)."""
@@ -567,6 +569,7 @@ class PipelinePool:
         self._stopping = False  # set by __exit__: a worker that dies now is not replaced
         self._facts_wanted = facts_wanted or (lambda: {})
         self._handoff: handoffs.HandoffDir | None = None
+        self.sides = sides
 
     def __enter__(self) -> PipelinePool:
         self._handoff = handoffs.HandoffDir()
@@ -603,7 +606,8 @@ class PipelinePool:
                     exhausted = True
                     break
                 index, (path, repeat) = item
-                pending.append(_Task(ImageRuns(index, path), steps_for(repeat)))
+                steps = [step for step in steps_for(repeat) if step[0] in self.sides]
+                pending.append(_Task(ImageRuns(index, path), steps))
                 made += 1
             if exhausted and given == made:
                 return

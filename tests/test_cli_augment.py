@@ -201,3 +201,48 @@ def test_a_keras_layer_is_a_transform_whose_boxes_stay_behind(tmp_path: Path) ->
     assert t["source"] == "keras layer" and not t["moves_boxes"]
     result = t["results"][0]
     assert 0 < result["found_elsewhere"] < 12 and result["transform_errors"] == 0
+
+
+def _without_chunking(data: dict) -> dict:
+    summary = {k: v for k, v in data["summary"].items() if k not in ("chunk_images", "chunks", "value_range_from")}
+    return {**data, "summary": summary}
+
+
+def test_the_report_is_the_same_with_0_1_and_2_workers(example: dict, tmp_path: Path) -> None:
+    """Workers only decode, ahead of the audit; the report is byte for byte the in-process one."""
+    in_process = example["paths"]["json"].read_text()
+    for n in ("0", "1", "2"):
+        code, output, _ = run(["--example", "--workers", n], tmp_path)
+        assert code == 1, output
+        assert (tmp_path / "augment.json").read_text() == in_process, f"--workers {n}"
+
+
+def test_chunks_change_nothing_but_the_chunk_count(
+    example: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 images in chunks of 16 (4 chunks, one batched pass per strength each) give the report
+    of one chunk of 60: the tallies add up to the same numbers and the same example images."""
+    from skewcheck.augment import audit
+
+    monkeypatch.setattr(audit, "CHUNK_IMAGES", 16)
+    code, output, chunked = run(["--example", "--workers", "1"], tmp_path)
+    assert code == 1, output
+    assert chunked["summary"]["chunks"] == 4 and example["json"]["summary"]["chunks"] == 1
+    assert "first 16 answered images" in chunked["summary"]["value_range_from"]
+    assert _without_chunking(chunked) == _without_chunking(example["json"])
+
+
+def test_sample_draws_a_seeded_subset_per_label(tmp_path: Path) -> None:
+    code, output, data = run(["--example", "--sample", "20", "--augment", str(_mild(tmp_path))], tmp_path)
+    assert code in (0, 1), output
+    sample = data["summary"]["sample"]
+    assert (sample["images"], sample["of"], sample["stratified_by"]) == (20, 60, ["label"])
+    assert data["summary"]["images"] == data["summary"]["files"] == 20
+    _, _, again = run(["--example", "--sample", "20", "--augment", str(_mild(tmp_path))], tmp_path)
+    assert again == data
+
+
+def _mild(tmp_path: Path) -> Path:
+    spec = tmp_path / "mild.toml"
+    spec.write_text('[[transform]]\nname = "brightness"\nmax = 0.1\nsteps = 2\n')
+    return spec

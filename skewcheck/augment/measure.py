@@ -53,6 +53,92 @@ def interval(k: int, n: int) -> list[float] | None:
     return None if w is None else [round(w[0], 6), round(w[1], 6)]
 
 
+class ClassTally:
+    """One (transform, strength)'s classification answers, added chunk by chunk, in image order:
+    counts only (and the first ``EXAMPLES`` names of each confusion pair), never the images."""
+
+    def __init__(self, confidence: float) -> None:
+        self.confidence = confidence
+        self.n = self.same = self.labelled = self.correct = 0
+        self.per: dict[int, dict[str, int]] = defaultdict(lambda: {"images": 0, "same": 0, "labelled": 0, "correct": 0})
+        self.sources: Counter[int] = Counter()  # confident clean answers per class
+        self.uncertain: Counter[int] = Counter()
+        self.moved: dict[tuple[int, int], list[Any]] = {}  # (from, to) -> [count, first examples]
+
+    def add(self, names: list[str], clean: np.ndarray, augmented: np.ndarray, labels: list[int | None]) -> None:
+        """``clean``/``augmented``: (N, classes) probabilities of the same N images (in ``names`` order)."""
+        p0, p1 = clean.argmax(1), augmented.argmax(1)
+        c0, c1 = clean.max(1), augmented.max(1)
+        same = p0 == p1
+        self.n += len(names)
+        self.same += int(same.sum())
+        for i in range(len(names)):
+            label = labels[i]
+            row = self.per[int(label) if label is not None else int(p0[i])]
+            row["images"] += 1
+            row["same"] += int(same[i])
+            if label is not None:
+                hit = int(p1[i] == label)
+                row["labelled"] += 1
+                row["correct"] += hit
+                self.labelled += 1
+                self.correct += hit
+        for j in np.flatnonzero(c0 >= self.confidence):
+            a, b = int(p0[j]), int(p1[j])
+            self.sources[a] += 1
+            if c1[j] < self.confidence:
+                self.uncertain[a] += 1
+            elif a != b:
+                pair = self.moved.setdefault((a, b), [0, []])
+                pair[0] += 1
+                if len(pair[1]) < EXAMPLES:
+                    pair[1].append(names[j])
+
+    def result(self, break_share: float) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "images": self.n,
+            "consistency": rate(self.same, self.n),
+            "accuracy": rate(self.correct, self.labelled) if self.labelled else None,
+        }
+        out["per_class"] = {
+            str(c): {
+                "images": r["images"],
+                "consistency": rate(r["same"], r["images"]),
+                "accuracy": rate(r["correct"], r["labelled"]) if r["labelled"] else None,
+            }
+            for c, r in sorted(self.per.items())
+        }
+        out.update(self._confusions(break_share))
+        return out
+
+    def _confusions(self, break_share: float) -> dict[str, Any]:
+        sinks = Counter(b for (_, b), (k, _) in self.moved.items() if k >= MIN_PAIR)
+        collapsed = {d for d, k in sinks.items() if k >= COLLAPSE_SOURCES}
+        pairs = []
+        for (a, b), (k, examples) in sorted(self.moved.items(), key=lambda kv: (-kv[1][0], kv[0])):
+            of = self.sources[a]
+            pairs.append(
+                {
+                    "from": a,
+                    "to": b,
+                    "count": k,
+                    "of": of,
+                    "share": rate(k, of),
+                    "interval": interval(k, of),
+                    "label_breaking": k >= MIN_PAIR and k / of >= break_share and b not in collapsed,
+                    "collapse": b in collapsed,
+                    "examples": list(examples),
+                }
+            )
+        return {
+            "confident_clean": int(sum(self.sources.values())),
+            "became_uncertain": int(sum(self.uncertain.values())),
+            "confident_elsewhere": int(sum(k for k, _ in self.moved.values())),
+            "pairs": pairs,
+            "collapse_to": sorted(collapsed),
+        }
+
+
 def classification(
     names: list[str],
     clean: np.ndarray,
@@ -62,90 +148,77 @@ def classification(
     break_share: float,
 ) -> dict[str, Any]:
     """``clean``/``augmented``: (N, classes) probabilities of the same N images (in ``names`` order)."""
-    p0, p1 = clean.argmax(1), augmented.argmax(1)
-    c0, c1 = clean.max(1), augmented.max(1)
-    n = len(names)
-    same = p0 == p1
-    labelled = [i for i, y in enumerate(labels) if y is not None]
-    correct = [i for i in labelled if p1[i] == labels[i]]
-    out: dict[str, Any] = {
-        "images": n,
-        "consistency": rate(int(same.sum()), n),
-        "accuracy": rate(len(correct), len(labelled)) if labelled else None,
-    }
-    per: dict[int, dict[str, int]] = defaultdict(lambda: {"images": 0, "same": 0, "labelled": 0, "correct": 0})
-    for i in range(n):
-        label = labels[i]
-        cls = int(label) if label is not None else int(p0[i])
-        row = per[cls]
-        row["images"] += 1
-        row["same"] += int(same[i])
-        if labels[i] is not None:
-            row["labelled"] += 1
-            row["correct"] += int(p1[i] == labels[i])
-    out["per_class"] = {
-        str(c): {
-            "images": r["images"],
-            "consistency": rate(r["same"], r["images"]),
-            "accuracy": rate(r["correct"], r["labelled"]) if r["labelled"] else None,
-        }
-        for c, r in sorted(per.items())
-    }
-    out.update(confusions(names, p0, p1, c0, c1, confidence, break_share))
-    return out
+    tally = ClassTally(confidence)
+    tally.add(names, clean, augmented, labels)
+    return tally.result(break_share)
 
 
-def confusions(
-    names: list[str],
-    p0: np.ndarray,
-    p1: np.ndarray,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    confidence: float,
-    break_share: float,
-) -> dict[str, Any]:
-    confident = c0 >= confidence
-    sources: Counter[int] = Counter(int(p0[i]) for i in np.flatnonzero(confident))
-    moved: dict[tuple[int, int], list[int]] = defaultdict(list)
-    uncertain: Counter[int] = Counter()
-    for i in np.flatnonzero(confident):
-        a, b = int(p0[i]), int(p1[i])
-        if c1[i] < confidence:
-            uncertain[a] += 1
-        elif a != b:
-            moved[(a, b)].append(int(i))
-    sinks = Counter(b for (_, b), idx in moved.items() if len(idx) >= MIN_PAIR)
-    collapsed = {d for d, k in sinks.items() if k >= COLLAPSE_SOURCES}
-    pairs = []
-    for (a, b), idx in sorted(moved.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        k, of = len(idx), sources[a]
-        breaking = k >= MIN_PAIR and k / of >= break_share and b not in collapsed
-        pairs.append(
-            {
-                "from": a,
-                "to": b,
-                "count": k,
-                "of": of,
-                "share": rate(k, of),
-                "interval": interval(k, of),
-                "label_breaking": breaking,
-                "collapse": b in collapsed,
-                "examples": [names[i] for i in idx[:EXAMPLES]],
-            }
-        )
-    return {
-        "confident_clean": int(confident.sum()),
-        "became_uncertain": int(sum(uncertain.values())),
-        "confident_elsewhere": int(sum(len(v) for v in moved.values())),
-        "pairs": pairs,
-        "collapse_to": sorted(collapsed),
-    }
+class ChangedTally:
+    """Dense and embedding answers: how many were judged, how many kept their answer."""
+
+    def __init__(self) -> None:
+        self.n = self.judged = self.same = 0
+
+    def add(self, verdicts: list[bool | None]) -> None:
+        self.n += len(verdicts)
+        self.judged += sum(1 for v in verdicts if v is not None)
+        self.same += sum(1 for v in verdicts if v is False)
+
+    def result(self) -> dict[str, Any]:
+        return {"images": self.n, "judged": self.judged, "consistency": rate(self.same, self.judged)}
 
 
 def changed_share(verdicts: list[bool | None]) -> dict[str, Any]:
-    judged = [v for v in verdicts if v is not None]
-    same = sum(1 for v in judged if not v)
-    return {"images": len(verdicts), "judged": len(judged), "consistency": rate(same, len(judged))}
+    tally = ChangedTally()
+    tally.add(verdicts)
+    return tally.result()
+
+
+class DetectionTally:
+    """Detection answers against the moved targets, added chunk by chunk in image order."""
+
+    def __init__(self) -> None:
+        self.n = self.agree = self.elsewhere = self.postprocess_errors = 0
+        self.ious: list[float] = []  # one number per matched image: the mean is taken once, in order
+        self.examples: list[str] = []
+        self.totals = Counter[str]()
+
+    def add(
+        self,
+        names: list[str],
+        targets: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    ) -> None:
+        """``targets``: the clean detections moved by the transform; ``found``: the transformed image's."""
+        for name, t, f in zip(names, targets, found, strict=True):
+            m = match_detections(t, f)
+            for key in ("train_boxes", "kept", "moved", "lost", "spurious", "relabelled"):
+                self.totals[key] += m[key]
+            self.agree += int(not m["changed"])
+            if m["matched_iou"] is not None:
+                self.ious.append(m["matched_iou"])
+            if m["lost"] and len(f[0]) >= len(t[0]):
+                self.elsewhere += 1
+                if len(self.examples) < EXAMPLES:
+                    self.examples.append(name)
+        self.n += len(names)
+
+    def result(self, break_share: float) -> dict[str, Any]:
+        n, elsewhere = self.n, self.elsewhere
+        return {
+            "images": n,
+            "targets_agree": rate(self.agree, n),
+            "consistency": rate(self.agree, n),
+            "matched_iou": round(float(np.mean(self.ious)), 6) if self.ious else None,
+            "targets": self.totals["train_boxes"],
+            "targets_lost": self.totals["lost"],
+            "spurious": self.totals["spurious"],
+            "found_elsewhere": elsewhere,
+            "found_elsewhere_share": rate(elsewhere, n),
+            "found_elsewhere_interval": interval(elsewhere, n),
+            "target_breaking": elsewhere >= MIN_PAIR and elsewhere / max(n, 1) >= break_share,
+            "examples": list(self.examples),
+        }
 
 
 def detection(
@@ -155,33 +228,6 @@ def detection(
     break_share: float,
 ) -> dict[str, Any]:
     """``targets``: the clean detections moved by the transform; ``found``: the transformed image's."""
-    agree, elsewhere = 0, 0
-    ious: list[float] = []
-    examples: list[str] = []
-    totals = Counter[str]()
-    for name, t, f in zip(names, targets, found, strict=True):
-        m = match_detections(t, f)
-        for key in ("train_boxes", "kept", "moved", "lost", "spurious", "relabelled"):
-            totals[key] += m[key]
-        agree += int(not m["changed"])
-        if m["matched_iou"] is not None:
-            ious.append(m["matched_iou"])
-        if m["lost"] and len(f[0]) >= len(t[0]):
-            elsewhere += 1
-            if len(examples) < EXAMPLES:
-                examples.append(name)
-    n = len(names)
-    return {
-        "images": n,
-        "targets_agree": rate(agree, n),
-        "consistency": rate(agree, n),
-        "matched_iou": round(float(np.mean(ious)), 6) if ious else None,
-        "targets": totals["train_boxes"],
-        "targets_lost": totals["lost"],
-        "spurious": totals["spurious"],
-        "found_elsewhere": elsewhere,
-        "found_elsewhere_share": rate(elsewhere, n),
-        "found_elsewhere_interval": interval(elsewhere, n),
-        "target_breaking": elsewhere >= MIN_PAIR and elsewhere / max(n, 1) >= break_share,
-        "examples": examples,
-    }
+    tally = DetectionTally()
+    tally.add(names, targets, found)
+    return tally.result(break_share)

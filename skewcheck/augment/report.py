@@ -6,7 +6,7 @@ JSON schema ``skewcheck.augment/v1``::
      "model": {...}, "train": {"ref", "description"}, "augment": {"ref", "transforms"},
      "summary": {"images", "files", "pipeline_errors", "labelled", "task", "metric", "clean",
                  "value_range", "value_range_from", "seed", "confidence", "break_share",
-                 "max_drop_points", "model_passes"},
+                 "max_drop_points", "model_passes", "chunk_images", "chunks", "sample"?},
      "transforms": [{"name", "source", "builtin", "unit", "configured", "strengths", "safe",
                      "safe_max", "beyond", "error"?, "results": [{"strength", "images", "accuracy",
                      "consistency", "drop_points", "per_class", "pairs", ...}]}],

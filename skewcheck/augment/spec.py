@@ -22,7 +22,7 @@ SPEC is either
     (image, boxes)``, boxes ``(N, 4)`` x1 y1 x2 y2 in pixels (detection);
   * a Keras preprocessing layer (``keras.layers.RandomFlip("horizontal")``,
     ``RandomRotation(0.1)``, ...): called on the image with ``training=True``; its randomness is
-    Keras's, seeded once per run by ``keras.utils.set_random_seed``.
+    Keras's, seeded once per transform and chunk by ``keras.utils.set_random_seed``.
 
 A user transform that is not box-aware leaves the boxes where they were: for a geometric one that
 is exactly the bug the detection audit finds.

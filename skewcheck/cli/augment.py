@@ -58,7 +58,19 @@ def augment_cmd(
     value_range: str = typer.Option(
         "auto", "--value-range", help="the train tensor's value range the transforms work in: auto | LO,HI (e.g. 0,255)"
     ),
-    seed: int = typer.Option(0, "--seed", help="seeds every transform's randomness (per transform, strength, image)"),
+    seed: int = typer.Option(
+        0, "--seed", help="seeds every transform's randomness (per transform, strength, image) and --sample"
+    ),
+    sample: str | None = typer.Option(
+        None,
+        "--sample",
+        help="audit a seeded sample of the images: a number (1000), a fraction (0.01) or a percentage (1%), drawn per label",
+    ),
+    workers: str = typer.Option(
+        "auto",
+        "--workers",
+        help="decode with the train pipeline in N worker processes (0 or auto: in this process; worth it when decoding is dear next to the model passes); the report is the same whatever N",
+    ),
     report: list[Path] = typer.Option(
         [], "--report", help="write a report: .json, .md, .xml (JUnit), .html; may repeat"
     ),
@@ -117,6 +129,8 @@ def augment_cmd(
             seed=seed,
             device=device,
             unsafe_load=unsafe_load,
+            sample=sample,
+            workers=workers,
         )
         for path in report:
             write(result, path, report_format)
