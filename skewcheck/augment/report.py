@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from skewcheck import __version__
-from skewcheck.errors import ExitCode, UsageError
+from skewcheck.errors import ExitCode
 from skewcheck.findings import Severity
 from skewcheck.report.model import gate_threshold
 
 SCHEMA = "skewcheck.augment/v1"
-FORMATS = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".xml": "junit", ".html": "html"}
+FORMATS = ("json", "markdown", "junit", "html")
 
 
 @dataclass
@@ -81,16 +81,9 @@ def _plain(value: Any) -> Any:
 
 
 def format_for(path: Path, explicit: str | None = None) -> str:
-    known = sorted(set(FORMATS.values()))
-    if explicit is not None and explicit not in known:
-        raise UsageError(f"unknown report format {explicit!r} (known: {', '.join(known)})")
-    fmt = FORMATS.get(path.suffix.lower()) or explicit
-    if fmt is None:
-        raise UsageError(
-            f"cannot tell the report format of {path} from its extension (known: {', '.join(FORMATS)}; "
-            f"or pass --format {'|'.join(known)})"
-        )
-    return fmt
+    from skewcheck.report.destination import report_format
+
+    return report_format(path, FORMATS, explicit)
 
 
 def render(report: AugmentReport, fmt: str) -> str:

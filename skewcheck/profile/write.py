@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from skewcheck.errors import UsageError
 from skewcheck.profile.model import Profile
-from skewcheck.report.destination import write_report_file
+from skewcheck.report.destination import report_format, write_report_file
 from skewcheck.safe_text import visible_page
 
-FORMATS = {
-    ".json": "json",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".xml": "junit",
-    ".html": "html",
-    ".htm": "html",
-}
+FORMATS = ("json", "markdown", "junit", "html")
 
 
 def profile_format(path: Path) -> str:
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise UsageError(f"cannot tell the report format of {path} from its extension (known: {', '.join(FORMATS)})")
-    return fmt
+    return report_format(path, FORMATS, has_flag=False)  # profile has no --format
 
 
 def write_profile(profile: Profile, path: Path) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from skewcheck.errors import UsageError
-from skewcheck.report.destination import write_report_file
+from skewcheck.report.destination import EXTENSIONS, report_format, write_report_file
 from skewcheck.report.model import Report
 
 # format → how a Report becomes that format's text (each one a renderer of the plain data)
@@ -18,15 +17,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "sarif": Report.to_sarif,
 }
 # file extension → format, for --report PATH
-FORMATS = {
-    ".json": "json",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".xml": "junit",
-    ".html": "html",
-    ".htm": "html",
-    ".sarif": "sarif",
-}
+FORMATS = {**EXTENSIONS, ".sarif": "sarif"}
 
 
 def register_report_format(name: str, render: Callable[[Report], str], extensions: tuple[str, ...] = ()) -> None:
@@ -43,15 +34,7 @@ def register_report_format(name: str, render: Callable[[Report], str], extension
 
 def format_for(path: Path, explicit: str | None = None) -> str:
     """The format of a report file: from its extension; ``explicit`` (--format) when that does not tell."""
-    if explicit is not None and explicit not in RENDERERS:
-        raise UsageError(f"unknown report format {explicit!r} (known: {', '.join(sorted(RENDERERS))})")
-    fmt = FORMATS.get(path.suffix.lower()) or explicit
-    if fmt is None:
-        raise UsageError(
-            f"cannot tell the report format of {path} from its extension (known: {', '.join(FORMATS)}; "
-            f"or pass --format {'|'.join(sorted(RENDERERS))})"
-        )
-    return fmt
+    return report_format(path, RENDERERS, explicit, FORMATS)
 
 
 def render_report(report: Report, fmt: str) -> str:

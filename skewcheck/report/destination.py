@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Literal
 
@@ -20,6 +20,37 @@ from skewcheck.atomic import write_atomic_text
 from skewcheck.errors import UsageError
 
 Destination = Literal["file", "stream"]
+# file extension → format, for every command's --report PATH (compare adds its own, e.g. .sarif)
+EXTENSIONS = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".xml": "junit",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+def report_format(
+    path: Path,
+    known: Iterable[str],
+    explicit: str | None = None,
+    extensions: Mapping[str, str] = EXTENSIONS,
+    has_flag: bool = True,
+) -> str:
+    """The format of a report file: from its extension; ``explicit`` (--format) when that does not
+    tell. UsageError (one line) for an unknown format or an extension that tells nothing; the
+    message offers --format where the command ``has_flag``."""
+    names = sorted(set(known))
+    if explicit is not None and explicit not in names:
+        raise UsageError(f"unknown report format {explicit!r} (known: {', '.join(names)})")
+    fmt = extensions.get(path.suffix.lower()) or explicit
+    if fmt is None:
+        raise UsageError(
+            f"cannot tell the report format of {path} from its extension (known: {', '.join(extensions)}"
+            + (f"; or pass --format {'|'.join(names)})" if has_flag else ")")
+        )
+    return fmt
 
 
 def report_destination(path: Path) -> Destination:
