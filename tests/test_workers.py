@@ -351,12 +351,16 @@ def test_a_decode_handed_over_through_a_file_comes_back_the_same_and_leaves_noth
 
 
 def test_a_pooled_audit_leaves_no_handoff_folder(image_dir):
+    """Only this process's folders are looked at (their names carry its pid): another test process
+    (pytest-xdist) may be running a pool of its own meanwhile."""
+    import os
     import tempfile
 
     places = [Path("/dev/shm"), Path(tempfile.gettempdir())]
-    before = {p for place in places if place.is_dir() for p in place.glob("skewcheck-handoff-*")}
+    mine = f"skewcheck-handoff-{os.getpid()}-*"
+    before = {p for place in places if place.is_dir() for p in place.glob(mine)}
     skewcheck.compare(train=REF + "pil_unit", serve=REF + "pil_raw", images=image_dir, workers=1)
-    after = {p for place in places if place.is_dir() for p in place.glob("skewcheck-handoff-*")}
+    after = {p for place in places if place.is_dir() for p in place.glob(mine)}
     assert after <= before
 
 
