@@ -126,7 +126,6 @@ class DamageTally:
     labelled_both: int = 0
     train_only: int = 0  # labelled images that only train gets right
     serve_only: int = 0
-    distances: list[float] = field(default_factory=list, repr=False)  # kept only for calibration
 
     def add_distance(self, path: str, distance_db: float | None) -> bool:
         if distance_db is None:

@@ -149,25 +149,24 @@ def _unexplained_inputs(run: RunTotals) -> list[Finding]:
     n = run.gross_unexplained
     if not n:
         return []
-    share = n / max(run.compared, 1)
     named = ", ".join(f"{kind} on {count}" for kind, count in sorted(run.gross_named.items()))
-    return [
-        Finding(
-            "unexplained",
-            Severity.MAJOR if share >= GROSS_SHARE else Severity.MINOR,
-            "unknown",
-            {"gross_images": n},
-            UNEXPLAINED_EXPLANATION.format(
-                n=n, named=f" (named on them, too small a cause alone: {named})" if named else ""
-            ),
-            "Look at the example images' serve tensors next to train's; log what the serving side "
-            "feeds the model for these files.",
-            images=n,
-            examples=list(run.gross_examples),
-            gross_images=n,
-            key=("unexplained", "unknown", "residual"),
-        )
-    ]
+    finding = Finding(
+        "unexplained",
+        Severity.MINOR,
+        "unknown",
+        {"gross_images": n},
+        UNEXPLAINED_EXPLANATION.format(
+            n=n, named=f" (named on them, too small a cause alone: {named})" if named else ""
+        ),
+        "Look at the example images' serve tensors next to train's; log what the serving side "
+        "feeds the model for these files.",
+        images=n,
+        examples=list(run.gross_examples),
+        gross_images=n,
+        key=("unexplained", "unknown", "residual"),
+    )
+    finding.severity = max(finding.severity, _floor(finding, run))  # the gross-image floor every finding gets
+    return [finding]
 
 
 LABELLED_MIN = 5  # labelled images a finding needs before its accuracy gap names a side
