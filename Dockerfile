@@ -3,7 +3,8 @@
 # image fixes them. Build (docs/ci.md, "Container image"):
 #   docker build -t skewcheck .                                   # from the public slim base
 #   docker build --build-arg BASE=localhost/debian-python:3.11 .  # from a base built elsewhere
-# Run: docker run --rm -v "$PWD:/work" -w /work skewcheck compare --example
+# CI builds it from Debian packages only (mmdebstrap base, buildah) and runs it: .ci/container
+# Run: docker run --rm --user "$(id -u):$(id -g)" -v "$PWD:/work" -w /work skewcheck compare --example
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 
@@ -20,6 +21,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     TF_CPP_MIN_LOG_LEVEL=3
+
+# A venv of its own: the same steps on the public python image and on a base of Debian's own
+# python3 (whose system pip refuses to install outside one, PEP 668). Needs python3 with venv.
+RUN python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    VIRTUAL_ENV=/opt/venv
 
 WORKDIR /opt/skewcheck
 COPY pyproject.toml README.md ./
