@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
+from skewcheck.comparison.heads import parse_outputs
 from skewcheck.comparison.outputs import check_task, load_postprocess
 from skewcheck.errors import UsageError, one_line
 from skewcheck.images.discover import ImageFiles
@@ -51,6 +52,7 @@ def compare(
     task: str | None = None,
     threshold: float = 0.5,
     postprocess: str | Callable[..., Any] | None = None,
+    outputs: list[str] | tuple[Any, ...] = (),
     endpoint_input: str = "image",
     endpoint_headers: list[str] | tuple[str, ...] = (),
     endpoint_timeout: float = 30.0,
@@ -90,7 +92,10 @@ def compare(
     ``task`` (``classification``, ``dense``, ``embedding``, ``detection``; default: inferred per
     output from its shape) says what the model's answer is; ``threshold`` binarizes dense maps;
     ``postprocess`` (``file.py:fn``, ``pkg.module:fn`` or a callable) turns one image's raw outputs
-    into boxes, scores and labels, and implies ``task="detection"`` (docs/models.md).
+    into boxes, scores and labels, and implies ``task="detection"`` (docs/models.md); ``yolov8``
+    and ``yolov5`` name the built-in decoders of those raw heads.
+    ``outputs`` (``"NAME|INDEX[=KIND]"``, as ``--output``) says which output is which head and how
+    to judge it; without it the heads are inferred and the report says how (``summary.heads``).
     ``serve`` may be a live endpoint URL (``http(s)://HOST:PORT/v1/models/NAME:predict``, TF Serving
     / KServe v1, or ``…/v2/models/NAME/infer``, KServe v2 / Triton); ``endpoint_input`` ``image``
     sends each file's bytes (the whole serving stack is audited, and diagnosed by replay through
@@ -130,6 +135,7 @@ def compare(
         engine, ray_address, chosen, model, train, serve, device, unsafe_load, batch_size, timeout, max_tensor_mb
     )
     check_task(task, threshold, postprocess)
+    parse_outputs(outputs)  # a bad --output is a usage error before any work
     if postprocess is not None and (model is None or (isinstance(model, str) and model.strip().lower() == "none")):
         raise UsageError("--postprocess reads the model's outputs: it needs --model")
 
@@ -206,6 +212,7 @@ def compare(
         task=task,
         threshold=threshold,
         postprocess=post,
+        outputs=parse_outputs(outputs),
         serve_source=side,
         engine=source,
         sample=sampled.summary(seed, _strata_names(probes, label_map)) if sampled is not None else None,

@@ -21,6 +21,7 @@ from skewcheck.attribution import Attributor, grade_and_rank, repeat_indices
 from skewcheck.attribution.damage import GROSS_DB, DamageTally, assess
 from skewcheck.attribution.grade import RunTotals, after_all_fixes
 from skewcheck.attribution.sample import miss_probability
+from skewcheck.comparison.heads import OutputChoice, check_choices
 from skewcheck.comparison.intervals import sample_intervals
 from skewcheck.comparison.metrics import (
     as_probabilities,
@@ -81,6 +82,7 @@ class AuditInputs:
     task: str | None = None  # classification | dense | embedding | detection; None: inferred per output
     threshold: float = 0.5  # dense maps are binarized at this value
     postprocess: Callable[[list[np.ndarray]], Any] | None = None  # detections: raw outputs -> boxes, scores, labels
+    outputs: tuple[OutputChoice, ...] = ()  # --output: which output is which head (comparison/heads.py)
     serve_source: EndpointSide | None = None  # serve's predictions from a live endpoint, not the runner
     # the model, loaded once the workers are decoding the first images (its TensorFlow import
     # overlaps them); sets ``runner`` and ``model_expects`` (skewcheck.api: --workers with a model path)
@@ -118,6 +120,26 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
         return _audit(inputs, stream, total, repeats, expectations, progress, shared)
 
 
+def output_judge(inputs: AuditInputs) -> OutputJudge:
+    """The judge of the model's outputs, with what it needs to tell the heads apart: the outputs'
+    names, the user's ``--output`` choices, the largest label, the model input's longer side."""
+    info = getattr(inputs.runner, "info", None)
+    names = [spec.name for spec in getattr(info, "outputs", None) or []]
+    spec = info.inputs[0] if info is not None and info.inputs else None
+    sides = [n for n in (spec.shape[1:] if spec is not None else ()) if isinstance(n, int) and n > 4]
+    if names and inputs.outputs:  # a choice the model cannot meet is a usage error before any image
+        check_choices(inputs.outputs, names)
+    return OutputJudge(
+        inputs.task,
+        inputs.threshold,
+        inputs.postprocess,
+        choices=inputs.outputs,
+        names=names,
+        max_label=max(inputs.labels.values()) if inputs.labels else None,
+        input_side=max(sides) if sides else None,
+    )
+
+
 def _audit(
     inputs: AuditInputs,
     stream: Iterable[_Pair],
@@ -127,7 +149,7 @@ def _audit(
     progress: ProgressFn | None,
     shared: dict[str, Any],
 ) -> Report:
-    judge = OutputJudge(inputs.task, inputs.threshold, inputs.postprocess)
+    judge = output_judge(inputs)
     summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
     examples = ExampleStore()
@@ -462,7 +484,7 @@ def _finish_pair(
     observations = diagnose(ctx)
     pair.finding_keys = frozenset(o.key for o in observations)
     flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
-    correct = _correct(pair, label)
+    correct = _correct(pair, label, summary.outputs)
     damage.add_correct(correct)
     collector.add_image(
         pair.path,
@@ -509,11 +531,9 @@ def _finish_pair(
     return record
 
 
-def _correct(pair: _Pair, label: int | None) -> dict[str, bool] | None:
+def _correct(pair: _Pair, label: int | None, judge: OutputJudge) -> dict[str, bool] | None:
     """Per side, whether the top-1 class is the label (None without a label or a class output)."""
-    from skewcheck.attribution.measure import top1
-
-    tops = {side: top1(getattr(pair.predictions.get(side), "outputs", None)) for side in SIDES}
+    tops = {side: judge.top1(getattr(pair.predictions.get(side), "outputs", None)) for side in SIDES}
     if label is None or None in tops.values():
         return None
     return {side: tops[side] == label for side in SIDES}
@@ -531,8 +551,7 @@ def _compare_predictions(
     outs = {side: (p.outputs if p is not None else None) for side, p in preds.items()}
     judge = summary.outputs
     for side in SIDES:
-        o = outs[side]
-        class_out = next((x for i, x in enumerate(o) if judge.kind(i, x) == "classification"), None) if o else None
+        class_out = judge.class_output(outs[side])
         if class_out is not None:
             probs = as_probabilities(class_out)
             top1 = int(np.argmax(probs))
@@ -546,7 +565,7 @@ def _compare_predictions(
     output_metrics = []
     by_kind, answer = judge.compare(outs["train"], outs["serve"])
     for index, (a, b) in enumerate(zip(outs["train"], outs["serve"], strict=True)):
-        if cmp is None and by_kind[index]["kind"] == "classification" and b.shape == a.shape:
+        if cmp is None and index == judge.class_index and b.shape == a.shape:
             cmp = compare_class_scores(a, b)
             summary.add_prediction(cmp, label)
             continue

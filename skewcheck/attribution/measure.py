@@ -90,7 +90,7 @@ class Attributor:
         if not keys and not in_sample:
             return
         train_out, serve_out = (_outputs(predictions.get(side)) for side in ("train", "serve"))
-        train_top1, serve_top1 = top1(train_out), top1(serve_out)
+        train_top1, serve_top1 = self._top1(train_out), self._top1(serve_out)
         task, changed = self._changed(train_out, serve_out)
         if task:  # a non-class task: "the answer changed" counts as the flip, no top-1 applies
             train_top1 = serve_top1 = None
@@ -152,6 +152,14 @@ class Attributor:
                 after[id(request)][ALL] = request.serve_outputs
             self._tally(request, after[id(request)])
 
+    def _top1(self, outputs: list[np.ndarray] | None) -> int | None:
+        return self.judge.top1(outputs) if self.judge is not None else top1(outputs)
+
+    @property
+    def _head(self) -> int | None | str:
+        """The classifier's output index; FIRST (the first 1-D output) without a judge."""
+        return self.judge.class_index if self.judge is not None and self.judge.plan is not None else FIRST
+
     def _changed(self, train: list[np.ndarray] | None, other: list[np.ndarray] | None) -> tuple[bool, bool | None]:
         """(whether the run's task is dense / embedding / detection, whether ``other`` changed the
         answer against ``train`` by that task's test; None: it cannot be told)."""
@@ -180,7 +188,7 @@ class Attributor:
                 still = self._changed(request.train_outputs, out)[1]
                 agrees = None if still is None else not still
             else:
-                fixed_top1 = top1(out)
+                fixed_top1 = self._top1(out)
                 agrees = None if fixed_top1 is None else fixed_top1 == request.train_top1
             if predicted and agrees is not None:
                 tally.predicted += 1
@@ -198,15 +206,15 @@ class Attributor:
                         tally.correct_delta_flipped += after_ok - before_ok
                     else:
                         tally.correct_delta_agreeing += after_ok - before_ok
-            shift = None if judged else _shift(request.train_outputs, request.serve_outputs)
-            shift_after = None if judged else _shift(request.train_outputs, out)
+            shift = None if judged else _shift(request.train_outputs, request.serve_outputs, self._head)
+            shift_after = None if judged else _shift(request.train_outputs, out, self._head)
             if shift is not None and shift_after is not None:
                 tally.shift_before += shift
                 tally.shift_after += shift_after
                 tally.shifts += 1
-            moved = _output_distance(request.train_outputs, request.serve_outputs)
+            moved = _output_distance(request.train_outputs, request.serve_outputs, self._head)
             if moved is not None and out is not None:
-                after_moved = _output_distance(request.train_outputs, out)
+                after_moved = _output_distance(request.train_outputs, out, self._head)
                 if after_moved is not None:
                     tally.output_before += moved
                     tally.output_after += after_moved
@@ -255,28 +263,43 @@ def _outputs(pred: Any) -> list[np.ndarray] | None:
 
 
 def top1(outputs: list[np.ndarray] | None) -> int | None:
+    """The first 1-D output's top class (no head plan: an endpoint's replay)."""
     if not outputs:
         return None
-    scores = next((o for o in outputs if is_class_scores(o)), None)
+    scores = _class_scores(outputs, FIRST)
     return int(np.argmax(scores)) if scores is not None else None
 
 
-def _shift(a: list[np.ndarray] | None, b: list[np.ndarray] | None) -> float | None:
+FIRST = "first"  # no head plan: the first 1-D output is the classifier
+
+
+def _class_scores(outputs: list[np.ndarray] | None, head: int | None | str) -> np.ndarray | None:
+    if not outputs or head is None:
+        return None
+    if head == FIRST:
+        return next((o for o in outputs if is_class_scores(o)), None)
+    assert isinstance(head, int)
+    return outputs[head] if head < len(outputs) and is_class_scores(outputs[head]) else None
+
+
+def _shift(a: list[np.ndarray] | None, b: list[np.ndarray] | None, head: int | None | str = FIRST) -> float | None:
     """Total variation distance between two predictions' class probabilities (0 same, 1 disjoint)."""
-    pa = next((o for o in a or () if is_class_scores(o)), None)
-    pb = next((o for o in b or () if is_class_scores(o)), None)
+    pa, pb = _class_scores(a, head), _class_scores(b, head)
     if pa is None or pb is None or pa.shape != pb.shape:
         return None
     return 0.5 * float(np.sum(np.abs(as_probabilities(pa) - as_probabilities(pb))))
 
 
-def _output_distance(a: list[np.ndarray] | None, b: list[np.ndarray] | None) -> float | None:
+def _output_distance(
+    a: list[np.ndarray] | None, b: list[np.ndarray] | None, head: int | None | str = FIRST
+) -> float | None:
     """Mean |Δ| over the non-class outputs (dense maps, embeddings, boxes…) of two predictions."""
     if not a or not b or len(a) != len(b):
         return None
     total, count = 0.0, 0
-    for x, y in zip(a, b, strict=True):
-        if is_class_scores(x) or x.shape != y.shape or not np.issubdtype(x.dtype, np.number):
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        is_head = is_class_scores(x) if head == FIRST else i == head
+        if is_head or x.shape != y.shape or not np.issubdtype(x.dtype, np.number):
             continue
         d = np.abs(x.astype(np.float64) - y.astype(np.float64))
         total += float(np.nansum(d))

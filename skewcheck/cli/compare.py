@@ -110,6 +110,13 @@ def compare_cmd(
         "--postprocess",
         help="detections: file.py:fn | pkg.module:fn receiving one image's raw outputs (list of arrays) and returning boxes (N×4 x1 y1 x2 y2), scores, labels; implies --task detection",
     ),
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            help="which model output is which head, and how to judge it: NAME|INDEX[=KIND], KIND one of classification, dense, embedding, landmarks[:2|:3], binary, regression, anchors, other; --labels apply to the classification head; may repeat (default: inferred, and said in the report)",
+        ),
+    ] = None,
     endpoint_input: str = typer.Option(
         "image",
         "--endpoint-input",
@@ -230,6 +237,7 @@ def compare_cmd(
                 task=o["task"],
                 threshold=o["threshold"],
                 postprocess=o["postprocess"],
+                outputs=o["output"] or (),
                 endpoint_input=o["endpoint_input"],
                 endpoint_headers=o["endpoint_header"] or [],
                 endpoint_timeout=o["endpoint_timeout"],

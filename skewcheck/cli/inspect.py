@@ -56,6 +56,14 @@ def render_text(data: dict[str, Any]) -> list[str]:
     lines += [_spec(s) for s in data["inputs"]]
     lines.append("outputs:")
     lines += [_spec(s) for s in data["outputs"]] or ["  (known after the first prediction)"]
+    heads = data.get("heads")
+    if heads:
+        lines.append("how compare judges each output (--output NAME|INDEX=KIND overrides):")
+        lines += [
+            f"  output {h['output']}{' ' + h['name'] if h['name'] else ''} ({h['shape']}) → {h['kind']} ({h['how']})"
+            for h in heads["outputs"]
+        ]
+        lines += [f"  note: {n}" for n in heads.get("notes", [])]
     lines.append("preprocessing inside the model:")
     lines += [f"  {i}. {s['text']}  [{s['layer']}]" for i, s in enumerate(data["preprocessing"], 1)] or ["  none found"]
     expected = data["expected_input"]

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from skewcheck.comparison.heads import HeadPlan, OutputChoice, plan_heads
 from skewcheck.comparison.metrics import is_class_scores
 from skewcheck.errors import UsageError, one_line
 
@@ -51,8 +52,14 @@ NN_MAX_IMAGES = 2000
 DENSE_MIN_SIDE = 8
 DENSE_MAX_CHANNELS = 4
 
+LANDMARK_MOVED = 0.01  # of the coordinate range: the input's longer side, or 1 for normalized coordinates
+JUDGED_KINDS = ("dense", "embedding", "landmarks", "binary")  # kinds with a per-image "answer changed" test
+
 CHANGED_RULE = {
     "dense": f"more than {CHANGED_PIXELS:.0%} of a dense output's pixels cross the threshold",
+    "landmarks": f"the mean landmark displacement is above {LANDMARK_MOVED:.0%} of the coordinate range, "
+    "or a presence score crosses its threshold",
+    "binary": "a presence / binary score crosses its threshold (0.5, or 0 for logits)",
     "embedding": f"cosine similarity below {COSINE_CHANGED}",
     "detection": "a box lost, a spurious box, or a matched box with another label",
 }
@@ -70,9 +77,14 @@ def check_task(task: str | None, threshold: float, postprocess: Any) -> None:
 
 
 def load_postprocess(ref: Any) -> Callable[[list[np.ndarray]], Any] | None:
-    """``file.py:fn`` or ``pkg.module:fn`` (the pipelines' syntax), or a callable; None stays None."""
+    """``yolov8`` / ``yolov5`` (skewcheck.comparison.decoders), ``file.py:fn`` or ``pkg.module:fn``
+    (the pipelines' syntax), or a callable; None stays None."""
     if ref is None or callable(ref):
         return ref
+    from skewcheck.comparison.decoders import BUILTIN
+
+    if str(ref).strip().lower() in BUILTIN:
+        return BUILTIN[str(ref).strip().lower()]
     from skewcheck.pipelines.user_callable import resolve_callable
 
     return resolve_callable(str(ref), "--postprocess")
@@ -96,6 +108,8 @@ def infer_kind(output: np.ndarray, task: str | None) -> str:
         return "other"
     if is_class_scores(output):
         return "embedding" if task == "embedding" else "classification"
+    if task == "embedding" and sum(n > 1 for n in output.shape) == 1:  # 1×1×D: an embedding all the same
+        return "embedding"
     if output.ndim >= 2 and (task == "dense" or (task is None and looks_dense(output))):
         return "dense"
     return "other"
@@ -240,12 +254,22 @@ class OutputJudge:
     """Per-output comparison by kind, the run's aggregates, and the task's "answer changed" test."""
 
     def __init__(
-        self, task: str | None = None, threshold: float = 0.5, postprocess: Callable[..., Any] | None = None
+        self,
+        task: str | None = None,
+        threshold: float = 0.5,
+        postprocess: Callable[..., Any] | None = None,
+        choices: tuple[OutputChoice, ...] = (),
+        names: list[str] | None = None,
+        max_label: int | None = None,
+        input_side: int | None = None,
     ) -> None:
         self.task = task if task is not None else ("detection" if postprocess is not None else None)
         self.threshold = float(threshold)
         self.postprocess = postprocess
+        self.choices, self.names, self.max_label, self.input_side = choices, names, max_label, input_side
+        self.plan: HeadPlan | None = None
         self.kinds: list[str] = []
+        self._coord_range: dict[int, float] = {}  # landmarks: what LANDMARK_MOVED is a share of
         self._agg: dict[int, dict[str, Any]] = {}
         self._nn: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         self._det: dict[str, Any] = {
@@ -263,9 +287,38 @@ class OutputJudge:
 
     def kinds_for(self, outputs: list[np.ndarray]) -> list[str]:
         """Decided from the first image with outputs and kept for the run (new outputs are added)."""
+        if self.plan is None and outputs:
+            self.plan = plan_heads(outputs, self.names, self.choices, self.task, self.max_label)
+            self.kinds = list(self.plan.kinds)
+            for i, dims in self.plan.dims.items():
+                coords = outputs[i].astype(np.float64).reshape(-1, dims)[:, :2]
+                normalized = coords.size and float(np.nanmax(np.abs(coords))) <= 1.5
+                side = self.input_side or float(np.nanmax(np.abs(coords))) if coords.size else 1.0
+                self._coord_range[i] = 1.0 if normalized else float(side or 1.0)
         for i in range(len(self.kinds), len(outputs)):
             self.kinds.append(infer_kind(outputs[i], self.task))
         return self.kinds
+
+    def top1(self, outputs: list[np.ndarray] | None) -> int | None:
+        """The classifier's top-1 class (None without outputs or without a classification head)."""
+        if not outputs:
+            return None
+        self.kinds_for(outputs)
+        i = self.plan.class_index if self.plan is not None else None
+        if i is None or i >= len(outputs) or not is_class_scores(outputs[i]):
+            return None
+        return int(np.argmax(outputs[i]))
+
+    @property
+    def class_index(self) -> int | None:
+        return self.plan.class_index if self.plan is not None else None
+
+    def class_output(self, outputs: list[np.ndarray] | None) -> np.ndarray | None:
+        if not outputs:
+            return None
+        self.kinds_for(outputs)
+        i = self.plan.class_index if self.plan is not None else None
+        return outputs[i] if i is not None and i < len(outputs) and is_class_scores(outputs[i]) else None
 
     def kind(self, index: int, output: np.ndarray) -> str:
         return self.kinds[index] if index < len(self.kinds) else infer_kind(output, self.task)
@@ -274,16 +327,19 @@ class OutputJudge:
     def primary(self) -> str | None:
         if self.task is not None:
             return self.task
-        for kind in ("classification", "dense"):
+        if self.plan is not None and self.plan.class_index is not None:
+            return "classification"
+        for kind in ("dense", "landmarks", "binary"):
             if kind in self.kinds:
                 return kind
         return None
 
     def judges(self, outputs: list[np.ndarray] | None) -> bool:
-        """True when this run's answer is a dense map, an embedding or detections, not a top-1."""
+        """True when this run's answer is a map, an embedding, landmarks, a binary score or
+        detections, not a top-1."""
         if outputs:
             self.kinds_for(outputs)
-        return self.primary in ("dense", "embedding", "detection")
+        return self.primary in ("dense", "embedding", "detection", "landmarks", "binary")
 
     # -- one image ----------------------------------------------------------------------------
 
@@ -318,13 +374,38 @@ class OutputJudge:
             if kind == "dense" and a.shape != b.shape:
                 moved = resampled_to(a, b)
                 b = moved[0] if moved is not None else b
-            if kind != primary or a.shape != b.shape:
+            if kind not in JUDGED_KINDS or a.shape != b.shape or (primary == "embedding") != (kind == "embedding"):
                 continue
             if kind == "dense":
                 verdicts.append(dense_metrics(a, b, self.threshold)["changed"])
             elif kind == "embedding":
                 verdicts.append(cosine(a, b) < COSINE_CHANGED)
+            elif kind == "landmarks":
+                verdicts.append(self._landmarks(i, a, b)["changed"])
+            elif kind == "binary":
+                verdicts.append(self._binary(i, a, b)["changed"])
         return (any(verdicts) if verdicts else None), {}
+
+    def _landmarks(self, index: int, a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+        assert self.plan is not None
+        dims = self.plan.dims.get(index, 2)
+        x = a.astype(np.float64).reshape(-1, dims)[:, :2]
+        y = b.astype(np.float64).reshape(-1, dims)[:, :2]
+        moved = np.sqrt(np.sum((x - y) ** 2, axis=1)) if x.size else np.zeros(0)
+        span = self._coord_range.get(index, 1.0)
+        mean = float(np.mean(moved)) if moved.size else 0.0
+        return {
+            "mean_displacement": mean,
+            "max_displacement": float(np.max(moved)) if moved.size else 0.0,
+            "points": int(moved.size),
+            "units": "normalized" if span == 1.0 else "input pixels",
+            "changed": mean > LANDMARK_MOVED * span,
+        }
+
+    def _binary(self, index: int, a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+        threshold = self.plan.binary_threshold.get(index, 0.5) if self.plan is not None else 0.5
+        x, y = float(a.astype(np.float64).ravel()[0]), float(b.astype(np.float64).ravel()[0])
+        return {"train": x, "serve": y, "threshold": threshold, "changed": (x > threshold) != (y > threshold)}
 
     def compare(
         self, train: list[np.ndarray], serve: list[np.ndarray]
@@ -392,8 +473,23 @@ class OutputJudge:
                 if len(t) < NN_MAX_IMAGES:
                     t.append(a.astype(np.float32).ravel())
                     s.append(b.astype(np.float32).ravel())
+            elif kind == "landmarks":
+                m = self._landmarks(i, a, b)
+                per[i].update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()})
+                agg["sum"] += m["mean_displacement"]
+                agg["max_abs"] = max(agg["max_abs"], m["max_displacement"])
+                agg["changed"] += int(m["changed"])
+                agg["units"] = m["units"]
+            elif kind == "binary":
+                m = self._binary(i, a, b)
+                per[i].update({k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()})
+                agg["changed"] += int(m["changed"])
+                agg["threshold"] = m["threshold"]
+                agg["sum"] += abs(m["train"] - m["serve"])
             else:
-                agg["sum"] += float(np.mean(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
+                d = np.abs(a.astype(np.float64) - b) if a.size else np.zeros(1)
+                agg["sum"] += float(np.mean(d))
+                agg["max_abs"] = max(agg["max_abs"], float(np.nanmax(d)))
         if not self.judges(train):
             return per, None
         verdict, details = self._verdict(train, serve, record=True)
@@ -470,8 +566,27 @@ class OutputJudge:
                     changed=agg["changed"],
                     **nn_agreement(t, s),
                 )
+            elif kind == "landmarks":
+                entry.update(
+                    metric="mean_displacement",
+                    value=round(agg["sum"] / n, 6),
+                    max_displacement=round(agg["max_abs"], 6),
+                    units=agg.get("units", "normalized"),
+                    moved_above=round(LANDMARK_MOVED * self._coord_range.get(i, 1.0), 6),
+                    changed=agg["changed"],
+                )
+            elif kind == "binary":
+                entry.update(
+                    metric="flips",
+                    value=agg["changed"],
+                    threshold=agg.get("threshold", 0.5),
+                    mean_abs_diff=round(agg["sum"] / n, 6),
+                    changed=agg["changed"],
+                )
             else:
                 entry.update(metric="mean_abs_diff", value=round(agg["sum"] / n, 6))
+                if kind in ("regression", "anchors"):
+                    entry["max_abs_diff"] = round(agg["max_abs"], 6)
             out.append(entry)
         return out
 

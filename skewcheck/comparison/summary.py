@@ -144,6 +144,8 @@ class RunningSummary:
         }
         if self.outputs is not None:
             out["outputs"] = self.outputs.summary()
+            if self.outputs.plan is not None:
+                out["heads"] = self.outputs.plan.to_dict()
             changed = self.outputs.answer_changed()
             if changed is not None:
                 out["answer_changed"] = changed

@@ -67,9 +67,11 @@ class ModelInspection:
     preprocessing: list[PreprocStep] = field(default_factory=list)
     expected: ExpectedInput | None = None
     notes: list[str] = field(default_factory=list)
+    heads: dict[str, Any] | None = None  # skewcheck.comparison.heads.HeadPlan.to_dict(), from one probe tensor
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "heads": self.heads,
             "path": self.path,
             "format": self.format,
             "inputs": [s.to_dict() for s in self.inputs],
@@ -88,7 +90,31 @@ def inspect_model(ref: str, *, unsafe_load: bool = False) -> ModelInspection:
     runner = load_model(ref, device="cpu", unsafe_load=unsafe_load)
     if runner is None:
         raise UsageError("inspect needs a model, not 'none'")
-    return inspect_runner(runner)
+    result = inspect_runner(runner)
+    result.heads = _heads(runner, result)
+    return result
+
+
+def _heads(runner: Any, result: ModelInspection) -> dict[str, Any] | None:
+    """How ``compare`` would judge each output, from one mid-grey tensor through the model (the
+    heads are told apart by their values as well as their shapes)."""
+    import numpy as np
+
+    from skewcheck.comparison.heads import plan_heads
+
+    spec = result.inputs[0] if result.inputs else None
+    if spec is None or not spec.shape:
+        return None
+    shape = [1] + [64 if d is None else int(d) for d in spec.shape[1:]]
+    lo, hi = result.expected.range if result.expected is not None else (0.0, 1.0)
+    dtype = np.dtype(spec.dtype) if spec.dtype not in ("", "any") else np.dtype("float32")
+    tensor = np.full(shape, (lo + hi) / 2, dtype=dtype)
+    try:
+        outputs = [np.asarray(o)[0] for o in runner.predict(tensor)]
+    except Exception as exc:  # noqa: BLE001 (a model that rejects the probe: its heads stay unknown)
+        result.notes.append(f"heads not inferred: the model rejected a {shape} probe tensor ({type(exc).__name__})")
+        return None
+    return plan_heads(outputs, [s.name for s in result.outputs]).to_dict()
 
 
 def inspect_runner(runner: Any) -> ModelInspection:

@@ -74,7 +74,29 @@ def output_lines(summary: dict[str, Any]) -> list[str]:
                 f"detections: {o['kept']} of {o['train_boxes']} boxes kept, {o['moved']} moved "
                 f"({o['relabelled']} relabelled), {o['lost']} lost, {o['spurious']} spurious ({changed}{errors})"
             )
+        elif o["kind"] == "landmarks":
+            out.append(
+                f"landmarks output {o['output']}: mean displacement {num(o['value'], '.3g')} "
+                f"(max {num(o['max_displacement'], '.3g')}) {o['units']} ({changed} by more than {o['moved_above']:g})"
+            )
+        elif o["kind"] == "binary":
+            out.append(f"binary output {o['output']}: {o['changed']} of {o['images']} images cross {o['threshold']:g}")
     return out
+
+
+def heads_text(summary: dict[str, Any]) -> str | None:
+    """Which output was judged as what, in words, when there is more than one output or
+    something to say about them (skewcheck.comparison.heads)."""
+    heads = summary.get("heads")
+    if not heads or (len(heads["outputs"]) < 2 and not heads.get("notes")):
+        return None
+    parts = [
+        f"{h['output']}{' ' + h['name'] if h['name'] else ''} ({h['shape']}) → {h['kind']}"
+        + (f" ({h['how']})" if h["how"] != "inferred" else "")
+        for h in heads["outputs"]
+    ]
+    notes = "".join(f"; {n}" for n in heads.get("notes", []))
+    return "outputs judged: " + " · ".join(parts) + notes
 
 
 def _answers(summary: dict[str, Any]) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from skewcheck.report.common import (
     evidence_text,
     facts,
     headline,
+    heads_text,
     impact_text,
     location_text,
     num,
@@ -57,6 +58,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         _pipelines(data),
         "",
     ]
+    heads = heads_text(s)
+    lines += [f"<sub>{md(heads)}</sub>", ""] if heads else []
     lines += [line for d in divergence_lines(data.get("divergence")) for line in (md(d), "")]
     passing = to_pass(data)
     if passing:

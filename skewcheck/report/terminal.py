@@ -16,6 +16,7 @@ from skewcheck.report.common import (
     error_counts,
     evidence_text,
     headline,
+    heads_text,
     impact_text,
     pct,
     sample_text,
@@ -55,6 +56,9 @@ def render(data: dict[str, Any], console: Console) -> None:
     data = visible_data(data)
     console.print(_verdict(data))
     console.print(_pipelines(data))
+    heads = heads_text(data["summary"])
+    if heads:
+        console.print(Text(heads, style="dim"))
     divergence = _divergence(data["divergence"]) if data.get("divergence") else None
     if divergence:
         console.print(divergence)
