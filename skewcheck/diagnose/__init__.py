@@ -32,6 +32,7 @@ BUILTIN = (
     "pipeline_error",
     "prediction",
     "probe_expectation",
+    "quantization",
     "resize",
     "scale",
     "shape_layout",

@@ -1,0 +1,77 @@
+"""Quantization is its own cause (issue 26): integer division, a cast after scaling or a bit-depth cut
+is never named a ``scale`` whose repair cannot work; resamplers on two-tone documents and a plain
+missing /255 are not called quantization."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import skewcheck
+from tests.conftest import REPO
+
+REF = str(REPO / "tests" / "quantize_pipelines.py") + ":"
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import skimage.data
+
+    root = tmp_path_factory.mktemp("quant") / "photos"
+    root.mkdir()
+    sources = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
+    rng = np.random.default_rng(7)
+    for i in range(12):
+        src = sources[i % 3]
+        h, w = int(rng.integers(60, 200)), int(rng.integers(60, 200))
+        y, x = int(rng.integers(0, src.shape[0] - h)), int(rng.integers(0, src.shape[1] - w))
+        Image.fromarray(src[y : y + h, x : x + w]).save(root / f"p{i:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two-tone pages: black strokes on white (their resized versions hold few values)."""
+    root = tmp_path_factory.mktemp("quant") / "docs"
+    root.mkdir()
+    rng = np.random.default_rng(8)
+    for i in range(10):
+        im = Image.new("RGB", (int(rng.integers(120, 300)), int(rng.integers(120, 300))), "white")
+        draw = ImageDraw.Draw(im)
+        for _ in range(12):
+            x, y = int(rng.integers(0, im.width - 20)), int(rng.integers(0, im.height - 8))
+            draw.rectangle([x, y, x + int(rng.integers(5, 40)), y + int(rng.integers(2, 6))], fill="black")
+        im.save(root / f"d{i:02d}.png")
+    return root
+
+
+def kinds(images: Path, serve: str, train: str = "train") -> list[tuple[str, str | None, str]]:
+    r = skewcheck.compare(train=REF + train, serve=REF + serve, images=images, workers=0).to_dict()
+    return [(f["kind"], f["side"], f["severity"]) for f in r["findings"]]
+
+
+@pytest.mark.parametrize(
+    ("serve", "severity"),
+    [("serve_int_divide", "critical"), ("serve_cast_after_scale", "critical"), ("serve_four_bits", "major")],
+)
+def test_quantizing_serve_sides_are_named_quantization_not_scale(photos: Path, serve: str, severity: str):
+    found = kinds(photos, serve)
+    assert found[0] == ("quantization", "serve", severity)
+    assert "scale" not in {k for k, _, _ in found}
+
+
+def test_a_bit_depth_cut_after_another_resizer_is_still_quantization(photos: Path):
+    assert ("quantization", "serve") in {(k, s) for k, s, _ in kinds(photos, "serve_four_bits_cv2")}
+
+
+def test_the_quantized_side_is_named(photos: Path):
+    assert kinds(photos, "train", train="train_four_bits")[0][:2] == ("quantization", "train")
+
+
+def test_look_alikes_are_not_quantization(photos: Path, documents: Path):
+    assert "quantization" not in {k for k, _, _ in kinds(documents, "serve_nearest")}
+    raw = kinds(photos, "serve_raw")
+    assert raw[0][0] == "scale" and "quantization" not in {k for k, _, _ in raw}
