@@ -25,20 +25,56 @@ Resizer = Callable[[np.ndarray, tuple[int, int]], np.ndarray]  # (rgb uint8, (h,
 def _step(library: str, method: str, antialias: bool = False) -> Resizer:
     """A candidate is the declarative ``resize`` op itself: one table of library calls, not two."""
 
+    def render(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+        return geometry.resize(rgb, Resize((int(hw[0]), int(hw[1])), library, method, antialias))
+
+    return _memoised((library, method, antialias), render)
+
+
+def _memoised(name: tuple, render: Callable[[np.ndarray, tuple[int, int]], np.ndarray]) -> Resizer:
     def resize(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-        key = (library, method, antialias, int(hw[0]), int(hw[1]))
+        key = (*name, int(hw[0]), int(hw[1]))
         memo = _memo_for(rgb)
         if memo is not None:
             key += _window(rgb)
             if key in memo:
                 return memo[key].copy()
-        step = Resize((int(hw[0]), int(hw[1])), library, method, antialias)
-        out = geometry.resize(rgb, step).reshape(hw[0], hw[1], -1).astype(np.float64)
+        out = np.asarray(render(rgb, hw)).reshape(hw[0], hw[1], -1).astype(np.float64)
         if memo is not None and len(memo) < _MEMO_PER_IMAGE and out.nbytes <= _MEMO_MAX_BYTES:
             memo[key] = out.copy()
         return out
 
     return resize
+
+
+def _warp(anchor: str) -> Resizer:
+    """Resampling by an affine warp rather than a resize: ``corner`` maps pixel corners to pixel
+    corners with no half-pixel shift (``cv2.warpAffine`` with a plain scale matrix, as MediaPipe's
+    ImageToTensor and many hand-written letterboxes do); ``align-corners`` maps the first and last
+    pixel centres onto each other (TF1 ``resize_bilinear(align_corners=True)``, PyTorch
+    ``align_corners=True``, ``tf.image.crop_and_resize`` of the whole image)."""
+
+    def render(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+        import cv2
+
+        (h, w), (hs, ws) = hw, rgb.shape[:2]
+        if anchor == "corner":
+            sx, sy = w / ws, h / hs
+        else:
+            sx, sy = (w - 1) / max(ws - 1, 1), (h - 1) / max(hs - 1, 1)
+        matrix = np.array([[sx, 0.0, 0.0], [0.0, sy, 0.0]])
+        return cv2.warpAffine(rgb, matrix, (int(w), int(h)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    return _memoised(("warp", anchor), render)
+
+
+def _pil_reducing_gap(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Pillow's two-step shrink (``reducing_gap=2``, what ``Image.thumbnail`` uses): a box reduce by
+    an integer factor, then bilinear."""
+    from PIL import Image
+
+    im = Image.fromarray(rgb)
+    return np.asarray(im.resize((int(hw[1]), int(hw[0])), Image.Resampling.BILINEAR, reducing_gap=2.0))
 
 
 # Renders of one decoded file, memoised: channel-order, crop, orientation and the attribution
@@ -124,6 +160,9 @@ RESIZERS: dict[str, Resizer] = {
     "opencv.INTER_CUBIC": _step("opencv", "bicubic"),
     "opencv.INTER_AREA": _step("opencv", "area"),
     "opencv.INTER_LANCZOS4": _step("opencv", "lanczos"),
+    "opencv.warpAffine(corner-anchored)": _warp("corner"),
+    "align-corners bilinear": _warp("align-corners"),
+    "pil.bilinear(reducing_gap=2)": _memoised(("pil", "reducing_gap"), _pil_reducing_gap),
 }
 TF_RESIZERS: dict[str, Resizer] = {
     "tf.bilinear": _step("tf", "bilinear"),

@@ -11,7 +11,7 @@ methods are named, kept for the run, else ``unknown`` until labels tell.
 from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual_table, to_hwc3
+from skewcheck.diagnose.reference import affine_residual, affine_residual_table, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import candidates
 from skewcheck.findings import Observation, Severity
@@ -21,6 +21,8 @@ SPEC = DetectorSpec(kinds=("resize",), reads=("alpha", "color-profile", "crop", 
 EDGE_RATIO = 2.5
 MAX_PIXELS = 4_000_000
 NAMED_IMAGES = 12  # every method is tried on the first images; later ones choose among those seen
+MATCHED = 0.3  # a method names a side when its rendering leaves at most this share of the sides' difference
+ODD_ONE_OUT = 3.0  # …and a side is unmatched only when its closest rendering is this much farther than the other's
 
 
 def name_method(x, rgb, names=None) -> str:
@@ -30,13 +32,20 @@ def name_method(x, rgb, names=None) -> str:
 def name_methods(tensors, rgb, names=None) -> list[str]:
     """Per tensor (same size), the resize method among ``names`` (default: every candidate) whose
     rendering of ``rgb`` explains it best; every tensor against every rendering in one pass."""
+    return [name for name, _ in closest_methods(tensors, rgb, names)]
+
+
+def closest_methods(tensors, rgb, names=None) -> list[tuple[str, float]]:
+    """:func:`name_methods` with each best rendering's residual (relative RMS after the affine fit)."""
     hw = tensors[0].shape[:2]
     options = candidates()
-    chosen = {n: options[n] for n in names if n in options} if names else options
+    chosen = {n: options[n] for n in names if n in options} if names else {}
+    chosen = chosen or options
     renders = {name: resize(rgb, hw) for name, resize in chosen.items()}
     table = affine_residual_table(list(tensors), list(renders.values()))
     labels = list(renders)
-    return [labels[min(range(len(labels)), key=lambda j: row[j])] for row in table]
+    best = [min(range(len(labels)), key=lambda j: row[j]) for row in table]
+    return [(labels[j], float(row[j])) for j, row in zip(best, table, strict=True)]
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -49,19 +58,32 @@ def detect(ctx: PairContext) -> list[Observation]:
     if rgb is None:
         return []  # nothing was resized: decoder differences are another detector's
     methods = _methods(ctx, rgb)
-    if methods is not None and methods["train"] == methods["serve"]:
-        return []  # both sides match the same method: the difference comes from elsewhere
+    unmatched = methods is not None and any(k.endswith("_closest") for k in methods)
+    closest = {s: methods.get(f"{s}_closest", methods[s]) for s in ("train", "serve")} if methods else {}
+    if methods is not None and closest["train"] == closest["serve"]:
+        return []  # both sides are (nearest to) the same method: the difference comes from elsewhere
+    if unmatched and stats.edge_ratio < EDGE_RATIO:
+        return []  # no method reproduces a side, and the difference is not on edges: not resampling
     if stats.edge_ratio < EDGE_RATIO and methods is None:
         return []
-    evidence: dict[str, object] = dict(methods) if methods else {}
+    evidence: dict[str, object] = {k: v for k, v in methods.items() if not k.endswith("_left")} if methods else {}
+    left = {f"{k[:-5]}_closest_leaves": float(v) for k, v in (methods or {}).items() if k.endswith("_left")}
     severity = Severity.MAJOR if stats.mean_abs_255 >= 2 else Severity.MINOR
-    named = f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})" if methods else ""
+    named = f" (train ≈ {_said(methods, 'train')}, serve ≈ {_said(methods, 'serve')})" if methods else ""
     side = _side(ctx, methods)
     other = {"train": "serve", "serve": "train"}.get(side)
     fix = "Resize the same way on both sides: the library, method and antialias setting the model was trained with" + (
         f" (train ≈ {methods['train']}, serve ≈ {methods['serve']})." if methods else "."
     )
-    if other is not None and methods:
+    if unmatched and methods:
+        odd = [s for s in ("train", "serve") if f"{s}_closest" in methods]
+        fix = (
+            f"Resize the same way on both sides. {' and '.join(odd).capitalize()} resample(s) in a way none of the "
+            "methods tried reproduces (a warp, a blur, a library outside the catalogue): find that call and use the "
+            "other side's method"
+            + (f" ({methods[other]})." if other in ("train", "serve") and other not in odd else ".")
+        )
+    elif other is not None and methods:
         fix = f"Resize in {'serving' if side == 'serve' else 'training'} as {other} does ({methods[other]}): nearest-neighbour aliases."
     return [
         Observation(
@@ -73,11 +95,18 @@ def detect(ctx: PairContext) -> list[Observation]:
             f"the sides resample differently{named}.",
             fix,
             min(1.0, stats.mean_abs_255 / 255),
-            measures={"mean_abs_255": round(stats.mean_abs_255, 2), "edge_ratio": round(stats.edge_ratio, 2)},
+            measures={"mean_abs_255": round(stats.mean_abs_255, 2), "edge_ratio": round(stats.edge_ratio, 2), **left},
             merge_on=(),
-            repair=("resize",) if methods else ("residual",),
+            repair=("resize",) if methods and not unmatched else ("residual",),
         )
     ]
+
+
+def _said(methods: dict[str, str], side: str) -> str:
+    closest = methods.get(f"{side}_closest")
+    if not closest:
+        return methods[side]
+    return f"{methods[side]}, closest {closest}, which leaves {float(methods[side + '_left']):.0%} of the difference"
 
 
 def _side(ctx: PairContext, methods: dict[str, str] | None) -> str:
@@ -108,7 +137,11 @@ def _methods(ctx: PairContext, rgb) -> dict[str, str] | None:
 def frozen_names(shared: dict) -> tuple[str, ...] | None:
     """The methods every later image is named among, once the first images have named theirs."""
     memo = shared.get("resize_methods", [])
-    return tuple(sorted({name for m in memo for name in m.values()})) if len(memo) >= NAMED_IMAGES else None
+    if len(memo) < NAMED_IMAGES:
+        return None
+    options = candidates()
+    named = {v for m in memo for v in m.values()}  # a closest method counts as seen
+    return tuple(sorted(n for n in named if n in options))
 
 
 def _resized_file(ctx: PairContext):
@@ -133,7 +166,24 @@ def names_for_facts(ctx: PairContext, seen: tuple[str, ...]) -> dict[str, str] |
 
 
 def _name_sides(t, s, rgb, names) -> dict[str, str]:
+    """Each side's method; a side that no method explains (its closest rendering leaves more than
+    ``MATCHED`` of the sides' own difference) is named as such, with the closest method and how far
+    it is: a resampler outside the catalogue is not given a confident wrong name."""
     if t.shape != s.shape:
-        return {"train": name_method(t, rgb, names), "serve": name_method(s, rgb, names)}
-    named = name_methods([t, s], rgb, names)  # both sides against each rendering in one pass
-    return {"train": named[0], "serve": named[1]}
+        best = [*closest_methods([t], rgb, names), *closest_methods([s], rgb, names)]
+        apart = None
+    else:
+        best = closest_methods([t, s], rgb, names)  # both sides against each rendering in one pass
+        apart = affine_residual(s, t)
+    out: dict[str, str] = {}
+    residuals = [r for _, r in best]
+    for i, (side, (name, residual)) in enumerate(zip(("train", "serve"), best, strict=True)):
+        out[side] = name
+        # unmatched only where the other side is explained far better: when both sides are as far
+        # from every rendering (an ICC or alpha step both took, a watermark), the file is the odd one
+        if apart and residual > MATCHED * apart and residual > ODD_ONE_OUT * residuals[1 - i]:
+            tried = len(names) if names else len(candidates())
+            out[side] = f"none of the {tried} methods tried"
+            out[f"{side}_closest"] = name
+            out[f"{side}_left"] = f"{residual / apart:.2f}"  # share of the difference the closest leaves
+    return out
