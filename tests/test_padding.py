@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import skewcheck
 from skewcheck.cli import app
 from skewcheck.diagnose.fit import fit_values, pad_box
-from skewcheck.diagnose.padding import framing_name
+from skewcheck.diagnose.padding import BOTTOM_RIGHT, TOP_LEFT, framing_name
 from skewcheck.probes import write_probes
 from tests.padded_pipelines import write_wide_crops
 
@@ -33,7 +33,7 @@ def test_stretch_against_right_pad_is_one_padding_finding_with_the_fitted_framin
     report = skewcheck.compare(train=P + "ocr_reference", serve=P + "ocr_serve_stretch", images=images)
     assert [f.kind for f in report.findings] == ["padding"], [(f.kind, f.evidence) for f in report.findings]
     top = report.findings[0]
-    assert top.evidence["train"] == "keep-ratio, pad right" and top.evidence["serve"] == "stretch"
+    assert top.evidence["train"] == BOTTOM_RIGHT and top.evidence["serve"] == "stretch"
     assert top.evidence["train_pad"] == 127.5  # a 0 written into [-1, 1]: mid-gray in pixel values
     assert top.evidence["train_pad_order"] == "after normalization"
     wide = 4  # crops 2:1 and wider fill the 96-px width: no padding, both sides identical there
@@ -58,7 +58,7 @@ def test_normalization_skew_on_the_padded_model_input_is_one_finding(images):
 def test_mirrored_stretch_on_train_names_the_same_framings(images):
     report = skewcheck.compare(train=P + "ocr_serve_stretch", serve=P + "ocr_reference", images=images)
     top = report.findings[0]
-    assert (top.kind, top.evidence["train"], top.evidence["serve"]) == ("padding", "stretch", "keep-ratio, pad right")
+    assert (top.kind, top.evidence["train"], top.evidence["serve"]) == ("padding", "stretch", BOTTOM_RIGHT)
 
 
 def test_cli_json_carries_the_padding_finding(images, tmp_path):
@@ -90,7 +90,8 @@ def test_pad_box_and_framing_names():
     assert box == (0, 10, 3, 15) and value.tolist() == [0.0, 0.0, 0.0]
     assert framing_name(box, (10, 20)) == "keep-ratio, pad left and right"
     assert framing_name((0, 10, 4, 16), (10, 20)) == "keep-ratio, centred pad"
-    assert framing_name((0, 7, 0, 20), (10, 20)) == "keep-ratio, pad bottom"
+    assert framing_name((0, 7, 0, 20), (10, 20)) == BOTTOM_RIGHT
+    assert framing_name((3, 10, 0, 20), (10, 20)) == TOP_LEFT
     assert framing_name(None, (10, 20)) == "stretch"
     assert pad_box(np.random.default_rng(1).uniform(0.1, 1, (8, 8, 3))) is None
 

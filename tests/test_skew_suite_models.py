@@ -67,7 +67,7 @@ SKEWED = [
         "padding",
         {
             "cause": "framing",
-            "train": "keep-ratio, pad right",
+            "train": "keep-ratio, pad bottom/right (top-left anchored)",
             "serve": "stretch",
             "train_pad_order": "after normalization",
         },

@@ -5,10 +5,12 @@ letterbox), the other stretches the image to the full size or pads another edge 
 recogniser's right-padded crop served stretched); or both pad the same region with another value:
 0 written into an already normalized tensor (padding after normalization: black becomes mid-gray
 in pixel terms) against pixels padded black and then normalized, YOLO's gray 114 against 0.
-Evidence: per side, the framing its tensor shows (``stretch``, ``keep-ratio, pad right``,
-``keep-ratio, pad bottom``, ``keep-ratio, centred pad``), fitted by re-rendering the original
-into each framing, the content size, the pad value in pixel units (0-255, through the value map
-fitted on that side's content) and whether the pad was written before or after normalization.
+Evidence: per side, the framing its tensor shows (``stretch``, ``keep-ratio, pad bottom/right
+(top-left anchored)``, its mirror, ``keep-ratio, centred pad``: one name per policy, whatever
+each image's aspect ratio, so a policy is one finding), fitted by re-rendering the original into
+each framing, the pad value in pixel units (0-255, through the value map fitted on that side's
+content) and whether the pad was written before or after normalization; the same placement with
+another content size is one ``content`` rounding finding, not one per size.
 Fix: one framing, one pad value and one order (pad, then normalize; or the reverse) on both
 sides. The side is ``unknown`` (either framing can be the trained one) until labels tell.
 """
@@ -48,7 +50,16 @@ def framing_name(box: Box | None, hw: tuple[int, int]) -> str:
     ]
     if (top and abs(top - (h - bottom)) <= 1) or (left and abs(left - (w - right)) <= 1):
         return "keep-ratio, centred pad"
+    # one policy, whatever the image's aspect: a wide image pads the bottom, a tall one the right
+    if set(edges) <= {"bottom", "right"}:
+        return BOTTOM_RIGHT
+    if set(edges) <= {"top", "left"}:
+        return TOP_LEFT
     return "keep-ratio, pad " + " and ".join(edges)
+
+
+BOTTOM_RIGHT = "keep-ratio, pad bottom/right (top-left anchored)"
+TOP_LEFT = "keep-ratio, pad top/left (bottom-right anchored)"
 
 
 def _tensor(x: np.ndarray | None) -> np.ndarray | None:
@@ -230,10 +241,12 @@ def detect(ctx: PairContext) -> list[Observation]:
         if not _framed_apart(t, s, rgb, t_view, s_view):
             return []
         cause = "framing"
+        content = None
         if names["train"] == names["serve"]:  # same placement, another content size (rounding)
-            for side, view in (("train", t_view), ("serve", s_view)):
-                top, bottom, left, right = view["box"]
-                names[side] += f" ({right - left}×{bottom - top} content)"
+            content = {
+                side: "{}×{}".format(view["box"][3] - view["box"][2], view["box"][1] - view["box"][0])
+                for side, view in (("train", t_view), ("serve", s_view))
+            }
     else:
         if not _pads_apart(t, s, t_view, s_view):
             return []
@@ -243,6 +256,8 @@ def detect(ctx: PairContext) -> list[Observation]:
         if len(memo[side]) < FITTED_IMAGES:
             memo[side].append(view["resizer"])
     evidence: dict[str, Any] = {"cause": cause, "train": names["train"], "serve": names["serve"]}
+    if cause == "framing" and content is not None:
+        evidence["content"] = "same placement, another content size (rounding)"
     for side, view in (("train", t_view), ("serve", s_view)):
         if view["pad"] is not None:
             evidence[f"{side}_pad"] = _pixels(view["pad"])
@@ -278,7 +293,7 @@ def detect(ctx: PairContext) -> list[Observation]:
             fix,
             min(1.0, mean_255 / 255) if mean_255 else 1.0,
             measures={"mean_abs_255": round(mean_255, 2)},
-            merge_on=("cause", "train", "serve"),
+            merge_on=("cause", "train", "serve", "content"),
             repair=("padding",),
         )
     ]
