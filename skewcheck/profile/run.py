@@ -181,11 +181,18 @@ def _root(value: str | Path, option: str) -> ImageRoot:
     return check_images_dir(Path(value))
 
 
-Item = tuple[ImageFile, str, bool]  # the file, its name, whether to decode it
+Item = tuple[ImageFile | str, str, bool]  # the file (a local one as its path), its name, whether to decode it
 
 
 def _named(files: Iterable[ImageFile], root: ImageRoot, mask: np.ndarray | None) -> Iterator[Item]:
     prefix = str(root).rstrip(os.sep) + os.sep if isinstance(root, Path) else None
+    names = files.local_names() if isinstance(files, ImageFiles) else None
+    if names is not None and prefix is not None:  # a whole local folder: its names, no Path a file
+        chosen = mask.tolist() if mask is not None else None
+        slash = os.sep != "/"
+        for i, relative in enumerate(names):
+            yield prefix + relative, relative.replace(os.sep, "/") if slash else relative, chosen is None or chosen[i]
+        return
     for i, file in enumerate(files):
         text = str(file) if prefix is not None else ""
         if prefix is not None and text.startswith(prefix):  # a string cut: relative_to costs more than the header
