@@ -131,7 +131,7 @@ _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 def fast_headers(data: bytes) -> dict[str, Any] | None:
     """What Pillow's JPEG ``open`` reads, read from a JPEG's first bytes in one walk over its
     markers (Pillow's is several times slower): ``mode``, ``bits``, ``size``, ``progressive``,
-    ``layers`` (Pillow's ``layer``), ``quantization`` (natural order), ``dqt`` (the bytes of the
+    ``layers`` (Pillow's ``layer``), ``subsampling`` (of the layers), ``quantization`` (natural order), ``dqt`` (the bytes of the
     DQT segments, joined: the key :func:`dqt_quality` caches the estimate by), ``exif`` (the first
     Exif APP1's bytes), ``icc`` (the ICC profile's chunks joined as Pillow joins them), ``scan``
     (the offset of the first scan). None for anything this does not read exactly as Pillow does (an
@@ -182,10 +182,16 @@ def fast_headers(data: bytes) -> dict[str, Any] | None:
             found["bits"], found["mode"] = 8, _MODES[segment[5]]
             found["size"] = ((segment[3] << 8) | segment[4], (segment[1] << 8) | segment[2])
             found["progressive"] = _SOF[marker]
-            layers = [segment[i : i + 3] for i in range(6, len(segment), 3)]
-            found["layers"] = [(t[0], t[1] // 16, t[1] & 15, t[2]) for t in layers if len(t) == 3]
-            if len(found["layers"]) != (len(segment) - 6 + 2) // 3:
-                return None
+            components = _COMPONENTS.get(segment[6:])
+            if components is None:
+                triples = [segment[i : i + 3] for i in range(6, len(segment), 3)]
+                layers = [(t[0], t[1] // 16, t[1] & 15, t[2]) for t in triples if len(t) == 3]
+                if len(layers) != (len(segment) - 6 + 2) // 3:
+                    return None
+                components = layers, subsampling(layers)
+                if len(_COMPONENTS) < 1024:
+                    _COMPONENTS[segment[6:]] = components
+            found["layers"], found["subsampling"] = components
             if icc:
                 icc.sort()
                 found["icc"] = b"".join(p[14:] for p in icc) if icc[0][13] == len(icc) else None
@@ -208,6 +214,9 @@ def fast_headers(data: bytes) -> dict[str, Any] | None:
     return None  # no scan within ``data``
 
 
+_COMPONENTS: dict[
+    bytes, tuple[list[tuple[int, int, int, int]], str | None]
+] = {}  # SOF components → (layers, subsampling)
 _TABLES: dict[bytes, dict[int, list[int]]] = {}  # DQT bytes → tables (a set shares a few encoders' tables)
 _DQT_ESTIMATES: dict[bytes, tuple[int, bool] | None] = {}
 

@@ -200,7 +200,7 @@ def _fast_jpeg(found: dict[str, Any], head: bytes, size: int, path: str, read_at
         "icc": _icc_name(found["icc"]) if found["icc"] else None,
         "cmyk": mode == "CMYK",
         "progressive": found["progressive"],
-        "subsampling": subsampling(found["layers"]),
+        "subsampling": found["subsampling"],
         "jpeg_quality": quality[0] if quality else None,
         "jpeg_quality_exact": quality[1] if quality else None,
         "animated": False,
