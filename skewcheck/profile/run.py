@@ -293,9 +293,11 @@ class _reader:
 def _with_helper(executor: Any, items: Iterable[Item]) -> Iterator[dict[str, Any]]:
     """The records of ``items`` in order: the files to decode go to the helper (``executor``, one
     process) ``HELPER_CHUNK`` at a time, at most ``HELPER_TASKS`` tasks ahead; this process reads
-    the others' headers and, when it has nothing else to do (every header read, or ``WINDOW``
-    records waiting on a decode), decodes the files not sent yet itself: from the end while the
-    helper works from the front, else the first one, which every waiting record waits on."""
+    the others' headers and, when it has nothing else to do (``WINDOW`` records waiting on a
+    decode, or every header read), decodes the files not sent yet itself: the next ones in order
+    while records wait (never idle while there is a file to decode), from the end once every
+    header is read (the helper works from the front); it waits on the helper only when every file
+    left is with it."""
     from concurrent.futures import BrokenExecutor
 
     slots: deque[list[Any]] = deque()  # in order: [record or None]
@@ -342,13 +344,14 @@ def _with_helper(executor: Any, items: Iterable[Item]) -> Iterator[dict[str, Any
         collect(block=False)
         send()
         yield from ready()
-        while len(slots) > WINDOW:  # too far ahead of the decodes: decode the first one waited on
-            if unsent and (not sent or unsent[0][1] is slots[0]):
+        while len(slots) > WINDOW:  # too far ahead of the decodes: decode what the helper was not sent
+            if unsent:
                 first, slot = unsent.popleft()
                 slot[0] = read_file(*first)
             else:
                 collect(block=True)
-                send()
+            collect(block=False)
+            send()
             yield from ready()
     while slots:
         collect(block=False)
