@@ -144,8 +144,8 @@ def test_the_profile_is_the_same_with_workers(folders, profiled):
     result.close()
 
 
-@pytest.mark.parametrize("window", [3, 2048])
-def test_the_profile_is_the_same_with_the_decode_helper(folders, profiled, monkeypatch, window):
+@pytest.mark.parametrize(("window", "start"), [(3, "fork"), (2048, "spawn")])
+def test_the_profile_is_the_same_with_the_decode_helper(folders, profiled, monkeypatch, window, start):
     """--workers auto below a pool's CPUs: one spawned process decodes the pixel sample while this
     one reads the headers (and decodes what the helper was not sent); the same profile."""
     from skewcheck.profile import run
@@ -154,6 +154,7 @@ def test_the_profile_is_the_same_with_the_decode_helper(folders, profiled, monke
     monkeypatch.setattr(run, "usable_cpus", lambda: 2)
     monkeypatch.setattr(run, "HELPER_CHUNK", 2)
     monkeypatch.setattr(run, "WINDOW", window)  # 3: this process waits on the helper, or decodes, early
+    monkeypatch.setattr(run, "_helper_start", lambda: start)
     prod, ref = folders
     helped = []
     original = run._with_helper
