@@ -131,15 +131,16 @@ _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 def fast_headers(data: bytes) -> dict[str, Any] | None:
     """What Pillow's JPEG ``open`` reads, read from a JPEG's first bytes in one walk over its
     markers (Pillow's is several times slower): ``mode``, ``bits``, ``size``, ``progressive``,
-    ``layers`` (Pillow's ``layer``), ``subsampling`` (of the layers), ``quantization`` (natural order), ``dqt`` (the bytes of the
-    DQT segments, joined: the key :func:`dqt_quality` caches the estimate by), ``exif`` (the first
-    Exif APP1's bytes), ``icc`` (the ICC profile's chunks joined as Pillow joins them), ``scan``
-    (the offset of the first scan). None for anything this does not read exactly as Pillow does (an
-    MPO, XMP without an EXIF orientation, an unusual frame type, junk between markers, headers
-    longer than ``data`` …): the caller asks Pillow then. tests/test_profile.py checks both agree.
+    ``layers`` (Pillow's ``layer``), ``subsampling`` (of the layers), ``quantization`` (natural
+    order), ``dqt`` (the bytes of the DQT segments, joined: the key :func:`dqt_quality` caches the
+    estimate by), ``exif`` (the first Exif APP1's bytes), ``icc`` (the ICC profile's chunks joined
+    as Pillow joins them), ``scan`` (the offset of the first scan). None for anything this does not
+    read exactly as Pillow does (an MPO, XMP without an EXIF orientation, an unusual frame type,
+    junk between markers, headers longer than ``data`` …): the caller asks Pillow then.
+    tests/test_profile.py checks both agree.
 
-    The quantization tables are parsed once per distinct set of DQT bytes (a data set shares a
-    few encoders' tables; parsing them was most of this function's time)."""
+    The quantization tables and the frame's components are parsed once per distinct bytes (a data
+    set shares a few encoders' tables and layouts; parsing them was most of this function's time)."""
     if data[:3] != b"\xff\xd8\xff":
         return None
     pos, n = 2, len(data)
@@ -214,9 +215,8 @@ def fast_headers(data: bytes) -> dict[str, Any] | None:
     return None  # no scan within ``data``
 
 
-_COMPONENTS: dict[
-    bytes, tuple[list[tuple[int, int, int, int]], str | None]
-] = {}  # SOF components → (layers, subsampling)
+# SOF components → (layers, subsampling)
+_COMPONENTS: dict[bytes, tuple[list[tuple[int, int, int, int]], str | None]] = {}
 _TABLES: dict[bytes, dict[int, list[int]]] = {}  # DQT bytes → tables (a set shares a few encoders' tables)
 _DQT_ESTIMATES: dict[bytes, tuple[int, bool] | None] = {}
 
