@@ -8,8 +8,10 @@ alternating, ``--rounds`` times (default 3):
 * ``loop``: ``for f in files: Image.open(f); im.size; im.getexif().get(0x0112)`` (headers only);
 * ``profile``: ``skewcheck profile --images DIR --report p.json -q``: every file's headers (format,
   mode, size, EXIF, ICC, JPEG tables, subsampling, quality, truncation from the tail), a full
-  decode and pixel statistics on the default pixel sample (500 files), the JSON; workers ``auto``;
+  decode and pixel statistics on the default pixel sample (500 files), the JSON; workers ``auto``
+  (on 2-3 CPUs: one decode helper process for the pixel sample);
 * ``profile-1p``: the same with ``--workers 0`` (one process);
+* ``profile-hdr``: ``--pixel-sample 0`` (headers only, what the loop reads and more; one process);
 * with ``--all``, ``profile-all``: ``--pixel-sample all --workers 0`` (every file decoded);
 * with ``--workers N``, ``profile-Nw``: ``--workers N``;
 * with ``--baseline DIR`` (another commit's tree), ``profile@base`` and ``profile-1p@base``.
@@ -175,6 +177,7 @@ def main() -> None:
         "loop": [sys.executable, str(loop), str(folder)],
         "profile": [*skewcheck, "--report", str(work / "p.json")],
         "profile-1p": [*skewcheck, "--workers", "0", "--report", str(work / "p1.json")],
+        "profile-hdr": [*skewcheck, "--pixel-sample", "0", "--report", str(work / "ph.json")],
     }
     if args.all:
         cases["profile-all"] = [

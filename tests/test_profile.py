@@ -144,6 +144,32 @@ def test_the_profile_is_the_same_with_workers(folders, profiled):
     result.close()
 
 
+@pytest.mark.parametrize(("window", "start"), [(3, "fork"), (2048, "spawn")])
+def test_the_profile_is_the_same_with_the_decode_helper(folders, profiled, monkeypatch, window, start):
+    """--workers auto below a pool's CPUs: one spawned process decodes the pixel sample while this
+    one reads the headers (and decodes what the helper was not sent); the same profile."""
+    from skewcheck.profile import run
+
+    monkeypatch.setattr(run, "MIN_DECODES_FOR_HELPER", 1)
+    monkeypatch.setattr(run, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(run, "HELPER_CHUNK", 2)
+    monkeypatch.setattr(run, "WINDOW", window)  # 3: this process waits on the helper, or decodes, early
+    monkeypatch.setattr(run, "_helper_start", lambda: start)
+    prod, ref = folders
+    helped = []
+    original = run._with_helper
+    monkeypatch.setattr(run, "_with_helper", lambda *a: helped.append(1) or original(*a))
+    result = profile(prod, ref)
+    assert result.to_dict(files=True) == profiled
+    result.close()
+    some = profile(prod, ref, pixel_sample=5, seed=2)
+    alone = profile(prod, ref, pixel_sample=5, seed=2, workers=0)
+    assert some.to_dict(files=True) == alone.to_dict(files=True)
+    some.close()
+    alone.close()
+    assert len(helped) == 4  # both sets, both runs with auto
+
+
 def test_cli_writes_every_format_and_the_json_contract(folders, tmp_path):
     prod, ref = folders
     out = [tmp_path / f"p.{ext}" for ext in ("json", "md", "xml", "html")]

@@ -54,7 +54,10 @@ def profile_cmd(
     workers: str = typer.Option(
         "auto",
         "--workers",
-        help="read files in N processes (0: in this process; auto: one per core but one, with 4 cores or more and 5,000 files or more)",
+        help=(
+            "read files in N processes (0: in this process; auto: one per core but one, with 4 cores or more and "
+            "5,000 files or more, else with 2 cores or more one helper process that decodes the pixel sample)"
+        ),
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal output"),
 ) -> None:

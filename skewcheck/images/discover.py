@@ -106,6 +106,12 @@ def walk_images(root: ImageRoot, skip: set[ImageFile] | None, result: Discovery)
 
 def walk_folder(root: Path, skip: set[Path], result: Discovery) -> Iterator[Path]:
     """:func:`walk_images` on a local folder."""
+    return (Path(path) for path, _ in walk_local(root, skip, result))
+
+
+def walk_local(root: Path, skip: set[Path], result: Discovery) -> Iterator[tuple[str, str]]:
+    """:func:`walk_folder` as strings: (the file's path, its path relative to ``root``, with the
+    platform's separator); no ``Path`` made a file (the profile's header pass is about as cheap)."""
     skip_ids = {i for i in (_identity(p) for p in skip) if i is not None}
 
     def rel(path: Path) -> str:
@@ -119,8 +125,12 @@ def walk_folder(root: Path, skip: set[Path], result: Discovery) -> Iterator[Path
             name = str(where)
         result.skip(name or ".", f"unreadable folder ({exc.strerror or exc})")
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error):
+    top = os.fspath(root)
+    prefix = top if top.endswith(os.sep) else top + os.sep
+    join = os.path.join
+    for dirpath, dirnames, filenames in os.walk(top, onerror=on_error):
         here = Path(dirpath)
+        under = "" if dirpath == top else dirpath[len(prefix) :] + os.sep  # os.walk joins below ``top``
         kept_dirs = []
         for name in sorted(dirnames):
             if os.path.islink(here / name):  # os.walk lists links to folders here, never descends
@@ -129,20 +139,21 @@ def walk_folder(root: Path, skip: set[Path], result: Discovery) -> Iterator[Path
                 kept_dirs.append(name)
         dirnames[:] = kept_dirs
         for name in sorted(filenames):
-            path = here / name
-            if left_out(rel(path), set()):
+            relative = under + name
+            if left_out(relative, set()):
                 continue
+            path = join(dirpath, name)
             try:
                 lst = os.lstat(path)
             except OSError as exc:
-                result.skip(rel(path), f"cannot be examined ({exc.strerror or exc})")
+                result.skip(rel(Path(path)), f"cannot be examined ({exc.strerror or exc})")
                 continue
             try:
                 st = os.stat(path) if stat.S_ISLNK(lst.st_mode) else lst
             except OSError as exc:
                 reason = "symlink loop" if exc.errno == errno.ELOOP else "dangling symlink"
                 result.skip(
-                    rel(path),
+                    rel(Path(path)),
                     reason
                     if exc.errno in (errno.ELOOP, errno.ENOENT)
                     else f"symlink that cannot be followed ({exc.strerror})",
@@ -151,11 +162,11 @@ def walk_folder(root: Path, skip: set[Path], result: Discovery) -> Iterator[Path
             if (st.st_dev, st.st_ino) in skip_ids:
                 continue
             if stat.S_ISDIR(st.st_mode):  # a link to a folder that os.walk reported as a file
-                result.skip(rel(path), "symlink to a folder (not followed)")
+                result.skip(rel(Path(path)), "symlink to a folder (not followed)")
             elif not stat.S_ISREG(st.st_mode):
-                result.skip(rel(path), f"not a regular file ({_kind(st.st_mode)}; never opened)")
+                result.skip(rel(Path(path)), f"not a regular file ({_kind(st.st_mode)}; never opened)")
             else:
-                yield path
+                yield path, relative
 
 
 def iter_image_files(root: ImageRoot, skip: set[ImageFile] | None = None) -> Iterator[ImageFile]:
@@ -189,14 +200,21 @@ class ImageFiles:
             return len(self._names())
         return self._local_names().count
 
+    def local_names(self) -> Iterator[str] | None:
+        """A local folder's files as their paths relative to it (the platform's separator), in
+        the order of iteration; None for a URI."""
+        return None if isinstance(self.root, ObjectFolder) else iter(self._local_names())
+
     def _local_names(self) -> CountedNames:
         if self._counted is None:
             root = self.root
             assert isinstance(root, Path), "a URI's names are listed by _names"
             self.discovery = Discovery()
             counted = CountedNames()
-            for path in walk_folder(root, {p for p in (self.skip or set()) if isinstance(p, Path)}, self.discovery):
-                counted.add(os.path.relpath(path, root))
+            for _, relative in walk_local(
+                root, {p for p in (self.skip or set()) if isinstance(p, Path)}, self.discovery
+            ):
+                counted.add(relative)
             counted.close()
             self._counted = counted
         return self._counted

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from PIL import Image
+from PIL.JpegImagePlugin import zigzag_index
 
 # The standard tables of Annex K, in natural (row-major) order, as Pillow's ``quantization`` gives them.
 LUMINANCE = (
@@ -129,19 +131,22 @@ _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 def fast_headers(data: bytes) -> dict[str, Any] | None:
     """What Pillow's JPEG ``open`` reads, read from a JPEG's first bytes in one walk over its
     markers (Pillow's is several times slower): ``mode``, ``bits``, ``size``, ``progressive``,
-    ``layers`` (Pillow's ``layer``), ``quantization`` (natural order), ``exif`` (the first Exif
-    APP1's bytes), ``icc`` (the ICC profile's chunks joined as Pillow joins them), ``scan`` (the
-    offset of the first scan). None for anything this does not read exactly as Pillow does (an
-    MPO, XMP without an EXIF orientation, an unusual frame type, junk between markers, headers
-    longer than ``data`` …): the caller asks Pillow then. tests/test_profile.py checks both agree."""
-    from PIL import Image
-    from PIL.JpegImagePlugin import zigzag_index
+    ``layers`` (Pillow's ``layer``), ``subsampling`` (of the layers), ``quantization`` (natural
+    order), ``dqt`` (the bytes of the DQT segments, joined: the key :func:`dqt_quality` caches the
+    estimate by), ``exif`` (the first Exif APP1's bytes), ``icc`` (the ICC profile's chunks joined
+    as Pillow joins them), ``scan`` (the offset of the first scan). None for anything this does not
+    read exactly as Pillow does (an MPO, XMP without an EXIF orientation, an unusual frame type,
+    junk between markers, headers longer than ``data`` …): the caller asks Pillow then.
+    tests/test_profile.py checks both agree.
 
+    The quantization tables and the frame's components are parsed once per distinct bytes (a data
+    set shares a few encoders' tables and layouts; parsing them was most of this function's time)."""
     if data[:3] != b"\xff\xd8\xff":
         return None
     pos, n = 2, len(data)
-    found: dict[str, Any] = {"exif": None, "icc": None, "progressive": False, "quantization": {}, "xmp": False}
+    found: dict[str, Any] = {"exif": None, "icc": None, "progressive": False, "xmp": False}
     icc: list[bytes] = []
+    dqt: list[bytes] = []
     while pos + 4 <= n:
         if data[pos] != 0xFF:
             return None
@@ -152,58 +157,96 @@ def fast_headers(data: bytes) -> dict[str, Any] | None:
         if marker in _STANDALONE:
             pos += 2
             continue
-        end = pos + 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        end = pos + 2 + ((data[pos + 2] << 8) | data[pos + 3])
         if end > n or end < pos + 4:
             return None
-        segment = data[pos + 4 : end]
         if marker == 0xDA:
             width, height = found.get("size", (0, 0))
             if not width or not height or (Image.MAX_IMAGE_PIXELS and width * height > 2 * Image.MAX_IMAGE_PIXELS):
                 return None  # no frame header, or Pillow's decompression-bomb error
-            found["scan"] = pos
+            key = b"".join(dqt)
+            tables = _TABLES.get(key)
+            if tables is None:
+                tables = _dqt_tables(key)
+                if tables is None:
+                    return None
+                if len(_TABLES) < 1024:
+                    _TABLES[key] = tables
+            found["quantization"], found["dqt"], found["scan"] = dict(tables), key, pos
             return found
-        if marker in _SOF:
+        if marker == 0xDB:
+            dqt.append(data[pos + 4 : end])
+        elif marker in _SOF:
+            segment = data[pos + 4 : end]
             if "mode" in found or len(segment) < 6 or segment[0] != 8 or segment[5] not in _MODES:
                 return None
             found["bits"], found["mode"] = 8, _MODES[segment[5]]
-            found["size"] = (int.from_bytes(segment[3:5], "big"), int.from_bytes(segment[1:3], "big"))
+            found["size"] = ((segment[3] << 8) | segment[4], (segment[1] << 8) | segment[2])
             found["progressive"] = _SOF[marker]
-            layers = [segment[i : i + 3] for i in range(6, len(segment), 3)]
-            found["layers"] = [(t[0], t[1] // 16, t[1] & 15, t[2]) for t in layers if len(t) == 3]
-            if len(found["layers"]) != (len(segment) - 6 + 2) // 3:
-                return None
+            components = _COMPONENTS.get(segment[6:])
+            if components is None:
+                triples = [segment[i : i + 3] for i in range(6, len(segment), 3)]
+                layers = [(t[0], t[1] // 16, t[1] & 15, t[2]) for t in triples if len(t) == 3]
+                if len(layers) != (len(segment) - 6 + 2) // 3:
+                    return None
+                components = layers, subsampling(layers)
+                if len(_COMPONENTS) < 1024:
+                    _COMPONENTS[segment[6:]] = components
+            found["layers"], found["subsampling"] = components
             if icc:
                 icc.sort()
                 found["icc"] = b"".join(p[14:] for p in icc) if icc[0][13] == len(icc) else None
         elif marker in _OTHER_SOF:
             return None
-        elif marker == 0xDB:
-            rest = segment
-            while rest:
-                wide = rest[0] // 16 != 0
-                length = 1 + (2 if wide else 1) * 64
-                if len(rest) < length:
-                    return None
-                values = (
-                    [int.from_bytes(rest[1 + 2 * i : 3 + 2 * i], "big") for i in range(64)] if wide else rest[1:length]
-                )
-                found["quantization"][rest[0] & 15] = [values[i] for i in zigzag_index]
-                rest = rest[length:]
         elif marker == 0xE1:
-            if segment[:6] == b"Exif\x00\x00":
+            if data.startswith(b"Exif\x00\x00", pos + 4, end):
                 if found["exif"] is None:
-                    found["exif"] = segment
-            elif segment[:29] == _XMP:
+                    found["exif"] = data[pos + 4 : end]
+            elif data.startswith(_XMP, pos + 4, end):
                 found["xmp"] = True
         elif marker == 0xE2:
-            if segment[:12] == b"ICC_PROFILE\x00":
-                if "mode" in found or len(segment) < 14:
+            if data.startswith(b"ICC_PROFILE\x00", pos + 4, end):
+                if "mode" in found or end - pos - 4 < 14:
                     return None  # Pillow joins the chunks it has met at the frame header
-                icc.append(segment)
-            elif segment[:4] == b"MPF\x00":
+                icc.append(data[pos + 4 : end])
+            elif data.startswith(b"MPF\x00", pos + 4, end):
                 return None  # perhaps an MPO
         pos = end
     return None  # no scan within ``data``
+
+
+# SOF components → (layers, subsampling)
+_COMPONENTS: dict[bytes, tuple[list[tuple[int, int, int, int]], str | None]] = {}
+_TABLES: dict[bytes, dict[int, list[int]]] = {}  # DQT bytes → tables (a set shares a few encoders' tables)
+_DQT_ESTIMATES: dict[bytes, tuple[int, bool] | None] = {}
+
+
+def _dqt_tables(segments: bytes) -> dict[int, list[int]] | None:
+    """The tables of DQT segments (their bytes, joined: each table says its own length), in
+    natural order, as Pillow reads them (a later table of the same id replaces an earlier one);
+    None where a table is cut short."""
+    tables: dict[int, list[int]] = {}
+    rest = segments
+    while rest:
+        wide = rest[0] // 16 != 0
+        length = 1 + (2 if wide else 1) * 64
+        if len(rest) < length:
+            return None
+        values = [int.from_bytes(rest[1 + 2 * i : 3 + 2 * i], "big") for i in range(64)] if wide else rest[1:length]
+        tables[rest[0] & 15] = [values[i] for i in zigzag_index]
+        rest = rest[length:]
+    return tables
+
+
+def dqt_quality(found: dict[str, Any]) -> tuple[int, bool] | None:
+    """:func:`estimate_quality` of what :func:`fast_headers` found, cached by the DQT bytes."""
+    key = found["dqt"]
+    if key in _DQT_ESTIMATES:
+        return _DQT_ESTIMATES[key]
+    quality = estimate_quality(found["quantization"])
+    if len(_DQT_ESTIMATES) < 1024:
+        _DQT_ESTIMATES[key] = quality
+    return quality
 
 
 def exif_orientation(exif: bytes) -> int | None | bool:

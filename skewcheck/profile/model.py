@@ -24,14 +24,15 @@ class Profile:
 
     def iter_json(self, indent: int = 2) -> Iterator[str]:
         """The JSON of ``self.to_dict(files=True)`` in pieces: the summary indented, then one file
-        record a line (compact, as the spool holds it: no record is decoded and encoded again)."""
+        record a line (compact, as the spool holds it: no record is decoded and encoded again; the
+        spool's lines are joined a block of lines at a time)."""
         head = json.dumps(self.data, indent=indent, ensure_ascii=False)
         assert head.endswith("\n}")
         yield head[:-2] + ",\n" + " " * indent + '"files": ['
         pad = "\n" + " " * (2 * indent)
         first = True
-        for line in self.records.lines() if self.records is not None else ():
-            yield ("" if first else ",") + pad + line
+        for piece in self.records.joined("," + pad) if self.records is not None else ():
+            yield (pad if first else "") + piece
             first = False
         yield ("]" if first else "\n" + " " * indent + "]") + "\n}\n"
 

@@ -1,12 +1,16 @@
 """One file's profile record: what its headers say (every file), and statistics of a thumbnail
 decode (the files of the pixel sample).
 
-**Headers** (every file, near the cost of ``Image.open`` and ``getexif``): the file is opened
-once; Pillow reads lazily, so format, mode, size, EXIF, ICC, JPEG tables and sampling come from
-the headers alone. A file of more than ``HEAD`` bytes is never read whole: whether it is cut short
-is read from its tail (a JPEG's end-of-image marker after its first scan, a PNG's ``IEND``, a
-WebP's RIFF length), searching backwards from the end, a ``TAIL``-sized window at a time. ICC
-profile descriptions are parsed once per distinct profile.
+**Headers** (every file, below the cost of ``Image.open`` and ``getexif``): the file is opened
+once. A JPEG's headers are read by :func:`skewcheck.profile.jpeg.fast_headers` from its first
+``FIRST`` bytes (``HEAD`` where its headers are longer), in one ``read``, and its end-of-image
+marker from its last ``END`` bytes (``pread``); anything else is opened by Pillow, which reads
+lazily, so format, mode, size, EXIF, ICC, JPEG tables and sampling come from the headers alone. A
+file of more than ``HEAD`` bytes is never read whole: whether it is cut short is read from its
+tail (a JPEG's end-of-image marker after its first scan, a PNG's ``IEND``, a WebP's RIFF length),
+searching backwards from the end, ``END`` bytes and then a ``TAIL``-sized window at a time. ICC
+profile descriptions are parsed once per distinct profile, JPEG quality estimated once per
+distinct set of quantization tables.
 
 **Decode** (``decode=True``: the files the pixel sample drew): the pixels are decoded once, small:
 a JPEG through ``Image.draft`` (the decoder's own DCT scaling to 1/2, 1/4 or 1/8), anything else
@@ -33,7 +37,9 @@ from __future__ import annotations
 import io
 import math
 import os
+import stat
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,33 +48,73 @@ from PIL import Image, ImageCms, UnidentifiedImageError
 
 from skewcheck.errors import one_line
 from skewcheck.images.source import ImageFile
-from skewcheck.profile.jpeg import estimate_quality, exif_orientation, fast_headers, scan_start, subsampling
+from skewcheck.profile.jpeg import (
+    dqt_quality,
+    estimate_quality,
+    exif_orientation,
+    fast_headers,
+    scan_start,
+    subsampling,
+)
 from skewcheck.profile.pixels import THUMB, pixel_stats
 
 ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 BITS = {"1": 1, "I": 32, "F": 32, "I;16": 16, "I;16B": 16, "I;16L": 16, "I;16N": 16}
-HEAD = 64 * 1024  # a file this size or smaller is read whole, in one read
-TAIL = 64 * 1024  # the window of the backward search for an end marker
+FIRST = 16 * 1024  # what the header pass reads first of a JPEG: its headers, mostly
+HEAD = 64 * 1024  # a file this size or smaller is read whole, in one read (Pillow's formats)
+END = 1024  # the first window of the backward search for an end marker (it is mostly the last bytes)
+TAIL = 64 * 1024  # the next windows of that search
 _ICC_NAMES: dict[bytes, str] = {}  # profile bytes → description: a set shares a few profiles
 
 
-def read_file(file: ImageFile, path: str, decode: bool = True) -> dict[str, Any]:
-    """The record of ``file`` (named ``path`` in the profile); never raises for a bad image.
-    ``decode``: also decode the pixels (status of the decode, pixel statistics)."""
-    if isinstance(file, Path):
+def read_file(file: ImageFile | str, path: str, decode: bool = True) -> dict[str, Any]:
+    """The record of ``file`` (a local path as a string too; named ``path`` in the profile);
+    never raises for a bad image. ``decode``: also decode the pixels (status of the decode, pixel
+    statistics)."""
+    if isinstance(file, (str, Path)):
         try:
-            fp = open(file, "rb")  # noqa: SIM115 (closed below, whatever happens)
+            fd = os.open(file, os.O_RDONLY)
         except OSError as exc:
             return _failed(path, 0, "unreadable", exc.strerror or one_line(exc))
         try:
-            return _read_stream(fp, os.fstat(fp.fileno()).st_size, path, decode)
+            if not decode:
+                record = _read_headers(fd, path)
+                if record is not None:
+                    return record
+                os.lseek(fd, 0, os.SEEK_SET)
+            try:
+                fp = open(fd, "rb", closefd=False)  # noqa: SIM115 (closed below; a folder raises here)
+            except OSError as exc:
+                return _failed(path, 0, "unreadable", exc.strerror or one_line(exc))
+            with fp:
+                return _read_stream(fp, os.fstat(fd).st_size, path, decode)
         finally:
-            fp.close()
+            os.close(fd)
     try:
         data = file.read_bytes()  # an object store: one request for the whole object
     except OSError as exc:
         return _failed(path, 0, "unreadable", exc.strerror or one_line(exc))
     return read_bytes(data, path, decode)
+
+
+def _read_headers(fd: int, path: str) -> dict[str, Any] | None:
+    """The header pass's record of a regular file's JPEG, from one ``read`` of its first bytes and
+    one ``pread`` of its last; None for anything else (read as a stream then, from the start)."""
+    info = os.fstat(fd)
+    size = info.st_size
+    if not stat.S_ISREG(info.st_mode) or not size:
+        return None
+    head = os.read(fd, FIRST)
+    if head[:3] != b"\xff\xd8\xff":
+        return None
+    try:
+        found = fast_headers(head)
+        if found is None and len(head) < size:  # headers longer than FIRST, or not read here
+            head += os.read(fd, HEAD - len(head))
+            found = fast_headers(head)
+        return _fast_jpeg(found, head, size, path, lambda at, n: os.pread(fd, n, at)) if found is not None else None
+    except Exception:  # noqa: BLE001 (whatever it is, the stream reader says it as it always has)
+        return None
 
 
 def read_bytes(data: bytes, path: str, decode: bool = True) -> dict[str, Any]:
@@ -93,7 +139,8 @@ def _failed(path: str, size: int, status: str, reason: str) -> dict[str, Any]:
 def _read(fp: IO[bytes], size: int, path: str, decode: bool) -> dict[str, Any]:
     head = fp.read(HEAD)
     if not decode and head[:3] == b"\xff\xd8\xff":
-        fast = _fast_jpeg(head, size, path, fp)
+        found = fast_headers(head)
+        fast = _fast_jpeg(found, head, size, path, _reader_at(fp)) if found is not None else None
         if fast is not None:
             return fast
     whole = len(head) >= size
@@ -119,16 +166,25 @@ def _read(fp: IO[bytes], size: int, path: str, decode: bool) -> dict[str, Any]:
     return record
 
 
-def _fast_jpeg(head: bytes, size: int, path: str, fp: IO[bytes]) -> dict[str, Any] | None:
-    """The record of a JPEG from :func:`skewcheck.profile.jpeg.fast_headers` (the same fields as
-    from Pillow, read several times faster); None where it cannot tell (Pillow reads it then)."""
-    found = fast_headers(head)
-    if found is None:
-        return None
+ReadAt = Callable[[int, int], bytes]  # (offset, count) → the bytes there
+
+
+def _reader_at(fp: IO[bytes]) -> ReadAt:
+    def read_at(offset: int, count: int) -> bytes:
+        fp.seek(offset)
+        return fp.read(count)
+
+    return read_at
+
+
+def _fast_jpeg(found: dict[str, Any], head: bytes, size: int, path: str, read_at: ReadAt) -> dict[str, Any] | None:
+    """The record of a JPEG from what :func:`skewcheck.profile.jpeg.fast_headers` found in its
+    ``head`` (the same fields as from Pillow, read several times faster); None where it cannot
+    tell (Pillow reads it then)."""
     orientation = exif_orientation(found["exif"]) if found["exif"] else None
     if orientation is False or (orientation is None and found["xmp"]):
         return None  # an odd EXIF layout, or an orientation Pillow would read from XMP
-    quality = estimate_quality(found["quantization"])
+    quality = dqt_quality(found)
     mode = found["mode"]
     width, height = found["size"]
     record = {
@@ -144,14 +200,14 @@ def _fast_jpeg(head: bytes, size: int, path: str, fp: IO[bytes]) -> dict[str, An
         "icc": _icc_name(found["icc"]) if found["icc"] else None,
         "cmyk": mode == "CMYK",
         "progressive": found["progressive"],
-        "subsampling": subsampling(found["layers"]),
+        "subsampling": found["subsampling"],
         "jpeg_quality": quality[0] if quality else None,
         "jpeg_quality_exact": quality[1] if quality else None,
         "animated": False,
         "frames": 1,
     }
     cut = None
-    if not _found_after(fp, head, size, b"\xff\xd9", found["scan"]):
+    if not _found_after(read_at, head, size, b"\xff\xd9", found["scan"]):
         cut = "truncated: no end-of-image marker after the scan (decoders differ on such a file)"
     record["status"], record["error"] = ("truncated", cut) if cut else ("ok", None)
     record["decode"], record["pixels"] = None, None
@@ -199,28 +255,30 @@ def _cut_short(fmt: str | None, fp: IO[bytes], head: bytes, size: int) -> str | 
             pos = scan_start(data)
         if pos is None:
             return "truncated: the file ends before its first scan"
-        if pos >= 0 and not _found_after(fp, data, size, b"\xff\xd9", pos):
+        if pos >= 0 and not _found_after(_reader_at(fp), data, size, b"\xff\xd9", pos):
             return "truncated: no end-of-image marker after the scan (decoders differ on such a file)"
         return None
-    if fmt == "PNG" and not _found_after(fp, head, size, b"IEND", 8):
+    if fmt == "PNG" and not _found_after(_reader_at(fp), head, size, b"IEND", 8):
         return "truncated: no IEND chunk"
     if fmt == "WEBP" and head[:4] == b"RIFF" and size < int.from_bytes(head[4:8], "little") + 8:
         return f"truncated: {size:,} bytes of the {int.from_bytes(head[4:8], 'little') + 8:,} its RIFF header gives"
     return None
 
 
-def _found_after(fp: IO[bytes], head: bytes, size: int, marker: bytes, start: int) -> bool:
+def _found_after(read_at: ReadAt, head: bytes, size: int, marker: bytes, start: int) -> bool:
     """Whether ``marker`` occurs at or after offset ``start``: searched backwards from the end,
-    ``TAIL`` bytes at a time (one window for a whole file; the whole file only when it is not there)."""
+    ``END`` bytes and then ``TAIL`` bytes at a time (one window for a whole file; the whole file
+    only when it is not there)."""
     if len(head) >= size:
         return head.rfind(marker, start) != -1  # from the end: a whole file's marker is found at once
-    end = size
+    end, window = size, END
     while end > start:
-        begin = max(start, end - TAIL)
-        fp.seek(begin)
-        if fp.read(min(size, end + len(marker) - 1) - begin).rfind(marker) != -1:  # windows overlap by the marker
+        begin = max(start, end - window)
+        if (
+            read_at(begin, min(size, end + len(marker) - 1) - begin).rfind(marker) != -1
+        ):  # windows overlap by the marker
             return True
-        end = begin
+        end, window = begin, TAIL
     return False
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skewcheck.report.destination import EXTENSIONS, report_format, write_report_file
-from skewcheck.report.model import Report
+
+if TYPE_CHECKING:  # not imported here: profile and augment write through report.destination alone
+    from skewcheck.report.model import Report
 
 # format → how a Report becomes that format's text (each one a renderer of the plain data)
 RENDERERS: dict[str, Callable[[Report], str]] = {
-    "json": Report.to_json,
-    "markdown": Report.to_markdown,
-    "junit": Report.to_junit,
-    "html": Report.to_html,
-    "sarif": Report.to_sarif,
+    "json": lambda report: report.to_json(),
+    "markdown": lambda report: report.to_markdown(),
+    "junit": lambda report: report.to_junit(),
+    "html": lambda report: report.to_html(),
+    "sarif": lambda report: report.to_sarif(),
 }
 # file extension → format, for --report PATH
 FORMATS = {**EXTENSIONS, ".sarif": "sarif"}
