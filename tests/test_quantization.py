@@ -24,9 +24,9 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root.mkdir()
     sources = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
     rng = np.random.default_rng(7)
-    for i in range(12):
+    for i in range(8):
         src = sources[i % 3]
-        h, w = int(rng.integers(60, 200)), int(rng.integers(60, 200))
+        h, w = int(rng.integers(60, 140)), int(rng.integers(60, 140))
         y, x = int(rng.integers(0, src.shape[0] - h)), int(rng.integers(0, src.shape[1] - w))
         Image.fromarray(src[y : y + h, x : x + w]).save(root / f"p{i:02d}.png")
     return root
@@ -38,8 +38,8 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("quant") / "docs"
     root.mkdir()
     rng = np.random.default_rng(8)
-    for i in range(10):
-        im = Image.new("RGB", (int(rng.integers(120, 300)), int(rng.integers(120, 300))), "white")
+    for i in range(8):
+        im = Image.new("RGB", (int(rng.integers(120, 240)), int(rng.integers(120, 240))), "white")
         draw = ImageDraw.Draw(im)
         for _ in range(12):
             x, y = int(rng.integers(0, im.width - 20)), int(rng.integers(0, im.height - 8))
@@ -55,7 +55,9 @@ def kinds(images: Path, serve: str, train: str = "train") -> list[tuple[str, str
 
 @pytest.mark.parametrize(
     ("serve", "severity"),
-    [("serve_int_divide", "critical"), ("serve_cast_after_scale", "critical"), ("serve_four_bits", "major")],
+    # graded by damage, not by the detector: 1-2 levels move every image grossly (major without a
+    # model), 16 levels do not (minor: nothing measured says more)
+    [("serve_int_divide", "major"), ("serve_cast_after_scale", "major"), ("serve_four_bits", "minor")],
 )
 def test_quantizing_serve_sides_are_named_quantization_not_scale(photos: Path, serve: str, severity: str):
     found = kinds(photos, serve)
