@@ -3,17 +3,18 @@
 Cause: libjpeg's IDCT method (tf.io.decode_jpeg defaults to the fast integer IDCT, PIL and
 OpenCV to the accurate one) or chroma upsampling (fancy vs nearest). Evidence: mean and max
 difference on the 0-255 scale, the even spread (edge/flat ratio near 1), and the decoder's own
-evidence on the image: at the file's own size, one side is libjpeg's accurate decode of the file
-(Pillow's, the reference) and the other is another decoder's output of the same file (TensorFlow's
-fast integer IDCT or its plain chroma upsampling, OpenCV's decode), within ``MATCHED`` of the
-sides' difference. Without that (a resized tensor, both sides as far from the decode, or a side no
-decoder reproduces) a small residual is not named a decoder difference: warps, rounding and
-resamplers leave the same. Fix: decode with the same library and settings (tf:
+evidence on the image: one side is libjpeg's accurate decode of the file (Pillow's, the
+reference) and the other is another decoder's output of the same file (TensorFlow's fast integer
+IDCT or its plain chroma upsampling, OpenCV's decode), within ``MATCHED`` of the sides'
+difference; at the file's own size, or both decodes resized by the method the side nearer the
+accurate decode matches. Without that (both sides as far from the decode, or a side no decoder reproduces) a
+small residual is not named a decoder difference: warps, rounding and resamplers leave the same. Fix: decode with the same library and settings (tf:
 ``dct_method="INTEGER_ACCURATE"``). The side is the one farther from the accurate decode.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -41,8 +42,9 @@ def detect(ctx: PairContext) -> list[Observation]:
         "max_abs_255": round(stats.max_abs_255, 1),
         "edge_ratio": round(stats.edge_ratio, 2),
     }
-    measured = _measure_side(ctx)
-    decoder = _other_decoder(ctx, measured) if measured != "unknown" else None
+    views = _views(ctx)
+    measured = _measure_side(ctx, views) if views is not None else "unknown"
+    decoder = _other_decoder(ctx, measured, views) if views is not None and measured != "unknown" else None
     if decoder is None:
         return []  # no decoder evidence on this image
     side = ctx.shared.setdefault("jpeg_decoder_side", measured)  # the first image that tells decides the run
@@ -71,14 +73,52 @@ CLEAR = 0.7  # one side must be this much closer to the accurate decode than the
 MATCHED = 0.3  # another decoder names the off side when it leaves at most this share of the difference
 
 
-def _measure_side(ctx: PairContext) -> str:
+def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]] | None:
+    """Per side: its tensor (H×W×3) and how a decode of the file is brought to it: as it is at the
+    file's own size, else resized by the method the side nearer the accurate decode matches (a
+    decoder difference survives a resize both sides share; the other side's own match is blurred
+    by the very difference looked for)."""
+    from skewcheck.diagnose.rerender import candidates
+    from skewcheck.diagnose.resize import closest_methods
+
     ref = ctx.reference
     rgb = ref.rgb_oriented if ref is not None else None
-    t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
-    if rgb is None or t is None or s is None or t.shape[:2] != rgb.shape[:2] or s.shape[:2] != rgb.shape[:2]:
+    tensors = {side: to_hwc3(getattr(ctx, side).tensor) for side in ("train", "serve")}
+    if rgb is None or any(x is None for x in tensors.values()):
+        return None
+    resized = [x for x in tensors.values() if x is not None and x.shape[:2] != rgb.shape[:2]]
+    method = None
+    if resized:
+        if any(x.shape[:2] != resized[0].shape[:2] for x in resized):
+            return None  # resized to other sizes: not a decoder question
+        method = min(closest_methods(resized, rgb), key=lambda named: named[1])[0]
+    views: dict[str, tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]] = {}
+    for side, x in tensors.items():
+        assert x is not None
+        if x.shape[:2] == rgb.shape[:2]:
+            views[side] = (x, _as_float)
+        else:
+            assert method is not None
+            views[side] = (x, functools.partial(_resized, candidates()[method], x.shape[:2]))
+    return views
+
+
+def _as_float(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float64)
+
+
+def _resized(
+    resize: Callable[[np.ndarray, tuple[int, int]], np.ndarray], hw: tuple[int, int], rgb: np.ndarray
+) -> np.ndarray:
+    return resize(rgb, hw)
+
+
+def _measure_side(ctx: PairContext, views: dict) -> str:
+    """The side farther from libjpeg's accurate decode of the file (Pillow's), brought to it."""
+    rgb = ctx.reference.rgb_oriented if ctx.reference is not None else None
+    if rgb is None:
         return "unknown"
-    pixels = rgb.astype(np.float64)
-    off = {"train": affine_residual(t, pixels), "serve": affine_residual(s, pixels)}
+    off = {side: affine_residual(x, bring(rgb)) for side, (x, bring) in views.items()}
     if off["train"] <= CLEAR * off["serve"]:
         return "serve"
     if off["serve"] <= CLEAR * off["train"]:
@@ -86,24 +126,23 @@ def _measure_side(ctx: PairContext) -> str:
     return "unknown"
 
 
-def _other_decoder(ctx: PairContext, side: str) -> str | None:
+def _other_decoder(ctx: PairContext, side: str, views: dict) -> str | None:
     """The decoder whose output of this file the ``side`` tensor is (None: no decoder explains it)."""
     ref = ctx.reference
-    tensor = to_hwc3(getattr(ctx, side).tensor)
     accurate = ref.rgb_oriented if ref is not None else None
-    if ref is None or tensor is None or accurate is None:
+    if ref is None or accurate is None:
         return None
-    apart = affine_residual(tensor, accurate.astype(np.float64))
+    tensor, bring = views[side]
+    apart = affine_residual(tensor, bring(accurate))
     if not apart:
         return None
     data = ref.file.read_bytes()
     for name, decode in _DECODERS.items():
         try:
-            rgb = decode(data)
+            rgb = _oriented(decode(data), ref.exif_orientation)
         except Exception:  # noqa: BLE001 (a decoder that refuses the file tells nothing)
             continue
-        rgb = _oriented(rgb, ref.exif_orientation)
-        if rgb.shape[:2] == tensor.shape[:2] and affine_residual(tensor, rgb.astype(np.float64)) <= MATCHED * apart:
+        if rgb.shape[:2] == accurate.shape[:2] and affine_residual(tensor, bring(rgb)) <= MATCHED * apart:
             return name
     return None
 

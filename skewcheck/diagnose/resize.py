@@ -112,7 +112,7 @@ def _said(methods: dict[str, str], side: str) -> str:
 def _side(ctx: PairContext, methods: dict[str, str] | None) -> str:
     """Decided on the first image whose methods are named, kept for the run (one cause, one finding)."""
     if "resize_side" not in ctx.shared and methods:
-        nearest = [side for side, name in methods.items() if "nearest" in name.lower()]
+        nearest = [side for side in ("train", "serve") if "nearest" in methods[side].lower()]
         ctx.shared["resize_side"] = nearest[0] if len(nearest) == 1 else "unknown"
     return ctx.shared.get("resize_side", "unknown")
 
