@@ -29,7 +29,16 @@ from benchmarks.skew_matrix.score import markdown, pins, score  # noqa: E402
 def _versions() -> str:
     import importlib.metadata as md
 
-    names = ("numpy", "pillow", "opencv-python-headless", "opencv-python", "tensorflow", "scikit-image")
+    names = (
+        "numpy",
+        "pillow",
+        "opencv-python-headless",
+        "opencv-python",
+        "tensorflow",
+        "tensorflow-cpu",
+        "keras",
+        "scikit-image",
+    )
     found = []
     for n in names:
         try:

@@ -218,3 +218,10 @@ def test_inspect_shows_how_each_output_is_judged():
     assert code == 0
     assert "output 2 face (2) → classification (inferred: the one 1-D output of probabilities)" in out
     assert "output 0 box (4) → regression" in out
+
+
+def test_an_embedding_with_singleton_axes_is_judged_as_an_embedding():
+    from skewcheck.comparison.outputs import infer_kind
+
+    assert infer_kind(np.zeros((1, 1, 1404)), "embedding") == "embedding"  # was "other": 0 images judged
+    assert infer_kind(np.zeros((1, 1, 1404)), None) == "other"
