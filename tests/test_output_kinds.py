@@ -11,14 +11,8 @@ from typer.testing import CliRunner
 
 import skewcheck
 from skewcheck.cli import app
-from skewcheck.comparison.outputs import (
-    OutputJudge,
-    dense_metrics,
-    infer_kind,
-    match_detections,
-    nn_agreement,
-    parse_detections,
-)
+from skewcheck.comparison.detections import match_detections, parse_detections
+from skewcheck.comparison.outputs import OutputJudge, dense_metrics, infer_kind, nn_agreement
 from skewcheck.diagnose import prediction
 from skewcheck.diagnose.context import PairContext
 from skewcheck.findings import Severity

@@ -40,7 +40,8 @@ from skewcheck.augment.findings import grade
 from skewcheck.augment.report import AugmentReport
 from skewcheck.augment.spec import Strength, Transform
 from skewcheck.augment.value_range import ValueRange, infer_value_range
-from skewcheck.comparison.outputs import OutputJudge, parse_detections
+from skewcheck.comparison.detections import parse_detections
+from skewcheck.comparison.outputs import OutputJudge
 from skewcheck.comparison.predict import predict_side
 from skewcheck.errors import AuditError, one_line, type_name
 from skewcheck.images.source import ImageFile, ImageRoot

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from skewcheck.comparison.detections import match_detections
 from skewcheck.comparison.intervals import wilson
-from skewcheck.comparison.outputs import match_detections
 
 MIN_PAIR = 2
 COLLAPSE_SOURCES = 3  # a target class that absorbs confident confusions from this many classes or more

@@ -42,7 +42,7 @@ def _xyxy(rows: np.ndarray) -> np.ndarray:
 
 def nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou: float = NMS_IOU) -> np.ndarray:
     """Indices kept by greedy, class-aware non-maximum suppression, best score first."""
-    from skewcheck.comparison.outputs import box_iou
+    from skewcheck.comparison.detections import box_iou
 
     order = np.argsort(-scores, kind="stable")
     keep: list[int] = []
