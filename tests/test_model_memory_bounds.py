@@ -85,8 +85,15 @@ def test_a_tflite_file_asking_for_memory_without_end_is_refused_within_a_limit(t
         [sys.executable, "-c", measure, str(model)], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     *said, max_rss_kib = proc.stdout.splitlines()
-    assert said == [
+    # Under the limit the loader either reports the failed allocation or dies on it (a clean CI run
+    # saw SIGBUS at 0.8 GiB): both are a bounded, one-line refusal, which is what is tested here.
+    refusals = (
         f"cannot load model {model}: loading it asked for more than 2.0 GiB of memory "
-        "(beyond TensorFlow's own) in a check process; the file is corrupt or too large to check"
-    ], proc.stdout + proc.stderr[-2000:]
+        "(beyond TensorFlow's own) in a check process; the file is corrupt or too large to check",
+        f"cannot load model {model}: the TFLite loader crashed (SIGBUS) on it in a check process; "
+        "the file is corrupt or not a model this TensorFlow can read",
+        f"cannot load model {model}: the TFLite loader crashed (SIGSEGV) on it in a check process; "
+        "the file is corrupt or not a model this TensorFlow can read",
+    )
+    assert len(said) == 1 and said[0] in refusals, proc.stdout + proc.stderr[-2000:]
     assert int(max_rss_kib) < 1.5 * 2**20, f"{int(max_rss_kib) / 2**20:.2f} GiB"  # 0.6 GiB here; 3.3 without the limit
