@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.reference import affine_residual, oriented, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
@@ -139,22 +139,12 @@ def _other_decoder(ctx: PairContext, side: str, views: dict) -> str | None:
     data = ref.file.read_bytes()
     for name, decode in _DECODERS.items():
         try:
-            rgb = _oriented(decode(data), ref.exif_orientation)
+            rgb = oriented(decode(data), ref.exif_orientation)
         except Exception:  # noqa: BLE001 (a decoder that refuses the file tells nothing)
             continue
         if rgb.shape[:2] == accurate.shape[:2] and affine_residual(tensor, bring(rgb)) <= MATCHED * apart:
             return name
     return None
-
-
-def _oriented(rgb: np.ndarray, orientation: int) -> np.ndarray:
-    from PIL import Image
-
-    transpose = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE"}
-    transpose |= {6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}
-    if orientation not in transpose:
-        return rgb
-    return np.asarray(Image.fromarray(rgb).transpose(getattr(Image.Transpose, transpose[orientation])))
 
 
 def _tf(dct_method: str, fancy: bool) -> Callable[[bytes], np.ndarray]:

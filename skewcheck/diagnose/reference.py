@@ -83,22 +83,7 @@ class Reference:
     @cached_property
     def rgb_oriented(self) -> np.ndarray | None:
         """The pixels with the EXIF orientation applied (what an orientation-aware decoder shows)."""
-        if self.rgb is None:
-            return None
-        from PIL import Image
-
-        transpose = {
-            2: Image.Transpose.FLIP_LEFT_RIGHT,
-            3: Image.Transpose.ROTATE_180,
-            4: Image.Transpose.FLIP_TOP_BOTTOM,
-            5: Image.Transpose.TRANSPOSE,
-            6: Image.Transpose.ROTATE_270,
-            7: Image.Transpose.TRANSVERSE,
-            8: Image.Transpose.ROTATE_90,
-        }.get(self.exif_orientation)
-        if transpose is None:
-            return self.rgb
-        return np.asarray(Image.fromarray(self.rgb).transpose(transpose))
+        return oriented(self.rgb, self.exif_orientation) if self.rgb is not None else None
 
     @cached_property
     def colour_managed_rgb(self) -> np.ndarray | None:
@@ -215,3 +200,19 @@ class _Moments3:
             mse = np.where(vx > 0, var_y - xy * np.divide(xy, vx, out=np.zeros(3), where=vx > 0), var_y - 2 * xy + vx)
             out.append(float(np.sqrt(max(float(mse.mean()), 0.0))) / spread)
         return out
+
+
+def oriented(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """``rgb`` with EXIF orientation ``orientation`` applied (1 or unknown: as it is)."""
+    from PIL import Image
+
+    transpose = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_270,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_90,
+    }.get(orientation)
+    return rgb if transpose is None else np.asarray(Image.fromarray(rgb).transpose(transpose))
