@@ -9,8 +9,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -150,3 +152,28 @@ def two_images(tmp_path: Path) -> Path:
     for i in range(2):
         write_png(root / f"{i}.png", photo_like(i, 16))
     return root
+
+
+def photo_crops(
+    root: Path,
+    count: int,
+    seed: int,
+    size: Callable[[np.random.Generator], tuple[int, int]],
+    suffix: str = ".png",
+    **save: Any,
+) -> list[str]:
+    """``count`` seeded crops of scikit-image's photos (astronaut, coffee, chelsea in turn) into
+    ``root``, named ``p00{suffix}``…; ``size`` draws each crop's (height, width). Returns the names."""
+    import skimage.data
+
+    root.mkdir(parents=True, exist_ok=True)
+    sources = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
+    rng = np.random.default_rng(seed)
+    names = []
+    for i in range(count):
+        src = sources[i % 3]
+        h, w = size(rng)
+        y, x = int(rng.integers(0, src.shape[0] - h)), int(rng.integers(0, src.shape[1] - w))
+        names.append(f"p{i:02d}{suffix}")
+        Image.fromarray(src[y : y + h, x : x + w]).save(root / names[-1], **save)
+    return names

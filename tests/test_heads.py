@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from typer.testing import CliRunner
 
 import skewcheck
@@ -19,7 +18,7 @@ from skewcheck.cli import app
 from skewcheck.comparison.decoders import nms, yolov5, yolov8
 from skewcheck.comparison.heads import parse_output, plan_heads
 from skewcheck.errors import UsageError
-from tests.conftest import REPO
+from tests.conftest import REPO, photo_crops
 
 MODELS = REPO / "fixtures" / "models"
 THREE, SSD, MESH, YOLO = (str(MODELS / f"{n}.keras") for n in ("three_heads", "ssd_like", "face_mesh", "yolo_like"))
@@ -30,20 +29,14 @@ IMAGES = 16
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """16 crops of scikit-image's photos, 40-150 px, aspect 0.5 to 2 (resizers and letterboxes differ)."""
-    import skimage.data
+
+    def size(rng: np.random.Generator) -> tuple[int, int]:
+        h = int(rng.integers(40, 150))
+        return h, int(np.clip(h * rng.uniform(0.5, 2.0), 30, 300))
 
     root = tmp_path_factory.mktemp("heads") / "images"
-    root.mkdir()
-    sources = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
-    rng = np.random.default_rng(26)
-    rows = ["file,label"]
-    for i in range(IMAGES):
-        src = sources[i % 3]
-        h = int(rng.integers(40, 150))
-        w = int(np.clip(h * rng.uniform(0.5, 2.0), 30, 300))
-        y, x = int(rng.integers(0, src.shape[0] - h)), int(rng.integers(0, src.shape[1] - w))
-        Image.fromarray(src[y : y + h, x : x + w]).save(root / f"p{i:02d}.png")
-        rows.append(f"p{i:02d}.png,{i % 2}")
+    names = photo_crops(root, IMAGES, 26, size)
+    rows = ["file,label", *(f"{name},{i % 2}" for i, name in enumerate(names))]
     (root.parent / "labels.csv").write_text("\n".join(rows) + "\n")
     return root
 

@@ -11,24 +11,15 @@ import pytest
 from PIL import Image, ImageDraw
 
 import skewcheck
-from tests.conftest import REPO
+from tests.conftest import REPO, photo_crops
 
 REF = str(REPO / "tests" / "quantize_pipelines.py") + ":"
 
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import skimage.data
-
     root = tmp_path_factory.mktemp("quant") / "photos"
-    root.mkdir()
-    sources = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
-    rng = np.random.default_rng(7)
-    for i in range(8):
-        src = sources[i % 3]
-        h, w = int(rng.integers(60, 140)), int(rng.integers(60, 140))
-        y, x = int(rng.integers(0, src.shape[0] - h)), int(rng.integers(0, src.shape[1] - w))
-        Image.fromarray(src[y : y + h, x : x + w]).save(root / f"p{i:02d}.png")
+    photo_crops(root, 8, 7, lambda rng: (int(rng.integers(60, 140)), int(rng.integers(60, 140))))
     return root
 
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 import skewcheck
-from tests.conftest import REPO
+from tests.conftest import REPO, photo_crops
 
 REF = str(REPO / "tests" / "resampler_pipelines.py") + ":"
 
@@ -20,16 +18,9 @@ REF = str(REPO / "tests" / "resampler_pipelines.py") + ":"
 @pytest.fixture(scope="module")
 def jpegs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """14 JPEG crops of scikit-image's photos, 80-300 px a side."""
-    import skimage.data
-
     root = tmp_path_factory.mktemp("resamplers")
-    sources = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
-    rng = np.random.default_rng(3)
-    for i in range(14):
-        src = sources[i % 3]
-        h, w = int(rng.integers(80, 300)), int(rng.integers(80, 300))
-        y, x = int(rng.integers(0, src.shape[0] - h)), int(rng.integers(0, src.shape[1] - w))
-        Image.fromarray(src[y : y + h, x : x + w]).save(root / f"p{i:02d}.jpg", quality=90)
+    size = lambda rng: (int(rng.integers(80, 300)), int(rng.integers(80, 300)))  # noqa: E731
+    photo_crops(root, 14, 3, size, ".jpg", quality=90)
     return root
 
 
