@@ -135,7 +135,8 @@ def compare(
         engine, ray_address, chosen, model, train, serve, device, unsafe_load, batch_size, timeout, max_tensor_mb
     )
     check_task(task, threshold, postprocess)
-    parse_outputs(outputs)  # a bad --output is a usage error before any work
+    if parse_outputs(outputs) and isinstance(model, str) and model.strip().lower() == "none":
+        raise UsageError("--output names the model's outputs: it needs --model")
     if postprocess is not None and (model is None or (isinstance(model, str) and model.strip().lower() == "none")):
         raise UsageError("--postprocess reads the model's outputs: it needs --model")
 

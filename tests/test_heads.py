@@ -170,6 +170,9 @@ def test_a_bad_output_choice_is_a_one_line_usage_error(photos: Path):
     code, out = cli("compare", "--model", THREE, "--train", REF + "train", "--serve", REF + "serve_port",
                     "--images", str(photos), "--output", "0=blob")  # fmt: skip
     assert code == 2 and "the kind must be one of" in out
+    code, out = cli("compare", "--train", REF + "train", "--serve", REF + "serve_port",
+                    "--images", str(photos), "--output", "0")  # fmt: skip
+    assert code == 2 and "it needs --model" in out and "Traceback" not in out
 
 
 def test_ssd_like_head_is_judged_by_statistics_and_a_letterbox_swap_still_fails(photos: Path):
