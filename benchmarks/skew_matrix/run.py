@@ -18,6 +18,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -108,8 +109,12 @@ def run_cases(
     return rows
 
 
-def select(all_cases: list[generate.Case], seed: int, sliced: bool, limit: int | None) -> list[generate.Case]:
+def select(
+    all_cases: list[generate.Case], seed: int, sliced: bool, limit: int | None, match: str | None = None
+) -> list[generate.Case]:
     chosen = generate.pick_slice(all_cases, seed) if sliced else all_cases
+    if match:  # a developer's subset while working on one detector: the cases whose name matches
+        chosen = [c for c in chosen if re.search(match, c.name)]
     return chosen[:limit] if limit else chosen
 
 
@@ -120,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--slice", action="store_true", help="the pinned test's slice only")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--match", default=None, help="only the cases whose name matches this regular expression")
     ap.add_argument("--shard", default=None, help="i/n: run every n-th case from i (what --jobs starts)")
     ap.add_argument("--out", type=Path, default=None, help="rows as JSON lines (default WORK/rows.jsonl)")
     args = ap.parse_args(argv)
@@ -127,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     all_cases, folders, modules = (
         prepare(args.work, args.seed) if args.shard is None else _prepared(args.work, args.seed)
     )
-    chosen = select(all_cases, args.seed, args.slice, args.limit)
+    chosen = select(all_cases, args.seed, args.slice, args.limit, args.match)
     if args.shard is not None:
         i, n = (int(x) for x in args.shard.split("/"))
         log = lambda m: print(f"shard {i}/{n}: {m}", file=sys.stderr, flush=True)  # noqa: E731
@@ -160,6 +166,7 @@ def _parallel(args: argparse.Namespace, total: int) -> list[dict[str, Any]]:
         cmd += ["--shard", f"{i}/{args.jobs}", "--out", str(args.work / f"rows-{i}.jsonl")]
         cmd += ["--slice"] if args.slice else []
         cmd += ["--limit", str(args.limit)] if args.limit else []
+        cmd += ["--match", args.match] if args.match else []
         procs.append(subprocess.Popen(cmd, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}))
     for p in procs:
         if p.wait() != 0:
