@@ -38,6 +38,9 @@ class Observation:
     merge_on: tuple[str, ...] | None = None  # evidence keys that split findings; None = all
     repair: tuple[str, ...] = ()  # skewcheck.diagnose.repair components that undo it; () = none
     fix_by_side: tuple[tuple[str, str], ...] = ()  # the fix once the side is known, when it is not yet
+    # the kinds it replaces on its image, when narrower than its detector's SPEC.supersedes
+    # (e.g. a rounding with many levels explains no value map: a real normalization beside it stays)
+    supersedes: tuple[str, ...] | None = None
 
     @property
     def key(self) -> tuple[str, str | None, str]:

@@ -63,3 +63,22 @@ PRESETS: dict[str, ValuePreset] = {
 # torchvision's transforms.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD) after ToTensor() is the
 # same arithmetic as keras.torch; reports name both.
 ALIASES = {"keras.torch": "keras.torch / torchvision.imagenet"}
+
+
+# Per-channel std vectors pipelines divide by (the presets' own, where not all ones).
+STDS: dict[str, tuple[float, ...]] = {n: p.std for n, p in PRESETS.items() if p.std != (1, 1, 1)}
+
+
+def std_factor(gains: tuple[float, ...], rel: float = 0.03) -> tuple[str, str] | None:
+    """(preset, "skipped" | "twice") when serve = train × std (one side skips the division by the
+    preset's std) or train ÷ std (it divides twice), channel by channel (the first channels of the
+    std for a gray input), within ``rel``: another difference on the same pair (a resize, a crop)
+    moves the fitted gains by a few percent. A per-channel gain that is no such std is None.
+    """
+    for name, std in STDS.items():
+        ref = np.array(std[: len(gains)])
+        g = np.array(gains)
+        for how, want in (("skipped", ref), ("twice", 1 / ref)):
+            if np.all(np.abs(g - want) <= rel * want):
+                return name, how
+    return None

@@ -55,3 +55,31 @@ def serve_nearest(path: str) -> np.ndarray:
 def serve_raw(path: str) -> np.ndarray:
     """A missing /255: a scale, which a rescaling does undo."""
     return _uint8(path).astype(np.float32)
+
+
+CAFFE_BGR_MEAN = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+
+
+def serve_four_bits_caffe(path: str) -> np.ndarray:
+    """A bit-depth cut, then Keras 'caffe' (BGR, minus the mean) where training divides by 255:
+    two causes, and the per-channel mean gives each channel its own 16 levels."""
+    cut = ((_uint8(path) >> 4) << 4).astype(np.float32)
+    return cut[..., ::-1] - CAFFE_BGR_MEAN
+
+
+def serve_five_bits_scaled(path: str) -> np.ndarray:
+    """A 5-bit cut served at 2× training's scale (/127.5): the value map stands beside the rounding."""
+    return ((_uint8(path) >> 3) << 3).astype(np.float32) / 127.5
+
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+def train_imagenet(path: str) -> np.ndarray:
+    return (_uint8(path).astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
+
+
+def serve_imagenet_mean_only(path: str) -> np.ndarray:
+    """The mean subtracted, the division by std forgotten: serve = train × std per channel."""
+    return _uint8(path).astype(np.float32) / 255.0 - IMAGENET_MEAN

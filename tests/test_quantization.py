@@ -68,3 +68,29 @@ def test_look_alikes_are_not_quantization(photos: Path, documents: Path):
     assert "quantization" not in {k for k, _, _ in kinds(documents, "serve_nearest")}
     raw = kinds(photos, "serve_raw")
     assert raw[0][0] == "scale" and "quantization" not in {k for k, _, _ in raw}
+
+
+def test_quantization_beside_a_per_channel_normalization_names_both(photos: Path):
+    """Counted over all channels the caffe mean turns 16 levels into 48; counted per channel it is
+    the same 16, and the normalization beside it is a cause of its own, not the rounding's."""
+    found = {k for k, _, _ in kinds(photos, "serve_four_bits_caffe")}
+    assert "quantization" in found
+    assert found & {"normalization", "channel-order"}
+
+
+def test_a_scale_beside_a_bit_cut_is_kept(photos: Path):
+    found = kinds(photos, "serve_five_bits_scaled")
+    assert {"quantization", "scale"} <= {k for k, _, _ in found}
+
+
+def test_a_forgotten_division_by_std_is_one_normalization_finding_not_a_scale_per_image(photos: Path):
+    """serve = train × (0.229, 0.224, 0.225): one global factor fits it (0.226 ×, a little other on
+    each image), which read as eight 'scale' findings; it is a normalization, named once."""
+    r = skewcheck.compare(
+        train=REF + "train_imagenet", serve=REF + "serve_imagenet_mean_only", images=photos, workers=0
+    ).to_dict()
+    found = [f for f in r["findings"] if f["severity"] != "info"]
+    assert [f["kind"] for f in found] == ["normalization"]
+    assert found[0]["images"] == 8
+    assert found[0]["evidence"]["std"] == [0.229, 0.224, 0.225]
+    assert found[0]["evidence"]["std_division"] == "one fewer in serve"

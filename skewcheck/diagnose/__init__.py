@@ -63,7 +63,8 @@ def diagnose(ctx: PairContext) -> list[Observation]:
             ctx.detector_errors.append(f"{_name(detector)}: {type(exc).__name__}: {exc}")
             continue
         if found and spec is not None and spec.supersedes:
-            ctx.found[:] = [o for o in ctx.found if o.kind not in spec.supersedes]
+            replaced = {k for o in found for k in (spec.supersedes if o.supersedes is None else o.supersedes)}
+            ctx.found[:] = [o for o in ctx.found if o.kind not in replaced]
         ctx.found.extend(found)
     return list(ctx.found)
 

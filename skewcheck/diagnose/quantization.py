@@ -20,8 +20,10 @@ import numpy as np
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
+from skewcheck.tensor_layout import CHANNEL_COUNTS, is_chw
 
-SPEC = DetectorSpec(kinds=("quantization",), supersedes=("scale", "normalization", "color-conversion"))
+VALUE_KINDS = ("scale", "normalization", "color-conversion")
+SPEC = DetectorSpec(kinds=("quantization",), reads=("resize",), supersedes=VALUE_KINDS)
 
 SAMPLE = 20_000
 MAX_LEVELS = 32  # the quantized side holds at most this many values…
@@ -52,6 +54,16 @@ def _step_function(q: np.ndarray, o: np.ndarray, levels: int) -> bool:
     return changes <= levels - 1 + NOISE * q.size
 
 
+def _channels(a: np.ndarray) -> list[np.ndarray]:
+    """The tensor's channels (a per-channel normalization after the rounding maps each channel's
+    levels to other values: counted together, 32 levels would read as 96)."""
+    if is_chw(a):
+        return list(a)
+    if a.ndim >= 3 and a.shape[-1] in CHANNEL_COUNTS and a.shape[-1] > 1:
+        return [a[..., c] for c in range(a.shape[-1])]
+    return [a]
+
+
 def detect(ctx: PairContext) -> list[Observation]:
     s, _ = ctx.aligned_serve
     t = ctx.train.tensor
@@ -59,23 +71,81 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     if not (np.issubdtype(t.dtype, np.number) and np.issubdtype(s.dtype, np.number)):
         return []
-    values = {"train": _sampled(t), "serve": _sampled(s)}
-    if not all(np.isfinite(v).all() for v in values.values()):
+    pooled = [(_sampled(t), _sampled(s))]
+    if not np.isfinite(pooled[0][0]).all() or not np.isfinite(pooled[0][1]).all():
         return []
-    levels = {side: int(np.unique(v).size) for side, v in values.items()}
+    per_channel = [(_sampled(tc), _sampled(sc)) for tc, sc in zip(_channels(t), _channels(s), strict=True)]
     for side, other in (("serve", "train"), ("train", "serve")):
-        lq, lo = levels[side], levels[other]
-        if lq > MAX_LEVELS or lo < RICH or lo < RATIO * lq:
-            continue
-        if _covering(values[other]) < max(RATIO * lq, MIN_COVER):
-            continue
-        if not _step_function(values[side], values[other], lq):
-            continue
-        return [_observation(side, other, lq, lo)]
+        found = _pooled(pooled[0], side)
+        if found is None and len(per_channel) > 1:
+            found = _per_channel(per_channel, side)
+        if found is not None:
+            return [_observation(side, other, *found, _replaces(ctx, found[0]))]
     return []
 
 
-def _observation(side: str, other: str, lq: int, lo: int) -> Observation:
+def _pooled(pair: tuple[np.ndarray, np.ndarray], side: str) -> tuple[int, int] | None:
+    t, s = pair
+    return _quantized(s, t) if side == "serve" else _quantized(t, s)
+
+
+def _per_channel(pairs: list[tuple[np.ndarray, np.ndarray]], side: str) -> tuple[int, int] | None:
+    """Every channel of ``side`` quantized against some channel of the other (a BGR swap beside
+    the rounding pairs serve's blue with train's red): (most levels, fewest levels of the other)."""
+    found = []
+    for i in range(len(pairs)):
+        q = pairs[i][1] if side == "serve" else pairs[i][0]
+        others = [p[0] if side == "serve" else p[1] for p in pairs]
+        hit = next((f for f in (_quantized(q, o) for o in [others[i], *others[:i], *others[i + 1 :]]) if f), None)
+        if hit is None:
+            return None
+        found.append(hit)
+    return max(f[0] for f in found), min(f[1] for f in found)
+
+
+def _quantized(q: np.ndarray, o: np.ndarray) -> tuple[int, int] | None:
+    """(levels of ``q``, levels of ``o``) when ``q`` is a quantized step function of a rich ``o``."""
+    lq, lo = int(np.unique(q).size), int(np.unique(o).size)
+    if lq > MAX_LEVELS or lo < RICH or lo < RATIO * lq:
+        return None
+    if _covering(o) < max(RATIO * lq, MIN_COVER):
+        return None
+    if not _step_function(q, o, lq):
+        return None
+    return lq, lo
+
+
+COARSE = 4  # with this few levels any value fit on the pair is the rounding's artefact
+
+
+def _value_map_stands(ctx: PairContext, levels: int) -> bool:
+    """Whether the pair's value fit is a transform of its own beside the rounding (a normalization
+    applied after a bit-depth cut): with many levels the rounding moves values by a step at most,
+    so a fit far from identity is another cause. With a few levels (``x // 255``) it never is."""
+    fit = ctx.value_fit
+    if levels <= COARSE or fit is None or not fit.explained:
+        return False
+    if fit.model == "presets":
+        return True
+    if fit.model == "scale" and fit.factor is not None:
+        return abs(fit.factor - 1) > 0.05
+    if fit.model in ("affine", "channel-affine", "partial"):
+        t = ctx.train.tensor
+        spread = float(np.ptp(t)) if t is not None and t.size else 1.0
+        return any(abs(a - 1) > 0.05 for a in fit.slope) or any(abs(b) > 0.05 * spread for b in fit.offset)
+    return False
+
+
+def _replaces(ctx: PairContext, levels: int) -> tuple[str, ...]:
+    """The kinds this rounding explains on its image: the value fits (unless one stands on its
+    own), and a resize that no method reproduces (the steps are what no resampler renders)."""
+    kinds = () if _value_map_stands(ctx, levels) else VALUE_KINDS
+    if any(o.kind == "resize" and o.repair == ("residual",) for o in ctx.found):
+        kinds = (*kinds, "resize")
+    return kinds
+
+
+def _observation(side: str, other: str, lq: int, lo: int, replaces: tuple[str, ...] = VALUE_KINDS) -> Observation:
     # what it costs is measured, not guessed: a few levels move the inputs grossly (the gate's
     # floor), and what the unrounded tensor recovers through the model grades it
     severity = Severity.MINOR
@@ -92,4 +162,5 @@ def _observation(side: str, other: str, lq: int, lo: int) -> Observation:
         "scaling; do not round or cut bits before the model.",
         magnitude=1.0 - lq / lo,
         repair=("residual",),  # measured as the tensor without the rounding: train's values, mapped
+        supersedes=replaces,
     )

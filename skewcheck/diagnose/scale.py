@@ -12,6 +12,7 @@ import math
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import named_factor
+from skewcheck.diagnose.normalization import std_skew
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.sides import by_side, off_model_range, on_side
 from skewcheck.findings import Observation, Severity
@@ -31,6 +32,8 @@ def detect(ctx: PairContext) -> list[Observation]:
         k = fit.factor
     else:
         return []
+    if std_skew(ctx) is not None:
+        return []  # a skipped division by std: normalization's finding
     name = named_factor(k)
     evidence: dict[str, object] = {"k": float(f"{k:.6g}")}
     if name:
@@ -73,6 +76,7 @@ def detect(ctx: PairContext) -> list[Observation]:
             f"serve tensors are {shown} × train tensors: the value scaling differs (e.g. a missing or extra /255).",
             fix,
             magnitude,
+            merge_on=("k_named",),  # an unnamed factor varies a little by image: one finding
             repair=("values",),
             fix_by_side=fixes,
         )
