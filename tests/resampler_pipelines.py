@@ -101,3 +101,47 @@ def serve_tf_fast_idct(path: str) -> np.ndarray:
 
     with open(path, "rb") as f:
         return tf.io.decode_jpeg(f.read(), channels=3).numpy().astype(np.float32) / 255.0
+
+
+def _flat(path: str, size: tuple[int, int] | None = None, resample: int = Image.BILINEAR) -> Image.Image:
+    """The file in sRGB, transparency over white (what a careful decode does), resized if asked."""
+    from PIL import ImageCms
+
+    with Image.open(path) as im:
+        icc = im.info.get("icc_profile")
+        if icc:
+            src = ImageCms.ImageCmsProfile(__import__("io").BytesIO(icc))
+            im = ImageCms.profileToProfile(im.convert("RGB"), src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        if im.mode in ("RGBA", "LA", "P"):
+            rgba = im.convert("RGBA")
+            im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        rgb = im.convert("RGB")
+    return rgb.resize(size, resample) if size else rgb
+
+
+def train_flat(path: str) -> np.ndarray:
+    return np.asarray(_flat(path, SIZE), dtype=np.float32) / 255.0
+
+
+def serve_flat_box(path: str) -> np.ndarray:
+    """The same flattened pixels, resampled with Pillow's box filter."""
+    return np.asarray(_flat(path, SIZE, Image.BOX), dtype=np.float32) / 255.0
+
+
+def serve_flat_center_crop(path: str) -> np.ndarray:
+    """The same flattened pixels, the centre 87.5 % kept before the resize (torchvision's eval)."""
+    im = _flat(path)
+    w, h = im.size
+    dw, dh = round(w * 0.0625), round(h * 0.0625)
+    return np.asarray(im.crop((dw, dh, w - dw, h - dh)).resize(SIZE, Image.BILINEAR), dtype=np.float32) / 255.0
+
+
+def serve_torchvision_eval(path: str) -> np.ndarray:
+    """torchvision's Resize(256) + CenterCrop(224) framing: the centred square of 87.5 % of the
+    short side, resized (train squashes the whole image)."""
+    with Image.open(path) as im:
+        rgb = im.convert("RGB")
+    w, h = rgb.size
+    side = round(min(w, h) * 0.875)
+    left, top = (w - side) // 2, (h - side) // 2
+    return np.asarray(rgb.crop((left, top, left + side, top + side)).resize(SIZE, Image.BILINEAR), np.float32) / 255.0

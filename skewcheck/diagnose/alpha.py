@@ -46,6 +46,8 @@ def detect(ctx: PairContext) -> list[Observation]:
         "train": _background(ctx.train.tensor, ref.rgb, ref.alpha, hw),
         "serve": _background(ctx.serve.tensor, ref.rgb, ref.alpha, hw),
     }
+    if evidence["train"] == evidence["serve"] and evidence["train"] in ("white", "black", "hidden RGB"):
+        return []  # both show the same there: the difference on the soft edge is another cause's (a resampler's)
     hidden = [side for side, shown in evidence.items() if shown == "hidden RGB"]
     side = hidden[0] if len(hidden) == 1 else "unknown"
     return [

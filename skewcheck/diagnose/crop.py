@@ -1,26 +1,31 @@
 """crop: the sides frame the image differently before resizing it to the tensor.
 
 Cause: one side squashes the whole image to the target size, the other centre-crops to the
-aspect ratio first, letterboxes with padding, or zooms in on the centre (torchvision's
-Resize(256) + CenterCrop(224) keeps 87.5 %, other services 75-95 %). Evidence: the framing each
-side matches when the original is re-rendered each way (``squash``, ``center-crop``,
-``letterbox``, ``center-75%`` …). Fix: one framing on both sides. The side is ``unknown`` (either
+aspect ratio first, letterboxes with padding, or zooms in on the centre (other services keep
+75-95 %), or both: torchvision's Resize(256) + CenterCrop(224) crops a non-square image to the
+square, then keeps 87.5 % of it. Evidence: the framing each side matches when the original is
+re-rendered each way (``squash``, ``center-crop``, ``letterbox``, ``center-75%``,
+``center-crop-87.5%`` …). Fix: one framing on both sides. The side is ``unknown`` (either
 framing can be the trained one) until labels tell. The search settles: when the first 16 images
 it ran on show no other framing, the rest are not re-rendered (``summary.diagnosis.settled``).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.reference import affine_residual, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import (
     CENTER_FRACTIONS,
     GEOMETRIES,
     RESIZERS,
-    center_fraction,
+    ZOOMS,
+    crop_zoom_name,
     zoom_name,
+    zoom_names,
 )
 from skewcheck.findings import Observation, Severity
 
@@ -49,31 +54,54 @@ def best_geometry(x, rgb, renders=None) -> str | None:
 ZOOM_FITTED = 8  # images on which every zoom is tried; later ones confirm the fitted pair only
 
 
-def best_zoom(x, rgb, fractions=CENTER_FRACTIONS) -> float | None:
-    """The centre-zoom fraction that explains ``x`` clearly better than the others, or None."""
-    if len(fractions) < 2:
-        return None  # one candidate is never clearly better than the others
+def best_zooms(sides: dict[str, np.ndarray], rgb, names: tuple[str, ...]) -> dict[str, str | None]:
+    """Per side, the zoom framing (:data:`rerender.ZOOMS`) that explains it clearly better than the
+    others, or None; each framing is rendered once for both sides."""
+    if len(names) < 2:
+        return dict.fromkeys(sides)  # one candidate is never clearly better than the others
+    hw = next(iter(sides.values())).shape[:2]
+    bilinear = RESIZERS["pil.bilinear"]
+    renders = {n: bilinear(ZOOMS[n](rgb, hw), hw) for n in names}
+    out: dict[str, str | None] = {}
+    for side, x in sides.items():
+        scores = {n: affine_residual(x, r) for n, r in renders.items()}
+        ranked = sorted(scores, key=lambda k: scores[k])
+        clear = scores[ranked[0]] <= CLEAR * scores[ranked[1]]
+        # neighbouring fractions (0.85, 0.875, 0.9) render alike, and a crop rounded another way
+        # sits between them: a zoom clearly nearer than the whole image is a zoom all the same
+        whole = scores.get(zoom_name(1.0))
+        zoomed = ranked[0] != zoom_name(1.0) and whole is not None and scores[ranked[0]] <= CLEAR * CLEAR * whole
+        out[side] = ranked[0] if clear or zoomed else None
+    return out
+
+
+def _zoomed(x, rgb, geometry: str | None, rendered: dict) -> str | None:
+    """``geometry`` refined: a squash or crop to the aspect that keeps only the centre of it
+    (torchvision's Resize + CenterCrop) when such a zoom explains ``x`` clearly better."""
+    family = {"squash": zoom_name, "center-crop": crop_zoom_name}.get(geometry or "")
+    if family is None:
+        return geometry
     hw = x.shape[:2]
     bilinear = RESIZERS["pil.bilinear"]
-    scores = {f: affine_residual(x, bilinear(center_fraction(rgb, f), hw)) for f in fractions}
-    ranked = sorted(scores, key=lambda k: scores[k])
-    return ranked[0] if len(ranked) > 1 and scores[ranked[0]] <= CLEAR * scores[ranked[1]] else None
+    base = affine_residual(x, rendered[geometry])
+    scores = {family(f): affine_residual(x, bilinear(ZOOMS[family(f)](rgb, hw), hw)) for f in CENTER_FRACTIONS[1:]}
+    best = min(scores, key=lambda k: scores[k])
+    return best if scores[best] <= CLEAR * base else geometry
 
 
-def _zooms(ctx: PairContext, t, s, rgb) -> dict[str, str | None]:
+def _zooms(ctx: PairContext, t, s, rgb, aspect_differs: bool) -> dict[str, str | None]:
     """Fit the zoom of each side on the first images; afterwards only the fitted pair is tried."""
     fitted = ctx.shared.setdefault("crop_zooms", [])
+    names = zoom_names(aspect_differs)
     if len(fitted) >= ZOOM_FITTED:
         pair = max(set(fitted), key=fitted.count)
-        candidates = tuple(sorted(set(pair) | {1.0}))
-    else:
-        candidates = CENTER_FRACTIONS
-    zoom = {"train": best_zoom(t, rgb, candidates), "serve": best_zoom(s, rgb, candidates)}
+        names = tuple(n for n in names if n in {*pair, zoom_name(1.0)})
+    zoom = best_zooms({"train": t, "serve": s}, rgb, names)
     if None in zoom.values():
         return {"train": None, "serve": None}
     if len(fitted) < ZOOM_FITTED:
         fitted.append((zoom["train"], zoom["serve"]))
-    return {side: zoom_name(f) for side, f in zoom.items()}  # type: ignore[arg-type]
+    return zoom
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -82,7 +110,8 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     if ctx.found_kinds & {"orientation"}:
         return []
-    rgb = ref.rgb_oriented
+    source = resampled_source(ref, ctx.train.tensor)
+    rgb = ref.source(source)
     hw = stats.shape[:2]
     if rgb is None or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS or not settle.wanted(ctx.shared, SEARCH):
         return []
@@ -93,12 +122,13 @@ def detect(ctx: PairContext) -> list[Observation]:
     settle.ran(ctx.shared, SEARCH, geometry is not None)
     if geometry is None:
         return []
+    evidence: dict[str, str] = {**geometry, **({"resampled": source} if source else {})}
     return [
         Observation(
             "crop",
             Severity.MAJOR,
             "unknown",
-            geometry,
+            evidence,
             f"train frames the {rgb.shape[1]}×{rgb.shape[0]} image as {geometry['train']}, serve as "
             f"{geometry['serve']}, before resizing to {hw[1]}×{hw[0]}: the framing differs.",
             f"Frame the image the same way on both sides, as the model was trained (train: {geometry['train']}, "
@@ -113,11 +143,14 @@ def detect(ctx: PairContext) -> list[Observation]:
 def _framings(ctx: PairContext, t, s, rgb, hw) -> dict[str, str] | None:
     """Each side's framing when they differ clearly, else None."""
     geometry: dict[str, str | None] = {"train": None, "serve": None}
-    if abs((rgb.shape[1] / rgb.shape[0]) / (hw[1] / hw[0]) - 1) >= 0.02:  # else cropping to aspect = squashing
+    aspect_differs = abs((rgb.shape[1] / rgb.shape[0]) / (hw[1] / hw[0]) - 1) >= 0.02
+    if aspect_differs:  # else cropping to aspect = squashing
         renders: dict = {}  # both sides are scored against the same re-renders: draw them once
         geometry = {"train": best_geometry(t, rgb, renders), "serve": best_geometry(s, rgb, renders)}
+        if None not in geometry.values() and geometry["train"] != geometry["serve"]:
+            geometry = {side: _zoomed(x, rgb, geometry[side], renders[hw]) for side, x in (("train", t), ("serve", s))}
     if None in geometry.values() or geometry["train"] == geometry["serve"]:
-        geometry = _zooms(ctx, t, s, rgb)
+        geometry = _zooms(ctx, t, s, rgb, aspect_differs)
     if None in geometry.values() or geometry["train"] == geometry["serve"]:
         return None
     return geometry  # type: ignore[return-value]

@@ -23,6 +23,7 @@ import numpy as np
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import _fit_whole, fit_line, pad_box
+from skewcheck.diagnose.reference import resampled_source
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
@@ -188,7 +189,7 @@ def _views(ctx: PairContext) -> dict[str, dict[str, Any]] | None:
     t, s = _tensor(ctx.train.tensor), _tensor(ctx.serve.tensor)
     if t is None or s is None or t.shape != s.shape:
         return None
-    rgb = ref.rgb_oriented
+    rgb = ref.source(resampled_source(ref, ctx.train.tensor))
     if rgb is None or rgb.ndim != 3 or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return None
     resizers = _resizers(ctx)

@@ -85,6 +85,33 @@ class Reference:
         """The pixels with the EXIF orientation applied (what an orientation-aware decoder shows)."""
         return oriented(self.rgb, self.exif_orientation) if self.rgb is not None else None
 
+    def composited(self, fill: int) -> np.ndarray | None:
+        """The oriented pixels over a plain ``fill`` background through their alpha (what a
+        pipeline that flattens transparency shows), one array per fill (its renders are memoised)."""
+        if self.alpha is None or self.rgb_oriented is None:
+            return None
+        cache = self.__dict__.setdefault("_composites", {})
+        if fill not in cache:
+            a = oriented(self.alpha, self.exif_orientation)[..., None].astype(np.float32) / 255
+            flat = self.rgb_oriented.astype(np.float32) * a + np.float32(fill) * (1 - a)
+            cache[fill] = np.clip(np.rint(flat), 0, 255).astype(np.uint8)
+        return cache[fill]
+
+    def source(self, name: str | None) -> np.ndarray | None:
+        """The oriented pixels a pipeline resampled, by :data:`SOURCES` name (None: as decoded)."""
+        if name == "alpha over white":
+            return self.composited(255)
+        if name == "alpha over black":
+            return self.composited(0)
+        if name == "sRGB (ICC applied)":
+            return self.colour_managed_oriented
+        return self.rgb_oriented
+
+    @cached_property
+    def colour_managed_oriented(self) -> np.ndarray | None:
+        cm = self.colour_managed_rgb
+        return oriented(cm, self.exif_orientation) if cm is not None else None
+
     @cached_property
     def colour_managed_rgb(self) -> np.ndarray | None:
         """The pixels converted from the embedded profile to sRGB (what a managed decoder shows)."""
@@ -110,6 +137,36 @@ class Reference:
             return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(self.icc_profile))).strip()
         except (ImageCms.PyCMSError, OSError):
             return "embedded profile"
+
+
+SOURCES = (None, "alpha over white", "alpha over black", "sRGB (ICC applied)")
+
+
+def resampled_source(ref: Reference, train: np.ndarray | None) -> str | None:
+    """What train resampled: the decoded pixels (None), or, when the file has alpha or a profile,
+    them flattened over white or black or converted to sRGB, whichever explains train best. The
+    re-rendering detectors (resize, crop, padding) start from that, not from pixels no pipeline used.
+    Decided once per pair (the reference is the pair's)."""
+    rgb = ref.rgb_oriented
+    if rgb is None or (ref.alpha is None and ref.icc_profile is None):
+        return None
+    memo = ref.__dict__.setdefault("_resampled", {})
+    if "train" in memo:
+        return memo["train"]
+    t = to_hwc3(train)
+    if t is None:
+        return None
+    import cv2
+
+    hw = t.shape[:2]
+    scored = []
+    for i, name in enumerate(SOURCES):
+        o = ref.source(name)
+        if o is not None and o.shape[:2] == rgb.shape[:2]:
+            small = cv2.resize(np.ascontiguousarray(o), (hw[1], hw[0]), interpolation=cv2.INTER_AREA)
+            scored.append((affine_residual(t, small.astype(np.float64)), i, name))
+    memo["train"] = min(scored)[2] if scored else None
+    return memo["train"]
 
 
 def _portable(a: np.ndarray | None) -> tuple[bytes, tuple[int, ...]] | None:

@@ -254,14 +254,35 @@ def center_fraction(rgb: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def zoom_name(fraction: float) -> str:
-    return f"center-{fraction:.1%}".replace(".0%", "%")
+    """The whole image (1.0) is a squash, whichever search names it: one framing, one name."""
+    return "squash" if fraction == 1.0 else f"center-{fraction:.1%}".replace(".0%", "%")
+
+
+def crop_zoom_name(fraction: float) -> str:
+    return "center-crop" if fraction == 1.0 else f"center-crop-{fraction:.1%}".replace(".0%", "%")
+
+
+def _crop_zoom(rgb: np.ndarray, hw: tuple[int, int], fraction: float) -> np.ndarray:
+    """torchvision's eval framing on a non-square image: Resize(short side) + CenterCrop, i.e. the
+    centred window of the target's aspect, then ``fraction`` of it (224/256 = 87.5 %)."""
+    return center_fraction(center_crop_to_aspect(rgb, hw), fraction)
+
+
+ZOOMS: dict[str, Callable[[np.ndarray, tuple[int, int]], np.ndarray]] = {
+    **{zoom_name(f): functools.partial(_zoom, fraction=f) for f in CENTER_FRACTIONS},
+    **{crop_zoom_name(f): functools.partial(_crop_zoom, fraction=f) for f in CENTER_FRACTIONS},
+}
+
+
+def zoom_names(aspect_differs: bool) -> tuple[str, ...]:
+    """The zoom framings worth telling apart: on an image of the target's aspect, cropping to it
+    first changes nothing (the two families are one)."""
+    plain = tuple(zoom_name(f) for f in CENTER_FRACTIONS)
+    return plain + tuple(crop_zoom_name(f) for f in CENTER_FRACTIONS) if aspect_differs else plain
 
 
 def framing(name: str) -> Callable[[np.ndarray, tuple[int, int]], np.ndarray] | None:
     """A framing by its evidence name: squash, center-crop, letterbox or center-75% (a zoom crop)."""
     if name in GEOMETRIES:
         return GEOMETRIES[name]
-    for fraction in CENTER_FRACTIONS:
-        if name == zoom_name(fraction):
-            return functools.partial(_zoom, fraction=fraction)
-    return None
+    return ZOOMS.get(name)

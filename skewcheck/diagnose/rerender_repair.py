@@ -46,7 +46,8 @@ def renders_for(kind: str, evidence: dict, ref: Reference, hw: tuple[int, int]) 
     """(train's rendering, serve's rendering) of the file at ``hw`` for a cause, when evidence names both."""
     from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS, framing
 
-    rgb = ref.rgb_oriented
+    source = evidence.get("resampled")  # what the detector re-rendered (reference.resampled_source)
+    rgb = ref.source(source if isinstance(source, str) else None)
     if rgb is None or rgb.shape[0] * rgb.shape[1] > 4_000_000:
         return None
     resizers = {**RESIZERS, **TF_RESIZERS}

@@ -3,7 +3,8 @@
 Cause: another library or interpolation (PIL bilinear vs cv2.INTER_LINEAR vs tf.image.resize),
 antialiasing on one side only (PIL always antialiases when shrinking; cv2 and tf by default do
 not). Evidence: the residual's edge/flat ratio and, re-rendering the original with each library's
-methods, the method each side matches best. Fix: resize the same way on both sides. The side is the
+methods, the method each side matches best (from the pixels train resampled: the file flattened
+over white or black, or in sRGB, when it has alpha or a profile, ``resampled``). Fix: resize the same way on both sides. The side is the
 one whose method is nearest-neighbour (it aliases, whatever the model) on the first image whose
 methods are named, kept for the run, else ``unknown`` until labels tell.
 """
@@ -11,7 +12,7 @@ methods are named, kept for the run, else ``unknown`` until labels tell.
 from __future__ import annotations
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual, affine_residual_table, to_hwc3
+from skewcheck.diagnose.reference import affine_residual, affine_residual_table, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import candidates
 from skewcheck.findings import Observation, Severity
@@ -67,6 +68,9 @@ def detect(ctx: PairContext) -> list[Observation]:
     if stats.edge_ratio < EDGE_RATIO and methods is None:
         return []
     evidence: dict[str, object] = {k: v for k, v in methods.items() if not k.endswith("_left")} if methods else {}
+    source = _source(ctx)
+    if source is not None and methods:
+        evidence["resampled"] = source  # the re-render repair starts from the same pixels
     left = {f"{k[:-5]}_closest_leaves": float(v) for k, v in (methods or {}).items() if k.endswith("_left")}
     severity = Severity.MAJOR if stats.mean_abs_255 >= 2 else Severity.MINOR
     named = f" (train ≈ {_said(methods, 'train')}, serve ≈ {_said(methods, 'serve')})" if methods else ""
@@ -152,7 +156,11 @@ def _resized_file(ctx: PairContext):
     rgb = ref.rgb_oriented
     if rgb is None or rgb.shape[:2] == stats.shape[:2] or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
         return None
-    return rgb
+    return ref.source(_source(ctx))
+
+
+def _source(ctx: PairContext) -> str | None:
+    return resampled_source(ctx.reference, ctx.train.tensor) if ctx.reference is not None else None
 
 
 def names_for_facts(ctx: PairContext, seen: tuple[str, ...]) -> dict[str, str] | None:
