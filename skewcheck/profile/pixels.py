@@ -1,5 +1,6 @@
-"""Pixel statistics of one image, measured on a downscaled decode (at most ``THUMB`` px a side;
-skewcheck/profile/read_image.py says how it is made).
+"""Pixel statistics of one image, measured on a downscaled decode whose long side is exactly
+``THUMB`` px (the image's own size when it is smaller; skewcheck/profile/read_image.py says how it
+is made).
 
 All values are on the 0-255 scale of 8-bit pixels, after conversion to RGB:
 
@@ -8,8 +9,8 @@ All values are on the 0-255 scale of 8-bit pixels, after conversion to RGB:
   deviation (RMS contrast);
 * ``saturated``: the share of pixels with at least one channel clipped at 0 or 255;
 * ``blur``: the variance of the 4-neighbour Laplacian of the luma; low means blurry. It is
-  measured on the thumbnail, so it compares images at the same scale, not full-resolution
-  sharpness.
+  measured at the working size, so it compares images at one scale (their sharpness at ``THUMB``
+  px on the long side), not full-resolution sharpness.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-THUMB = 128  # the longest side of the decode the statistics are measured on
+THUMB = 128  # the long side of the image the statistics are measured on (a smaller image: its own)
 
 
 def pixel_stats(rgb: np.ndarray) -> dict[str, Any]:
