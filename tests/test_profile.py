@@ -454,36 +454,3 @@ def test_the_fast_jpeg_reader_agrees_with_pillow(folders, tmp_path, monkeypatch)
     assert by_name["wide-tables.jpg"]["jpeg_quality"] is not None
     assert (by_name["progressive.jpg"]["progressive"], by_name["gray.jpg"]["mode"]) == (True, "L")
     assert (by_name["444.jpg"]["subsampling"], by_name["422.jpg"]["subsampling"]) == ("4:4:4", "4:2:2")
-
-
-def test_pixel_statistics_are_measured_at_one_working_size():
-    """The same picture stored at different sizes: its working image has a long side of exactly
-    THUMB px (a smaller file: its own size), whether a JPEG's DCT scaling or the box filter made it,
-    so blur does not jump at each power of two of the file's size (v1 measured 257 px at 65 px and
-    256 px at 128 px: 3x apart)."""
-    import io
-
-    import skimage.data
-    from PIL import Image
-
-    from skewcheck.profile.pixels import THUMB
-    from skewcheck.profile.read_image import _decode, read_bytes
-
-    source = Image.fromarray(skimage.data.astronaut())
-    blur = {}
-    for side, fmt in [(256, "JPEG"), (257, "JPEG"), (300, "JPEG"), (500, "JPEG"), (513, "JPEG"), (300, "PNG")]:
-        out = io.BytesIO()
-        source.resize((side, side * 3 // 4), Image.Resampling.LANCZOS).save(
-            out, fmt, **({"quality": 95} if fmt == "JPEG" else {})
-        )
-        with Image.open(io.BytesIO(out.getvalue())) as im:
-            status, _, rgb = _decode(im)
-        assert status == "ok" and rgb is not None
-        # the long side exactly; the short one from the DCT-scaled size, so within a pixel of the ratio
-        assert rgb.shape[1:] == (THUMB, 3) and abs(rgb.shape[0] - side * 3 // 4 * THUMB / side) <= 1, (side, fmt)
-        blur[side, fmt] = read_bytes(out.getvalue(), "x")["pixels"]["blur"]
-    assert max(blur.values()) < 1.25 * min(blur.values()), blur
-    small = io.BytesIO()
-    source.resize((100, 75)).save(small, "JPEG")
-    with Image.open(io.BytesIO(small.getvalue())) as im:
-        assert _decode(im)[2].shape == (75, 100, 3)  # no larger than THUMB: measured as it is
