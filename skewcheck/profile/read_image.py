@@ -350,4 +350,5 @@ def _decode(im: Image.Image) -> tuple[str, str | None, np.ndarray | None]:
         return ("truncated" if "truncat" in text.lower() else "corrupt"), text, None
     except Exception as exc:  # noqa: BLE001
         return "corrupt", f"{type(exc).__name__}: {one_line(exc)}", None
-    return "ok", None, np.asarray(_working_image(im.convert("RGB")))  # a JPEG is already small here (its draft)
+    rgb_image = im if im.mode == "RGB" else im.convert("RGB")  # a JPEG is already small here (its draft)
+    return "ok", None, np.asarray(_working_image(rgb_image))
