@@ -14,18 +14,23 @@ alternating, ``--rounds`` times (default 3):
 * ``profile-hdr``: ``--pixel-sample 0`` (headers only, what the loop reads and more; one process);
 * with ``--all``, ``profile-all``: ``--pixel-sample all --workers 0`` (every file decoded);
 * with ``--workers N``, ``profile-Nw``: ``--workers N``;
+* with ``--pixel-sample N``, ``profile-psN``: ``--pixel-sample N`` (workers ``auto``): what the
+  pixel sample's size costs;
 * with ``--baseline DIR`` (another commit's tree), ``profile@base`` and ``profile-1p@base``.
 
 Prints per round, then the median seconds of each case, images/s, the median over rounds of the
-ratio of images/s to the loop's (each round's pair), and memory: the peak RSS of the main process
-(its VmHWM) and the peak of the sum of RSS over the process and its children (workers included;
+ratio of images/s to the loop's (each round's pair), the median CPU seconds (user + system of the
+process and the children it waited for: workers and the decode helper included) and the median
+ratio of the loop's CPU seconds to the case's (on a machine other jobs share, wall time depends on
+what they leave free; CPU time much less), and memory: the peak RSS of the main process (its
+VmHWM) and the peak of the sum of RSS over the process and its children (workers included;
 sampled every 20 ms, so a lower bound).
 
 ``--tiny N`` builds N tiny JPEGs (16-64 px, written from 64 encoded variants, so 100,000 take
 seconds) instead, for memory at many files.
 
     python benchmarks/profile_throughput.py [--images 2000] [--rounds 3] [--tiny N] [--all]
-        [--workers N] [--baseline DIR] [--work DIR] [--keep]
+        [--workers N] [--pixel-sample N] [--baseline DIR] [--work DIR] [--keep]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -124,12 +130,19 @@ def _field(pid: int, name: str) -> int:
         return 0
 
 
-def run(cmd: list[str], root: Path = ROOT) -> tuple[float, int, int]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str], root: Path = ROOT) -> tuple[float, int, int, float]:
     """(wall seconds, peak RSS of the process itself in KiB: its VmHWM, polled every 20 ms,
-    peak of the summed VmRSS of it and its descendants, KiB). ``wait4``'s ru_maxrss would count
-    this parent's memory, inherited at fork. skewcheck is imported from ``root``."""
+    peak of the summed VmRSS of it and its descendants, KiB, CPU seconds of the process and the
+    descendants it waited for). ``wait4``'s ru_maxrss would count this parent's memory, inherited
+    at fork. skewcheck is imported from ``root``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached (written by the first run)
+    cpu = _children_cpu()
     started = time.perf_counter()
     # in ``root``: ``python -m`` puts the working folder ahead of PYTHONPATH
     proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -139,10 +152,11 @@ def run(cmd: list[str], root: Path = ROOT) -> tuple[float, int, int]:
         tree = max(tree, sum(_field(p, "VmRSS") for p in _tree(proc.pid)))
         time.sleep(0.02)
     elapsed = time.perf_counter() - started
+    cpu = _children_cpu() - cpu  # the process is reaped (poll): its CPU, its waited children's included
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {stderr[-2000:]}")
-    return elapsed, peak, tree
+    return elapsed, peak, tree, cpu
 
 
 def main() -> None:
@@ -152,6 +166,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--all", action="store_true", help="also time --pixel-sample all (every file decoded)")
     parser.add_argument("--workers", type=int, action="append", default=[], help="also time --workers N (repeatable)")
+    parser.add_argument(
+        "--pixel-sample", type=int, action="append", default=[], help="also time --pixel-sample N (repeatable)"
+    )
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -191,6 +208,14 @@ def main() -> None:
         ]
     for count in args.workers:
         cases[f"profile-{count}w"] = [*skewcheck, "--workers", str(count), "--report", str(work / f"p{count}w.json")]
+    for count in args.pixel_sample:
+        cases[f"profile-ps{count}"] = [
+            *skewcheck,
+            "--pixel-sample",
+            str(count),
+            "--report",
+            str(work / f"ps{count}.json"),
+        ]
     roots = dict.fromkeys(cases, ROOT)
     if args.baseline:
         for name in ("profile", "profile-1p"):
@@ -199,20 +224,27 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in cases}
     rss: dict[str, list[int]] = {name: [] for name in cases}
     tree: dict[str, list[int]] = {name: [] for name in cases}
+    cpus: dict[str, list[float]] = {name: [] for name in cases}
     for r in range(args.rounds):
         for name, cmd in cases.items():
-            seconds, peak, summed = run(cmd, roots[name])
+            seconds, peak, summed, cpu = run(cmd, roots[name])
+            cpus[name].append(cpu)
             times[name].append(seconds)
             rss[name].append(peak)
             tree[name].append(summed)
         print(f"round {r + 1}: " + ", ".join(f"{c} {times[c][-1]:.2f} s" for c in cases), flush=True)
     print(f"\n{n} {'tiny ' if args.tiny else ''}images, {args.rounds} rounds, {os.cpu_count()} CPUs (medians)")
-    print(f"{'case':<16} {'seconds':>8} {'images/s':>9} {'ratio vs loop':>14} {'main RSS':>9} {'tree RSS':>9}")
+    print(
+        f"{'case':<16} {'seconds':>8} {'images/s':>9} {'ratio vs loop':>14} {'CPU s':>6} {'CPU ratio':>10}"
+        f" {'main RSS':>9} {'tree RSS':>9}"
+    )
     for name in cases:
         ratios = [lt / t for lt, t in zip(times["loop"], times[name], strict=True)]  # images/s ratio
+        cpu_ratios = [lc / c for lc, c in zip(cpus["loop"], cpus[name], strict=True)]
         median = statistics.median(times[name])
         print(
             f"{name:<16} {median:>8.2f} {n / median:>9.0f} {statistics.median(ratios):>14.2f}"
+            f" {statistics.median(cpus[name]):>6.2f} {statistics.median(cpu_ratios):>10.2f}"
             f" {statistics.median(rss[name]) / 1024:>5.0f} MiB {statistics.median(tree[name]) / 1024:>5.0f} MiB"
         )
     if not args.keep and args.work is None:

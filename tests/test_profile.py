@@ -178,7 +178,7 @@ def test_cli_writes_every_format_and_the_json_contract(folders, tmp_path):
     assert result.exit_code == 0, result.output
     assert "25 % of these images carry EXIF orientation ≠ 1; the reference set has none" in result.output
     data = json.loads(out[0].read_text())
-    assert data["schema"] == SCHEMA == "skewcheck.profile/v1"
+    assert data["schema"] == SCHEMA == "skewcheck.profile/v2"
     assert len(data["files"]) == FILES
     assert list(data)[:5] == ["schema", "skewcheck_version", "images", "reference", "thumbnail_side"]
     assert "| exif_rotated | 25 % (5) | 0 % (0) |" in out[1].read_text()

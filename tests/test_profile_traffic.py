@@ -155,3 +155,20 @@ def test_traffic_usage_errors(audit_folder, tmp_path, extra, message):
     assert result.exit_code == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_traffic_reads_v2_and_v1_profiles(tmp_path):
+    """v2 changed how the pixel statistics are measured, which --traffic does not read: a v1 profile
+    is still read; anything else is a one-line usage error."""
+    from skewcheck.errors import UsageError
+    from skewcheck.profile import SCHEMA
+    from skewcheck.profile.traffic import load_profile
+
+    for schema in (SCHEMA, "skewcheck.profile/v1"):
+        path = tmp_path / "p.json"
+        path.write_text(json.dumps({"schema": schema, **_profile_dict(10, {"alpha": 1}, {}), "files": [{}]}))
+        loaded = load_profile(path)
+        assert loaded["schema"] == schema and "files" not in loaded
+    path.write_text(json.dumps({"schema": "skewcheck.profile/v0"}))
+    with pytest.raises(UsageError, match="not a skewcheck.profile/v2 profile"):
+        load_profile(path)

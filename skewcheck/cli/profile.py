@@ -34,7 +34,7 @@ def profile_cmd(
     report: list[Path] = typer.Option(
         [],
         "--report",
-        help="write the profile; format from the extension: .json (skewcheck.profile/v1, for compare --traffic), .md, .xml (JUnit), .html; may repeat",
+        help="write the profile; format from the extension: .json (skewcheck.profile/v2, for compare --traffic), .md, .xml (JUnit), .html; may repeat",
     ),
     sample: str | None = typer.Option(
         None,

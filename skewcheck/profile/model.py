@@ -1,5 +1,5 @@
 """A profile as a value: its plain data (``to_dict()``, what every format renders from) and the
-per-file records, streamed into the JSON (``skewcheck.profile/v1``, docs/profile.md)."""
+per-file records, streamed into the JSON (``skewcheck.profile/v2``, docs/profile.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from typing import IO, Any
 
 from skewcheck.profile.tally import RecordSpool
 
-SCHEMA = "skewcheck.profile/v1"
+SCHEMA = "skewcheck.profile/v2"
+# v2: the pixel statistics are measured on an image whose long side is exactly thumbnail_side
+# (v1: at most that, 65-128 px depending on the file's size, so blur moved with it); nothing else
+# changed. compare --traffic reads no pixel statistic: it takes both.
+READABLE = ("skewcheck.profile/v1", SCHEMA)
 
 
 @dataclass

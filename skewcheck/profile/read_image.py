@@ -13,13 +13,14 @@ profile descriptions are parsed once per distinct profile, JPEG quality estimate
 distinct set of quantization tables.
 
 **Decode** (``decode=True``: the files the pixel sample drew): the pixels are decoded once, small:
-a JPEG through ``Image.draft`` (the decoder's own DCT scaling to 1/2, 1/4 or 1/8), anything else
-decoded whole; then reduced by the smallest integer factor (a box filter, ``Image.reduce``) that
-brings the long side to ``THUMB`` px or less. That decode also finds corruption the headers do
-not show. A file that does not open or does not decode is a failure with its reason, never an
+a JPEG through ``Image.draft`` (the decoder's own DCT scaling to 1/2, 1/4 or 1/8, the most that
+leaves the long side at ``THUMB`` px or more), anything else decoded whole; then resized with a box
+filter to a long side of exactly ``THUMB`` px (a smaller image is measured as it is), so that the
+statistics, ``blur`` above all, are measured at one scale on every file. That decode also finds
+corruption the headers do not show. A file that does not open or does not decode is a failure with its reason, never an
 exception out of this module.
 
-A record (the profile JSON's ``files`` items, ``skewcheck.profile/v1``)::
+A record (the profile JSON's ``files`` items, ``skewcheck.profile/v2``)::
 
     {"path", "bytes", "status": ok | truncated | corrupt | not-an-image | empty | too-large | unreadable,
      "error": reason or None, "format", "mode", "bit_depth", "alpha", "width", "height",
@@ -35,7 +36,6 @@ files of the pixel sample that opened.
 from __future__ import annotations
 
 import io
-import math
 import os
 import stat
 import warnings
@@ -316,17 +316,29 @@ def _icc_name(icc: bytes) -> str:
 
 def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
     """What to ask ``Image.draft`` for (Pillow picks its DCT scaling from the requested size): the
-    least scaling, 1/1, 1/2, 1/4 or 1/8, that brings the long side to ``THUMB`` px or less (else
-    1/8, and ``Image.reduce`` does the rest). The entropy decoding costs the same at any scaling;
-    the inverse DCT and the colour conversion shrink with it."""
-    scale = 1
-    while scale < 8 and -(-max(size) // scale) > THUMB:
-        scale *= 2
+    most scaling, 1/8, 1/4, 1/2 or 1/1, that leaves the long side at ``THUMB`` px or more (the
+    working size is then made exactly, by :func:`_working_image`). The entropy decoding costs the
+    same at any scaling; the inverse DCT and the colour conversion shrink with it."""
+    scale = 8
+    while scale > 1 and -(-max(size) // scale) < THUMB:
+        scale //= 2
     return max(1, size[0] // scale), max(1, size[1] // scale)
 
 
+def _working_image(rgb_image: Image.Image) -> Image.Image:
+    """The image the statistics are measured on: its long side made exactly ``THUMB`` px (a box
+    filter, the same for every file whatever its size, so that ``blur`` compares images at one
+    scale); an image no larger than that as it is."""
+    width, height = rgb_image.size
+    long_side = max(width, height)
+    if long_side <= THUMB:
+        return rgb_image
+    size = (max(1, round(width * THUMB / long_side)), max(1, round(height * THUMB / long_side)))
+    return rgb_image.resize(size, Image.Resampling.BOX)
+
+
 def _decode(im: Image.Image) -> tuple[str, str | None, np.ndarray | None]:
-    """(status, reason, the RGB thumbnail or None)."""
+    """(status, reason, the RGB working image or None)."""
     try:
         if im.format == "JPEG":
             im.draft("RGB" if im.mode != "L" else "L", _draft_size(im.size))
@@ -338,6 +350,5 @@ def _decode(im: Image.Image) -> tuple[str, str | None, np.ndarray | None]:
         return ("truncated" if "truncat" in text.lower() else "corrupt"), text, None
     except Exception as exc:  # noqa: BLE001
         return "corrupt", f"{type(exc).__name__}: {one_line(exc)}", None
-    rgb_image = im.convert("RGB")  # a JPEG is already small here (its draft)
-    factor = math.ceil(max(rgb_image.size) / THUMB)
-    return "ok", None, np.asarray(rgb_image.reduce(factor) if factor > 1 else rgb_image)  # box filter, integer factor
+    rgb_image = im if im.mode == "RGB" else im.convert("RGB")  # a JPEG is already small here (its draft)
+    return "ok", None, np.asarray(_working_image(rgb_image))

@@ -28,7 +28,7 @@ from typing import Any
 from skewcheck.comparison.intervals import wilson
 from skewcheck.errors import UsageError, one_line
 from skewcheck.profile.flags import pct
-from skewcheck.profile.model import SCHEMA
+from skewcheck.profile.model import READABLE, SCHEMA
 
 ASPECT_TOLERANCE = 0.01  # relative: 224x224 and 225x224 have "the model's aspect"
 
@@ -62,13 +62,14 @@ PROBE_TRAITS = {  # probe kind (prefix) → the trait a production file shares w
 
 
 def load_profile(path: str | Path) -> dict[str, Any]:
-    """A profile JSON (``skewcheck.profile/v1``), its ``files`` dropped; a usage error otherwise."""
+    """A profile JSON (``skewcheck.profile/v2``, or v1: the two differ in pixel statistics only,
+    which this does not read), its ``files`` dropped; a usage error otherwise."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError) as exc:
         raise UsageError(f"--traffic {path}: cannot read a profile JSON ({one_line(exc)})") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in READABLE:
         raise UsageError(f"--traffic {path}: not a {SCHEMA} profile (write one with skewcheck profile --report p.json)")
     data.pop("files", None)
     return data
