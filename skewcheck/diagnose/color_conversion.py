@@ -30,6 +30,8 @@ trip, the rest are not re-rendered (``summary.diagnosis.settled``). The side is 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
@@ -38,7 +40,11 @@ from skewcheck.findings import Observation, Severity
 
 # runs after resize and the decoder detectors, and replaces them on an image it explains: the
 # residual another gray weighting leaves sits on coloured edges and looks like resampling.
-SPEC = DetectorSpec(kinds=("color-conversion",), reads=("orientation", "crop"), supersedes=("resize", "jpeg-decoder"))
+SPEC = DetectorSpec(
+    kinds=("color-conversion",),
+    reads=("orientation", "crop", "normalization", "scale"),
+    supersedes=("resize", "jpeg-decoder"),
+)
 
 WEIGHTS: dict[str, tuple[float, float, float]] = {  # applied to R, G, B of the decoded file
     "bt601": (0.299, 0.587, 0.114),
@@ -128,6 +134,8 @@ def detect(ctx: PairContext) -> list[Observation]:
     if not ctx.both_ok or ctx.found_kinds & {"orientation", "crop"}:
         return []
     fit, ref = ctx.value_fit, ctx.reference
+    if fit is not None and fit.model in ("affine", "channel-affine") and ref is not None:
+        return _replicated_under_value_fit(ctx)
     if fit is None or fit.explained or ref is None:
         return []  # equal, or a value map (scale, normalization) explains the pair
     t, s = gray_of(ctx.train.tensor), gray_of(ctx.serve.tensor)
@@ -225,6 +233,18 @@ def _library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarray) ->
     ]
 
 
+def _replicated_under_value_fit(ctx: PairContext) -> list[Observation]:
+    """On a nearly gray picture (a 16-px thumbnail, a page) a per-channel affine map fits gray
+    replicated against colour too: the replicated side, not the map, is the cause."""
+    from skewcheck.diagnose import color_roundtrip
+
+    if color_roundtrip.replicated_gray(ctx) is None:
+        return []
+    return [
+        dataclasses.replace(o, supersedes=(*SPEC.supersedes, "normalization", "scale")) for o in _three_channels(ctx)
+    ]
+
+
 def _three_channels(ctx: PairContext) -> list[Observation]:
     """Gray replicated to three channels against colour, or a YCbCr/YUV round trip on one side."""
     from skewcheck.diagnose import color_roundtrip
@@ -269,7 +289,8 @@ def _three_channels(ctx: PairContext) -> list[Observation]:
             fix,
             min(1.0, mean_255 / 255),
             measures={"mean_abs_255": round(mean_255, 2)},
-            merge_on=("cause", "train", "serve"),
+            # one cause, one finding: the weights' name (bt601 or none) varies by image
+            merge_on=("cause",) if evidence.get("cause") == "replicated gray" else ("cause", "train", "serve"),
             repair=("color-conversion",),
         )
     ]
