@@ -23,7 +23,9 @@ from skewcheck.findings import Observation, Severity
 from skewcheck.tensor_layout import CHANNEL_COUNTS, is_chw
 
 VALUE_KINDS = ("scale", "normalization", "color-conversion")
-SPEC = DetectorSpec(kinds=("quantization",), reads=("resize",), supersedes=VALUE_KINDS)
+# what a few levels leave no trace of: re-renders and colour models matched against 2-4 values
+PICTURE_KINDS = ("resize", "crop", "padding", "alpha", "color-profile", "jpeg-decoder")
+SPEC = DetectorSpec(kinds=("quantization",), reads=PICTURE_KINDS, supersedes=VALUE_KINDS)
 
 SAMPLE = 20_000
 MAX_LEVELS = 32  # the quantized side holds at most this many values…
@@ -138,8 +140,11 @@ def _value_map_stands(ctx: PairContext, levels: int) -> bool:
 
 def _replaces(ctx: PairContext, levels: int) -> tuple[str, ...]:
     """The kinds this rounding explains on its image: the value fits (unless one stands on its
-    own), and a resize that no method reproduces (the steps are what no resampler renders)."""
+    own), a resize that no method reproduces (the steps are what no resampler renders), and with
+    a few levels every comparison of renderings (a crop, a padding, an alpha or ICC reading)."""
     kinds = () if _value_map_stands(ctx, levels) else VALUE_KINDS
+    if levels <= COARSE:  # 0 or 1 everywhere: no rendering of the file can be told from another
+        return (*kinds, *PICTURE_KINDS)
     if any(o.kind == "resize" and o.repair == ("residual",) for o in ctx.found):
         kinds = (*kinds, "resize")
     return kinds
