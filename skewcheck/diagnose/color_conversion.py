@@ -35,6 +35,7 @@ import dataclasses
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
@@ -238,11 +239,29 @@ def _replicated_under_value_fit(ctx: PairContext) -> list[Observation]:
     replicated against colour too: the replicated side, not the map, is the cause."""
     from skewcheck.diagnose import color_roundtrip
 
-    if color_roundtrip.replicated_gray(ctx) is None:
+    found = color_roundtrip.replicated_gray(ctx)
+    rgb = ctx.reference.rgb_oriented if ctx.reference is not None else None
+    if found is None or rgb is None or rgb.ndim != 3:
         return []
+    if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
+        return []  # a gray file: a per-channel map (caffe's mean) makes its channels differ, not a colour decode
+    colour = color_roundtrip.hwc3(ctx.serve.tensor if found["_fit"][0] == "train" else ctx.train.tensor)
+    if colour is None or _affine_channels(colour):
+        return []  # the "colour" side is one gray picture mapped per channel
     return [
         dataclasses.replace(o, supersedes=(*SPEC.supersedes, "normalization", "scale")) for o in _three_channels(ctx)
     ]
+
+
+def _affine_channels(x: np.ndarray) -> bool:
+    """Whether every channel is an affine map of the first (within 2 % of its spread)."""
+    base = x[..., 0].ravel().astype(np.float64)
+    for c in range(1, x.shape[-1]):
+        y = x[..., c].ravel().astype(np.float64)
+        a, b = fit_line(base, y)
+        if float(np.std(y - (a * base + b))) > 0.02 * max(float(np.std(y)), 1e-12):
+            return False
+    return True
 
 
 def _three_channels(ctx: PairContext) -> list[Observation]:
