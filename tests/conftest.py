@@ -31,6 +31,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_CACHE, ignore_errors=True)
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` (pyproject's addopts) hands out the slowest files first: tests/xdist_schedule.py."""
+    if config.getvalue("dist") != "loadfile":
+        return None  # another --dist asked for on the command line: xdist's own
+    from tests.xdist_schedule import HeaviestFirst
+
+    return HeaviestFirst(config, log)
+
+
 @dataclass(frozen=True)
 class ExampleStory:
     """The bundled example's figures, pinned once: trained on /255, served raw uint8."""
