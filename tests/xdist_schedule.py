@@ -7,8 +7,8 @@ else. Starting the files that take longest first (the greedy "longest first" sch
 many small files fill the other worker meanwhile, so both finish close together.
 
 ``WEIGHTS`` are seconds measured on the 2-core development machine (``pytest --durations=0``,
-summed per unit); only their order matters. A file not listed keeps xdist's order after the listed
-ones (most tests first). A unit is a file, except:
+summed per unit); only their order matters, and only the slowest units need one. A file not
+listed keeps xdist's order after the listed ones (most tests first). A unit is a file, except:
 
 - ``SPLIT`` files, whose tests are independent and each slow (documented commands run in
   subprocesses): each test is its own unit, so they spread over the workers;
@@ -24,12 +24,23 @@ from xdist.scheduler import LoadFileScheduling
 
 SPLIT = {"tests/test_docs.py"}
 JOINED = {"tests/test_ray_sigterm.py": "tests/test_ray_engine.py"}
-WEIGHTS = {
-    "tests/test_ray_engine.py": 150,  # with test_ray_sigterm.py
-    "tests/test_serving.py": 90,
-    "tests/test_skew_matrix.py": 66,
-    "tests/test_docs.py::test_doc_excerpts_are_what_the_documented_commands_print": 42,
-    "tests/test_docs.py::test_models_page_example_runs_are_what_the_documented_commands_print": 40,
+WEIGHTS = {  # seconds, from a full run on a busy machine (about twice a quiet one's): only the order counts
+    "tests/test_ray_engine.py": 238,  # with test_ray_sigterm.py
+    "tests/test_serving.py": 74,
+    "tests/test_cli_augment.py": 62,
+    "tests/test_workers.py": 61,
+    "tests/test_corrupt_models.py": 39,
+    "tests/test_skew_suite.py": 34,
+    "tests/test_docs.py::test_doc_excerpts_are_what_the_documented_commands_print": 34,
+    "tests/test_skew_matrix.py": 33,
+    "tests/test_docs.py::test_models_page_example_runs_are_what_the_documented_commands_print": 32,
+    "tests/test_mutation_corpus.py": 29,
+    "tests/test_skew_suite_models.py": 22,
+    "tests/test_github_action.py": 22,
+    "tests/test_models.py": 21,
+    "tests/test_interrupt.py": 20,
+    "tests/test_model_memory_bounds.py": 19,
+    "tests/test_docs.py::test_augment_page_runs_are_what_the_documented_commands_print": 19,
 }
 
 
