@@ -18,6 +18,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,19 +63,24 @@ def excerpt(args: str, port: str) -> str:
     return "```text\n" + "\n".join(shown) + "\n```\n"
 
 
-def main(check: bool) -> int:
-    python, how = kserve_python_or_reason()
-    if python is None:
-        print(f"no Python with kserve for the example server: {how}")
-        return 2
+def main(check: bool, servers: Callable[[str], str] | None = None) -> int:
+    """``servers(bug)``: the base URL of a running example server with that bug (the tests pass
+    the servers they started for tests/test_serving.py); without it one is started here per bug."""
     text = PAGE.read_text()
     bugs = sorted({m["bug"] for m in BLOCK.finditer(text)})
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
     with contextlib.ExitStack() as stack:
-        bases = {
-            bug: stack.enter_context(example_server(python, bug, log_dir / f"skewcheck-doc-server-{bug}.log"))
-            for bug in bugs
-        }
+        if servers is None:
+            python, how = kserve_python_or_reason()
+            if python is None:
+                print(f"no Python with kserve for the example server: {how}")
+                return 2
+            bases = {
+                bug: stack.enter_context(example_server(python, bug, log_dir / f"skewcheck-doc-server-{bug}.log"))
+                for bug in bugs
+            }
+        else:
+            bases = {bug: servers(bug) for bug in bugs}
         fresh = BLOCK.sub(
             lambda m: m.group(1) + excerpt(m["args"], bases[m["bug"]].rsplit(":", 1)[1]) + m.group(4), text
         )

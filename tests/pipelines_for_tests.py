@@ -177,6 +177,26 @@ def hangs(path: str) -> np.ndarray:
     raise AssertionError("unreachable")
 
 
+def _mark_started(path: str) -> None:
+    """Touch ``started-PID`` in the images folder (images sit one folder below it, as in conftest's
+    image_dir): a test waits for one such file per worker instead of a guessed time."""
+    import os
+
+    (Path(path).resolve().parents[1] / f"started-{os.getpid()}").touch()
+
+
+def hangs_marked(path: str) -> np.ndarray:
+    """hangs, after marking which process started it (``_mark_started``)."""
+    _mark_started(path)
+    return hangs(path)
+
+
+def slow_unit_marked(path: str) -> np.ndarray:
+    """slow_unit, after marking which process started it (``_mark_started``)."""
+    _mark_started(path)
+    return slow_unit(path)
+
+
 def hangs_once_started(path: str) -> np.ndarray:
     """hangs, after touching ``started`` in the images folder (images sit one folder below it, as in
     conftest's image_dir): a test waits for that file (the pipelines really run, wherever the engine
@@ -190,9 +210,12 @@ def always_raises(path: str) -> np.ndarray:
 
 
 def big_segfault_on_img4(path: str) -> np.ndarray:
-    """A 6 MB tensor per image (more than a pipe holds), and a segfault on img4."""
+    """A 6 MB tensor per image (more than a pipe holds), and a segfault on img4, after touching
+    ``img4-reached`` in the images folder (one folder above img4's): a test waits for that file."""
     if Path(path).name == "img4.png":
         import ctypes
+
+        (Path(path).resolve().parents[1] / "img4-reached").touch()
 
         ctypes.string_at(0)
     with Image.open(path) as im:

@@ -33,7 +33,7 @@ EXAMPLE_TRAIN, EXAMPLE_SERVE = (
     "skewcheck.example.pipelines:serve_preprocess",
 )
 
-pytestmark = pytest.mark.usefixtures("run_from_repo", "ray_cluster")
+pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("run_from_repo", "ray_cluster")]
 
 
 @pytest.fixture(scope="module")

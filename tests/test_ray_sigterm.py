@@ -17,6 +17,8 @@ from tests.conftest import REPO
 
 pytest.importorskip("ray.data", reason="the [ray] extra is not installed (it is part of [test])")
 
+pytestmark = pytest.mark.ray
+
 
 def _ray_started(pid: int) -> bool:
     """The driver has a raylet among its descendants: ``ray.init`` has run (or is about to return)."""

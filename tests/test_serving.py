@@ -159,6 +159,18 @@ def test_header_secret_never_reaches_a_report(server, tmp_path):
         assert report.exists() and secret not in report.read_text(errors="replace"), report
 
 
+def test_serving_page_runs_are_what_the_documented_commands_print(server):
+    """docs/serving.md's runs against the example server (scripts/serving_excerpt.py --check),
+    against this module's servers: each bug's server starts once for these tests and the page."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("serving_excerpt", REPO / "scripts" / "serving_excerpt.py")
+    assert spec is not None and spec.loader is not None
+    excerpt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(excerpt)
+    assert excerpt.main(check=True, servers=server) == 0, "regenerate: python scripts/serving_excerpt.py"
+
+
 def test_unreachable_endpoint_is_one_line_and_exit_2(tmp_path):
     port = free_port()  # nothing listens there
     code, out, _ = audit(

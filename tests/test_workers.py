@@ -313,10 +313,14 @@ def test_a_crash_is_pinned_on_its_run_while_earlier_reports_wait_to_be_read(imag
     files = list(iter_image_files(image_dir))
     got = {}
     refs = {"train": REF + "big_segfault_on_img4", "serve": REF + "pil_unit"}
+    reached = image_dir / "img4-reached"  # touched by the pipeline just before it segfaults
     with PipelinePool(refs, image_dir, 1) as pool:
         for i, runs in enumerate(pool.imap((path, False) for path in files)):
-            if i == 0:
-                time.sleep(3)  # the worker runs img1 … img4 meanwhile: 6 MB reports, nobody reading
+            if i == 0:  # the worker runs img1 … img4 meanwhile: 6 MB reports, nobody reading
+                deadline = time.monotonic() + 120
+                while not reached.exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert reached.exists(), "the worker never reached img4 while the parent was not reading"
             got[runs.path.name] = runs
     crashed = got["img4.png"].first["train"]
     assert crashed.error_type == "WorkerCrashed" and "SIGSEGV" in crashed.error
