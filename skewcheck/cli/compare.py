@@ -10,6 +10,7 @@ import typer
 
 from skewcheck.cli.app import app, fail_usage
 from skewcheck.cli.interrupt import exit_code, signals_as_interrupts
+from skewcheck.cli.progress import AuditProgress
 from skewcheck.errors import EXIT_CODES_HELP, AuditError, ExitCode, UsageError
 from skewcheck.native import set_verbose
 from skewcheck.safe_text import visible
@@ -22,7 +23,10 @@ from skewcheck.safe_text import visible
 def compare_cmd(
     ctx: typer.Context,
     model: str | None = typer.Option(
-        None, "--model", "-m", help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none"
+        None,
+        "--model",
+        "-m",
+        help="model.keras | model.h5 | SavedModel dir | model.tflite | pkg.module:fn | none",
     ),
     train: str | None = typer.Option(
         None,
@@ -40,10 +44,14 @@ def compare_cmd(
         help="folder of images (recursive, every file), or a URI pyarrow reads (s3://bucket/prefix, gs://..., file:///...); default: the built-in probe set",
     ),
     labels: str | None = typer.Option(
-        None, "--labels", help="CSV with header file,label (file relative to --images); a path or a URI"
+        None,
+        "--labels",
+        help="CSV with header file,label (file relative to --images); a path or a URI",
     ),
     class_names: Path | None = typer.Option(
-        None, "--class-names", help="one class name per line, for labels given by name"
+        None,
+        "--class-names",
+        help="one class name per line, for labels given by name",
     ),
     report: list[Path] = typer.Option(
         [],
@@ -51,7 +59,9 @@ def compare_cmd(
         help="write a report; format from the extension: .json, .md (PR comment / job summary), .xml (JUnit), .html (self-contained, with example images), .sarif (code scanning); may repeat",
     ),
     report_format: str | None = typer.Option(
-        None, "--format", help="report format when the extension does not tell: json | markdown | junit | html | sarif"
+        None,
+        "--format",
+        help="report format when the extension does not tell: json | markdown | junit | html | sarif",
     ),
     fail_on: str = typer.Option("major", "--fail-on", help="gate: critical | major | minor | never"),
     max_flip_rate: float | None = typer.Option(
@@ -63,7 +73,9 @@ def compare_cmd(
     ),
     device: str = typer.Option("auto", "--device", help="cpu | gpu | auto"),
     unsafe_load: bool = typer.Option(
-        False, "--unsafe-load", help="load Keras models with safe_mode=False (runs their Lambda code)"
+        False,
+        "--unsafe-load",
+        help="load Keras models with safe_mode=False (runs their Lambda code)",
     ),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="images per model batch"),
     workers: str = typer.Option(
@@ -82,7 +94,9 @@ def compare_cmd(
         help="with --workers or --engine ray: seconds one pipeline run may take on one image; a longer run is stopped and recorded as a pipeline-error (PipelineTimeout)",
     ),
     seed: int = typer.Option(
-        0, "--seed", help="picks the images on which each fix is measured and the images run twice"
+        0,
+        "--seed",
+        help="picks the images on which each fix is measured and the images run twice",
     ),
     max_tensor_mb: float = typer.Option(
         512.0,
@@ -94,7 +108,11 @@ def compare_cmd(
         "--atol",
         help="absolute tolerance for tensors and non-class model outputs: |serve - train| <= atol + rtol*|train| counts as equal",
     ),
-    rtol: float = typer.Option(1e-5, "--rtol", help="relative tolerance for tensors and non-class model outputs"),
+    rtol: float = typer.Option(
+        1e-5,
+        "--rtol",
+        help="relative tolerance for tensors and non-class model outputs",
+    ),
     task: str | None = typer.Option(
         None,
         "--task",
@@ -144,7 +162,8 @@ def compare_cmd(
     endpoint_ca: Annotated[
         Path | None,
         typer.Option(
-            "--endpoint-ca", help="endpoint --serve: CA bundle (PEM) to verify the endpoint's TLS certificate"
+            "--endpoint-ca",
+            help="endpoint --serve: CA bundle (PEM) to verify the endpoint's TLS certificate",
         ),
     ] = None,
     endpoint_bytes: str = typer.Option(
@@ -153,7 +172,9 @@ def compare_cmd(
         help="v2 endpoint, image mode: BYTES as base64 strings in JSON (b64, KServe) | the binary data extension (binary, Triton)",
     ),
     endpoint_insecure: bool = typer.Option(
-        False, "--endpoint-insecure", help="endpoint --serve: do not verify the TLS certificate"
+        False,
+        "--endpoint-insecure",
+        help="endpoint --serve: do not verify the TLS certificate",
     ),
     engine: str = typer.Option(
         "local",
@@ -176,7 +197,9 @@ def compare_cmd(
         help="with --traffic: also fail when a finding's weighted share of production (e.g. 0.05) exceeds this",
     ),
     example: bool = typer.Option(
-        False, "--example", help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)"
+        False,
+        "--example",
+        help="run on the bundled example (model, a correct and a buggy pipeline, labelled images)",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal report, no progress bar"),
     verbose: bool = typer.Option(False, "--verbose", help="let TensorFlow's and decoders' native logs through"),
@@ -186,71 +209,28 @@ def compare_cmd(
         help="configuration file (pyproject.toml with [tool.skewcheck], or a skewcheck.toml); default: the nearest one from the working directory upwards. Flags given here override it",
     ),
     profile: str | None = typer.Option(
-        None, "--profile", help="apply the configuration's [profiles.NAME] table on top of its options"
+        None,
+        "--profile",
+        help="apply the configuration's [profiles.NAME] table on top of its options",
     ),
 ) -> None:
     o = _options(ctx, config, profile)
-    model, train, serve, images, labels = o["model"], o["train"], o["serve"], o["images"], o["labels"]
-    report, report_format, quiet, verbose = o["report"], o["report_format"], o["quiet"], o["verbose"]
-    endpoint_ca = o["endpoint_ca"]
-    set_verbose(verbose)
+    set_verbose(o["verbose"])
     from skewcheck.report.terminal import console_for, render
 
     if o["example"]:
         from skewcheck.example import example_arguments
 
         args = example_arguments()
-        model = model or args["model"]
-        train = train or args["train"]
-        serve = serve or args["serve"]
-        images = images or args["images"]
-        labels = labels or args["labels"]
-    if not train or not serve:
+        for name in _EXAMPLE_PARAMS:
+            o[name] = o[name] or args[name]
+    if not o["train"] or not o["serve"]:
         fail_usage("--train and --serve are required (or --example)")
+    report, quiet = list(o["report"]), o["quiet"]
     written: list[Path] = []
     with signals_as_interrupts():
         try:
-            result = _audit_and_write(
-                report,
-                report_format,
-                written,
-                quiet,
-                verbose,
-                model=model or "none",
-                train=train,
-                serve=serve,
-                images=images,
-                labels=labels,
-                class_names=o["class_names"],
-                fail_on=o["fail_on"],
-                device=o["device"],
-                unsafe_load=o["unsafe_load"],
-                batch_size=o["batch_size"],
-                atol=o["atol"],
-                rtol=o["rtol"],
-                max_flip_rate=o["max_flip_rate"],
-                workers=o["workers"],
-                sample=o["sample"],
-                timeout=o["timeout"],
-                max_tensor_mb=o["max_tensor_mb"],
-                seed=o["seed"],
-                task=o["task"],
-                threshold=o["threshold"],
-                postprocess=o["postprocess"],
-                outputs=o["output"] or (),
-                endpoint_input=o["endpoint_input"],
-                endpoint_headers=o["endpoint_header"] or [],
-                endpoint_timeout=o["endpoint_timeout"],
-                endpoint_retries=o["endpoint_retries"],
-                endpoint_batch_size=o["endpoint_batch_size"],
-                endpoint_in_flight=o["endpoint_in_flight"],
-                endpoint_bytes=o["endpoint_bytes"],
-                endpoint_verify=False if o["endpoint_insecure"] else (str(endpoint_ca) if endpoint_ca else True),
-                engine=o["engine"],
-                ray_address=o["ray_address"],
-                traffic=o["traffic"],
-                fail_on_traffic_share=o["fail_on_traffic_share"],
-            )
+            result = _audit_and_write(o, written)
             if not quiet:
                 render(result.to_dict(lazy_images=True), console_for())
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: the worker pool is already stopped
@@ -291,21 +271,20 @@ def _defaulted(ctx: typer.Context, name: str) -> bool:
     return source is None or source.name in ("DEFAULT", "DEFAULT_MAP")
 
 
-def _audit_and_write(
-    report: list[Path], report_format: str | None, written: list[Path], quiet: bool, verbose: bool, **arguments: object
-):
-    from skewcheck.api import compare
-    from skewcheck.report import format_for, write_report
-    from skewcheck.report.destination import report_destination
+def _audit_and_write(options: dict[str, Any], written: list[Path]):
+    """The configuration, built once from the options (a report that cannot be written is a usage
+    error before the audit), the audit, then its reports."""
+    from skewcheck.api import audit
+    from skewcheck.config.audit_config import AuditConfig
+    from skewcheck.report import write_report
 
+    report, verbose = list(options["report"]), options["verbose"]
     try:
-        for path in report:  # a report that cannot be written is a usage error before the audit
-            format_for(path, report_format)
-            report_destination(path)
-        with _progress(quiet) as progress:
-            result = compare(**arguments, progress=progress)  # type: ignore[arg-type]
-        for path in report:
-            write_report(result, path, report_format)
+        config = AuditConfig.from_options(options)
+        with AuditProgress(options["quiet"]) as progress:
+            result = audit(config, progress)
+        for path in config.reports.paths:
+            write_report(result, path, config.reports.format)
             written.append(path)
     except UsageError as exc:
         fail_usage(str(exc))
@@ -348,46 +327,3 @@ def _interrupted(exc: KeyboardInterrupt, report: list[Path], written: list[Path]
         raise typer.Exit(exit_code(exc))
     typer.echo(f"skewcheck: interrupted: no report written{_remove_stale(report, [])}", err=True)
     raise typer.Exit(exit_code(exc))
-
-
-class _progress:
-    """A rich progress bar on stderr, or nothing with --quiet."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self._bar: Any = None  # a rich Progress while a terminal shows it
-
-    def __enter__(self):
-        if self.quiet:
-            return None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        console = Console(stderr=True)
-        if not console.is_terminal:  # CI logs get the report, not bar redraws
-            return None
-        self._bar = Progress(
-            TextColumn("auditing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        self._bar.__enter__()
-        task = self._bar.add_task("audit", total=None)
-
-        def update(done: int, total: int) -> None:
-            self._bar.update(task, completed=done, total=total)
-
-        return update
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
