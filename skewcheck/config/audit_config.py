@@ -7,7 +7,8 @@
 Each group checks its own values when it is built, :class:`AuditConfig` the rules between the
 groups: a usage problem is one :class:`~skewcheck.errors.UsageError` line (exit 2 on the command
 line), raised before any image is read. Loading what the values name (the model, the pipelines,
-the traffic profile, a Ray cluster) is the audit's job (skewcheck/api.py).
+the traffic profile, a Ray cluster) is the audit's job (skewcheck/api.py). The groups are the
+panels of ``skewcheck compare --help`` (skewcheck.config.options.PANELS).
 """
 
 from __future__ import annotations
