@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
 from skewcheck.comparison.outputs import load_postprocess
-from skewcheck.config.audit_config import AuditConfig, ImageSettings, PipelineRef, is_no_model
+from skewcheck.config.audit_config import AuditConfig, ImageSettings, PipelineRef
 from skewcheck.errors import UsageError
 from skewcheck.images.discover import ImageFiles
 from skewcheck.images.labels import read_class_names, read_labels
 from skewcheck.images.sample import SampledFiles
 from skewcheck.images.source import ImageFile, ImageRoot, is_uri
 from skewcheck.native import quiet_imports, quiet_tensorflow_env
+from skewcheck.no_model import is_no_model
 from skewcheck.pipelines import load_pipeline
 from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB
 from skewcheck.report.model import Report

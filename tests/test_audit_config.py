@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 import skewcheck
 from skewcheck.cli import app
 from skewcheck.config import audit_rules
-from skewcheck.config.audit_config import AuditConfig, is_no_model
+from skewcheck.config.audit_config import AuditConfig
 from skewcheck.config.audit_rules import KEYWORDS
 from skewcheck.config.options import PANELS
 from skewcheck.errors import UsageError
+from skewcheck.no_model import is_no_model
 from tests.conftest import photo_like, write_png
 
 REF = "tests/pipelines_for_tests.py:"

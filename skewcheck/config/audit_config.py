@@ -23,6 +23,7 @@ from skewcheck.comparison.heads import OutputChoice
 from skewcheck.comparison.outputs import check_task
 from skewcheck.errors import UsageError, one_line
 from skewcheck.models._common import check_device_name
+from skewcheck.no_model import is_no_model
 from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB
 from skewcheck.report.model import GATES
 from skewcheck.worker_count import AUTO
@@ -31,11 +32,6 @@ if TYPE_CHECKING:
     from skewcheck.serving.endpoint import Endpoint
 
 PipelineRef = str | Callable[..., Any]
-
-
-def is_no_model(model: Any) -> bool:
-    """``--model none`` (or no model at all): a tensor-only audit. The one place that says so."""
-    return model is None or (isinstance(model, (str, Path)) and str(model).strip().lower() == "none")
 
 
 def check_seconds(flag: str, seconds: float | None) -> None:
