@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skewcheck.audit import AuditInputs, ProgressFn, run_audit
-from skewcheck.comparison.heads import parse_outputs
-from skewcheck.comparison.outputs import check_task, load_postprocess
-from skewcheck.errors import UsageError, one_line
+from skewcheck.comparison.outputs import load_postprocess
+from skewcheck.config.audit_config import AuditConfig, ImageSettings, PipelineRef
+from skewcheck.errors import UsageError
 from skewcheck.images.discover import ImageFiles
 from skewcheck.images.labels import read_class_names, read_labels
-from skewcheck.images.sample import SampledFiles, parse_sample
+from skewcheck.images.sample import SampledFiles
 from skewcheck.images.source import ImageFile, ImageRoot, is_uri
-from skewcheck.models._common import check_device_name
 from skewcheck.native import quiet_imports, quiet_tensorflow_env
+from skewcheck.no_model import is_no_model
 from skewcheck.pipelines import load_pipeline
 from skewcheck.pipelines.outcome import DEFAULT_MAX_TENSOR_MB
-from skewcheck.report.model import GATES, Report
-from skewcheck.worker_count import AUTO, auto_workers, parse_workers
+from skewcheck.report.model import Report
+from skewcheck.worker_count import AUTO, auto_workers
 
 if TYPE_CHECKING:
     from skewcheck.pipelines.base import Pipeline
+    from skewcheck.serving.endpoint import Endpoint
     from skewcheck.serving.side import EndpointSide
-
-PipelineRef = str | Callable[..., Any]
 
 
 def compare(
@@ -114,65 +112,21 @@ def compare(
     it (skewcheck/profile/traffic.py, docs/profile.md).
     Usage problems raise :class:`skewcheck.errors.UsageError`.
     """
-    production = _traffic(traffic, fail_on_traffic_share)
-    if fail_on not in GATES:
-        raise UsageError(f"--fail-on must be one of {', '.join(GATES)}, got {fail_on!r}")
-    check_device_name(device)
-    if batch_size < 1:
-        raise UsageError("--batch-size must be at least 1")
-    if max_flip_rate is not None and not 0 <= max_flip_rate <= 1:
-        raise UsageError(f"--max-flip-rate must be between 0 and 1, got {max_flip_rate}")
-    for flag, tolerance in (("--atol", atol), ("--rtol", rtol)):  # nan compares false: it passed `< 0`
-        if not 0 <= tolerance < math.inf:
-            raise UsageError(f"{flag} must be a finite number of 0 or more, got {tolerance}")
-    wanted = parse_sample(sample)  # checked before any work, like the other flags
-    workers = parse_workers(workers)
-    chosen = workers if isinstance(workers, int) else 0  # auto: the count is chosen once the images are known
-    if workers == AUTO and timeout is not None and engine == "local":
-        chosen = 1  # --timeout needs a worker
-    _check_workers(chosen, timeout if engine == "local" else None, train, serve)
-    source = _engine(
-        engine, ray_address, chosen, model, train, serve, device, unsafe_load, batch_size, timeout, max_tensor_mb
-    )
-    check_task(task, threshold, postprocess)
-    if parse_outputs(outputs) and isinstance(model, str) and model.strip().lower() == "none":
-        raise UsageError("--output names the model's outputs: it needs --model")
-    if postprocess is not None and (model is None or (isinstance(model, str) and model.strip().lower() == "none")):
-        raise UsageError("--postprocess reads the model's outputs: it needs --model")
+    keywords = dict(locals())  # the flat keywords, converted once into a frozen, validated configuration
+    return audit(AuditConfig.from_keywords(**{k: v for k, v in keywords.items() if k != "progress"}), progress)
 
-    endpoint = _endpoint(
-        serve,
-        model,
-        chosen,
-        endpoint_input,
-        endpoint_headers,
-        endpoint_timeout,
-        endpoint_retries,
-        endpoint_batch_size,
-        endpoint_in_flight,
-        endpoint_verify,
-        endpoint_bytes,
-    )
+
+def audit(config: AuditConfig, progress: ProgressFn | None = None) -> Report:
+    """The audit of a configuration (skewcheck/config/audit_config.py): what it names is loaded
+    here (traffic profile, engine, pipelines, labels, model), then :func:`run_audit` runs."""
+    production = _traffic(config.gate.traffic)
+    source = _engine(config)
     quiet_tensorflow_env()
-    root, probes = _image_root(images)
-    with quiet_imports():  # a pipeline module that imports TensorFlow prints its log lines here
-        train_p = load_pipeline(train, what="--train", images_root=root, max_tensor_mb=max_tensor_mb)
-        side = _serve_side(endpoint, train_p) if endpoint is not None else None
-        serve_p = (
-            side
-            if side is not None
-            else load_pipeline(serve, what="--serve", images_root=root, max_tensor_mb=max_tensor_mb)
-        )
-    post = load_postprocess(postprocess)
-    names = _class_names(class_names)
-    names_source = "class_names" if isinstance(class_names, list) else f"--class-names {class_names}"
-    labels_file = _labels_file(labels, root)
-    label_map = read_labels(labels_file, names, names_source) if labels_file is not None else {}
-    skip = {labels_file} if labels_file is not None else set()
-    files = ImageFiles(root, skip=skip)  # walked lazily: no list of every path
-    if not len(files):
-        raise UsageError(f"no files found under {root}")
-    sampled = _sampled(files, root, wanted, seed, probes, label_map) if wanted is not None else None
+    root, probes = _image_root(config.images.images)
+    side, train_p, serve_p = _pipelines(config, root)
+    post = load_postprocess(config.model.postprocess)
+    names, label_map, files = _images(config, root)
+    sampled = _sampled(files, root, config.images, probes, label_map)
     if sampled is not None:
         files = sampled  # type: ignore[assignment]
     if progress is not None:
@@ -180,18 +134,15 @@ def compare(
 
     def load() -> tuple[Any, Any]:
         with quiet_imports():
-            runner = _load_model(model, device, unsafe_load)
+            runner = _load_model(config.model.ref, config.model.device, config.model.unsafe_load)
         return runner, _expected_input(runner)
 
-    if workers == AUTO:  # one per spare core for a large enough audit of references (skewcheck/worker_count.py)
-        references = isinstance(train, str) and isinstance(serve, str)
-        local = engine == "local" and endpoint is None
-        workers = auto_workers(len(files), references and local, timeout if local else None)
-    assert isinstance(workers, int)
+    workers = _workers(config, len(files))
     # with workers, the audit loads the model once the pool is decoding: its TensorFlow import overlaps them
-    deferred = workers > 0 and isinstance(model, (str, Path)) and str(model).strip().lower() != "none"
+    deferred = workers > 0 and config.model.reference is not None
     runner, expects = (None, None) if deferred else load()
     inputs = AuditInputs(
+        config=config,
         train=train_p,
         serve=serve_p,
         files=files,
@@ -200,23 +151,12 @@ def compare(
         labels=label_map,
         class_names=names,
         probes=probes,
-        gate=fail_on,
-        batch_size=batch_size,
-        atol=atol,
-        rtol=rtol,
-        max_flip_rate=max_flip_rate,
         model_expects=expects,
         workers=workers,
-        timeout=timeout,
-        seed=seed,
-        max_tensor_mb=max_tensor_mb,
-        task=task,
-        threshold=threshold,
         postprocess=post,
-        outputs=parse_outputs(outputs),
         serve_source=side,
         engine=source,
-        sample=sampled.summary(seed, _strata_names(probes, label_map)) if sampled is not None else None,
+        sample=sampled.summary(config.images.seed, _strata_names(probes, label_map)) if sampled is not None else None,
         load_runner=load if deferred else None,
     )
     try:
@@ -230,87 +170,59 @@ def compare(
     if production is not None:
         from skewcheck.profile.traffic import apply_traffic
 
-        apply_traffic(report, production, fail_on_traffic_share)
+        apply_traffic(report, production, config.gate.fail_on_traffic_share)
     return report
 
 
-def _traffic(traffic: str | Path | dict[str, Any] | None, max_share: float | None) -> dict[str, Any] | None:
+def _traffic(traffic: str | Path | dict[str, Any] | None) -> dict[str, Any] | None:
     """The production profile, read before any work (a bad one is a usage error)."""
-    if max_share is not None and not 0 <= max_share <= 1:
-        raise UsageError(f"--fail-on-traffic-share must be between 0 and 1, got {max_share}")
-    if traffic is None:
-        if max_share is not None:
-            raise UsageError("--fail-on-traffic-share needs --traffic PROFILE.json")
-        return None
-    if isinstance(traffic, dict):
+    if traffic is None or isinstance(traffic, dict):
         return traffic
     from skewcheck.profile.traffic import load_profile
 
     return load_profile(traffic)
 
 
-def _endpoint(
-    serve: PipelineRef,
-    model: Any,
-    workers: int,
-    mode: str,
-    headers: list[str] | tuple[str, ...],
-    timeout: float,
-    retries: int,
-    batch_size: int,
-    in_flight: int,
-    verify: bool | str,
-    encoding: str,
-) -> Any:
-    """The Endpoint when ``serve`` is an http(s) URL (None for a pipeline)."""
-    from skewcheck.serving import is_endpoint_ref
-
-    if not is_endpoint_ref(serve):
-        return None
-    from skewcheck.serving.endpoint import parse_endpoint
-
-    _check_seconds("--endpoint-timeout", timeout)
-    if isinstance(verify, str):
-        _check_ca_bundle(verify)
-    try:
-        endpoint = parse_endpoint(
-            str(serve),
-            input=mode,
-            headers=headers,
-            timeout=timeout,
-            retries=retries,
-            batch_size=batch_size,
-            in_flight=in_flight,
-            verify=verify,
-            bytes_encoding=encoding,
+def _pipelines(config: AuditConfig, root: ImageRoot) -> tuple[EndpointSide | None, Pipeline, Pipeline]:
+    """The endpoint side (None for a pipeline), and the train and serve pipelines."""
+    refs, max_mb = config.pipelines, config.execution.max_tensor_mb
+    with quiet_imports():  # a pipeline module that imports TensorFlow prints its log lines here
+        train = load_pipeline(refs.train, what="--train", images_root=root, max_tensor_mb=max_mb)
+        side = _serve_side(config.served, train) if config.served is not None else None
+        serve = (
+            side
+            if side is not None
+            else load_pipeline(refs.serve, what="--serve", images_root=root, max_tensor_mb=max_mb)
         )
-    except ValueError as exc:  # urllib: port out of range, an unclosed IPv6 bracket... (never echoes the URL)
-        raise UsageError(f"--serve is not a valid endpoint URL: {one_line(exc)}") from None
-    if model is None or (isinstance(model, str) and model.strip().lower() == "none"):
-        raise UsageError(
-            "--serve is an endpoint, which yields predictions: --model (the model file that was deployed) is needed to compare them"
-        )
-    if workers:
-        raise UsageError(
-            "--workers is not supported with an endpoint as --serve (requests already run in parallel: --endpoint-in-flight)"
-        )
-    return endpoint
+    return side, train, serve
 
 
-def _check_ca_bundle(path: str) -> None:
-    """--endpoint-ca must load as TLS trust (a PEM file, or a folder of hashed certificates)."""
-    import ssl
+def _images(config: AuditConfig, root: ImageRoot) -> tuple[list[str] | None, dict[str, Any], ImageFiles]:
+    """The class names, the labels and the image files (the labels file itself skipped)."""
+    given = config.images.class_names
+    names = _class_names(given)
+    names_source = "class_names" if isinstance(given, list) else f"--class-names {given}"
+    labels_file = _labels_file(config.images.labels, root)
+    label_map = read_labels(labels_file, names, names_source) if labels_file is not None else {}
+    skip = {labels_file} if labels_file is not None else set()
+    files = ImageFiles(root, skip=skip)  # walked lazily: no list of every path
+    if not len(files):
+        raise UsageError(f"no files found under {root}")
+    return names, label_map, files
 
-    try:
-        if Path(path).is_dir():
-            ssl.create_default_context(capath=path)
-        else:
-            ssl.create_default_context(cafile=path)
-    except (OSError, ssl.SSLError, ValueError) as exc:  # missing, unreadable, not PEM certificates
-        raise UsageError(f"--endpoint-ca {path}: not a readable CA bundle ({one_line(exc)})") from None
+
+def _workers(config: AuditConfig, images: int) -> int:
+    """The worker count: as given, or what ``auto`` means for this audit (skewcheck/worker_count.py)."""
+    workers, execution = config.execution.workers, config.execution
+    if workers != AUTO:
+        assert isinstance(workers, int)
+        return workers
+    references = isinstance(config.pipelines.train, str) and isinstance(config.pipelines.serve, str)
+    local = execution.local and config.served is None
+    return auto_workers(images, references and local, execution.timeout if local else None)
 
 
-def _serve_side(endpoint: Any, train: Pipeline) -> EndpointSide:
+def _serve_side(endpoint: Endpoint, train: Pipeline) -> EndpointSide:
     from skewcheck.serving.side import EndpointSide
 
     side = EndpointSide(endpoint, train)
@@ -323,91 +235,41 @@ def _serve_side(endpoint: Any, train: Pipeline) -> EndpointSide:
 
 
 def _sampled(
-    files: ImageFiles, root: ImageRoot, size: int | float, seed: int, probes: dict[str, Any], labels: dict[str, Any]
-) -> SampledFiles:
+    files: ImageFiles, root: ImageRoot, images: ImageSettings, probes: dict[str, Any], labels: dict[str, Any]
+) -> SampledFiles | None:
+    """The seeded ``--sample`` of the files, drawn per probe kind and label (None: every file)."""
+    if images.sample is None:
+        return None
+
     def stratum(name: str) -> tuple[str | None, str | None]:
         probe, label = probes.get(name), labels.get(name)
         return (probe.kind if probe is not None else None, str(label) if label is not None else None)
 
-    return SampledFiles(files, root, size, seed, stratum)
+    return SampledFiles(files, root, images.sample, images.seed, stratum)
 
 
 def _strata_names(probes: dict[str, Any], labels: dict[str, Any]) -> list[str]:
     return [name for name, given in (("probe kind", probes), ("label", labels)) if given]
 
 
-def _check_seconds(flag: str, seconds: float | None) -> None:
-    """A time limit is a positive, finite number of seconds: nan and inf set no deadline at all."""
-    if seconds is not None and not 0 < seconds < math.inf:
-        raise UsageError(f"{flag} must be a positive, finite number of seconds, got {seconds}")
-
-
-def _check_workers(workers: int, timeout: float | None, train: PipelineRef, serve: PipelineRef) -> None:
-    """Worker processes rebuild the pipelines from references: a Python object cannot travel."""
-    if workers < 0:
-        raise UsageError(f"--workers must be 0 (in-process) or more, got {workers}")
-    _check_seconds("--timeout", timeout)
-    if timeout is not None and workers == 0:
-        raise UsageError("--timeout needs --workers 1 or more: only a worker process can be stopped mid-run")
-    if workers == 0:
-        return
-    for side, ref in (("train", train), ("serve", serve)):
-        if not isinstance(ref, str):
-            raise UsageError(
-                f"workers={workers} needs {side} as a reference string ('pkg.module:fn', 'file.py:fn', "
-                f"'spec.toml#name', 'golden.npz', 'tensors:DIR'), got a {type(ref).__name__}: "
-                "worker processes rebuild the pipelines from their references (or use workers=0)"
-            )
-
-
-def _engine(
-    name: str,
-    address: str | None,
-    workers: int,
-    model: Any,
-    train: PipelineRef,
-    serve: PipelineRef,
-    device: str,
-    unsafe_load: bool,
-    batch_size: int,
-    timeout: float | None,
-    max_tensor_mb: float | None,
-) -> Any:
+def _engine(config: AuditConfig) -> Any:
     """None for the local engine; for Ray, an engine that imports Ray only when it runs."""
-    if name not in ("local", "ray"):
-        raise UsageError(f"--engine must be local or ray, got {name!r}")
-    if name == "local":
-        if address is not None:
-            raise UsageError("--ray-address needs --engine ray")
+    if config.execution.local:
         return None
-    if workers:
-        raise UsageError("--workers is for the local engine: with --engine ray, Ray runs the pipelines")
-    _check_seconds("--timeout", timeout)
-    if isinstance(serve, str) and serve.strip().lower().startswith(("http://", "https://")):
-        raise UsageError(
-            "--engine ray runs pipeline references on Ray workers; audit an endpoint --serve with --engine local"
-        )
-    refs = {"train": train, "serve": serve, "model": model}
-    for what, ref in refs.items():
-        if not isinstance(ref, (str, Path)):
-            raise UsageError(
-                f"engine='ray' needs {what} as a reference string (Ray workers rebuild it), got a {type(ref).__name__}"
-            )
     from skewcheck.engines.ray_engine import RayEngine, check_installed
     from skewcheck.native import is_verbose
 
     check_installed()
-    model_ref = None if str(model).strip().lower() == "none" else str(model)
     return RayEngine(
-        train=str(train),
-        serve=str(serve),
-        model=model_ref,
-        device=device,
-        unsafe_load=unsafe_load,
-        address=address,
-        batch_size=batch_size,
-        timeout=timeout,
-        max_tensor_mb=max_tensor_mb,
+        train=str(config.pipelines.train),
+        serve=str(config.pipelines.serve),
+        model=config.model.reference,
+        device=config.model.device,
+        unsafe_load=config.model.unsafe_load,
+        address=config.execution.ray_address,
+        batch_size=config.model.batch_size,
+        timeout=config.execution.timeout,
+        max_tensor_mb=config.execution.max_tensor_mb,
         verbose=is_verbose(),
     )
 
@@ -447,7 +309,8 @@ def _expected_input(runner: Any) -> Any:
 
 
 def _load_model(model: Any, device: str, unsafe_load: bool) -> Any:
-    if model is None or (isinstance(model, str) and model.strip().lower() == "none"):
+    """The runner ``model`` names (also skewcheck/augment/api.py's): None for no model."""
+    if is_no_model(model):
         return None
     if not isinstance(model, (str, Path)):
         return model  # an already loaded runner

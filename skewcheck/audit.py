@@ -21,7 +21,7 @@ from skewcheck.attribution import Attributor, grade_and_rank, repeat_indices
 from skewcheck.attribution.damage import GROSS_DB, DamageTally, assess
 from skewcheck.attribution.grade import RunTotals, after_all_fixes
 from skewcheck.attribution.sample import miss_probability
-from skewcheck.comparison.heads import OutputChoice, check_choices
+from skewcheck.comparison.heads import check_choices
 from skewcheck.comparison.intervals import sample_intervals
 from skewcheck.comparison.metrics import (
     as_probabilities,
@@ -50,6 +50,7 @@ from skewcheck.report.thumbnails import ExampleStore, example_key
 from skewcheck.trace.locations import line_tracer
 
 if TYPE_CHECKING:
+    from skewcheck.config.audit_config import AuditConfig
     from skewcheck.models.base import ModelRunner
     from skewcheck.models.inspect import ExpectedInput
     from skewcheck.probes.model import ProbeEntry
@@ -61,6 +62,9 @@ ProgressFn = Callable[[int, int], None]  # (done, total)
 
 @dataclass
 class AuditInputs:
+    """What the audit runs on: its configuration, and what was loaded from it (skewcheck/api.py)."""
+
+    config: AuditConfig  # the options, validated once
     train: Pipeline
     serve: Pipeline
     files: Iterable[ImageFile]  # a list, or skewcheck.images.discover.ImageFiles (re-iterable, with a length)
@@ -69,20 +73,9 @@ class AuditInputs:
     labels: dict[str, int] = field(default_factory=dict)
     class_names: list[str] | None = None
     probes: dict[str, ProbeEntry] = field(default_factory=dict)  # image path → its probe entry
-    gate: str = "major"
-    batch_size: int = 32
-    atol: float = 1e-5
-    rtol: float = 1e-5
-    max_flip_rate: float | None = None  # gate: fail when flips / predicted images exceeds it
-    seed: int = 0  # picks the attribution sample and the images run twice
     model_expects: ExpectedInput | None = None  # for the range lint
-    workers: int = 0  # 0: pipelines run in this process; N: in a pool of N worker processes
-    timeout: float | None = None  # seconds per pipeline run, workers only
-    max_tensor_mb: float | None = 512.0  # larger pipeline tensors are recorded as pipeline errors
-    task: str | None = None  # classification | dense | embedding | detection; None: inferred per output
-    threshold: float = 0.5  # dense maps are binarized at this value
+    workers: int = 0  # 0: pipelines run in this process; N: in a pool of N worker processes ("auto" resolved)
     postprocess: Callable[[list[np.ndarray]], Any] | None = None  # detections: raw outputs -> boxes, scores, labels
-    outputs: tuple[OutputChoice, ...] = ()  # --output: which output is which head (comparison/heads.py)
     serve_source: EndpointSide | None = None  # serve's predictions from a live endpoint, not the runner
     # the model, loaded once the workers are decoding the first images (its TensorFlow import
     # overlaps them); sets ``runner`` and ``model_expects`` (skewcheck.api: --workers with a model path)
@@ -108,7 +101,7 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     expectations = ProbeExpectations(inputs.probes)
     files = expectations.bases_first(inputs.files, inputs.root)
     total = len(files)  # type: ignore[arg-type]  # a list or ImageFiles: both have a length
-    repeats = repeat_indices(total, inputs.seed + 1)
+    repeats = repeat_indices(total, inputs.config.images.seed + 1)
     shared: dict[str, Any] = {}  # the diagnosis's per-audit memo, which the pair facts are measured against
     with (
         contextlib.closing(_stream(inputs, files, repeats, shared)) as stream,
@@ -127,13 +120,13 @@ def output_judge(inputs: AuditInputs) -> OutputJudge:
     names = [spec.name for spec in getattr(info, "outputs", None) or []]
     spec = info.inputs[0] if info is not None and info.inputs else None
     sides = [n for n in (spec.shape[1:] if spec is not None else ()) if isinstance(n, int) and n > 4]
-    if names and inputs.outputs:  # a choice the model cannot meet is a usage error before any image
-        check_choices(inputs.outputs, names)
+    if names and inputs.config.model.outputs:  # a choice the model cannot meet is a usage error before any image
+        check_choices(inputs.config.model.outputs, names)
     return OutputJudge(
-        inputs.task,
-        inputs.threshold,
+        inputs.config.model.task,
+        inputs.config.model.threshold,
         inputs.postprocess,
-        choices=inputs.outputs,
+        choices=inputs.config.model.outputs,
         names=names,
         max_label=max(inputs.labels.values()) if inputs.labels else None,
         input_side=max(sides) if sides else None,
@@ -155,12 +148,14 @@ def _audit(
     examples = ExampleStore()
     records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
     damage = DamageTally()  # what the gate reads: input distances, paired correctness
-    tracer = divergence_tracer(inputs.train, inputs.serve, inputs.atol, inputs.rtol)  # both declarative
+    tracer = divergence_tracer(
+        inputs.train, inputs.serve, inputs.config.gate.atol, inputs.config.gate.rtol
+    )  # both declarative
     lines = line_tracer(inputs.train, inputs.serve)  # both Python callables: traced after the audit
-    attributor = Attributor(total, inputs.runner, inputs.seed, judge=judge)
+    attributor = Attributor(total, inputs.runner, inputs.config.images.seed, judge=judge)
     replayer = _replayer(inputs, total)
     done = 0
-    for pairs in _chunks(stream, max(1, inputs.batch_size)):
+    for pairs in _chunks(stream, max(1, inputs.config.model.batch_size)):
         if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
             for side in SIDES:
                 for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
@@ -230,7 +225,7 @@ def _audit(
     if inputs.sample is not None:
         summary_dict["sample"] = {**inputs.sample, "ci95": sample_intervals(summary_dict, ranked)}
     return Report(
-        gate=inputs.gate,
+        gate=inputs.config.gate.fail_on,
         model=_model_dict(inputs),
         pipelines={side: _pipeline_dict(getattr(inputs, side)) for side in ("train", "serve")},
         summary=summary_dict,
@@ -240,7 +235,7 @@ def _audit(
         worst_images=summary.worst_images(),
         audit_error=audit_error,
         version=__version__,
-        max_flip_rate=inputs.max_flip_rate,
+        max_flip_rate=inputs.config.gate.max_flip_rate,
         examples=examples.to_dict(),
         divergence=tracer.result() if tracer is not None else None,
         line_trace=line_trace,
@@ -282,7 +277,7 @@ def _replayer(inputs: AuditInputs, total: int) -> Any:
         return None
     from skewcheck.serving.replay import Replayer
 
-    return Replayer(total, inputs.runner, inputs.seed)
+    return Replayer(total, inputs.runner, inputs.config.images.seed)
 
 
 def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
@@ -311,7 +306,7 @@ def _stream(
         return _engine_pairs(inputs, files, repeats)
     if inputs.workers < 1:
         pipelines = {"train": inputs.train, "serve": inputs.serve}
-        tolerance = (inputs.atol, inputs.rtol)
+        tolerance = (inputs.config.gate.atol, inputs.config.gate.rtol)
         return (
             _pair(inputs, run_image(pipelines, i, path, i in repeats, tolerance=tolerance, hints=hints_from(shared)))
             for i, path in enumerate(files)
@@ -325,7 +320,7 @@ def _stream(
     def facts_wanted() -> dict[str, Any] | None:
         """The workers measure each pair's facts while this process has a chunk waiting; when it
         is about to wait for them, they send pairs without, and this process measures those."""
-        if ahead and ahead[0].backlog() < max(1, inputs.batch_size) * FACTS_BACKLOG_CHUNKS:
+        if ahead and ahead[0].backlog() < max(1, inputs.config.model.batch_size) * FACTS_BACKLOG_CHUNKS:
             return None
         return hints_from(shared)  # read from the pool's thread: a memo that only grows, then stays
 
@@ -333,10 +328,10 @@ def _stream(
         refs,
         inputs.root,
         inputs.workers,
-        timeout=inputs.timeout,
+        timeout=inputs.config.execution.timeout,
         verbose=is_verbose(),
-        max_tensor_mb=inputs.max_tensor_mb,
-        tolerance=(inputs.atol, inputs.rtol),
+        max_tensor_mb=inputs.config.execution.max_tensor_mb,
+        tolerance=(inputs.config.gate.atol, inputs.config.gate.rtol),
         facts_wanted=facts_wanted,
     )
     pool.__enter__()  # the workers start loading the pipelines now; Prefetch.close() stops them
@@ -453,7 +448,7 @@ def _finish_pair(
         repeats=pair.repeats,
         deviates=deviates,
         shared=shared,
-        tolerance=(inputs.atol, inputs.rtol),
+        tolerance=(inputs.config.gate.atol, inputs.config.gate.rtol),
         model_expects=inputs.model_expects,
         model_mismatches=mismatches,
         model_skipped=skipped,
@@ -569,7 +564,7 @@ def _compare_predictions(
             cmp = compare_class_scores(a, b)
             summary.add_prediction(cmp, label)
             continue
-        stats = compare_output(a, b, inputs.atol, inputs.rtol)
+        stats = compare_output(a, b, inputs.config.gate.atol, inputs.config.gate.rtol)
         output_metrics.append({"output": index, **stats, **by_kind[index]})
         within = stats["within_tolerance"] if within is None else (within and stats["within_tolerance"])
     return cmp, within, output_metrics, answer

@@ -15,6 +15,7 @@ from typing import Any
 
 from skewcheck.config.loader import FileConfig, find_config, load_config
 from skewcheck.errors import UsageError
+from skewcheck.no_model import is_no_model
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -68,7 +69,7 @@ def _references(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 
 def check_reference(key: str, ref: str) -> None:
     """Raise UsageError when ``ref`` (the value of option ``key``) does not resolve."""
-    if _URI.match(ref) or (key == "model" and ref.strip().lower() == "none"):
+    if _URI.match(ref) or (key == "model" and is_no_model(ref)):
         return  # a URI or an endpoint is not fetched here
     if key in ("train", "serve") and (".toml#" in ref or ref.lower().endswith(".toml")):
         from skewcheck.pipelines.declarative import load_declarative

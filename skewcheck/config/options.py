@@ -82,5 +82,16 @@ OPTIONS: tuple[Option, ...] = (
     _o("verbose", "boolean", "let native logs through"),
 )
 
+# the groups of skewcheck.config.audit_config.AuditConfig, and their panels in `compare --help`
+PANELS: dict[str, str] = {
+    "pipelines": "Pipelines",
+    "model": "Model",
+    "images": "Images",
+    "gate": "Gate",
+    "reports": "Reports",
+    "execution": "Execution",
+    "endpoint": "Endpoint",
+    "run": "Run",  # the command line's own: --example, --quiet, --verbose, --config, --profile
+}
 BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
 PROFILES = "profiles"  # the table of named profiles, beside the options

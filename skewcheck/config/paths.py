@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from skewcheck.config.options import CALLABLE_REF, MODEL_REF, PATH, PATH_OR_URI, PIPELINE_REF
+from skewcheck.no_model import is_no_model
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -33,7 +34,7 @@ def resolve(value: str, how: str, base: Path) -> str:
         return _file(value, base)
     if how == CALLABLE_REF:
         return _callable(value, base)
-    if how == MODEL_REF and value.strip().lower() == "none":
+    if how == MODEL_REF and is_no_model(value):
         return value
     if how == PIPELINE_REF and value.startswith("tensors:"):
         return "tensors:" + _file(value[len("tensors:") :], base)

@@ -17,6 +17,7 @@ from skewcheck.errors import UsageError
 from skewcheck.models._common import check_device_name
 from skewcheck.models.base import ModelRunner
 from skewcheck.models.callable_runner import split_ref
+from skewcheck.no_model import is_no_model
 
 Loader = Callable[[str, Path, str, bool], ModelRunner]  # (ref, path, device, unsafe_load) -> runner
 
@@ -91,9 +92,9 @@ def load_model(ref: str, *, device: str = "auto", unsafe_load: bool = False) -> 
     Raises UsageError (one line, exit code 2) for anything missing or unloadable.
     TensorFlow is imported here, lazily, only when a TensorFlow format is asked for.
     """
-    ref = ref.strip()
-    if ref.lower() == "none":
+    if is_no_model(ref):
         return None
+    ref = ref.strip()
     check_device_name(device)
     path = Path(ref).expanduser()
     for fmt in FORMATS:
