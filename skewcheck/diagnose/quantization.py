@@ -56,14 +56,18 @@ def _step_function(q: np.ndarray, o: np.ndarray, levels: int) -> bool:
     return changes <= levels - 1 + NOISE * q.size
 
 
-def _channels(a: np.ndarray) -> list[np.ndarray]:
-    """The tensor's channels (a per-channel normalization after the rounding maps each channel's
-    levels to other values: counted together, 32 levels would read as 96)."""
+def _channel_samples(a: np.ndarray) -> list[np.ndarray]:
+    """Each channel's sampled values (a per-channel normalization after the rounding maps each
+    channel's levels to other values: counted together, 32 levels would read as 96). Views are
+    strided, so no channel is copied whole."""
     if is_chw(a):
-        return list(a)
+        return [_sampled(c) for c in a]
     if a.ndim >= 3 and a.shape[-1] in CHANNEL_COUNTS and a.shape[-1] > 1:
-        return [a[..., c] for c in range(a.shape[-1])]
-    return [a]
+        channels = a.shape[-1]
+        flat = a.reshape(-1)
+        step = max(1, flat.size // channels // SAMPLE)
+        return [flat[c::channels][::step].astype(np.float64) for c in range(channels)]
+    return [_sampled(a)]
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -76,9 +80,11 @@ def detect(ctx: PairContext) -> list[Observation]:
     pooled = [(_sampled(t), _sampled(s))]
     if not np.isfinite(pooled[0][0]).all() or not np.isfinite(pooled[0][1]).all():
         return []
-    per_channel = [(_sampled(tc), _sampled(sc)) for tc, sc in zip(_channels(t), _channels(s), strict=True)]
+    per_channel: list[tuple[np.ndarray, np.ndarray]] = []
     for side, other in (("serve", "train"), ("train", "serve")):
         found = _pooled(pooled[0], side)
+        if found is None and not per_channel:
+            per_channel = list(zip(_channel_samples(t), _channel_samples(s), strict=True))
         if found is None and len(per_channel) > 1:
             found = _per_channel(per_channel, side)
         if found is not None:
