@@ -34,6 +34,7 @@ import dataclasses
 
 import numpy as np
 
+from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.registry import DetectorSpec
@@ -153,7 +154,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     scores = {}
     for side, x in (("train", t), ("serve", s)):
         seen = memo[side]
-        resizers = (max(set(seen), key=seen.count),) if len(seen) >= FITTED_IMAGES else RESIZE_SEARCH
+        resizers = settle.fit_first(seen, FITTED_IMAGES, RESIZE_SEARCH)
         scores[side] = _best(ctx, x, rgb, resizers)
     named = {side: min(sc, key=lambda n: sc[n][0]) for side, sc in scores.items()}
     if named["train"] == named["serve"]:
@@ -368,7 +369,7 @@ def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
     scores = {}
     for side in ("train", "serve"):
         memo = ctx.shared.get("color_conversion_resizers", {}).get(side) or ["pil.bilinear"]
-        scores[side] = {names[0 if side == "train" else 1]: (0.0, max(set(memo), key=memo.count))}
+        scores[side] = {names[0 if side == "train" else 1]: (0.0, max(memo, key=memo.count))}
     out = transplant_gray(
         g, *renders(ctx, ref.rgb_oriented, dict(zip(("train", "serve"), names, strict=True)), scores, hw)
     )

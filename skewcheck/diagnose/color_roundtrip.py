@@ -149,7 +149,7 @@ def _variants(
     from skewcheck.diagnose.reference import affine_residual
 
     memo = ctx.shared.setdefault("roundtrip_resizer", {}).setdefault(side, [])
-    names = (max(set(memo), key=memo.count),) if len(memo) >= 6 else RESIZE_SEARCH
+    names = settle.fit_first(memo, 6, RESIZE_SEARCH)
     renders = {n: _render(rgb, n, hw) for n in names}
     best = min(renders, key=lambda n: affine_residual(x, renders[n]))
     if len(memo) < 6:

@@ -94,7 +94,7 @@ def _zooms(ctx: PairContext, t, s, rgb, aspect_differs: bool) -> dict[str, str |
     fitted = ctx.shared.setdefault("crop_zooms", [])
     names = zoom_names(aspect_differs)
     if len(fitted) >= ZOOM_FITTED:
-        pair = max(set(fitted), key=fitted.count)
+        (pair,) = settle.fit_first(fitted, ZOOM_FITTED, ())
         names = tuple(n for n in names if n in {*pair, zoom_name(1.0)})
     zoom = best_zooms({"train": t, "serve": s}, rgb, names)
     if None in zoom.values():

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 
 Converter = Callable[[np.ndarray], np.ndarray]  # uint8 H×W×3 RGB -> uint8 H×W gray
@@ -101,9 +102,8 @@ def _hows(rgb: np.ndarray, hw: tuple[int, int], seen: list[str]) -> tuple[str, .
 
     if rgb.shape[:2] == hw:
         return (NO_RESIZE,)
-    if len(seen) >= FITTED_IMAGES:
-        return (max(set(seen), key=seen.count),)
-    return tuple(f"gray → {r}" for r in RESIZE_SEARCH) + tuple(f"{r} → gray" for r in RESIZE_SEARCH)
+    every = tuple(f"gray → {r}" for r in RESIZE_SEARCH) + tuple(f"{r} → gray" for r in RESIZE_SEARCH)
+    return settle.fit_first(seen, FITTED_IMAGES, every)
 
 
 def _side_scores(
@@ -162,7 +162,7 @@ def which_library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarra
             told[side].append(tied[side][0])
         earlier = [n for n in told[side] if n in tied[side]]
         if earlier:
-            evidence[side] = max(set(earlier), key=earlier.count)
+            evidence[side] = max(earlier, key=earlier.count)
         else:
             evidence[f"{side}_candidates"] = " or ".join(tied[side])
     evidence.update(

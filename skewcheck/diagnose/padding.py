@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import _fit_whole, fit_line, pad_box
 from skewcheck.diagnose.reference import resampled_source
@@ -166,10 +167,7 @@ def _score_as(x: np.ndarray, rgb: np.ndarray, box: Box | None, pad: np.ndarray |
 
 def _resizers(ctx: PairContext) -> dict[str, tuple[str, ...]]:
     memo = ctx.shared.setdefault("padding_resizers", {"train": [], "serve": []})
-    return {
-        side: (max(set(seen), key=seen.count),) if len(seen) >= FITTED_IMAGES else RESIZE_SEARCH
-        for side, seen in memo.items()
-    }
+    return {side: settle.fit_first(seen, FITTED_IMAGES, RESIZE_SEARCH) for side, seen in memo.items()}
 
 
 def views(ctx: PairContext) -> dict[str, dict[str, Any]] | None:

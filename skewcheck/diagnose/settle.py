@@ -35,3 +35,10 @@ def settled(shared: dict[str, Any]) -> dict[str, int]:
     """Searches that stopped, each with the number of images it ran on (for the report's summary)."""
     tallies = shared.get(_KEY, {})
     return {name: t["images"] for name, t in sorted(tallies.items()) if not t["found"] and t["images"] >= SEARCHED}
+
+
+def fit_first(seen: list, n: int, candidates: tuple) -> tuple:
+    """The candidates to try on this image: all of them on the first ``n`` images, then only the one
+    those images chose most (ties: the first chosen, so the same images give the same choice in
+    every process; a set's order would not). The callers append each image's choice to ``seen``."""
+    return (max(seen, key=seen.count),) if len(seen) >= n else candidates
