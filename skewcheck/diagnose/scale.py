@@ -12,12 +12,11 @@ import math
 
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import named_factor
-from skewcheck.diagnose.normalization import std_skew
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.sides import by_side, off_model_range, on_side
 from skewcheck.findings import Observation, Severity
 
-SPEC = DetectorSpec(kinds=("scale",))
+SPEC = DetectorSpec(kinds=("scale",), reads=("normalization",))
 
 _RAW_UNIT = {"raw", "unit"}
 
@@ -32,8 +31,8 @@ def detect(ctx: PairContext) -> list[Observation]:
         k = fit.factor
     else:
         return []
-    if std_skew(ctx) is not None:
-        return []  # a skipped division by std: normalization's finding
+    if any(o.kind == "normalization" and "std_division" in o.evidence for o in ctx.found):
+        return []  # a skipped division by std, which normalization named on this image
     name = named_factor(k)
     evidence: dict[str, object] = {"k": float(f"{k:.6g}")}
     if name:
