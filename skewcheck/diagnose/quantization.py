@@ -34,6 +34,7 @@ RATIO = 4  # …and at least this many times as many
 NOISE = 0.05  # extra value changes along the sorted other side, as a share of the values
 COVER = 0.9  # "many values": the other side needs many distinct values to cover this share of it…
 MIN_COVER = 16  # …at least this many
+COARSE = 4  # with this few levels any value fit on the pair is the rounding's artefact
 
 
 def _sampled(a: np.ndarray) -> np.ndarray:
@@ -100,11 +101,12 @@ def _pooled(pair: tuple[np.ndarray, np.ndarray], side: str) -> tuple[int, int] |
 def _per_channel(pairs: list[tuple[np.ndarray, np.ndarray]], side: str) -> tuple[int, int] | None:
     """Every channel of ``side`` quantized against some channel of the other (a BGR swap beside
     the rounding pairs serve's blue with train's red): (most levels, fewest levels of the other)."""
+    quantized = [s if side == "serve" else t for t, s in pairs]
+    others = [t if side == "serve" else s for t, s in pairs]
     found = []
-    for i in range(len(pairs)):
-        q = pairs[i][1] if side == "serve" else pairs[i][0]
-        others = [p[0] if side == "serve" else p[1] for p in pairs]
-        hit = next((f for f in (_quantized(q, o) for o in [others[i], *others[:i], *others[i + 1 :]]) if f), None)
+    for i, q in enumerate(quantized):
+        order = [others[i], *others[:i], *others[i + 1 :]]  # its own channel first
+        hit = next(filter(None, (_quantized(q, o) for o in order)), None)
         if hit is None:
             return None
         found.append(hit)
@@ -121,9 +123,6 @@ def _quantized(q: np.ndarray, o: np.ndarray) -> tuple[int, int] | None:
     if not _step_function(q, o, lq):
         return None
     return lq, lo
-
-
-COARSE = 4  # with this few levels any value fit on the pair is the rounding's artefact
 
 
 def _value_map_stands(ctx: PairContext, levels: int) -> bool:
