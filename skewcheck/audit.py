@@ -209,6 +209,7 @@ def _audit(
     )
     if judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
         totals.predicted, totals.flips = judge.judged, judge.changed_images
+    totals.answers_unjudged = inputs.runner is not None and not totals.predicted  # e.g. a raw anchor head
     findings = collector.findings()
     if replayer is not None:  # an endpoint without tensors: its candidates' findings, graded like repairs
         findings, tallies, summary_dict["replay"] = replayer.finish(findings)

@@ -78,6 +78,7 @@ class Finding:
     )
     traffic: dict[str, Any] | None = None  # compare --traffic: its share of production (skewcheck.profile.traffic)
     location: dict[str, Any] | None = None  # where its cause sits in two Python pipelines (skewcheck.trace)
+    rank_severity: Severity | None = field(default=None, repr=False)  # ranks by this when grading capped it
 
     def to_dict(self) -> dict[str, Any]:
         worst = {f"worst_{k}": round(v, 4) for k, v in self.worst.items()}

@@ -397,8 +397,8 @@ def test_pair_differing_only_in_resize_diverges_at_the_resize_step(tmp_path, pro
     assert d["train_step"] == "resize(pil, bilinear, 64x64)" and d["serve_step"] == "resize(opencv, nearest, 64x64)"
     assert d["metric"]["max_abs_diff"] > 10 and d["metric"]["mean_abs_diff"] > 1
     assert d["images"] == d["sampled"] == 8 and d["op_lists"] is None
-    assert "resize" in {f.kind for f in report.findings}
-    assert report.exit_code == 1
+    (resize,) = [f for f in report.findings if f.kind == "resize"]
+    assert resize.severity.label == "minor" and report.exit_code == 0  # no model, no gross image: no damage
 
 
 def test_pair_differing_in_channel_order_at_decode_diverges_at_step_0(tmp_path, probes):

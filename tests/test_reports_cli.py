@@ -66,6 +66,8 @@ def test_atol_makes_a_small_offset_equal(image_dir, tmp_path):
         str(image_dir),
         "--report",
         str(out),
+        "--fail-on",
+        "minor",  # without a model a small offset is minor: no damage, but a difference
     )
     assert strict.exit_code == 1, strict.output
     data = json.loads(out.read_text())
@@ -78,6 +80,8 @@ def test_atol_makes_a_small_offset_equal(image_dir, tmp_path):
         REF + "pil_unit_small_offset",
         "--images",
         str(image_dir),
+        "--fail-on",
+        "minor",
         "--atol",
         "0.0021",
         "--report",

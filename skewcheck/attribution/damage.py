@@ -29,7 +29,8 @@ A finding's severity is the larger of what its repair measurably recovers (the s
 rule on the flips it brings back) and the floor of its images: ``major`` when the gross images
 it explains are ≥ 1 % of the compared images. On a gross image, the floor goes to the findings
 that can move an image that far: not ``resize``, ``jpeg-decoder``, ``color-profile`` or a
-``color-conversion`` other than colour replaced by gray, which on the probe set stay above the
+``color-conversion`` other than colour replaced by gray or gray weights that can differ by 1/8
+of the range on a pure colour (BT.601 on RGB against BGR), which on the probe set stay above the
 threshold where they are the cause (a gross image that only they
 are named on was named wrongly, as a watermark named ``resize``, or by a nearest-neighbour resize
 aliasing a sentinel, the one case of the suites where ``resize`` alone goes under). The residual is graded by the
@@ -49,7 +50,8 @@ from skewcheck.findings import Severity
 
 CRITICAL_SHARE = 0.10
 MAJOR_SHARE = 0.01
-GROSS_DB = 20 * math.log10(8)  # 18.06 dB: the cell-mean RMSE exceeds 1/8 of the train tensor's range
+GROSS_RMSE = 1 / 8  # of the train tensor's range
+GROSS_DB = -20 * math.log10(GROSS_RMSE)  # 18.06 dB: the cell-mean RMSE exceeds 1/8 of the train tensor's range
 FINE_KINDS = frozenset({"resize", "jpeg-decoder", "color-profile"})
 COARSE_COLOR_CAUSES = frozenset({"replicated gray"})  # colour → gray: the one colour conversion that moves far
 
@@ -59,7 +61,9 @@ def can_move_grossly(kind: str, evidence: dict[str, Any]) -> bool:
     calibration's finding: resampling, JPEG decoding, ICC handling and colour round trips or gray
     weights never do; replacing colour by gray does)."""
     if kind == "color-conversion":
-        return evidence.get("cause") in COARSE_COLOR_CAUSES
+        shift = evidence.get("largest_shift")
+        coarse_weights = isinstance(shift, (int, float)) and shift >= GROSS_RMSE
+        return evidence.get("cause") in COARSE_COLOR_CAUSES or coarse_weights
     return kind not in FINE_KINDS
 
 

@@ -10,11 +10,16 @@ Severity, in this order:
    compared) is ``info``: the detector saw a pattern, but undoing it buys nothing here.
 3. A finding measured through a classifier takes the share of the run's predicted images whose
    flip its repair alone recovers (estimated for the whole run from its sample), by the lower
-   bound of its 95 % interval: ≥ 10 % critical, ≥ 1 % major. Below 1 %, a repair that removes at least half of a material change of
-   the class probabilities (mean total variation ≥ 0.05 on its images) keeps the detector's
-   severity (at most major when the finding covers under 10 % of the predicted images); else
-   minor.
-4. Without a model, a repair or a class output, the detector's severity stands.
+   bound of its 95 % interval: ≥ 10 % critical, ≥ 1 % major; below 1 % it is ``minor``, however
+   much the class probabilities move (a shift that flips no answer is not damage the gate reads).
+4. Without a model, a repair or a class output, the detector's severity stands where the run saw
+   damage on the finding's images (answers changed on them by the task's own test, or grossly
+   changed images that are ≥ 1 % of the compared ones), where a model ran but none of its outputs
+   could be judged (a raw detector head without ``--postprocess``: the damage is unknown, not
+   absent), and for ``nondeterminism`` (randomness
+   makes every measure of the run random) and contract breaks (rule 5). Elsewhere it is at most
+   ``minor``: a difference as small as a resize method's, a decoder's or an ICC conversion's, that
+   no answer shows, is reported and ranked, not failed on (``--fail-on minor`` fails on it).
 5. ``dtype``, ``layout`` and ``shape`` (and a ``scale`` the model's own input range contradicts)
    are at least major whatever they cost here: the next model or runtime may not adapt the tensor.
 6. Whatever the above gives, a finding is at least major when the grossly changed images it is
@@ -31,7 +36,9 @@ it); a finding without a repair counts the flips among its images. No flip is co
 among repaired findings.
 
 Ranking: ``nondeterminism`` first (randomness left on in a pipeline makes every other difference
-and every measured repair on its images random too), then flips recovered, then severity, then difference removed (the share of the tensor
+and every measured repair on its images random too), then flips recovered, then severity (for a
+finding rule 4 graded down, the detector's: the gate does not fail on it, but it is still the cause
+that moves the tensors most), then difference removed (the share of the tensor
 difference it removes times its images), then images; the residuals (the ``prediction`` catch-all
 and ``unexplained``: what no named cause explains) come after every named cause of their severity.
 
@@ -59,11 +66,11 @@ AT_LEAST_MAJOR = frozenset({"dtype", "layout", "shape"})
 FAILURE_KINDS = frozenset({"pipeline-error", "decode-tolerance"})
 NEVER_FOLDED = AT_LEAST_MAJOR | FAILURE_KINDS | {"nondeterminism", "prediction", "unexplained"}
 RESIDUAL_KINDS = frozenset({"prediction", "unexplained"})  # what no named cause explains
+UNMEASURABLE = frozenset({"nondeterminism"})  # randomness makes every measure of the run random
 RESIDUE_ADDED = 0.05
 NOTHING = 0.05  # a measured repair that removes less than this of the difference and of the shift
 RESIDUE_OVERLAP = 0.8
 STRONGER_EXPLAINED = 0.5
-MATERIAL_SHIFT = 0.05  # mean total variation of the class probabilities that counts as a real change
 
 
 @dataclass
@@ -77,6 +84,7 @@ class RunTotals:
     gross_unexplained: int = 0  # grossly changed images that carry no finding
     gross_examples: tuple[str, ...] = ()
     gross_named: dict[str, int] = field(default_factory=dict)  # fine kinds named on the unexplained ones
+    answers_unjudged: bool = False  # a model ran, but no output has an "answer changed" test (no --postprocess)
 
 
 def grade_and_rank(
@@ -93,12 +101,20 @@ def grade_and_rank(
         finding.flips = (
             _credited_flips(tally) if finding.impact is not None and tally is not None else finding.flips_on_images
         )
+        detector_said = finding.severity
         finding.severity = grade(finding, run)
+        if _capped(finding, run, detector_said):
+            finding.rank_severity = detector_said
+            finding.explanation += CAPPED_NOTE.format(said=detector_said.label)
     kept = _fold_residue(findings)
     residual = _unexplained_flips(kept, flipped_sets or {}, run) + _unexplained_inputs(run)
     return sorted(kept + residual, key=_rank_key)
 
 
+CAPPED_NOTE = (
+    " Graded minor, not {said}: no answer was judged on its images and none moved grossly, so the "
+    "gate does not fail on it (--fail-on minor does); it keeps its rank among the causes."
+)
 RESIDUAL_EXPLANATION = (
     "{n} flipped image(s) carry no finding whose repair changes anything measurable: "
     "the difference that flips them is one no detector names."
@@ -296,18 +312,34 @@ def _measured(finding: Finding, run: RunTotals) -> Severity:
     if finding.impact is not None and _changes_nothing(imp) and finding.kind not in AT_LEAST_MAJOR:
         return Severity.INFO
     if recovered is None or not run.predicted:
-        return contract
-    by_interval = share_severity(recovered, run.predicted)
-    if by_interval is not None:
-        measured = by_interval
-    elif (imp.get("prob_shift") or 0.0) >= MATERIAL_SHIFT and (imp.get("prob_shift_explained") or 0.0) >= 0.5:
-        # no flip, but the repair removes a real change of the model's answer: the contract stands,
-        # at most major when the finding covers few of the compared images
-        few = finding.images < CRITICAL_SHARE * max(run.predicted, 1)
-        measured = min(contract, Severity.MAJOR) if few else contract
-    else:
-        measured = Severity.MINOR
+        return contract if _damage_seen(finding, run) else min(contract, Severity.MINOR)
+    measured = share_severity(recovered, run.predicted) or Severity.MINOR
     return max(measured, Severity.MAJOR) if finding.kind in AT_LEAST_MAJOR else measured
+
+
+def _capped(finding: Finding, run: RunTotals, detector_said: Severity) -> bool:
+    """Rule 4 lowered the detector's grade: no measured impact and no damage seen on its images."""
+    no_impact = (finding.impact or {}).get("flips_recovered") is None or not run.predicted
+    return (
+        finding.severity == Severity.MINOR
+        and detector_said > Severity.MINOR
+        and finding.kind not in FAILURE_KINDS
+        and no_impact
+        and not _damage_seen(finding, run)
+    )
+
+
+def _damage_seen(finding: Finding, run: RunTotals) -> bool:
+    """Rule 4: the run measured damage on this finding's images (or cannot measure it at all)."""
+    gross = bool(run.compared) and finding.gross_images / run.compared >= GROSS_SHARE
+    return (
+        gross
+        or run.answers_unjudged
+        or finding.flips > 0
+        or finding.flips_on_images > 0
+        or finding.kind in UNMEASURABLE
+        or is_contract(finding)
+    )
 
 
 def _changes_nothing(imp: dict[str, Any]) -> bool:
@@ -341,7 +373,7 @@ def _rank_key(f: Finding) -> tuple[Any, ...]:
     return (
         random_first,
         -recovered,
-        -f.severity,
+        -(f.rank_severity if f.rank_severity is not None else f.severity),
         f.kind in RESIDUAL_KINDS,
         -_removed(f),
         -f.images,

@@ -60,6 +60,17 @@ WHERE = {
     "bt709": "BT.709 luma (skimage.color.rgb2gray, video paths)",
     "mean": "the plain channel average (rgb.mean(-1))",
 }
+
+
+def largest_gray_shift(a: str, b: str) -> float:
+    """The most two gray weightings can differ on one pixel, as a share of the range: on a pure
+    colour, the sum of the weights one gives more than the other (BT.601 on RGB against on BGR:
+    0.185, on a pure red or blue). Where it reaches the gross threshold (1/8), this cause alone can
+    move a saturated image that far (skewcheck.attribution.damage)."""
+    diff = np.subtract(WEIGHTS[a], WEIGHTS[b])
+    return round(float(max(diff[diff > 0].sum(), -diff[diff < 0].sum())), 4)
+
+
 RESIZE_SEARCH = (
     "pil.bilinear",
     "opencv.INTER_LINEAR",
@@ -176,7 +187,12 @@ def detect(ctx: PairContext) -> list[Observation]:
     stats = ctx.residual_stats
     mean_255 = stats.mean_abs_255 if stats is not None else 0.0
     severity = Severity.MAJOR if mean_255 >= 2 else Severity.MINOR
-    evidence: dict[str, object] = {"train": named["train"], "serve": named["serve"], **fitted}
+    evidence: dict[str, object] = {
+        "train": named["train"],
+        "serve": named["serve"],
+        **fitted,
+        "largest_shift": largest_gray_shift(named["train"], named["serve"]),
+    }
     return [
         Observation(
             "color-conversion",
