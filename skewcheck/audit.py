@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import warnings
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,13 +35,13 @@ from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import diagnose, settle
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.facts import PairFacts
+from skewcheck.execution.engine import get_engine
+from skewcheck.execution.pair import Pair
 from skewcheck.findings import FindingCollector, Severity
-from skewcheck.images.source import ImageFile, ImageRoot, relative_name
+from skewcheck.images.source import ImageFile, ImageRoot
 from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.declarative.divergence import divergence_tracer
-from skewcheck.pipelines.outcome import Outcome
 from skewcheck.pipelines.source import pipeline_source
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     from skewcheck.models.inspect import ExpectedInput
     from skewcheck.probes.model import ProbeEntry
     from skewcheck.serving.side import EndpointSide
-    from skewcheck.workers import ImageRuns, Prefetch
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -80,21 +79,8 @@ class AuditInputs:
     # the model, loaded once the workers are decoding the first images (its TensorFlow import
     # overlaps them); sets ``runner`` and ``model_expects`` (skewcheck.api: --workers with a model path)
     load_runner: Callable[[], tuple[ModelRunner | None, ExpectedInput | None]] | None = None
-    engine: Any = None  # skewcheck.engines.Engine (e.g. Ray) where pairs come from; None: this process / workers
+    engine: Any = None  # a skewcheck.execution.engine.Engine built by the API (Ray); None: get_engine picks a local one
     sample: dict[str, Any] | None = None  # --sample: how the images were drawn (summary.sample)
-
-
-@dataclass
-class _Pair:
-    path: str
-    file: ImageFile
-    train: Outcome
-    serve: Outcome
-    predictions: dict[str, SidePrediction | None] = field(default_factory=dict)
-    repeats: dict[str, Outcome] = field(default_factory=dict)
-    index: int = 0  # position in the audit's file order
-    facts: PairFacts | None = None  # computed next to the tensors (run_image), else by the detectors
-    finding_keys: frozenset[Any] = frozenset()  # its observations' keys, once diagnosed
 
 
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
@@ -104,9 +90,9 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     repeats = repeat_indices(total, inputs.config.images.seed + 1)
     shared: dict[str, Any] = {}  # the diagnosis's per-audit memo, which the pair facts are measured against
     with (
-        contextlib.closing(_stream(inputs, files, repeats, shared)) as stream,
+        contextlib.closing(get_engine(inputs, shared).pairs(inputs.root, files, repeats)) as stream,
         single_threaded_blas(),
-    ):  # closing stops the pool
+    ):  # closing stops the pool, or Ray
         if inputs.load_runner is not None:  # the workers decode the first images meanwhile
             inputs.runner, inputs.model_expects = inputs.load_runner()
             inputs.load_runner = None
@@ -135,7 +121,7 @@ def output_judge(inputs: AuditInputs) -> OutputJudge:
 
 def _audit(
     inputs: AuditInputs,
-    stream: Iterable[_Pair],
+    stream: Iterable[Pair],
     total: int,
     repeats: frozenset[int],
     expectations: ProbeExpectations,
@@ -262,7 +248,7 @@ def _model_dict(inputs: AuditInputs) -> dict[str, Any]:
     return out
 
 
-def _predict(inputs: AuditInputs, side: str, pairs: list[_Pair]) -> list[SidePrediction | None]:
+def _predict(inputs: AuditInputs, side: str, pairs: list[Pair]) -> list[SidePrediction | None]:
     """One side's predictions for a chunk: from its prediction source (an endpoint), else the local model."""
     if side == "serve" and inputs.serve_source is not None:
         train = [p.predictions.get("train") for p in pairs]  # what the model's answers look like
@@ -280,123 +266,16 @@ def _replayer(inputs: AuditInputs, total: int) -> Any:
     return Replayer(total, inputs.runner, inputs.config.images.seed)
 
 
-def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
+def _chunks(items: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
     """Lists of up to ``size`` pairs, pulled lazily: only one chunk's tensors exist at a time."""
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
 
 
-def _stream(
-    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int], shared: dict[str, Any]
-) -> Generator[_Pair, None, None] | Prefetch:
-    """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine.
-
-    With workers, the pool starts here (before the model loads, so its TensorFlow import overlaps
-    the first decodes) and a thread keeps it fed ahead of the audit (up to PREFETCH_BYTES of
-    tensors), so later images decode while this process imports TensorFlow and runs the model
-    and diagnosis. The thread only waits on pipes: pipelines
-    never run in a thread of this process, where their working-directory and descriptor-2
-    handling would reach the main thread.
-    """
-    from skewcheck.diagnose.facts import hints_from
-    from skewcheck.workers import run_image
-
-    if inputs.engine is not None:  # e.g. Ray: the pipelines, and maybe the model, ran elsewhere
-        return _engine_pairs(inputs, files, repeats)
-    if inputs.workers < 1:
-        pipelines = {"train": inputs.train, "serve": inputs.serve}
-        tolerance = (inputs.config.gate.atol, inputs.config.gate.rtol)
-        return (
-            _pair(inputs, run_image(pipelines, i, path, i in repeats, tolerance=tolerance, hints=hints_from(shared)))
-            for i, path in enumerate(files)
-        )
-    from skewcheck.native import is_verbose
-    from skewcheck.workers import PipelinePool, Prefetch  # noqa: F811 (the runtime import of the type)
-
-    refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
-    ahead: list[Prefetch] = []  # the prefetch below, once made
-
-    def facts_wanted() -> dict[str, Any] | None:
-        """The workers measure each pair's facts while this process has a chunk waiting; when it
-        is about to wait for them, they send pairs without, and this process measures those."""
-        if ahead and ahead[0].backlog() < max(1, inputs.config.model.batch_size) * FACTS_BACKLOG_CHUNKS:
-            return None
-        return hints_from(shared)  # read from the pool's thread: a memo that only grows, then stays
-
-    pool = PipelinePool(
-        refs,
-        inputs.root,
-        inputs.workers,
-        timeout=inputs.config.execution.timeout,
-        verbose=is_verbose(),
-        max_tensor_mb=inputs.config.execution.max_tensor_mb,
-        tolerance=(inputs.config.gate.atol, inputs.config.gate.rtol),
-        facts_wanted=facts_wanted,
-    )
-    pool.__enter__()  # the workers start loading the pipelines now; Prefetch.close() stops them
-    jobs = ((path, i in repeats) for i, path in enumerate(files))
-    runs = pool.imap(jobs)  # the same run_image() in each worker
-    ahead.append(
-        Prefetch(
-            (_pair(inputs, r) for r in runs),
-            depth=PREFETCH_IMAGES,
-            on_close=pool.__exit__,
-            weigh=_pair_bytes,
-            budget=PREFETCH_BYTES,
-        )
-    )
-    return ahead[0]
-
-
-# How far the workers may run ahead of the model and diagnosis: far enough to keep decoding through
-# TensorFlow's import and a slow chunk, bounded in bytes so memory stays flat on any image count.
-PREFETCH_IMAGES, PREFETCH_BYTES = 4096, 512 * 2**20
-FACTS_BACKLOG_CHUNKS = 1  # pairs waiting (in chunks) for this process above which workers measure facts
-
-
-def _pair_bytes(pair: _Pair) -> int:
-    """What a prefetched pair holds: its tensors and, in its facts, the residual and the decoded file."""
-    outcomes = [pair.train, pair.serve, *pair.repeats.values()]
-    held = sum(o.tensor.nbytes for o in outcomes if o.tensor is not None)
-    return held + (pair.facts.nbytes if pair.facts is not None else 0)
-
-
-def _engine_pairs(
-    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int]
-) -> Generator[_Pair, None, None]:
-    with contextlib.closing(inputs.engine.runs(inputs, files, repeats)) as runs:
-        for item, predictions in runs:
-            yield _Pair(
-                _name(inputs, item.path),
-                item.path,
-                item.first["train"],
-                item.first["serve"],
-                predictions=dict(predictions or {}),
-                repeats=item.repeats,
-                index=item.index,
-            )
-
-
-def _pair(inputs: AuditInputs, runs: ImageRuns) -> _Pair:
-    return _Pair(
-        _name(inputs, runs.path),
-        runs.path,
-        runs.first["train"],
-        runs.first["serve"],
-        repeats=runs.repeats,
-        index=runs.index,
-        facts=runs.facts,
-    )
-
-
-def _name(inputs: AuditInputs, file: ImageFile) -> str:
-    return relative_name(file, inputs.root)
-
-
 def _finish_pair(
     inputs: AuditInputs,
-    pair: _Pair,
+    pair: Pair,
     summary: RunningSummary,
     collector: FindingCollector,
     expectations: ProbeExpectations,
@@ -526,7 +405,7 @@ def _finish_pair(
     return record
 
 
-def _correct(pair: _Pair, label: int | None, judge: OutputJudge) -> dict[str, bool] | None:
+def _correct(pair: Pair, label: int | None, judge: OutputJudge) -> dict[str, bool] | None:
     """Per side, whether the top-1 class is the label (None without a label or a class output)."""
     tops = {side: judge.top1(getattr(pair.predictions.get(side), "outputs", None)) for side in SIDES}
     if label is None or None in tops.values():
@@ -540,7 +419,7 @@ def _deviating_side(deviates: dict[str, bool]) -> str | None:
 
 
 def _compare_predictions(
-    inputs: AuditInputs, pair: _Pair, summary: RunningSummary, label: int | None
+    inputs: AuditInputs, pair: Pair, summary: RunningSummary, label: int | None
 ) -> tuple[Any, bool | None, list[dict[str, Any]], dict[str, Any] | None]:
     preds = {side: pair.predictions.get(side) for side in SIDES}
     outs = {side: (p.outputs if p is not None else None) for side, p in preds.items()}
