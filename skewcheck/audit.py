@@ -21,23 +21,16 @@ from skewcheck.attribution import Attributor, grade_and_rank, repeat_indices
 from skewcheck.attribution.damage import GROSS_DB, DamageTally, assess
 from skewcheck.attribution.grade import RunTotals, after_all_fixes
 from skewcheck.attribution.sample import miss_probability
+from skewcheck.audit_pair import Tallies, finish_pair
 from skewcheck.comparison.heads import check_choices
 from skewcheck.comparison.intervals import sample_intervals
-from skewcheck.comparison.metrics import (
-    as_probabilities,
-    compare_class_scores,
-    compare_output,
-    input_distance_db,
-    tensor_metrics,
-)
 from skewcheck.comparison.outputs import OutputJudge
 from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
-from skewcheck.diagnose import diagnose, settle
-from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose import settle
 from skewcheck.execution.engine import get_engine
 from skewcheck.execution.pair import Pair
-from skewcheck.findings import FindingCollector, Severity
+from skewcheck.findings import FindingCollector
 from skewcheck.images.source import ImageFile, ImageRoot
 from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
@@ -46,7 +39,7 @@ from skewcheck.pipelines.source import pipeline_source
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
 from skewcheck.report.records import RecordFile
-from skewcheck.report.thumbnails import ExampleStore, example_key
+from skewcheck.report.thumbnails import ExampleStore
 from skewcheck.trace.locations import line_tracer
 
 if TYPE_CHECKING:
@@ -119,6 +112,19 @@ def output_judge(inputs: AuditInputs) -> OutputJudge:
     )
 
 
+@dataclass
+class _Run:
+    """One audit's state between its chunks: the tallies, the records on disk, and the tracers and
+    the replayer that watch the pairs go by (None where they do not apply)."""
+
+    judge: OutputJudge
+    tallies: Tallies
+    records: RecordFile  # one record per image, on disk as it is made: memory stays flat
+    tracer: Any  # the first diverging step: both pipelines declarative
+    lines: Any  # the diverging source lines: both Python callables, traced after the audit
+    replayer: Any  # an endpoint without tensors: its candidate skews replayed at the end
+
+
 def _audit(
     inputs: AuditInputs,
     stream: Iterable[Pair],
@@ -128,82 +134,82 @@ def _audit(
     progress: ProgressFn | None,
     shared: dict[str, Any],
 ) -> Report:
+    run = _start(inputs, total, expectations, shared)
+    done = 0
+    for pairs in _chunks(stream, max(1, inputs.config.model.batch_size)):
+        _run_chunk(inputs, run, pairs)
+        done += len(pairs)
+        if progress is not None:
+            progress(done, total)
+    return _report(inputs, run, repeats)
+
+
+def _start(inputs: AuditInputs, total: int, expectations: ProbeExpectations, shared: dict[str, Any]) -> _Run:
     judge = output_judge(inputs)
     summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
     examples = ExampleStore()
-    records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
-    damage = DamageTally()  # what the gate reads: input distances, paired correctness
-    tracer = divergence_tracer(
-        inputs.train, inputs.serve, inputs.config.gate.atol, inputs.config.gate.rtol
-    )  # both declarative
-    lines = line_tracer(inputs.train, inputs.serve)  # both Python callables: traced after the audit
+    records = RecordFile()
+    damage = DamageTally()
+    tracer = divergence_tracer(inputs.train, inputs.serve, inputs.config.gate.atol, inputs.config.gate.rtol)
+    lines = line_tracer(inputs.train, inputs.serve)
     attributor = Attributor(total, inputs.runner, inputs.config.images.seed, judge=judge)
-    replayer = _replayer(inputs, total)
-    done = 0
-    for pairs in _chunks(stream, max(1, inputs.config.model.batch_size)):
-        if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
-            for side in SIDES:
-                for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
-                    pair.predictions[side] = pred
-        if replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
-            for pair in pairs:
-                replayer.offer(
-                    pair.index,
-                    pair.path,
-                    pair.file,
-                    pair.train.tensor,
-                    pair.predictions.get("train"),
-                    pair.predictions.get("serve"),
-                    inputs.labels.get(pair.path),
-                )
-        for pair in pairs:
-            with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
-                warnings.simplefilter("ignore", RuntimeWarning)
-                records.append(
-                    _finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor, damage)
-                )
-            if tracer is not None:
-                tracer.offer(pair.file, pair.path, pair.train, pair.serve)
-            if lines is not None:
-                lines.offer(pair.file, pair.path, pair.train, pair.serve, pair.finding_keys)
-        with np.errstate(all="ignore"):
-            attributor.flush()  # the repaired tensors of this chunk through the model, batched
-        for pair in pairs:
-            pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
-        done += len(pairs)
-        if progress is not None:
-            progress(done, total)
+    tallies = Tallies(summary, collector, expectations, shared, examples, attributor, damage)
+    return _Run(judge, tallies, records, tracer, lines, _replayer(inputs, total))
 
+
+def _run_chunk(inputs: AuditInputs, run: _Run, pairs: list[Pair]) -> None:
+    """One chunk: its predictions (where the engine gave none), each pair finished, the repaired
+    tensors through the model, then the chunk's tensors let go."""
+    if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
+        for side in SIDES:
+            for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
+                pair.predictions[side] = pred
+    if run.replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
+        for pair in pairs:
+            run.replayer.offer(
+                pair.index,
+                pair.path,
+                pair.file,
+                pair.train.tensor,
+                pair.predictions.get("train"),
+                pair.predictions.get("serve"),
+                inputs.labels.get(pair.path),
+            )
+    for pair in pairs:
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
+            warnings.simplefilter("ignore", RuntimeWarning)
+            run.records.append(finish_pair(inputs, pair, run.tallies))
+        if run.tracer is not None:
+            run.tracer.offer(pair.file, pair.path, pair.train, pair.serve)
+        if run.lines is not None:
+            run.lines.offer(pair.file, pair.path, pair.train, pair.serve, pair.finding_keys)
+    with np.errstate(all="ignore"):
+        run.tallies.attributor.flush()  # the repaired tensors of this chunk through the model, batched
+    for pair in pairs:
+        pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
+
+
+def _report(inputs: AuditInputs, run: _Run, repeats: frozenset[int]) -> Report:
+    tallies, summary = run.tallies, run.tallies.summary
     audit_error = _audit_error(inputs, summary)
     summary_dict = summary.to_dict()
-    fixed = after_all_fixes(attributor)
+    fixed = after_all_fixes(tallies.attributor)
     if fixed is not None:
         summary_dict["after_all_fixes"] = fixed
     summary_dict["repeats"] = {"images": len(repeats), "miss_odds_at_5pct": round(miss_probability(len(repeats)), 6)}
-    summary_dict["diagnosis"] = {"settled": settle.settled(shared)}  # searches stopped after the first images
-    totals = RunTotals(
-        summary.images,
-        summary.predicted,
-        summary_dict.get("flips") or 0,
-        summary.labelled["serve"],
-        summary.correct["serve"],
-        compared=damage.measured,
-        gross_unexplained=collector.gross_unexplained,
-        gross_examples=tuple(collector.gross_unexplained_examples),
-        gross_named=dict(collector.gross_unexplained_named),
-    )
-    if judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
-        totals.predicted, totals.flips = judge.judged, judge.changed_images
-    findings = collector.findings()
-    if replayer is not None:  # an endpoint without tensors: its candidates' findings, graded like repairs
-        findings, tallies, summary_dict["replay"] = replayer.finish(findings)
-        attributor.tallies.update(tallies)
+    summary_dict["diagnosis"] = {"settled": settle.settled(tallies.shared)}  # searches stopped after the first images
+    totals = _totals(run, summary_dict)
+    findings = tallies.collector.findings()
+    if run.replayer is not None:  # an endpoint without tensors: its candidates' findings, graded like repairs
+        findings, replayed, summary_dict["replay"] = run.replayer.finish(findings)
+        tallies.attributor.tallies.update(replayed)
     if inputs.serve_source is not None:
         summary_dict["endpoint"] = inputs.serve_source.stats(summary.images)
-    ranked = grade_and_rank(findings, attributor, totals, collector.flipped_sets)
-    line_trace = lines.attach(ranked) if lines is not None else None  # a few images, off the hot path
-    answer = "answers change" if judge.judges(None) else "predictions flip"
+    ranked = grade_and_rank(findings, tallies.attributor, totals, tallies.collector.flipped_sets)
+    line_trace = run.lines.attach(ranked) if run.lines is not None else None  # a few images, off the hot path
+    answer = "answers change" if run.judge.judges(None) else "predictions flip"
+    damage = tallies.damage
     gate_damage = assess(
         damage, changed=totals.flips, judged=totals.predicted, answer=answer, findings=ranked, images=summary.images
     )
@@ -216,18 +222,37 @@ def _audit(
         pipelines={side: _pipeline_dict(getattr(inputs, side)) for side in ("train", "serve")},
         summary=summary_dict,
         findings=ranked,
-        images=records,
+        images=run.records,
         probe_matrix=summary.probe_matrix(),
         worst_images=summary.worst_images(),
         audit_error=audit_error,
         version=__version__,
         max_flip_rate=inputs.config.gate.max_flip_rate,
-        examples=examples.to_dict(),
-        divergence=tracer.result() if tracer is not None else None,
+        examples=tallies.examples.to_dict(),
+        divergence=run.tracer.result() if run.tracer is not None else None,
         line_trace=line_trace,
         damage=gate_damage,
         images_root=str(inputs.root),
     )
+
+
+def _totals(run: _Run, summary_dict: dict[str, Any]) -> RunTotals:
+    """What grading reads of the whole run: images, predictions, flips, accuracy, gross differences."""
+    summary, collector = run.tallies.summary, run.tallies.collector
+    totals = RunTotals(
+        summary.images,
+        summary.predicted,
+        summary_dict.get("flips") or 0,
+        summary.labelled["serve"],
+        summary.correct["serve"],
+        compared=run.tallies.damage.measured,
+        gross_unexplained=collector.gross_unexplained,
+        gross_examples=tuple(collector.gross_unexplained_examples),
+        gross_named=dict(collector.gross_unexplained_named),
+    )
+    if run.judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
+        totals.predicted, totals.flips = run.judge.judged, run.judge.changed_images
+    return totals
 
 
 def _pipeline_dict(pipeline: Pipeline) -> dict[str, Any]:
@@ -271,182 +296,6 @@ def _chunks(items: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
-
-
-def _finish_pair(
-    inputs: AuditInputs,
-    pair: Pair,
-    summary: RunningSummary,
-    collector: FindingCollector,
-    expectations: ProbeExpectations,
-    shared: dict[str, Any],
-    examples: ExampleStore,
-    attributor: Attributor,
-    damage: DamageTally,
-) -> dict[str, Any]:
-    statuses = {"train": pair.train.status, "serve": pair.serve.status}
-    summary.add_outcomes(statuses)
-    record: dict[str, Any] = {"path": pair.path}
-    probe = inputs.probes.get(pair.path)
-    if probe is not None:
-        record["probe"] = {"kind": probe.kind, "category": getattr(probe, "category", None), "expect": probe.expect}
-    record["train"], record["serve"] = pair.train.summary(), pair.serve.summary()
-    label = inputs.labels.get(pair.path)
-    if label is not None:
-        record["label"] = label
-
-    model_dtype = None
-    mismatches: dict[str, list[Any]] = {}
-    skipped: dict[str, str | None] = {}
-    model_errors: dict[str, str | None] = {}
-    if inputs.runner is not None and inputs.runner.info.inputs:
-        model_dtype = inputs.runner.info.inputs[0].dtype or None
-        if model_dtype in ("any", ""):
-            model_dtype = None
-    for side in SIDES:
-        pred = pair.predictions.get(side)
-        if pred is None:
-            continue
-        record[side]["model"] = pred.summary()
-        if pred.error:
-            summary.add_model_error(side)
-        mismatches[side], skipped[side] = [m for m in pred.mismatches if m.kind != "dtype"], pred.skipped
-        model_errors[side] = pred.error
-
-    metrics: dict[str, Any] = {}
-    deviates = expectations.check(pair.path, probe, pair.train, pair.serve)
-    if deviates:
-        record["probe"]["deviates"] = deviates
-    ctx = PairContext(
-        pair.path,
-        pair.train,
-        pair.serve,
-        probe=probe,
-        model_dtype=model_dtype,
-        file=pair.file,
-        repeats=pair.repeats,
-        deviates=deviates,
-        shared=shared,
-        tolerance=(inputs.config.gate.atol, inputs.config.gate.rtol),
-        model_expects=inputs.model_expects,
-        model_mismatches=mismatches,
-        model_skipped=skipped,
-        model_errors=model_errors,
-        facts=pair.facts,
-    )
-    aligned, _ = ctx.aligned_serve
-    if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
-        metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}
-        summary.add_tensor_diff(metrics["tensor"]["max_abs_diff"])
-        distance = input_distance_db(pair.train.tensor, aligned)
-        if distance is not None:
-            metrics["tensor"]["input_distance_db"] = distance
-            metrics["tensor"]["gross"] = damage.add_distance(pair.path, distance)
-
-    ctx.prediction, ctx.outputs_within_tolerance, output_metrics, answer = _compare_predictions(
-        inputs, pair, summary, label
-    )
-    if ctx.prediction is not None:
-        metrics["prediction"] = ctx.prediction.to_dict()
-    if output_metrics:
-        metrics["outputs"] = output_metrics
-    if answer is not None:  # dense / embedding / detection: did the model's answer change
-        metrics["answer"] = answer
-        ctx.answer_changed = answer["changed"]
-    record["metrics"] = metrics
-
-    observations = diagnose(ctx)
-    pair.finding_keys = frozenset(o.key for o in observations)
-    flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
-    correct = _correct(pair, label, summary.outputs)
-    damage.add_correct(correct)
-    collector.add_image(
-        pair.path,
-        observations,
-        flipped,
-        deviating=_deviating_side(deviates),
-        correct=correct,
-        gross=bool(metrics.get("tensor", {}).get("gross")),
-    )
-    attributor.offer(pair.index, ctx, observations, pair.predictions, label)
-    record["findings"] = sorted({o.kind for o in observations})
-    if ctx.detector_errors:
-        record["diagnosis_errors"] = ctx.detector_errors
-    if probe is not None:
-        summary.add_probe(probe, statuses, differs=bool(observations), deviates=deviates)
-    worst = max((o.severity for o in observations), default=Severity.INFO) if observations else -1
-    score = (
-        float(flipped),
-        float(worst),
-        metrics.get("prediction", {}).get("max_abs_dp", 0.0),
-        metrics.get("tensor", {}).get("mean_abs_diff", 0.0),
-    )
-    if observations or flipped:
-        summary.consider_worst(
-            score,
-            {
-                "path": pair.path,
-                "findings": record["findings"],
-                "flipped": flipped,
-                "metrics": metrics,
-                "train": record["train"]["status"],
-                "serve": record["serve"]["status"],
-            },
-        )
-    if observations:
-        examples.offer_image(
-            pair.path,
-            [example_key(o.key) for o in observations],
-            score,
-            (pair.train.tensor, pair.serve.tensor, aligned),
-            record,
-            flipped,
-        )
-    return record
-
-
-def _correct(pair: Pair, label: int | None, judge: OutputJudge) -> dict[str, bool] | None:
-    """Per side, whether the top-1 class is the label (None without a label or a class output)."""
-    tops = {side: judge.top1(getattr(pair.predictions.get(side), "outputs", None)) for side in SIDES}
-    if label is None or None in tops.values():
-        return None
-    return {side: tops[side] == label for side in SIDES}
-
-
-def _deviating_side(deviates: dict[str, bool]) -> str | None:
-    sides = [side for side, wrong in deviates.items() if wrong]
-    return sides[0] if len(sides) == 1 else ("both" if len(sides) == 2 else None)
-
-
-def _compare_predictions(
-    inputs: AuditInputs, pair: Pair, summary: RunningSummary, label: int | None
-) -> tuple[Any, bool | None, list[dict[str, Any]], dict[str, Any] | None]:
-    preds = {side: pair.predictions.get(side) for side in SIDES}
-    outs = {side: (p.outputs if p is not None else None) for side, p in preds.items()}
-    judge = summary.outputs
-    for side in SIDES:
-        class_out = judge.class_output(outs[side])
-        if class_out is not None:
-            probs = as_probabilities(class_out)
-            top1 = int(np.argmax(probs))
-            summary.add_confidence(side, pair.path, float(probs[top1]), top1, label)
-            if label is not None:
-                summary.add_label(side, label, top1)
-    if outs["train"] is None or outs["serve"] is None:
-        return None, None, [], None
-    cmp = None
-    within: bool | None = None
-    output_metrics = []
-    by_kind, answer = judge.compare(outs["train"], outs["serve"])
-    for index, (a, b) in enumerate(zip(outs["train"], outs["serve"], strict=True)):
-        if cmp is None and index == judge.class_index and b.shape == a.shape:
-            cmp = compare_class_scores(a, b)
-            summary.add_prediction(cmp, label)
-            continue
-        stats = compare_output(a, b, inputs.config.gate.atol, inputs.config.gate.rtol)
-        output_metrics.append({"output": index, **stats, **by_kind[index]})
-        within = stats["within_tolerance"] if within is None else (within and stats["within_tolerance"])
-    return cmp, within, output_metrics, answer
 
 
 def _audit_error(inputs: AuditInputs, summary: RunningSummary) -> str | None:
