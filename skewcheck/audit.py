@@ -3,6 +3,10 @@
 Images stream through in chunks of ``batch_size``: tensors live only while their chunk is being
 compared; what survives is one small record per image (in a temporary JSON Lines file, see
 ``skewcheck.report.records``), running totals and a few examples.
+
+The pairs come from the engine :func:`skewcheck.execution.engine.get_engine` picks (this process,
+a worker pool or Ray: skewcheck/execution/__init__.py says how they differ, and what they share);
+what the audit does with each pair is :func:`skewcheck.audit_pair.finish_pair`.
 """
 
 from __future__ import annotations
