@@ -3,6 +3,10 @@
 Images stream through in chunks of ``batch_size``: tensors live only while their chunk is being
 compared; what survives is one small record per image (in a temporary JSON Lines file, see
 ``skewcheck.report.records``), running totals and a few examples.
+
+The pairs come from the engine :func:`skewcheck.execution.engine.get_engine` picks (this process,
+a worker pool or Ray: skewcheck/execution/__init__.py says how they differ, and what they share);
+what the audit does with each pair is :func:`skewcheck.audit_pair.finish_pair`.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import warnings
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,32 +25,25 @@ from skewcheck.attribution import Attributor, grade_and_rank, repeat_indices
 from skewcheck.attribution.damage import GROSS_DB, DamageTally, assess
 from skewcheck.attribution.grade import RunTotals, after_all_fixes
 from skewcheck.attribution.sample import miss_probability
+from skewcheck.audit_pair import Tallies, finish_pair
 from skewcheck.comparison.heads import check_choices
 from skewcheck.comparison.intervals import sample_intervals
-from skewcheck.comparison.metrics import (
-    as_probabilities,
-    compare_class_scores,
-    compare_output,
-    input_distance_db,
-    tensor_metrics,
-)
 from skewcheck.comparison.outputs import OutputJudge
 from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
-from skewcheck.diagnose import diagnose, settle
-from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.facts import PairFacts
-from skewcheck.findings import FindingCollector, Severity
-from skewcheck.images.source import ImageFile, ImageRoot, relative_name
+from skewcheck.diagnose import settle
+from skewcheck.execution.engine import get_engine
+from skewcheck.execution.pair import Pair
+from skewcheck.findings import FindingCollector
+from skewcheck.images.source import ImageFile, ImageRoot
 from skewcheck.native import single_threaded_blas
 from skewcheck.pipelines.base import Pipeline
 from skewcheck.pipelines.declarative.divergence import divergence_tracer
-from skewcheck.pipelines.outcome import Outcome
 from skewcheck.pipelines.source import pipeline_source
 from skewcheck.probes.expectations import ProbeExpectations
 from skewcheck.report.model import Report
 from skewcheck.report.records import RecordFile
-from skewcheck.report.thumbnails import ExampleStore, example_key
+from skewcheck.report.thumbnails import ExampleStore
 from skewcheck.trace.locations import line_tracer
 
 if TYPE_CHECKING:
@@ -55,7 +52,6 @@ if TYPE_CHECKING:
     from skewcheck.models.inspect import ExpectedInput
     from skewcheck.probes.model import ProbeEntry
     from skewcheck.serving.side import EndpointSide
-    from skewcheck.workers import ImageRuns, Prefetch
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -80,21 +76,8 @@ class AuditInputs:
     # the model, loaded once the workers are decoding the first images (its TensorFlow import
     # overlaps them); sets ``runner`` and ``model_expects`` (skewcheck.api: --workers with a model path)
     load_runner: Callable[[], tuple[ModelRunner | None, ExpectedInput | None]] | None = None
-    engine: Any = None  # skewcheck.engines.Engine (e.g. Ray) where pairs come from; None: this process / workers
+    engine: Any = None  # a skewcheck.execution.engine.Engine built by the API (Ray); None: get_engine picks a local one
     sample: dict[str, Any] | None = None  # --sample: how the images were drawn (summary.sample)
-
-
-@dataclass
-class _Pair:
-    path: str
-    file: ImageFile
-    train: Outcome
-    serve: Outcome
-    predictions: dict[str, SidePrediction | None] = field(default_factory=dict)
-    repeats: dict[str, Outcome] = field(default_factory=dict)
-    index: int = 0  # position in the audit's file order
-    facts: PairFacts | None = None  # computed next to the tensors (run_image), else by the detectors
-    finding_keys: frozenset[Any] = frozenset()  # its observations' keys, once diagnosed
 
 
 def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report:
@@ -104,9 +87,9 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     repeats = repeat_indices(total, inputs.config.images.seed + 1)
     shared: dict[str, Any] = {}  # the diagnosis's per-audit memo, which the pair facts are measured against
     with (
-        contextlib.closing(_stream(inputs, files, repeats, shared)) as stream,
+        contextlib.closing(get_engine(inputs, shared).pairs(inputs.root, files, repeats)) as stream,
         single_threaded_blas(),
-    ):  # closing stops the pool
+    ):  # closing stops the pool, or Ray
         if inputs.load_runner is not None:  # the workers decode the first images meanwhile
             inputs.runner, inputs.model_expects = inputs.load_runner()
             inputs.load_runner = None
@@ -133,92 +116,104 @@ def output_judge(inputs: AuditInputs) -> OutputJudge:
     )
 
 
+@dataclass
+class _Run:
+    """One audit's state between its chunks: the tallies, the records on disk, and the tracers and
+    the replayer that watch the pairs go by (None where they do not apply)."""
+
+    judge: OutputJudge
+    tallies: Tallies
+    records: RecordFile  # one record per image, on disk as it is made: memory stays flat
+    tracer: Any  # the first diverging step: both pipelines declarative
+    lines: Any  # the diverging source lines: both Python callables, traced after the audit
+    replayer: Any  # an endpoint without tensors: its candidate skews replayed at the end
+
+
 def _audit(
     inputs: AuditInputs,
-    stream: Iterable[_Pair],
+    stream: Iterable[Pair],
     total: int,
     repeats: frozenset[int],
     expectations: ProbeExpectations,
     progress: ProgressFn | None,
     shared: dict[str, Any],
 ) -> Report:
+    run = _start(inputs, total, expectations, shared)
+    done = 0
+    for pairs in _chunks(stream, max(1, inputs.config.model.batch_size)):
+        _run_chunk(inputs, run, pairs)
+        done += len(pairs)
+        if progress is not None:
+            progress(done, total)
+    return _report(inputs, run, repeats)
+
+
+def _start(inputs: AuditInputs, total: int, expectations: ProbeExpectations, shared: dict[str, Any]) -> _Run:
     judge = output_judge(inputs)
     summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
     examples = ExampleStore()
-    records = RecordFile()  # one record per image, on disk as it is made: memory stays flat
-    damage = DamageTally()  # what the gate reads: input distances, paired correctness
-    tracer = divergence_tracer(
-        inputs.train, inputs.serve, inputs.config.gate.atol, inputs.config.gate.rtol
-    )  # both declarative
-    lines = line_tracer(inputs.train, inputs.serve)  # both Python callables: traced after the audit
+    records = RecordFile()
+    damage = DamageTally()
+    tracer = divergence_tracer(inputs.train, inputs.serve, inputs.config.gate.atol, inputs.config.gate.rtol)
+    lines = line_tracer(inputs.train, inputs.serve)
     attributor = Attributor(total, inputs.runner, inputs.config.images.seed, judge=judge)
-    replayer = _replayer(inputs, total)
-    done = 0
-    for pairs in _chunks(stream, max(1, inputs.config.model.batch_size)):
-        if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
-            for side in SIDES:
-                for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
-                    pair.predictions[side] = pred
-        if replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
-            for pair in pairs:
-                replayer.offer(
-                    pair.index,
-                    pair.path,
-                    pair.file,
-                    pair.train.tensor,
-                    pair.predictions.get("train"),
-                    pair.predictions.get("serve"),
-                    inputs.labels.get(pair.path),
-                )
-        for pair in pairs:
-            with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
-                warnings.simplefilter("ignore", RuntimeWarning)
-                records.append(
-                    _finish_pair(inputs, pair, summary, collector, expectations, shared, examples, attributor, damage)
-                )
-            if tracer is not None:
-                tracer.offer(pair.file, pair.path, pair.train, pair.serve)
-            if lines is not None:
-                lines.offer(pair.file, pair.path, pair.train, pair.serve, pair.finding_keys)
-        with np.errstate(all="ignore"):
-            attributor.flush()  # the repaired tensors of this chunk through the model, batched
-        for pair in pairs:
-            pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
-        done += len(pairs)
-        if progress is not None:
-            progress(done, total)
+    tallies = Tallies(summary, collector, expectations, shared, examples, attributor, damage)
+    return _Run(judge, tallies, records, tracer, lines, _replayer(inputs, total))
 
+
+def _run_chunk(inputs: AuditInputs, run: _Run, pairs: list[Pair]) -> None:
+    """One chunk: its predictions (where the engine gave none), each pair finished, the repaired
+    tensors through the model, then the chunk's tensors let go."""
+    if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
+        for side in SIDES:
+            for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
+                pair.predictions[side] = pred
+    if run.replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
+        for pair in pairs:
+            run.replayer.offer(
+                pair.index,
+                pair.path,
+                pair.file,
+                pair.train.tensor,
+                pair.predictions.get("train"),
+                pair.predictions.get("serve"),
+                inputs.labels.get(pair.path),
+            )
+    for pair in pairs:
+        with np.errstate(all="ignore"), warnings.catch_warnings():  # odd tensors: numbers, not noise
+            warnings.simplefilter("ignore", RuntimeWarning)
+            run.records.append(finish_pair(inputs, pair, run.tallies))
+        if run.tracer is not None:
+            run.tracer.offer(pair.file, pair.path, pair.train, pair.serve)
+        if run.lines is not None:
+            run.lines.offer(pair.file, pair.path, pair.train, pair.serve, pair.finding_keys)
+    with np.errstate(all="ignore"):
+        run.tallies.attributor.flush()  # the repaired tensors of this chunk through the model, batched
+    for pair in pairs:
+        pair.train.tensor = pair.serve.tensor = None  # let the chunk's tensors go
+
+
+def _report(inputs: AuditInputs, run: _Run, repeats: frozenset[int]) -> Report:
+    tallies, summary = run.tallies, run.tallies.summary
     audit_error = _audit_error(inputs, summary)
     summary_dict = summary.to_dict()
-    fixed = after_all_fixes(attributor)
+    fixed = after_all_fixes(tallies.attributor)
     if fixed is not None:
         summary_dict["after_all_fixes"] = fixed
     summary_dict["repeats"] = {"images": len(repeats), "miss_odds_at_5pct": round(miss_probability(len(repeats)), 6)}
-    summary_dict["diagnosis"] = {"settled": settle.settled(shared)}  # searches stopped after the first images
-    totals = RunTotals(
-        summary.images,
-        summary.predicted,
-        summary_dict.get("flips") or 0,
-        summary.labelled["serve"],
-        summary.correct["serve"],
-        compared=damage.measured,
-        gross_unexplained=collector.gross_unexplained,
-        gross_examples=tuple(collector.gross_unexplained_examples),
-        gross_named=dict(collector.gross_unexplained_named),
-    )
-    if judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
-        totals.predicted, totals.flips = judge.judged, judge.changed_images
-    totals.answers_unjudged = inputs.runner is not None and not totals.predicted  # e.g. a raw anchor head
-    findings = collector.findings()
-    if replayer is not None:  # an endpoint without tensors: its candidates' findings, graded like repairs
-        findings, tallies, summary_dict["replay"] = replayer.finish(findings)
-        attributor.tallies.update(tallies)
+    summary_dict["diagnosis"] = {"settled": settle.settled(tallies.shared)}  # searches stopped after the first images
+    totals = _totals(inputs, run, summary_dict)
+    findings = tallies.collector.findings()
+    if run.replayer is not None:  # an endpoint without tensors: its candidates' findings, graded like repairs
+        findings, replayed, summary_dict["replay"] = run.replayer.finish(findings)
+        tallies.attributor.tallies.update(replayed)
     if inputs.serve_source is not None:
         summary_dict["endpoint"] = inputs.serve_source.stats(summary.images)
-    ranked = grade_and_rank(findings, attributor, totals, collector.flipped_sets)
-    line_trace = lines.attach(ranked) if lines is not None else None  # a few images, off the hot path
-    answer = "answers change" if judge.judges(None) else "predictions flip"
+    ranked = grade_and_rank(findings, tallies.attributor, totals, tallies.collector.flipped_sets)
+    line_trace = run.lines.attach(ranked) if run.lines is not None else None  # a few images, off the hot path
+    answer = "answers change" if run.judge.judges(None) else "predictions flip"
+    damage = tallies.damage
     gate_damage = assess(
         damage, changed=totals.flips, judged=totals.predicted, answer=answer, findings=ranked, images=summary.images
     )
@@ -231,18 +226,38 @@ def _audit(
         pipelines={side: _pipeline_dict(getattr(inputs, side)) for side in ("train", "serve")},
         summary=summary_dict,
         findings=ranked,
-        images=records,
+        images=run.records,
         probe_matrix=summary.probe_matrix(),
         worst_images=summary.worst_images(),
         audit_error=audit_error,
         version=__version__,
         max_flip_rate=inputs.config.gate.max_flip_rate,
-        examples=examples.to_dict(),
-        divergence=tracer.result() if tracer is not None else None,
+        examples=tallies.examples.to_dict(),
+        divergence=run.tracer.result() if run.tracer is not None else None,
         line_trace=line_trace,
         damage=gate_damage,
         images_root=str(inputs.root),
     )
+
+
+def _totals(inputs: AuditInputs, run: _Run, summary_dict: dict[str, Any]) -> RunTotals:
+    """What grading reads of the whole run: images, predictions, flips, accuracy, gross differences."""
+    summary, collector = run.tallies.summary, run.tallies.collector
+    totals = RunTotals(
+        summary.images,
+        summary.predicted,
+        summary_dict.get("flips") or 0,
+        summary.labelled["serve"],
+        summary.correct["serve"],
+        compared=run.tallies.damage.measured,
+        gross_unexplained=collector.gross_unexplained,
+        gross_examples=tuple(collector.gross_unexplained_examples),
+        gross_named=dict(collector.gross_unexplained_named),
+    )
+    if run.judge.judges(None):  # dense / embedding / detection: the task's "answer changed" stands in for flips
+        totals.predicted, totals.flips = run.judge.judged, run.judge.changed_images
+    totals.answers_unjudged = inputs.runner is not None and not totals.predicted  # e.g. a raw anchor head
+    return totals
 
 
 def _pipeline_dict(pipeline: Pipeline) -> dict[str, Any]:
@@ -263,7 +278,7 @@ def _model_dict(inputs: AuditInputs) -> dict[str, Any]:
     return out
 
 
-def _predict(inputs: AuditInputs, side: str, pairs: list[_Pair]) -> list[SidePrediction | None]:
+def _predict(inputs: AuditInputs, side: str, pairs: list[Pair]) -> list[SidePrediction | None]:
     """One side's predictions for a chunk: from its prediction source (an endpoint), else the local model."""
     if side == "serve" and inputs.serve_source is not None:
         train = [p.predictions.get("train") for p in pairs]  # what the model's answers look like
@@ -281,294 +296,11 @@ def _replayer(inputs: AuditInputs, total: int) -> Any:
     return Replayer(total, inputs.runner, inputs.config.images.seed)
 
 
-def _chunks(items: Iterable[_Pair], size: int) -> Iterator[list[_Pair]]:
+def _chunks(items: Iterable[Pair], size: int) -> Iterator[list[Pair]]:
     """Lists of up to ``size`` pairs, pulled lazily: only one chunk's tensors exist at a time."""
     it = iter(items)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
-
-
-def _stream(
-    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int], shared: dict[str, Any]
-) -> Generator[_Pair, None, None] | Prefetch:
-    """Both pipelines' outcomes for every image, in ``files`` order, in-process, from a pool or an engine.
-
-    With workers, the pool starts here (before the model loads, so its TensorFlow import overlaps
-    the first decodes) and a thread keeps it fed ahead of the audit (up to PREFETCH_BYTES of
-    tensors), so later images decode while this process imports TensorFlow and runs the model
-    and diagnosis. The thread only waits on pipes: pipelines
-    never run in a thread of this process, where their working-directory and descriptor-2
-    handling would reach the main thread.
-    """
-    from skewcheck.diagnose.facts import hints_from
-    from skewcheck.workers import run_image
-
-    if inputs.engine is not None:  # e.g. Ray: the pipelines, and maybe the model, ran elsewhere
-        return _engine_pairs(inputs, files, repeats)
-    if inputs.workers < 1:
-        pipelines = {"train": inputs.train, "serve": inputs.serve}
-        tolerance = (inputs.config.gate.atol, inputs.config.gate.rtol)
-        return (
-            _pair(inputs, run_image(pipelines, i, path, i in repeats, tolerance=tolerance, hints=hints_from(shared)))
-            for i, path in enumerate(files)
-        )
-    from skewcheck.native import is_verbose
-    from skewcheck.workers import PipelinePool, Prefetch  # noqa: F811 (the runtime import of the type)
-
-    refs = {"train": inputs.train.ref, "serve": inputs.serve.ref}
-    ahead: list[Prefetch] = []  # the prefetch below, once made
-
-    def facts_wanted() -> dict[str, Any] | None:
-        """The workers measure each pair's facts while this process has a chunk waiting; when it
-        is about to wait for them, they send pairs without, and this process measures those."""
-        if ahead and ahead[0].backlog() < max(1, inputs.config.model.batch_size) * FACTS_BACKLOG_CHUNKS:
-            return None
-        return hints_from(shared)  # read from the pool's thread: a memo that only grows, then stays
-
-    pool = PipelinePool(
-        refs,
-        inputs.root,
-        inputs.workers,
-        timeout=inputs.config.execution.timeout,
-        verbose=is_verbose(),
-        max_tensor_mb=inputs.config.execution.max_tensor_mb,
-        tolerance=(inputs.config.gate.atol, inputs.config.gate.rtol),
-        facts_wanted=facts_wanted,
-    )
-    pool.__enter__()  # the workers start loading the pipelines now; Prefetch.close() stops them
-    jobs = ((path, i in repeats) for i, path in enumerate(files))
-    runs = pool.imap(jobs)  # the same run_image() in each worker
-    ahead.append(
-        Prefetch(
-            (_pair(inputs, r) for r in runs),
-            depth=PREFETCH_IMAGES,
-            on_close=pool.__exit__,
-            weigh=_pair_bytes,
-            budget=PREFETCH_BYTES,
-        )
-    )
-    return ahead[0]
-
-
-# How far the workers may run ahead of the model and diagnosis: far enough to keep decoding through
-# TensorFlow's import and a slow chunk, bounded in bytes so memory stays flat on any image count.
-PREFETCH_IMAGES, PREFETCH_BYTES = 4096, 512 * 2**20
-FACTS_BACKLOG_CHUNKS = 1  # pairs waiting (in chunks) for this process above which workers measure facts
-
-
-def _pair_bytes(pair: _Pair) -> int:
-    """What a prefetched pair holds: its tensors and, in its facts, the residual and the decoded file."""
-    outcomes = [pair.train, pair.serve, *pair.repeats.values()]
-    held = sum(o.tensor.nbytes for o in outcomes if o.tensor is not None)
-    return held + (pair.facts.nbytes if pair.facts is not None else 0)
-
-
-def _engine_pairs(
-    inputs: AuditInputs, files: Iterable[ImageFile], repeats: frozenset[int]
-) -> Generator[_Pair, None, None]:
-    with contextlib.closing(inputs.engine.runs(inputs, files, repeats)) as runs:
-        for item, predictions in runs:
-            yield _Pair(
-                _name(inputs, item.path),
-                item.path,
-                item.first["train"],
-                item.first["serve"],
-                predictions=dict(predictions or {}),
-                repeats=item.repeats,
-                index=item.index,
-            )
-
-
-def _pair(inputs: AuditInputs, runs: ImageRuns) -> _Pair:
-    return _Pair(
-        _name(inputs, runs.path),
-        runs.path,
-        runs.first["train"],
-        runs.first["serve"],
-        repeats=runs.repeats,
-        index=runs.index,
-        facts=runs.facts,
-    )
-
-
-def _name(inputs: AuditInputs, file: ImageFile) -> str:
-    return relative_name(file, inputs.root)
-
-
-def _finish_pair(
-    inputs: AuditInputs,
-    pair: _Pair,
-    summary: RunningSummary,
-    collector: FindingCollector,
-    expectations: ProbeExpectations,
-    shared: dict[str, Any],
-    examples: ExampleStore,
-    attributor: Attributor,
-    damage: DamageTally,
-) -> dict[str, Any]:
-    statuses = {"train": pair.train.status, "serve": pair.serve.status}
-    summary.add_outcomes(statuses)
-    record: dict[str, Any] = {"path": pair.path}
-    probe = inputs.probes.get(pair.path)
-    if probe is not None:
-        record["probe"] = {"kind": probe.kind, "category": getattr(probe, "category", None), "expect": probe.expect}
-    record["train"], record["serve"] = pair.train.summary(), pair.serve.summary()
-    label = inputs.labels.get(pair.path)
-    if label is not None:
-        record["label"] = label
-
-    model_dtype = None
-    mismatches: dict[str, list[Any]] = {}
-    skipped: dict[str, str | None] = {}
-    model_errors: dict[str, str | None] = {}
-    if inputs.runner is not None and inputs.runner.info.inputs:
-        model_dtype = inputs.runner.info.inputs[0].dtype or None
-        if model_dtype in ("any", ""):
-            model_dtype = None
-    for side in SIDES:
-        pred = pair.predictions.get(side)
-        if pred is None:
-            continue
-        record[side]["model"] = pred.summary()
-        if pred.error:
-            summary.add_model_error(side)
-        mismatches[side], skipped[side] = [m for m in pred.mismatches if m.kind != "dtype"], pred.skipped
-        model_errors[side] = pred.error
-
-    metrics: dict[str, Any] = {}
-    deviates = expectations.check(pair.path, probe, pair.train, pair.serve)
-    if deviates:
-        record["probe"]["deviates"] = deviates
-    ctx = PairContext(
-        pair.path,
-        pair.train,
-        pair.serve,
-        probe=probe,
-        model_dtype=model_dtype,
-        file=pair.file,
-        repeats=pair.repeats,
-        deviates=deviates,
-        shared=shared,
-        tolerance=(inputs.config.gate.atol, inputs.config.gate.rtol),
-        model_expects=inputs.model_expects,
-        model_mismatches=mismatches,
-        model_skipped=skipped,
-        model_errors=model_errors,
-        facts=pair.facts,
-    )
-    aligned, _ = ctx.aligned_serve
-    if aligned is not None and pair.train.tensor is not None and np.issubdtype(aligned.dtype, np.number):
-        metrics["tensor"] = {**tensor_metrics(pair.train.tensor, aligned), "within_tolerance": ctx.within_tolerance}
-        summary.add_tensor_diff(metrics["tensor"]["max_abs_diff"])
-        distance = input_distance_db(pair.train.tensor, aligned)
-        if distance is not None:
-            metrics["tensor"]["input_distance_db"] = distance
-            metrics["tensor"]["gross"] = damage.add_distance(pair.path, distance)
-
-    ctx.prediction, ctx.outputs_within_tolerance, output_metrics, answer = _compare_predictions(
-        inputs, pair, summary, label
-    )
-    if ctx.prediction is not None:
-        metrics["prediction"] = ctx.prediction.to_dict()
-    if output_metrics:
-        metrics["outputs"] = output_metrics
-    if answer is not None:  # dense / embedding / detection: did the model's answer change
-        metrics["answer"] = answer
-        ctx.answer_changed = answer["changed"]
-    record["metrics"] = metrics
-
-    observations = diagnose(ctx)
-    pair.finding_keys = frozenset(o.key for o in observations)
-    flipped = bool(ctx.prediction and ctx.prediction.flipped) or bool(ctx.answer_changed)
-    correct = _correct(pair, label, summary.outputs)
-    damage.add_correct(correct)
-    collector.add_image(
-        pair.path,
-        observations,
-        flipped,
-        deviating=_deviating_side(deviates),
-        correct=correct,
-        gross=bool(metrics.get("tensor", {}).get("gross")),
-    )
-    attributor.offer(pair.index, ctx, observations, pair.predictions, label)
-    record["findings"] = sorted({o.kind for o in observations})
-    if ctx.detector_errors:
-        record["diagnosis_errors"] = ctx.detector_errors
-    if probe is not None:
-        summary.add_probe(probe, statuses, differs=bool(observations), deviates=deviates)
-    worst = max((o.severity for o in observations), default=Severity.INFO) if observations else -1
-    score = (
-        float(flipped),
-        float(worst),
-        metrics.get("prediction", {}).get("max_abs_dp", 0.0),
-        metrics.get("tensor", {}).get("mean_abs_diff", 0.0),
-    )
-    if observations or flipped:
-        summary.consider_worst(
-            score,
-            {
-                "path": pair.path,
-                "findings": record["findings"],
-                "flipped": flipped,
-                "metrics": metrics,
-                "train": record["train"]["status"],
-                "serve": record["serve"]["status"],
-            },
-        )
-    if observations:
-        examples.offer_image(
-            pair.path,
-            [example_key(o.key) for o in observations],
-            score,
-            (pair.train.tensor, pair.serve.tensor, aligned),
-            record,
-            flipped,
-        )
-    return record
-
-
-def _correct(pair: _Pair, label: int | None, judge: OutputJudge) -> dict[str, bool] | None:
-    """Per side, whether the top-1 class is the label (None without a label or a class output)."""
-    tops = {side: judge.top1(getattr(pair.predictions.get(side), "outputs", None)) for side in SIDES}
-    if label is None or None in tops.values():
-        return None
-    return {side: tops[side] == label for side in SIDES}
-
-
-def _deviating_side(deviates: dict[str, bool]) -> str | None:
-    sides = [side for side, wrong in deviates.items() if wrong]
-    return sides[0] if len(sides) == 1 else ("both" if len(sides) == 2 else None)
-
-
-def _compare_predictions(
-    inputs: AuditInputs, pair: _Pair, summary: RunningSummary, label: int | None
-) -> tuple[Any, bool | None, list[dict[str, Any]], dict[str, Any] | None]:
-    preds = {side: pair.predictions.get(side) for side in SIDES}
-    outs = {side: (p.outputs if p is not None else None) for side, p in preds.items()}
-    judge = summary.outputs
-    for side in SIDES:
-        class_out = judge.class_output(outs[side])
-        if class_out is not None:
-            probs = as_probabilities(class_out)
-            top1 = int(np.argmax(probs))
-            summary.add_confidence(side, pair.path, float(probs[top1]), top1, label)
-            if label is not None:
-                summary.add_label(side, label, top1)
-    if outs["train"] is None or outs["serve"] is None:
-        return None, None, [], None
-    cmp = None
-    within: bool | None = None
-    output_metrics = []
-    by_kind, answer = judge.compare(outs["train"], outs["serve"])
-    for index, (a, b) in enumerate(zip(outs["train"], outs["serve"], strict=True)):
-        if cmp is None and index == judge.class_index and b.shape == a.shape:
-            cmp = compare_class_scores(a, b)
-            summary.add_prediction(cmp, label)
-            continue
-        stats = compare_output(a, b, inputs.config.gate.atol, inputs.config.gate.rtol)
-        output_metrics.append({"output": index, **stats, **by_kind[index]})
-        within = stats["within_tolerance"] if within is None else (within and stats["within_tolerance"])
-    return cmp, within, output_metrics, answer
 
 
 def _audit_error(inputs: AuditInputs, summary: RunningSummary) -> str | None:

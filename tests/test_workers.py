@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import skewcheck
 from skewcheck.cli import app
 from skewcheck.errors import UsageError
-from skewcheck.workers import PipelinePool, exit_text
+from skewcheck.execution.pool import PipelinePool, exit_text
 
 REF = "tests/pipelines_for_tests.py:"
 
@@ -198,7 +198,7 @@ def test_bad_workers_is_a_usage_error(image_dir, bad):
 
 
 def test_the_pool_keeps_at_most_per_worker_images_per_worker_in_flight(image_dir):
-    from skewcheck.workers import PER_WORKER
+    from skewcheck.execution.pool import PER_WORKER
 
     files = sorted(p for p in image_dir.rglob("*") if p.is_file()) * 20  # 140: more than the window
     pulled = 0
@@ -255,20 +255,20 @@ def test_a_skewed_probe_pair_gives_the_same_report_with_workers_and_any_chunk(bg
 @pytest.mark.parametrize("backlog_chunks", [0, 10**6])
 def test_the_same_report_whichever_process_measures_the_facts(bgr_pair, monkeypatch, backlog_chunks):
     """0: the worker measures every pair's facts; 10**6: the audit's process measures nearly all."""
-    import skewcheck.audit
+    import skewcheck.execution.engine
 
     args, in_process = bgr_pair
-    monkeypatch.setattr(skewcheck.audit, "FACTS_BACKLOG_CHUNKS", backlog_chunks)
+    monkeypatch.setattr(skewcheck.execution.engine, "FACTS_BACKLOG_CHUNKS", backlog_chunks)
     pooled = skewcheck.compare(**args, workers=1, batch_size=4).to_dict()
     assert without_timings(pooled) == in_process
 
 
 def test_large_tensors_leave_their_facts_to_the_audit(bgr_pair, monkeypatch):
     """Above FACTS_MAX_BYTES the pair's facts are not measured next to the tensors: same report."""
-    import skewcheck.workers
+    import skewcheck.execution.image_runs
 
     args, measured = bgr_pair
-    monkeypatch.setattr(skewcheck.workers, "FACTS_MAX_BYTES", 0)
+    monkeypatch.setattr(skewcheck.execution.image_runs, "FACTS_MAX_BYTES", 0)
     left = skewcheck.compare(**args, workers=0).to_dict()
     assert without_timings(left) == measured
 
@@ -283,7 +283,7 @@ def skew_probes(tmp_path_factory):
 
 
 def test_prefetch_keeps_order_raises_at_its_place_and_stops_its_source():
-    from skewcheck.workers import Prefetch
+    from skewcheck.execution.prefetch import Prefetch
 
     def source():
         yield from range(5)
@@ -333,10 +333,10 @@ def test_a_crash_is_pinned_on_its_run_while_earlier_reports_wait_to_be_read(imag
 def test_a_decode_handed_over_through_a_file_comes_back_the_same_and_leaves_nothing(tmp_path):
     import numpy as np
 
-    from skewcheck import handoff
     from skewcheck.diagnose.facts import PairFacts
     from skewcheck.diagnose.reference import Reference
     from skewcheck.diagnose.rerender import RESIZERS, renders_of
+    from skewcheck.execution import handoff
 
     path = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 200, 3), dtype=np.uint8)).save(path)
@@ -375,10 +375,10 @@ def test_a_killed_runs_handoff_folder_is_removed_by_the_next_pool(image_dir, tmp
     import subprocess
     import sys
 
-    from skewcheck.handoff import HandoffDir
+    from skewcheck.execution.handoff import HandoffDir
 
     left = subprocess.run(
-        [sys.executable, "-c", "from skewcheck.handoff import HandoffDir; print(HandoffDir().path)"],
+        [sys.executable, "-c", "from skewcheck.execution.handoff import HandoffDir; print(HandoffDir().path)"],
         capture_output=True,
         text=True,
         check=True,

@@ -6,7 +6,7 @@ only one chunk's tensors exist at a time, whatever the number of images.
 
 1. The train pipeline decodes each file of the chunk once: the clean tensors (an image whose
    pipeline fails is counted and left out), in this process or, with ``workers`` ≥ 1, in compare's
-   worker pool (:class:`skewcheck.workers.PipelinePool`, the train side only), which decodes ahead
+   worker pool (:class:`skewcheck.execution.pool.PipelinePool`, the train side only), which decodes ahead
    of this process while it imports TensorFlow, runs the model and transforms.
 2. The model answers the chunk's clean tensors in one batched pass (``predict_side``, compare's
    runner and batching: tensors grouped by shape, a rejected batch retried image by image).
@@ -117,8 +117,9 @@ def _decoded(inputs: AugmentInputs) -> Iterator[Decoded]:
     """Each file's train run, in the audited order: in this process, or from compare's pool."""
     if inputs.workers < 1:
         return ((i, name, inputs.train.run(path)) for i, (name, path) in enumerate(inputs.files))
+    from skewcheck.execution.pool import PipelinePool
+    from skewcheck.execution.prefetch import Prefetch
     from skewcheck.native import is_verbose
-    from skewcheck.workers import PipelinePool, Prefetch
 
     assert inputs.root is not None, "workers open the files under --images"
     pool = PipelinePool(

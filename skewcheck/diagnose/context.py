@@ -45,7 +45,7 @@ class PairContext:
     model_mismatches: dict[str, list[Mismatch]] = field(default_factory=dict)  # per side
     model_skipped: dict[str, str | None] = field(default_factory=dict)  # per side: why no prediction, if skipped
     model_errors: dict[str, str | None] = field(default_factory=dict)  # per side: the model's error, if it failed
-    facts: PairFacts | None = None  # computed with the tensors (skewcheck/workers.py run_image), else here
+    facts: PairFacts | None = None  # computed with the tensors (skewcheck/execution/image_runs.py run_image), else here
 
     @cached_property
     def reference(self) -> Reference | None:

@@ -135,7 +135,7 @@ def _memo_for(rgb: np.ndarray) -> dict[tuple, np.ndarray] | None:
 
 
 def _immutable(base: object) -> bool:
-    """Bytes, or a read-only map of a file nobody holds open for writing (skewcheck/handoff.py;
+    """Bytes, or a read-only map of a file nobody holds open for writing (skewcheck/execution/handoff.py;
     numpy views a map through a memoryview of it)."""
     if isinstance(base, memoryview):
         return base.readonly and isinstance(base.obj, (bytes, mmap.mmap))

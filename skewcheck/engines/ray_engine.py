@@ -25,14 +25,14 @@ import sys
 import threading
 import uuid
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 
-from skewcheck.engines import Predictions
 from skewcheck.errors import AuditError, UsageError, one_line
+from skewcheck.execution.image_runs import ImageRuns
+from skewcheck.execution.pair import Pair, Predictions
 from skewcheck.images.source import ImageFile, ImageRoot, relative_name
 from skewcheck.pipelines.outcome import Outcome
-from skewcheck.workers import ImageRuns
 
 INSTALL_HINT = "--engine ray needs Ray Data: pip install 'skewcheck[ray]'"
 RETRIES = 2  # a chunk is tried at most 1 + RETRIES times
@@ -140,16 +140,19 @@ class RayEngine:
             "lost": self.lost,
         }
 
-    def runs(
-        self, inputs: Any, files: Iterable[ImageFile], repeats: frozenset[int]
-    ) -> Iterator[tuple[ImageRuns, Predictions | None]]:
+    def pairs(
+        self, root: ImageRoot, files: Iterable[ImageFile], repeats: frozenset[int]
+    ) -> Generator[Pair, None, None]:
+        """The :class:`~skewcheck.execution.engine.Engine` protocol: a generator, so Ray starts at the
+        first pair and shuts down (a cluster this engine started) when it is closed."""
         import ray
 
         started = not ray.is_initialized()
         if started:
             self._connect()
         try:
-            yield from self._stream(inputs.root, files, repeats)
+            for runs, predictions in self._stream(root, files, repeats):
+                yield Pair.from_runs(runs, root, predictions)
         finally:
             if started:
                 ray.shutdown()

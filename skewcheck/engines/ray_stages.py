@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import ray
 
+from skewcheck.execution.image_runs import ImageRuns
 from skewcheck.images.source import ImageRoot
-from skewcheck.workers import ImageRuns
 
 Batch = dict[str, np.ndarray]
 
@@ -59,7 +59,7 @@ class Ledger:
 class PipelineStage:
     """Both pipelines (and the repeat runs) for each image of a chunk.
 
-    The pipelines run in a :class:`skewcheck.workers.PipelinePool` of one process owned by this
+    The pipelines run in a :class:`skewcheck.execution.pool.PipelinePool` of one process owned by this
     actor, so a pipeline that segfaults, calls ``os._exit`` or hangs past ``--timeout`` is recorded
     against its image (``WorkerCrashed`` / ``PipelineTimeout``) exactly as with ``--workers``, and
     the actor itself survives; an actor that dies anyway (its node lost, the OOM killer) is
@@ -77,7 +77,7 @@ class PipelineStage:
         cwd: str,
         sys_path: list[str],
     ) -> None:
-        from skewcheck.workers import PipelinePool
+        from skewcheck.execution.pool import PipelinePool
 
         _join_driver(cwd, sys_path)
         self.ledger = ray.get_actor(ledger)

@@ -5,7 +5,7 @@ then removed (the report would neither list nor count it), and would shift which
 ``--sample`` draws. Instead the counting pass writes each kept name here (its bytes, ``\\0``
 between names: a file name never holds one), and later passes read them back: a file removed in
 the meantime is still an image of the audit, whose pipelines' outcome says it vanished
-(``skewcheck.workers.run_image``). About 40 bytes a name on disk, none in memory.
+(``skewcheck.execution.image_runs.run_image``). About 40 bytes a name on disk, none in memory.
 """
 
 from __future__ import annotations
