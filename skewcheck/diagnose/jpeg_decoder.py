@@ -6,7 +6,8 @@ difference on the 0-255 scale, the even spread (edge/flat ratio near 1), and the
 evidence on the image: one side is libjpeg's accurate decode of the file (Pillow's, the
 reference) and the other is another decoder's output of the same file (TensorFlow's fast integer
 IDCT or its plain chroma upsampling, OpenCV's decode), within ``MATCHED`` of the sides'
-difference; at the file's own size, or both decodes resized by the method the side nearer the
+difference (both decodes in sRGB where train applied the file's ICC profile); at the file's
+own size, or both decodes resized by the method the side nearer the
 accurate decode matches. Without that (both sides as far from the decode, or a side no decoder reproduces) a
 small residual is not named a decoder difference: warps, rounding and resamplers leave the same. Fix: decode with the same library and settings (tf:
 ``dct_method="INTEGER_ACCURATE"``). The side is the one farther from the accurate decode.
@@ -20,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual, oriented, to_hwc3
+from skewcheck.diagnose.reference import SRGB, Reference, affine_residual, oriented, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
@@ -81,8 +82,7 @@ def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray
     from skewcheck.diagnose.rerender import candidates
     from skewcheck.diagnose.resize import closest_methods
 
-    ref = ctx.reference
-    rgb = ref.rgb_oriented if ref is not None else None
+    rgb = _accurate(ctx)
     tensors = {side: to_hwc3(getattr(ctx, side).tensor) for side in ("train", "serve")}
     if rgb is None or any(x is None for x in tensors.values()):
         return None
@@ -103,6 +103,25 @@ def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray
     return views
 
 
+def _accurate(ctx: PairContext) -> np.ndarray | None:
+    """libjpeg's accurate decode of the file (Pillow's), oriented, and in sRGB where train applied
+    the file's ICC profile (a decoder difference sits under a colour conversion both sides share)."""
+    ref = ctx.reference
+    if ref is None:
+        return None
+    return ref.source(resampled_source(ref, ctx.train.tensor))
+
+
+def _decoded_as_train_sees(ref: Reference, rgb: np.ndarray, managed: bool) -> np.ndarray | None:
+    """Another decoder's pixels of the file brought where the accurate decode was: sRGB, oriented."""
+    if managed:
+        converted = ref.to_srgb(rgb)
+        if converted is None:
+            return None
+        rgb = converted
+    return oriented(rgb, ref.exif_orientation)
+
+
 def _as_float(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float64)
 
@@ -115,7 +134,7 @@ def _resized(
 
 def _measure_side(ctx: PairContext, views: dict) -> str:
     """The side farther from libjpeg's accurate decode of the file (Pillow's), brought to it."""
-    rgb = ctx.reference.rgb_oriented if ctx.reference is not None else None
+    rgb = _accurate(ctx)
     if rgb is None:
         return "unknown"
     off = {side: affine_residual(x, bring(rgb)) for side, (x, bring) in views.items()}
@@ -129,9 +148,10 @@ def _measure_side(ctx: PairContext, views: dict) -> str:
 def _other_decoder(ctx: PairContext, side: str, views: dict) -> str | None:
     """The decoder whose output of this file the ``side`` tensor is (None: no decoder explains it)."""
     ref = ctx.reference
-    accurate = ref.rgb_oriented if ref is not None else None
+    accurate = _accurate(ctx)
     if ref is None or accurate is None:
         return None
+    managed = resampled_source(ref, ctx.train.tensor) == SRGB
     tensor, bring = views[side]
     apart = affine_residual(tensor, bring(accurate))
     if not apart:
@@ -139,10 +159,14 @@ def _other_decoder(ctx: PairContext, side: str, views: dict) -> str | None:
     data = ref.file.read_bytes()
     for name, decode in _DECODERS.items():
         try:
-            rgb = oriented(decode(data), ref.exif_orientation)
+            rgb = _decoded_as_train_sees(ref, decode(data), managed)
         except Exception:  # noqa: BLE001 (a decoder that refuses the file tells nothing)
             continue
-        if rgb.shape[:2] == accurate.shape[:2] and affine_residual(tensor, bring(rgb)) <= MATCHED * apart:
+        if (
+            rgb is not None
+            and rgb.shape[:2] == accurate.shape[:2]
+            and affine_residual(tensor, bring(rgb)) <= MATCHED * apart
+        ):
             return name
     return None
 

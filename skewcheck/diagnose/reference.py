@@ -103,7 +103,7 @@ class Reference:
             return self.composited(255)
         if name == "alpha over black":
             return self.composited(0)
-        if name == "sRGB (ICC applied)":
+        if name == SRGB:
             return self.colour_managed_oriented
         return self.rgb_oriented
 
@@ -115,14 +115,19 @@ class Reference:
     @cached_property
     def colour_managed_rgb(self) -> np.ndarray | None:
         """The pixels converted from the embedded profile to sRGB (what a managed decoder shows)."""
-        if self.icc_profile is None or self.rgb is None:
+        return self.to_srgb(self.rgb) if self.rgb is not None else None
+
+    def to_srgb(self, rgb: np.ndarray) -> np.ndarray | None:
+        """``rgb`` (this file's pixels, as some decoder gave them) converted from the embedded
+        profile to sRGB; None without a profile or when it cannot be applied."""
+        if self.icc_profile is None:
             return None
         from PIL import Image, ImageCms
 
         try:
             src = ImageCms.ImageCmsProfile(io.BytesIO(self.icc_profile))
             dst = ImageCms.createProfile("sRGB")
-            out = ImageCms.profileToProfile(Image.fromarray(self.rgb), src, dst, outputMode="RGB")
+            out = ImageCms.profileToProfile(Image.fromarray(rgb), src, dst, outputMode="RGB")
             return np.asarray(out)
         except (ImageCms.PyCMSError, OSError, ValueError):
             return None
@@ -139,7 +144,8 @@ class Reference:
             return "embedded profile"
 
 
-SOURCES = (None, "alpha over white", "alpha over black", "sRGB (ICC applied)")
+SRGB = "sRGB (ICC applied)"
+SOURCES = (None, "alpha over white", "alpha over black", SRGB)
 
 
 def resampled_source(ref: Reference, train: np.ndarray | None) -> str | None:
