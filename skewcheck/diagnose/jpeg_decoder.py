@@ -78,7 +78,8 @@ def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray
     """Per side: its tensor (H×W×3) and how a decode of the file is brought to it: as it is at the
     file's own size, else resized by the method the side nearer the accurate decode matches (a
     decoder difference survives a resize both sides share; the other side's own match is blurred
-    by the very difference looked for)."""
+    by the very difference looked for). Where both tensors are gray, a decode is first converted
+    to gray as Pillow's ``convert("L")`` does (BT.601), then compared."""
     from skewcheck.diagnose.rerender import candidates
     from skewcheck.diagnose.resize import closest_methods
 
@@ -86,6 +87,9 @@ def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray
     tensors = {side: to_hwc3(getattr(ctx, side).tensor) for side in ("train", "serve")}
     if rgb is None or any(x is None for x in tensors.values()):
         return None
+    gray = all(_is_gray(x) for x in tensors.values() if x is not None)
+    if gray:
+        rgb = _gray3(rgb)
     resized = [x for x in tensors.values() if x is not None and x.shape[:2] != rgb.shape[:2]]
     method = None
     if resized:
@@ -96,11 +100,27 @@ def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray
     for side, x in tensors.items():
         assert x is not None
         if x.shape[:2] == rgb.shape[:2]:
-            views[side] = (x, _as_float)
+            bring: Callable[[np.ndarray], np.ndarray] = _as_float
         else:
             assert method is not None
-            views[side] = (x, functools.partial(_resized, candidates()[method], x.shape[:2]))
+            bring = functools.partial(_resized, candidates()[method], x.shape[:2])
+        views[side] = (x, functools.partial(_gray_then, bring) if gray else bring)
     return views
+
+
+def _is_gray(x: np.ndarray) -> bool:
+    """An H×W×3 tensor whose three channels are one (a gray tensor, as to_hwc3 repeats it)."""
+    return bool(np.array_equal(x[..., 0], x[..., 1]) and np.array_equal(x[..., 1], x[..., 2]))
+
+
+def _gray3(rgb: np.ndarray) -> np.ndarray:
+    from PIL import Image
+
+    return np.repeat(np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).convert("L"))[..., None], 3, axis=-1)
+
+
+def _gray_then(bring: Callable[[np.ndarray], np.ndarray], rgb: np.ndarray) -> np.ndarray:
+    return bring(_gray3(rgb))
 
 
 def _accurate(ctx: PairContext) -> np.ndarray | None:
