@@ -32,6 +32,7 @@ from skewcheck.comparison.outputs import OutputJudge
 from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import settle
+from skewcheck.diagnose.run_state import RunState
 from skewcheck.execution.engine import get_engine
 from skewcheck.execution.pair import Pair
 from skewcheck.findings import FindingCollector
@@ -85,15 +86,15 @@ def run_audit(inputs: AuditInputs, progress: ProgressFn | None = None) -> Report
     files = expectations.bases_first(inputs.files, inputs.root)
     total = len(files)  # type: ignore[arg-type]  # a list or ImageFiles: both have a length
     repeats = repeat_indices(total, inputs.config.images.seed + 1)
-    shared: dict[str, Any] = {}  # the diagnosis's per-audit memo, which the pair facts are measured against
+    diagnosis = RunState()  # what the detectors keep across images, which the pair facts are measured against
     with (
-        contextlib.closing(get_engine(inputs, shared).pairs(inputs.root, files, repeats)) as stream,
+        contextlib.closing(get_engine(inputs, diagnosis).pairs(inputs.root, files, repeats)) as stream,
         single_threaded_blas(),
     ):  # closing stops the pool, or Ray
         if inputs.load_runner is not None:  # the workers decode the first images meanwhile
             inputs.runner, inputs.model_expects = inputs.load_runner()
             inputs.load_runner = None
-        return _audit(inputs, stream, total, repeats, expectations, progress, shared)
+        return _audit(inputs, stream, total, repeats, expectations, progress, diagnosis)
 
 
 def output_judge(inputs: AuditInputs) -> OutputJudge:
@@ -136,9 +137,9 @@ def _audit(
     repeats: frozenset[int],
     expectations: ProbeExpectations,
     progress: ProgressFn | None,
-    shared: dict[str, Any],
+    diagnosis: RunState,
 ) -> Report:
-    run = _start(inputs, total, expectations, shared)
+    run = _start(inputs, total, expectations, diagnosis)
     done = 0
     for pairs in _chunks(stream, max(1, inputs.config.model.batch_size)):
         _run_chunk(inputs, run, pairs)
@@ -148,7 +149,7 @@ def _audit(
     return _report(inputs, run, repeats)
 
 
-def _start(inputs: AuditInputs, total: int, expectations: ProbeExpectations, shared: dict[str, Any]) -> _Run:
+def _start(inputs: AuditInputs, total: int, expectations: ProbeExpectations, diagnosis: RunState) -> _Run:
     judge = output_judge(inputs)
     summary = RunningSummary(inputs.class_names, outputs=judge)
     collector = FindingCollector()
@@ -158,7 +159,7 @@ def _start(inputs: AuditInputs, total: int, expectations: ProbeExpectations, sha
     tracer = divergence_tracer(inputs.train, inputs.serve, inputs.config.gate.atol, inputs.config.gate.rtol)
     lines = line_tracer(inputs.train, inputs.serve)
     attributor = Attributor(total, inputs.runner, inputs.config.images.seed, judge=judge)
-    tallies = Tallies(summary, collector, expectations, shared, examples, attributor, damage)
+    tallies = Tallies(summary, collector, expectations, diagnosis, examples, attributor, damage)
     return _Run(judge, tallies, records, tracer, lines, _replayer(inputs, total))
 
 
@@ -202,7 +203,9 @@ def _report(inputs: AuditInputs, run: _Run, repeats: frozenset[int]) -> Report:
     if fixed is not None:
         summary_dict["after_all_fixes"] = fixed
     summary_dict["repeats"] = {"images": len(repeats), "miss_odds_at_5pct": round(miss_probability(len(repeats)), 6)}
-    summary_dict["diagnosis"] = {"settled": settle.settled(tallies.shared)}  # searches stopped after the first images
+    summary_dict["diagnosis"] = {
+        "settled": settle.settled(tallies.diagnosis)
+    }  # searches stopped after the first images
     totals = _totals(inputs, run, summary_dict)
     findings = tallies.collector.findings()
     if run.replayer is not None:  # an endpoint without tensors: its candidates' findings, graded like repairs

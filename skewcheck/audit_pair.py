@@ -27,6 +27,7 @@ from skewcheck.comparison.outputs import OutputJudge
 from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import diagnose
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.run_state import RunState
 from skewcheck.execution.pair import Pair
 from skewcheck.findings import FindingCollector, Severity
 from skewcheck.probes.expectations import ProbeExpectations
@@ -44,7 +45,7 @@ class Tallies:
     summary: RunningSummary
     collector: FindingCollector
     expectations: ProbeExpectations
-    shared: dict[str, Any]  # the diagnosis's per-audit memo
+    diagnosis: RunState  # what the detectors keep across the audit's images
     examples: ExampleStore
     attributor: Attributor
     damage: DamageTally  # what the gate reads: input distances, paired correctness
@@ -137,7 +138,7 @@ def _context(
         file=pair.file,
         repeats=pair.repeats,
         deviates=deviates,
-        shared=tallies.shared,
+        run=tallies.diagnosis,
         tolerance=(inputs.config.gate.atol, inputs.config.gate.rtol),
         model_expects=inputs.model_expects,
         model_mismatches=model.mismatches,

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import skewcheck
 from skewcheck.diagnose import resize
+from skewcheck.diagnose.context import PairContext
 from tests.conftest import WIDE_PHOTOS as IMAGES
 
 P = "tests/skew_pairs.py:"
-NAME_SIDES, NAMES_FOR_FACTS = resize._name_sides, resize.names_for_facts
+NAME_SIDES, PRECOMPUTED = resize._name_sides, PairContext.precomputed
 
 
 def _audit(wide_photos, monkeypatch, batch_size):
@@ -21,13 +22,14 @@ def _audit(wide_photos, monkeypatch, batch_size):
         named.append(args[3])
         return NAME_SIDES(*args)
 
-    def facts_counted(*args):
-        out = NAMES_FOR_FACTS(*args)
-        with_facts.append(out is not None)
+    def facts_counted(ctx, detector):
+        out = PRECOMPUTED(ctx, detector)
+        if detector == "resize":
+            with_facts.append(out is not None)
         return out
 
     monkeypatch.setattr(resize, "_name_sides", counted)
-    monkeypatch.setattr(resize, "names_for_facts", facts_counted)
+    monkeypatch.setattr(PairContext, "precomputed", facts_counted)
     report = skewcheck.compare(
         train=P + "reference", serve=P + "serve_opencv_resize", images=wide_photos, workers=0, batch_size=batch_size
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import skewcheck
 from skewcheck.diagnose import settle
+from skewcheck.diagnose.run_state import RunState
 from tests.conftest import WIDE_PHOTOS as IMAGES
 
 P = "tests/skew_pairs.py:"
@@ -25,7 +26,7 @@ def test_a_search_that_found_something_runs_on_every_image(wide_photos):
 
 
 def test_settling_rules():
-    shared: dict = {}
+    shared = RunState()
     for _ in range(settle.SEARCHED - 1):
         settle.ran(shared, "s", found=False)
     assert settle.wanted(shared, "s") and settle.settled(shared) == {}

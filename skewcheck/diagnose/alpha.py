@@ -17,10 +17,9 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.reference import to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.rerender_repair import train_values, transparent_mask
 from skewcheck.diagnose.residual import abs_residual
 from skewcheck.findings import Observation, Severity
-
-SPEC = DetectorSpec(kinds=("alpha",), reads=("crop",))
 
 SHARE = 0.8  # at least this share of |difference| on transparent pixels
 
@@ -85,3 +84,20 @@ def _background(tensor: np.ndarray | None, rgb: np.ndarray, alpha: np.ndarray, h
     errors = {name: float(np.mean(np.abs(seen - (a * v + b)))) for name, v in options.items()}
     best = min(errors, key=lambda k: errors[k])
     return best if errors[best] <= 0.1 * max(abs(a) * 255, 1e-12) else "another colour"
+
+
+def repaired(ctx: PairContext, v: np.ndarray, wanted: set[str]) -> np.ndarray | None:
+    """On the file's transparent pixels only, serve replaced by train's rendering under serve's
+    value convention (the value fit applied to train). Under a ``residual`` repair, which replaces
+    every pixel that way, there is nothing left to do here."""
+    if "residual" in wanted:
+        return v
+    mask = transparent_mask(ctx.reference, v.shape[:2]) if ctx.reference is not None and v.ndim == 3 else None
+    if mask is None:
+        return None
+    fit = ctx.value_fit
+    tv = train_values(ctx)
+    return np.where(mask, fit.apply(tv) if fit is not None else tv, v)
+
+
+SPEC = DetectorSpec(kinds=("alpha",), reads=("crop",), repairs={"alpha": repaired})

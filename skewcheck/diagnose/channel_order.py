@@ -10,6 +10,8 @@ that tells and kept for the run; ``unknown`` until an image tells.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
@@ -20,7 +22,11 @@ from skewcheck.diagnose.rerender import RESIZERS
 from skewcheck.diagnose.rerender_repair import transparent_mask
 from skewcheck.findings import Observation, Severity
 
-SPEC = DetectorSpec(kinds=("channel-order",))
+
+@dataclass
+class ChannelOrderState:
+    side: str | None = None  # the side holding BGR, from the first image that tells
+
 
 CLEAR = 0.7  # one channel order must leave at most this share of the other's residual
 SWAP_CRITICAL_255 = 10.0  # a swap moving pixels by this much on average (0-255 scale) is critical
@@ -59,22 +65,24 @@ def file_orders(ctx: PairContext) -> dict[str, tuple[int, ...] | None]:
     return {side: _order_against_file(ctx, side) for side in ("train", "serve")}
 
 
+def precompute(ctx: PairContext, hint: None) -> dict[str, tuple[int, ...] | None] | None:
+    return file_orders(ctx) if asks_file(ctx) else None
+
+
 def _file_orders(ctx: PairContext) -> dict[str, tuple[int, ...] | None]:
-    if ctx.facts is not None and ctx.facts.orders is not None:
-        return ctx.facts.orders
-    return file_orders(ctx)
+    return ctx.precomputed("channel_order") or file_orders(ctx)
 
 
 def _side(ctx: PairContext, orders: dict[str, tuple[int, ...] | None] | None = None) -> str:
     """The side holding BGR, from the file's pixels; the first image that tells decides the run."""
-    decided = ctx.shared.get("channel_order_side")
-    if decided is not None:
-        return decided
+    state = ctx.run.of(ChannelOrderState)
+    if state.side is not None:
+        return state.side
     orders = orders or _file_orders(ctx)
     bgr = [side for side, order in orders.items() if order == RGB_BGR[1]]
     rgb = [side for side, order in orders.items() if order == RGB_BGR[0]]
     if len(bgr) == 1 and len(rgb) == 1:
-        ctx.shared["channel_order_side"] = bgr[0]
+        state.side = bgr[0]
         return bgr[0]
     return "unknown"
 
@@ -136,3 +144,6 @@ def _observation(ctx: PairContext, perm: list[int], side: str) -> Observation:
         merge_on=("permutation",),
         repair=("permutation",),
     )
+
+
+SPEC = DetectorSpec(kinds=("channel-order",), state=ChannelOrderState, precompute=precompute)

@@ -31,22 +31,29 @@ trip, the rest are not re-rendered (``summary.diagnosis.settled``). The side is 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.rerender import MORE_RESIZERS
+from skewcheck.diagnose.run_state import FitFirst, per_side
 from skewcheck.findings import Observation, Severity
 
-# runs after resize and the decoder detectors, and replaces them on an image it explains: the
-# residual another gray weighting leaves sits on coloured edges and looks like resampling.
-SPEC = DetectorSpec(
-    kinds=("color-conversion",),
-    reads=("orientation", "crop", "normalization", "scale"),
-    supersedes=("resize", "jpeg-decoder"),
-)
+
+@dataclass
+class ColorConversionState:
+    """Per side, fitted on the first images (every candidate tried there, later ones use each side's
+    usual one): the resizer of the gray conversion, the one the round trips are rendered with
+    (color_roundtrip.py), and the rendering of the gray library (gray_library.py)."""
+
+    resizer: dict[str, FitFirst] = field(default_factory=lambda: per_side("gray conversion resizer", 8))
+    round_trip_resizer: dict[str, FitFirst] = field(default_factory=lambda: per_side("round-trip resizer", 6))
+    gray_library_how: dict[str, FitFirst] = field(default_factory=lambda: per_side("gray library rendering", 8))
+    gray_library_told: dict[str, list[str]] = field(default_factory=lambda: {"train": [], "serve": []})
+
 
 WEIGHTS: dict[str, tuple[float, float, float]] = {  # applied to R, G, B of the decoded file
     "bt601": (0.299, 0.587, 0.114),
@@ -71,17 +78,6 @@ def largest_gray_shift(a: str, b: str) -> float:
     return round(float(max(diff[diff > 0].sum(), -diff[diff < 0].sum())), 4)
 
 
-RESIZE_SEARCH = (
-    "pil.bilinear",
-    "opencv.INTER_LINEAR",
-    "opencv.INTER_AREA",
-    "pil.bicubic",
-    "pil.box",
-    "opencv.INTER_CUBIC",
-    "pil.nearest",
-    "opencv.INTER_NEAREST",
-)
-FITTED_IMAGES = 8  # images on which every resizer is tried; later ones use each side's usual one
 CLEAR = 0.6  # a side's convention must leave at most this share of what the other side's leaves
 EXPLAINS = 0.5  # and the pair of conventions must explain at least half of the pair's difference
 MAX_PIXELS = 4_000_000
@@ -122,12 +118,10 @@ def fitted_weights(x: np.ndarray, render: np.ndarray) -> tuple[float, float, flo
 def _render(ctx: PairContext, rgb: np.ndarray, name: str, hw: tuple[int, int]) -> np.ndarray:
     from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS
 
-    memo = ctx.shared.setdefault("color_conversion_renders", {})
-    key = (ctx.path, name, hw)
-    if key not in memo:
-        memo.clear() if len(memo) > 32 else None
-        memo[key] = rgb.astype(np.float64) if rgb.shape[:2] == hw else {**RESIZERS, **TF_RESIZERS}[name](rgb, hw)
-    return memo[key]
+    def make() -> np.ndarray:
+        return rgb.astype(np.float64) if rgb.shape[:2] == hw else {**RESIZERS, **TF_RESIZERS}[name](rgb, hw)
+
+    return ctx.memo(("color_conversion.render", name, hw), make)
 
 
 def _best(ctx: PairContext, x: np.ndarray, rgb: np.ndarray, resizers: tuple[str, ...]) -> dict[str, tuple[float, str]]:
@@ -161,12 +155,10 @@ def detect(ctx: PairContext) -> list[Observation]:
         return []
     if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]):
         return []  # a gray file: every weighting gives the same picture
-    memo = ctx.shared.setdefault("color_conversion_resizers", {"train": [], "serve": []})
-    scores = {}
-    for side, x in (("train", t), ("serve", s)):
-        seen = memo[side]
-        resizers = settle.fit_first(seen, FITTED_IMAGES, RESIZE_SEARCH)
-        scores[side] = _best(ctx, x, rgb, resizers)
+    fitting = ctx.run.of(ColorConversionState).resizer
+    scores = {
+        side: _best(ctx, x, rgb, fitting[side].candidates(MORE_RESIZERS)) for side, x in (("train", t), ("serve", s))
+    }
     named = {side: min(sc, key=lambda n: sc[n][0]) for side, sc in scores.items()}
     if named["train"] == named["serve"]:
         return _library(ctx, t, s, rgb) if named["train"] == "bt601" else []
@@ -176,8 +168,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     if not _explains(ctx, t, s, rgb, named, scores):
         return []
     for side in ("train", "serve"):
-        if len(memo[side]) < FITTED_IMAGES:
-            memo[side].append(scores[side][named[side]][1])
+        fitting[side].chose(scores[side][named[side]][1])
     hw = t.shape
     fitted = {}
     for side, x in (("train", t), ("serve", s)):
@@ -356,7 +347,7 @@ def transplant_gray(v: np.ndarray, gray_train: np.ndarray, gray_serve: np.ndarra
     return v + a * (gray_train - gray_serve)
 
 
-def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
+def repaired(ctx: PairContext, v: np.ndarray, wanted: set[str]) -> np.ndarray | None:
     """Repair component ``color-conversion``: serve (H×W or H×W×1) re-converted with train's weights."""
     obs = next((o for o in ctx.found if o.kind == "color-conversion"), None)
     ref = ctx.reference
@@ -384,9 +375,20 @@ def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
     hw = g.shape
     scores = {}
     for side in ("train", "serve"):
-        memo = ctx.shared.get("color_conversion_resizers", {}).get(side) or ["pil.bilinear"]
-        scores[side] = {names[0 if side == "train" else 1]: (0.0, max(memo, key=memo.count))}
+        resizer = ctx.run.of(ColorConversionState).resizer[side].choice or "pil.bilinear"
+        scores[side] = {names[0 if side == "train" else 1]: (0.0, resizer)}
     out = transplant_gray(
         g, *renders(ctx, ref.rgb_oriented, dict(zip(("train", "serve"), names, strict=True)), scores, hw)
     )
     return None if out is None else out.reshape(v.shape)
+
+
+# runs after resize and the decoder detectors, and replaces them on an image it explains: the
+# residual another gray weighting leaves sits on coloured edges and looks like resampling.
+SPEC = DetectorSpec(
+    kinds=("color-conversion",),
+    reads=("orientation", "crop", "normalization", "scale"),
+    supersedes=("resize", "jpeg-decoder"),
+    state=ColorConversionState,
+    repairs={"color-conversion": repaired},
+)

@@ -14,9 +14,8 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import RESIZERS
+from skewcheck.diagnose.rerender_repair import Renders, rerendered, source_rgb
 from skewcheck.findings import Observation, Severity
-
-SPEC = DetectorSpec(kinds=("color-profile",), reads=("crop", "orientation"))
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -63,3 +62,22 @@ def detect(ctx: PairContext) -> list[Observation]:
 
 def _at_size(img: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
     return img.astype(np.float64) if img.shape[:2] == hw else RESIZERS["pil.bilinear"](img, hw)
+
+
+def renders(evidence: dict, ref, hw: tuple[int, int]) -> Renders | None:
+    """The file rendered with and without its profile, in the order the evidence's ``ignores`` says
+    (the repair: rerender_repair.rerendered)."""
+    raw, managed = ref.rgb, ref.colour_managed_rgb
+    if source_rgb(evidence, ref) is None or raw is None or managed is None or ref.exif_orientation != 1:
+        return None
+    bilinear = RESIZERS["pil.bilinear"]
+    naive = raw.astype(np.float64) if raw.shape[:2] == hw else bilinear(raw, hw)
+    cms = managed.astype(np.float64) if managed.shape[:2] == hw else bilinear(managed, hw)
+    return (naive, cms) if evidence.get("ignores") == "train" else (cms, naive)
+
+
+SPEC = DetectorSpec(
+    kinds=("color-profile",),
+    reads=("crop", "orientation"),
+    repairs={"color-profile": rerendered("color-profile", renders)},
+)

@@ -18,6 +18,7 @@ import numpy as np
 from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import rms
+from skewcheck.diagnose.rerender import USUAL_RESIZERS
 
 RoundTrip = Callable[[np.ndarray], np.ndarray]  # uint8 RGB -> uint8 RGB
 
@@ -42,7 +43,6 @@ ROUND_TRIPS: dict[str, RoundTrip] = {
     "cv2 RGB→YCrCb→RGB": _cv2_trip("COLOR_RGB2YCrCb", "COLOR_YCrCb2RGB"),
     "PIL YCbCr→RGB": _pil_ycbcr,
 }
-RESIZE_SEARCH = ("pil.bilinear", "opencv.INTER_LINEAR", "opencv.INTER_AREA", "pil.bicubic")
 CLEAR = 0.6  # a side's match must leave at most this share of what the other explanation leaves
 SEARCH = "color-conversion round trips"  # the settling search (skewcheck/diagnose/settle.py)
 SMALL_255 = 12.0  # round trips move pixels by a few levels: bigger differences are another cause's
@@ -146,14 +146,14 @@ def _variants(
     trip (applied after the resize, or at decode before it). The resizer is fitted per side: the
     two sides may resize differently, and a render with the other side's resizer leaves a residual
     that a round trip could appear to explain."""
+    from skewcheck.diagnose.color_conversion import ColorConversionState
     from skewcheck.diagnose.reference import affine_residual
 
-    memo = ctx.shared.setdefault("roundtrip_resizer", {}).setdefault(side, [])
-    names = settle.fit_first(memo, 6, RESIZE_SEARCH)
+    fitting = ctx.run.of(ColorConversionState).round_trip_resizer[side]
+    names = fitting.candidates(USUAL_RESIZERS)
     renders = {n: _render(rgb, n, hw) for n in names}
     best = min(renders, key=lambda n: affine_residual(x, renders[n]))
-    if len(memo) < 6:
-        memo.append(best)
+    fitting.chose(best)
     plain = renders[best]
     out = {"none": plain}
     for name, trip in ROUND_TRIPS.items():
@@ -192,10 +192,10 @@ def round_trip(ctx: PairContext) -> dict[str, Any] | None:
     stats, ref = ctx.residual_stats, ctx.reference
     if stats is None or not stats.significant or stats.mean_abs_255 > SMALL_255 or ref is None:
         return None
-    if not settle.wanted(ctx.shared, SEARCH):
+    if not settle.wanted(ctx.run, SEARCH):
         return None
     found = _round_trip(ctx, ref.rgb_oriented)
-    settle.ran(ctx.shared, SEARCH, found is not None)
+    settle.ran(ctx.run, SEARCH, found is not None)
     return found
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -12,9 +13,12 @@ from skewcheck.comparison.metrics import ClassComparison, within
 from skewcheck.diagnose.fit import ValueFit, fit_values
 from skewcheck.diagnose.reference import Reference
 from skewcheck.diagnose.residual import ResidualStats, residual_stats
+from skewcheck.diagnose.run_state import RunState
 from skewcheck.images.source import ImageFile
 from skewcheck.pipelines.outcome import Outcome
 from skewcheck.tensor_layout import CHANNEL_COUNTS, is_chw
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from skewcheck.diagnose.facts import PairFacts
@@ -40,12 +44,23 @@ class PairContext:
     file: ImageFile | None = None  # the image file itself (local or under a URI), for detectors that re-render it
     repeats: dict[str, Outcome] = field(default_factory=dict)  # a second run on the same bytes
     deviates: dict[str, bool] = field(default_factory=dict)  # per side, vs the probe's expectation
-    shared: dict[str, Any] = field(default_factory=dict)  # per-audit memo (e.g. named resizers)
+    run: RunState = field(default_factory=RunState)  # what the diagnosis keeps across the audit's images
     detector_errors: list[str] = field(default_factory=list)
     model_mismatches: dict[str, list[Mismatch]] = field(default_factory=dict)  # per side
     model_skipped: dict[str, str | None] = field(default_factory=dict)  # per side: why no prediction, if skipped
     model_errors: dict[str, str | None] = field(default_factory=dict)  # per side: the model's error, if it failed
     facts: PairFacts | None = None  # computed with the tensors (skewcheck/execution/image_runs.py run_image), else here
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def memo(self, key: Any, make: Callable[[], T]) -> T:
+        """``make()`` once per pair and key: work several detectors (or several sides) of this pair reuse."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def precomputed(self, detector: str) -> Any:
+        """What ``detector``'s ``SPEC.precompute`` measured next to the tensors, or None."""
+        return self.facts.precomputed.get(detector) if self.facts is not None else None
 
     @cached_property
     def reference(self) -> Reference | None:

@@ -12,6 +12,8 @@ it ran on show no other framing, the rest are not re-rendered (``summary.diagnos
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from skewcheck.diagnose import settle
@@ -24,12 +26,13 @@ from skewcheck.diagnose.rerender import (
     RESIZERS,
     ZOOMS,
     crop_zoom_name,
+    framing,
     zoom_name,
     zoom_names,
 )
+from skewcheck.diagnose.rerender_repair import Renders, rerendered, source_rgb
+from skewcheck.diagnose.run_state import FitFirst
 from skewcheck.findings import Observation, Severity
-
-SPEC = DetectorSpec(kinds=("crop",), reads=("orientation",))
 
 MAX_PIXELS = 4_000_000
 SEARCH = "crop framings"  # the settling search (skewcheck/diagnose/settle.py)
@@ -52,6 +55,11 @@ def best_geometry(x, rgb, renders=None) -> str | None:
 
 
 ZOOM_FITTED = 8  # images on which every zoom is tried; later ones confirm the fitted pair only
+
+
+@dataclass
+class CropState:
+    zooms: FitFirst = field(default_factory=lambda: FitFirst("crop zooms (train, serve)", ZOOM_FITTED))
 
 
 def best_zooms(sides: dict[str, np.ndarray], rgb, names: tuple[str, ...]) -> dict[str, str | None]:
@@ -91,16 +99,14 @@ def _zoomed(x, rgb, geometry: str | None, rendered: dict) -> str | None:
 
 def _zooms(ctx: PairContext, t, s, rgb, aspect_differs: bool) -> dict[str, str | None]:
     """Fit the zoom of each side on the first images; afterwards only the fitted pair is tried."""
-    fitted = ctx.shared.setdefault("crop_zooms", [])
+    fitting = ctx.run.of(CropState).zooms
     names = zoom_names(aspect_differs)
-    if len(fitted) >= ZOOM_FITTED:
-        (pair,) = settle.fit_first(fitted, ZOOM_FITTED, ())
-        names = tuple(n for n in names if n in {*pair, zoom_name(1.0)})
+    if fitting.fitted:
+        names = tuple(n for n in names if n in {*fitting.choice, zoom_name(1.0)})
     zoom = best_zooms({"train": t, "serve": s}, rgb, names)
     if None in zoom.values():
         return {"train": None, "serve": None}
-    if len(fitted) < ZOOM_FITTED:
-        fitted.append((zoom["train"], zoom["serve"]))
+    fitting.chose((zoom["train"], zoom["serve"]))
     return zoom
 
 
@@ -113,13 +119,13 @@ def detect(ctx: PairContext) -> list[Observation]:
     source = resampled_source(ref, ctx.train.tensor)
     rgb = ref.source(source)
     hw = stats.shape[:2]
-    if rgb is None or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS or not settle.wanted(ctx.shared, SEARCH):
+    if rgb is None or rgb.shape[0] * rgb.shape[1] > MAX_PIXELS or not settle.wanted(ctx.run, SEARCH):
         return []
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
     if t is None or s is None:
         return []
     geometry = _framings(ctx, t, s, rgb, hw)
-    settle.ran(ctx.shared, SEARCH, geometry is not None)
+    settle.ran(ctx.run, SEARCH, geometry is not None)
     if geometry is None:
         return []
     evidence: dict[str, str] = {**geometry, **({"resampled": source} if source else {})}
@@ -154,3 +160,18 @@ def _framings(ctx: PairContext, t, s, rgb, hw) -> dict[str, str] | None:
     if None in geometry.values() or geometry["train"] == geometry["serve"]:
         return None
     return geometry  # type: ignore[return-value]
+
+
+def renders(evidence: dict, ref, hw: tuple[int, int]) -> Renders | None:
+    """The file framed as each side's named framing (the repair: rerender_repair.rerendered)."""
+    rgb = source_rgb(evidence, ref)
+    frames = [framing(n) if isinstance(n, str) else None for n in (evidence.get("train"), evidence.get("serve"))]
+    if rgb is None or frames[0] is None or frames[1] is None:
+        return None
+    bilinear = RESIZERS["pil.bilinear"]
+    return bilinear(frames[0](rgb, hw), hw), bilinear(frames[1](rgb, hw), hw)
+
+
+SPEC = DetectorSpec(
+    kinds=("crop",), reads=("orientation",), state=CropState, repairs={"crop": rerendered("crop", renders)}
+)

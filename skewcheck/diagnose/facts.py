@@ -18,6 +18,7 @@ from typing import Any
 from skewcheck.diagnose.fit import ValueFit
 from skewcheck.diagnose.reference import Reference
 from skewcheck.diagnose.residual import ResidualStats
+from skewcheck.diagnose.run_state import RunState
 from skewcheck.images.source import ImageFile
 from skewcheck.pipelines.outcome import Outcome
 
@@ -28,10 +29,9 @@ class PairFacts:
     value_fit: ValueFit | None
     residual_stats: ResidualStats | None
     reference: tuple | None = None  # Reference.portable() of the file, when the tensors differ
-    orders: dict[str, Any] | None = None  # channel_order.file_orders(): the order each side holds
-    renders: dict[tuple, Any] = field(default_factory=dict)  # the file's renders drawn for the above
+    renders: dict[tuple, Any] = field(default_factory=dict)  # the file's renders drawn for the measurements
     observations: dict[str, list[Any]] = field(default_factory=dict)  # the pure detectors' findings, by name
-    resize_names: tuple[tuple[str, ...], dict[str, str]] | None = None  # (among these methods, each side's)
+    precomputed: dict[str, Any] = field(default_factory=dict)  # each detector's SPEC.precompute, by name
 
     def adopt_reference(self, file: ImageFile) -> Reference:
         """The file's Reference rebuilt from the decode, with the renders already drawn of it."""
@@ -57,8 +57,8 @@ def pair_facts(
     hints: dict[str, Any] | None = None,
 ) -> PairFacts | None:
     """The facts of a pair whose pipelines both gave a tensor, else None. ``hints``: what the audit
-    has settled for the run so far (:func:`hints_from`), which some facts are measured against."""
-    from skewcheck.diagnose import channel_order, pure_observations, resize
+    has settled for the run so far (:func:`hints_from`), by detector, which some facts are measured against."""
+    from skewcheck.diagnose import DETECTORS, pure_observations
     from skewcheck.diagnose.context import PairContext
     from skewcheck.diagnose.rerender import renders_of
 
@@ -68,26 +68,29 @@ def pair_facts(
     fit = ctx.value_fit
     if fit is None or ctx.reference is None:
         return PairFacts(ctx.within_tolerance, fit, ctx.residual_stats, observations=pure_observations(ctx))
-    orders = channel_order.file_orders(ctx) if channel_order.asks_file(ctx) else None
+    precomputed = {}
+    for detector in DETECTORS:
+        if detector.spec.precompute is not None:
+            value = detector.spec.precompute(ctx, (hints or {}).get(detector.name))
+            if value is not None:
+                precomputed[detector.name] = value
     observations = pure_observations(ctx)
-    seen = (hints or {}).get("resize_names")
-    named = resize.names_for_facts(ctx, seen) if seen is not None else None
     rgb = ctx.reference.rgb
     return PairFacts(
         ctx.within_tolerance,
         fit,
         ctx.residual_stats,
         ctx.reference.portable(),
-        orders,
         renders_of(rgb) if rgb is not None else {},
         observations,
-        (seen, named) if seen is not None and named is not None else None,
+        precomputed,
     )
 
 
-def hints_from(shared: dict[str, Any]) -> dict[str, Any]:
-    """What the audit's diagnosis has settled for the run (its per-audit memo), for the facts to use."""
-    from skewcheck.diagnose import resize
+def hints_from(run: RunState) -> dict[str, Any]:
+    """What the audit's diagnosis has settled for the run so far, by detector (its ``SPEC.hint``), for
+    the facts to be measured against."""
+    from skewcheck.diagnose import DETECTORS
 
-    seen = resize.frozen_names(shared)
-    return {"resize_names": seen} if seen is not None else {}
+    hints = {d.name: d.spec.hint(run) for d in DETECTORS if d.spec.hint is not None}
+    return {name: hint for name, hint in hints.items() if hint is not None}

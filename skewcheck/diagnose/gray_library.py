@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.rerender import MORE_RESIZERS
+from skewcheck.diagnose.run_state import FitFirst
 
 Converter = Callable[[np.ndarray], np.ndarray]  # uint8 H×W×3 RGB -> uint8 H×W gray
 
@@ -55,7 +56,6 @@ WHERE = {
     "opencv": "cv2.cvtColor(COLOR_RGB2GRAY)",
     "tf": "tf.image.rgb_to_grayscale",
 }
-FITTED_IMAGES = 8  # images on which every rendering is tried; later ones use each side's usual one
 CLEAR = 0.6  # a side's library must leave at most this share of what the other side's library leaves
 EXPLAINS = 0.5  # and swapping the libraries must remove at least half of the pair's difference
 EXACT = 0.05  # a pixel is reproduced when it is this close (in gray levels) to the rendering
@@ -77,12 +77,8 @@ def render(ctx: PairContext, rgb: np.ndarray, library: str, how: str, hw: tuple[
         return convert(rgb).astype(np.float64)
     first, second = how.split(" → ")
     if first == "gray":
-        memo = ctx.shared.setdefault("gray_library_full", {})
-        key = (ctx.path, library, rgb.shape)
-        if key not in memo:
-            memo.clear() if len(memo) > 8 else None
-            memo[key] = convert(rgb)[..., None]
-        return {**RESIZERS, **TF_RESIZERS}[second](memo[key], hw)[..., 0]
+        gray = ctx.memo(("gray_library.full", library, rgb.shape), lambda: convert(rgb)[..., None])
+        return {**RESIZERS, **TF_RESIZERS}[second](gray, hw)[..., 0]
     return convert(_u8(_render(ctx, rgb, first, hw))).astype(np.float64)
 
 
@@ -97,13 +93,11 @@ def _fit(x: np.ndarray, candidate: np.ndarray) -> tuple[float, float, float]:
     return rel, exact, a
 
 
-def _hows(rgb: np.ndarray, hw: tuple[int, int], seen: list[str]) -> tuple[str, ...]:
-    from skewcheck.diagnose.color_conversion import RESIZE_SEARCH
-
+def _hows(rgb: np.ndarray, hw: tuple[int, int], fitting: FitFirst) -> tuple[str, ...]:
     if rgb.shape[:2] == hw:
         return (NO_RESIZE,)
-    every = tuple(f"gray → {r}" for r in RESIZE_SEARCH) + tuple(f"{r} → gray" for r in RESIZE_SEARCH)
-    return settle.fit_first(seen, FITTED_IMAGES, every)
+    every = tuple(f"gray → {r}" for r in MORE_RESIZERS) + tuple(f"{r} → gray" for r in MORE_RESIZERS)
+    return fitting.candidates(every)
 
 
 def _side_scores(
@@ -137,10 +131,14 @@ def which_library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarra
     evidence shows only what was told."""
     if ctx.within_tolerance or np.array_equal(t, s):
         return None
-    memo = ctx.shared.setdefault("gray_library_hows", {"train": [], "serve": []})
-    told = ctx.shared.setdefault("gray_library_told", {"train": [], "serve": []})
+    from skewcheck.diagnose.color_conversion import ColorConversionState
+
+    state = ctx.run.of(ColorConversionState)
+    fitting, told = state.gray_library_how, state.gray_library_told
     hw = (int(t.shape[0]), int(t.shape[1]))
-    scores = {side: _side_scores(ctx, x, rgb, _hows(rgb, hw, memo[side])) for side, x in (("train", t), ("serve", s))}
+    scores = {
+        side: _side_scores(ctx, x, rgb, _hows(rgb, hw, fitting[side])) for side, x in (("train", t), ("serve", s))
+    }
     tied = {side: _tied(sc) for side, sc in scores.items()}
     if set(tied["train"]) & set(tied["serve"]):
         return None  # one library reproduces both sides as well as any other: not told apart here
@@ -156,8 +154,8 @@ def which_library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarra
         return None
     evidence: dict[str, Any] = {"cause": "gray library", "weights": "bt601"}
     for side in ("train", "serve"):
-        if len(memo[side]) < FITTED_IMAGES and how[side] != NO_RESIZE:
-            memo[side].append(how[side])
+        if how[side] != NO_RESIZE:
+            fitting[side].chose(how[side])
         if len(tied[side]) == 1:
             told[side].append(tied[side][0])
         earlier = [n for n in told[side] if n in tied[side]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,7 +26,15 @@ from skewcheck.diagnose.reference import SRGB, Reference, affine_residual, orien
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 
-SPEC = DetectorSpec(kinds=("jpeg-decoder",), reads=("alpha", "color-profile", "crop", "orientation", "resize"))
+
+@dataclass
+class JpegDecoderState:
+    side: str | None = None  # the first image that tells decides the run
+
+
+SPEC = DetectorSpec(
+    kinds=("jpeg-decoder",), reads=("alpha", "color-profile", "crop", "orientation", "resize"), state=JpegDecoderState
+)
 
 MAX_MEAN_255 = 4.0
 
@@ -48,7 +57,8 @@ def detect(ctx: PairContext) -> list[Observation]:
     decoder = _other_decoder(ctx, measured, views) if views is not None and measured != "unknown" else None
     if decoder is None:
         return []  # no decoder evidence on this image
-    side = ctx.shared.setdefault("jpeg_decoder_side", measured)  # the first image that tells decides the run
+    state = ctx.run.of(JpegDecoderState)
+    side = state.side = state.side or measured
     return [
         Observation(
             "jpeg-decoder",

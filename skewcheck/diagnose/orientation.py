@@ -14,9 +14,8 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line, rms
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.rerender_repair import train_values
 from skewcheck.findings import Observation, Severity
-
-SPEC = DetectorSpec(kinds=("orientation",), pure=True)
 
 TRANSFORMS = {
     "flip-left-right": lambda x: x[:, ::-1],
@@ -128,3 +127,35 @@ def _dihedral_observation(t: np.ndarray, s: np.ndarray) -> list[Observation]:
             repair=("orientation",),
         )
     ]
+
+
+DIHEDRAL = (
+    lambda x: x,
+    lambda x: x[:, ::-1],
+    lambda x: x[::-1],
+    lambda x: x[::-1, ::-1],
+    lambda x: np.rot90(x, 1),
+    lambda x: np.rot90(x, 3),
+    lambda x: np.swapaxes(x, 0, 1),
+    lambda x: np.rot90(x, 2).swapaxes(0, 1),
+)
+
+
+def repaired(ctx: PairContext, v: np.ndarray, wanted: set[str]) -> np.ndarray:
+    """The flip / rotation of ``v`` that best matches train up to a global affine map."""
+    if v.ndim < 2:
+        return v
+    tv = train_values(ctx)
+    best, best_rms = v, np.inf
+    for transform in DIHEDRAL:
+        moved = transform(v)
+        if moved.shape != tv.shape:
+            continue
+        a, b = fit_line(tv.ravel(), moved.ravel())
+        left = rms(moved.ravel() - (a * tv.ravel() + b))
+        if left < best_rms:
+            best, best_rms = moved, left
+    return np.ascontiguousarray(best)
+
+
+SPEC = DetectorSpec(kinds=("orientation",), pure=True, repairs={"orientation": repaired})

@@ -17,23 +17,27 @@ sides. The side is ``unknown`` (either framing can be the trained one) until lab
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import _fit_whole, fit_line, pad_box
 from skewcheck.diagnose.reference import resampled_source
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.rerender import USUAL_RESIZERS
+from skewcheck.diagnose.run_state import FitFirst, per_side
 from skewcheck.findings import Observation, Severity
 
-# runs after the resampling and framing detectors and replaces them on an image it explains: what
-# another framing leaves sits on edges and reads as another resize, or as another crop
-SPEC = DetectorSpec(kinds=("padding",), reads=("orientation",), supersedes=("resize", "crop", "jpeg-decoder"))
-
-RESIZE_SEARCH = ("pil.bilinear", "opencv.INTER_LINEAR", "opencv.INTER_AREA", "pil.bicubic")
 FITTED_IMAGES = 6  # images on which every resizer is tried; later ones use each side's usual one
+
+
+@dataclass
+class PaddingState:
+    resizer: dict[str, FitFirst] = field(default_factory=lambda: per_side("padding resizer", FITTED_IMAGES))
+
+
 CLEAR = 0.6  # a side's own framing must leave at most this share of what the other side's leaves
 GOOD = 0.25  # and explain its own tensor up to this relative RMS (a value map and a resampler apart)
 MAX_PIXELS = 4_000_000
@@ -166,18 +170,13 @@ def _score_as(x: np.ndarray, rgb: np.ndarray, box: Box | None, pad: np.ndarray |
 
 
 def _resizers(ctx: PairContext) -> dict[str, tuple[str, ...]]:
-    memo = ctx.shared.setdefault("padding_resizers", {"train": [], "serve": []})
-    return {side: settle.fit_first(seen, FITTED_IMAGES, RESIZE_SEARCH) for side, seen in memo.items()}
+    fitting = ctx.run.of(PaddingState).resizer
+    return {side: f.candidates(USUAL_RESIZERS) for side, f in fitting.items()}
 
 
 def views(ctx: PairContext) -> dict[str, dict[str, Any]] | None:
     """Both sides' framings on this image (memoised on the context), or None when not applicable."""
-    cached = ctx.shared.get("padding_views")
-    if cached is not None and cached[0] is ctx:
-        return cached[1]
-    out = _views(ctx)
-    ctx.shared["padding_views"] = (ctx, out)
-    return out
+    return ctx.memo("padding.views", lambda: _views(ctx))
 
 
 def _views(ctx: PairContext) -> dict[str, dict[str, Any]] | None:
@@ -250,10 +249,9 @@ def detect(ctx: PairContext) -> list[Observation]:
         if not _pads_apart(t, s, t_view, s_view):
             return []
         cause = "pad value"
-    memo = ctx.shared.setdefault("padding_resizers", {"train": [], "serve": []})
+    fitting = ctx.run.of(PaddingState).resizer
     for side, view in (("train", t_view), ("serve", s_view)):
-        if len(memo[side]) < FITTED_IMAGES:
-            memo[side].append(view["resizer"])
+        fitting[side].chose(view["resizer"])
     evidence: dict[str, Any] = {"cause": cause, "train": names["train"], "serve": names["serve"]}
     if cause == "framing" and content is not None:
         evidence["content"] = "same placement, another content size (rounding)"
@@ -325,13 +323,14 @@ def _pads_apart(t, s, t_view, s_view) -> bool:
     return bool(np.max(np.abs(predicted_pad - actual_pad)) > 0.02 * spread)
 
 
-def repaired(ctx: PairContext, v: np.ndarray, values_undone: bool) -> np.ndarray | None:
+def repaired(ctx: PairContext, v: np.ndarray, wanted: set[str]) -> np.ndarray | None:
     """Repair component ``padding``: serve (H×W×C, channels last, train's layout) re-framed as train.
 
     Another framing: the file rendered both ways is transplanted into serve's value convention.
     Another pad value: serve's padding replaced by train's, under serve's value map (or as train
     has it, once the ``values`` component has undone that map).
     """
+    values_undone = "values" in wanted
     obs = next((o for o in ctx.found if o.kind == "padding"), None)
     found = views(ctx)
     if obs is None or found is None:
@@ -364,3 +363,14 @@ def repaired(ctx: PairContext, v: np.ndarray, values_undone: bool) -> np.ndarray
             a, _ = fit_line(render_s[..., c].ravel(), x[..., c].ravel())
             out[..., c] += a * (render_t[..., c] - render_s[..., c])
     return out[..., 0] if squeeze else out
+
+
+# runs after the resampling and framing detectors and replaces them on an image it explains: what
+# another framing leaves sits on edges and reads as another resize, or as another crop
+SPEC = DetectorSpec(
+    kinds=("padding",),
+    reads=("orientation",),
+    supersedes=("resize", "crop", "jpeg-decoder"),
+    state=PaddingState,
+    repairs={"padding": repaired},
+)

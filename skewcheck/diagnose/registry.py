@@ -12,8 +12,9 @@ last and sees everything.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 from skewcheck.findings import Observation
 
@@ -27,6 +28,15 @@ class DetectorSpec:
     # depends on this pair alone (its tensors and file: no run-wide memo, no other detector's
     # observations, no model), so it may run next to the tensors (skewcheck/diagnose/facts.py)
     pure: bool = False
+    # the dataclass it keeps across the audit's images (skewcheck/diagnose/run_state.py), read with ctx.run.of(...)
+    state: type | None = None
+    # per-pair work measured next to the tensors (in a worker with --workers): precompute(ctx, hint)
+    # -> a picklable value or None, read back with ctx.precomputed(name); hint(run) -> what the run
+    # has settled so far that the measurement depends on (sent to the worker), or None
+    precompute: Callable[[Any, Any], Any] | None = None
+    hint: Callable[[Any], Any] | None = None
+    # the repair components it owns (skewcheck/diagnose/repair.py): component -> apply(ctx, v) -> v or None
+    repairs: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Repairs: undo causes on the serve tensor, so attribution can measure what fixing each one buys.
 
-A detector names the repair of what it found as a set of *components* (``Observation.repair``);
-this module is the one place that knows how to apply them, alone or together, so a finding's
-repair and the "every fix at once" repair are built the same way. Every component moves serve
+A detector names the repair of what it found as a set of *components* (``Observation.repair``)
+and declares how to apply the components it owns next to its ``detect`` (``SPEC.repairs``); the
+generic ones (a shape, a layout, the value fit, a permutation, a dtype, the residual) are applied
+here. This module walks them in one order, alone or together, so a finding's repair and the
+"every fix at once" repair are built the same way. Every component moves serve
 toward train (the measurement is symmetric: when train is the side at fault, the numbers say how
 far the two sides agree once the fix is made).
 
@@ -10,16 +12,15 @@ Components, applied in this order:
 
 - ``shape``: resample the serve tensor to train's spatial size (another resize target).
 - ``layout``: move serve into train's axis layout (HWC↔CHW, batch or channel axis).
-- ``orientation``: undo the flip / rotation / transpose that maps train onto serve.
+- ``orientation``: undo the flip / rotation / transpose that maps train onto serve (orientation.py).
 - ``resize``, ``crop``, ``color-profile``: re-render the original file both ways the evidence
-  names and move serve by exactly that difference (skewcheck/diagnose/rerender_repair.py), so
-  what the cause does not explain stays.
+  names and move serve by exactly that difference (``rerender_repair.rerendered``), so what the
+  cause does not explain stays.
 - ``color-conversion``: a 1-channel serve tensor moved by train's gray conversion of the file minus
-  serve's, under serve's value convention (skewcheck/diagnose/color_conversion.py); between two
-  libraries with the same weights, serve re-converted with train's library, rendered as serve was
-  (skewcheck/diagnose/gray_library.py).
+  serve's, under serve's value convention (color_conversion.py); between two libraries with the
+  same weights, serve re-converted with train's library, rendered as serve was (gray_library.py).
 - ``alpha``: on the file's transparent pixels only, serve replaced by train's rendering under
-  serve's value convention.
+  serve's value convention (alpha.py).
 - ``residual``: what the value fit leaves replaced by train's rendering under serve's value
   convention (for causes no re-rendering can name, e.g. another JPEG decoder). It removes every
   unexplained difference of the image, so it is used only where nothing finer exists.
@@ -27,8 +28,11 @@ Components, applied in this order:
 - ``permutation``: put the channels back in train's order.
 - ``padding``: re-frame serve as train does (another framing: the file rendered both ways,
   transplanted; another pad value: serve's padding set to train's under the value convention
-  left at that point) (skewcheck/diagnose/padding.py).
+  left at that point) (padding.py).
 - ``dtype``: cast to train's dtype.
+
+A detector's component that is not in this list is applied just before ``values`` (on pixels in
+serve's own value convention, after the re-renderings).
 """
 
 from __future__ import annotations
@@ -39,8 +43,7 @@ import numpy as np
 
 from skewcheck.comparison.metrics import CHUNK
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import fit_line, rms
-from skewcheck.diagnose.rerender_repair import renders_for, transparent_mask, transplant
+from skewcheck.diagnose.rerender_repair import Apply, train_values
 from skewcheck.presets import PRESETS
 from skewcheck.tensor_layout import is_chw
 
@@ -59,24 +62,13 @@ COMPONENTS = (
     "padding",
     "dtype",
 )
-RERENDERED = ("resize", "crop", "color-profile")
-
-DIHEDRAL = (
-    lambda x: x,
-    lambda x: x[:, ::-1],
-    lambda x: x[::-1],
-    lambda x: x[::-1, ::-1],
-    lambda x: np.rot90(x, 1),
-    lambda x: np.rot90(x, 3),
-    lambda x: np.swapaxes(x, 0, 1),
-    lambda x: np.rot90(x, 2).swapaxes(0, 1),
-)
+GENERIC = frozenset({"shape", "layout", "residual", "values", "permutation", "dtype"})
 
 
 def repaired_serve(ctx: PairContext, components: Iterable[str]) -> np.ndarray | None:
     """The serve tensor with ``components`` undone, or None when they cannot be applied here."""
     wanted = set(components)
-    unknown = wanted - set(COMPONENTS)
+    unknown = wanted - GENERIC - set(_owned())
     if unknown:  # a detector's Observation.repair names a component this module does not apply
         raise ValueError(f"unknown repair component(s): {', '.join(sorted(unknown))}")
     if not ctx.both_ok or not wanted:
@@ -136,65 +128,45 @@ def _pointwise(ctx: PairContext, aligned: np.ndarray, wanted: set[str], chw: boo
 
 
 def _whole(ctx: PairContext, aligned: np.ndarray, wanted: set[str], chw: bool, dtype: np.dtype) -> np.ndarray | None:
-    t = ctx.train.tensor
-    assert t is not None
     x = aligned.astype(np.float64)
-    v = np.moveaxis(x, 0, -1) if chw else x
-    fit = ctx.value_fit
-
-    def train_view() -> np.ndarray:
-        return np.moveaxis(t, 0, -1).astype(np.float64) if chw else t.astype(np.float64)
-
-    if "orientation" in wanted:
-        v = _undo_dihedral(v, train_view())
-    for kind in RERENDERED:
-        if kind in wanted:
-            rerendered = _rerendered(ctx, kind, v)
-            if rerendered is None:
-                return None
-            v = rerendered
-    if "color-conversion" in wanted:
-        from skewcheck.diagnose.color_conversion import repaired as reconverted
-
-        converted = reconverted(ctx, v)
-        if converted is None:
-            return None
-        v = converted
-    if "alpha" in wanted or "residual" in wanted:
-        tv = train_view()
-        predicted = fit.apply(tv) if fit is not None else tv
-        del tv
-        if "residual" in wanted:
-            v = predicted
-        else:
-            mask = transparent_mask(ctx.reference, v.shape[:2]) if ctx.reference is not None and v.ndim == 3 else None
-            if mask is None:
-                return None
-            v = np.where(mask, predicted, v)
-    if "values" in wanted and fit is not None:
-        v = _invert_values(v, fit)
-    if "permutation" in wanted:
-        perm = _permutation(ctx)
-        if perm is not None and v.ndim >= 1 and v.shape[-1] == len(perm):
-            v = v[..., list(np.argsort(perm))]
-    if "padding" in wanted:
-        from skewcheck.diagnose.padding import repaired as reframed
-
-        framed = reframed(ctx, v, values_undone="values" in wanted)
-        if framed is None:
-            return None
-        v = framed
+    v: np.ndarray | None = np.moveaxis(x, 0, -1) if chw else x
+    owned = _owned()
+    for component in _order(owned):
+        if component in wanted and v is not None:
+            v = owned[component](ctx, v, wanted) if component in owned else _generic(ctx, component, v)
+    if v is None:
+        return None
     out = np.moveaxis(v, -1, 0) if chw else v
     return _cast(out, dtype)
 
 
-def _rerendered(ctx: PairContext, kind: str, v: np.ndarray) -> np.ndarray | None:
-    obs = next((o for o in ctx.found if o.kind == kind), None)
-    ref = ctx.reference
-    if obs is None or ref is None or v.ndim != 3:
-        return None
-    renders = renders_for(kind, obs.evidence, ref, v.shape[:2])
-    return transplant(v, *renders) if renders is not None else None
+def _owned() -> dict[str, Apply]:
+    """Each detector's repair components (``SPEC.repairs``), by name."""
+    from skewcheck.diagnose import DETECTORS
+
+    return {name: apply for d in DETECTORS for name, apply in d.spec.repairs.items()}
+
+
+def _order(owned: dict[str, Apply]) -> tuple[str, ...]:
+    """COMPONENTS, with any component a detector owns that they do not list just before ``values``."""
+    extra = tuple(sorted(set(owned) - set(COMPONENTS)))
+    at = COMPONENTS.index("values")
+    return COMPONENTS[:at] + extra + COMPONENTS[at:]
+
+
+def _generic(ctx: PairContext, component: str, v: np.ndarray) -> np.ndarray:
+    """The components no detector owns: the value fit's, inverted or applied to train."""
+    fit = ctx.value_fit
+    if component == "residual":  # what the value fit leaves: train's rendering under serve's convention
+        tv = train_values(ctx)
+        return fit.apply(tv) if fit is not None else tv
+    if component == "values" and fit is not None:
+        return _invert_values(v, fit)
+    if component == "permutation":
+        perm = _permutation(ctx)
+        if perm is not None and v.ndim >= 1 and v.shape[-1] == len(perm):
+            return v[..., list(np.argsort(perm))]
+    return v  # shape, layout and dtype are applied around the walk
 
 
 def _permutation(ctx: PairContext) -> list[int] | None:
@@ -221,22 +193,6 @@ def _inverted(v: np.ndarray, fit) -> np.ndarray:
         slope = np.where(np.abs(slope) < 1e-12, 1.0, slope)
         return (v - np.array(fit.offset, dtype=np.float64)) / slope
     return v
-
-
-def _undo_dihedral(v: np.ndarray, tv: np.ndarray) -> np.ndarray:
-    """The flip / rotation of ``v`` that best matches train up to a global affine map."""
-    if v.ndim < 2:
-        return v
-    best, best_rms = v, np.inf
-    for transform in DIHEDRAL:
-        moved = transform(v)
-        if moved.shape != tv.shape:
-            continue
-        a, b = fit_line(tv.ravel(), moved.ravel())
-        left = rms(moved.ravel() - (a * tv.ravel() + b))
-        if left < best_rms:
-            best, best_rms = moved, left
-    return np.ascontiguousarray(best)
 
 
 def _resample_to(s: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:

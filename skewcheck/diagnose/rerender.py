@@ -172,6 +172,11 @@ TF_RESIZERS: dict[str, Resizer] = {
     "tf.area": _step("tf", "area"),
 }
 
+# What a search fits a side's resizer among when it re-renders the file many other ways too
+# (padding, colour conversions): the usual four, or with four more where a convention is fitted.
+USUAL_RESIZERS = ("pil.bilinear", "opencv.INTER_LINEAR", "opencv.INTER_AREA", "pil.bicubic")
+MORE_RESIZERS = (*USUAL_RESIZERS, "pil.box", "opencv.INTER_CUBIC", "pil.nearest", "opencv.INTER_NEAREST")
+
 
 def candidates() -> dict[str, Resizer]:
     """Every library installed here, whatever was imported before: the same file gives the same

@@ -10,10 +10,17 @@ in the repaired tensor, so it is not credited to this cause.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.reference import RGB_BGR, Reference
+from skewcheck.tensor_layout import is_chw
+
+if TYPE_CHECKING:
+    from skewcheck.diagnose.context import PairContext
 
 
 def transplant(
@@ -42,35 +49,37 @@ def transplant(
     return out
 
 
-def renders_for(kind: str, evidence: dict, ref: Reference, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(train's rendering, serve's rendering) of the file at ``hw`` for a cause, when evidence names both."""
-    from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS, framing
+Renders = tuple[np.ndarray, np.ndarray]  # (train's rendering, serve's rendering) of the file at one size
+Apply = Callable[["PairContext", np.ndarray, set[str]], "np.ndarray | None"]
 
-    source = evidence.get("resampled")  # what the detector re-rendered (reference.resampled_source)
+
+def source_rgb(evidence: dict, ref: Reference) -> np.ndarray | None:
+    """The pixels the detector re-rendered (``resampled``: reference.resampled_source), when small enough."""
+    source = evidence.get("resampled")
     rgb = ref.source(source if isinstance(source, str) else None)
-    if rgb is None or rgb.shape[0] * rgb.shape[1] > 4_000_000:
-        return None
-    resizers = {**RESIZERS, **TF_RESIZERS}
-    if kind == "resize":
-        train, serve = evidence.get("train"), evidence.get("serve")
-        if not (isinstance(train, str) and isinstance(serve, str) and train in resizers and serve in resizers):
+    return None if rgb is None or rgb.shape[0] * rgb.shape[1] > 4_000_000 else rgb
+
+
+def rerendered(kind: str, renders: Callable[[dict, Reference, tuple[int, int]], Renders | None]) -> Apply:
+    """The repair of a cause whose evidence names how each side rendered the file: serve moved by
+    the difference between ``renders(evidence, reference, hw)``'s two renderings (:func:`transplant`)."""
+
+    def apply(ctx: PairContext, v: np.ndarray, wanted: set[str]) -> np.ndarray | None:
+        obs = next((o for o in ctx.found if o.kind == kind), None)
+        ref = ctx.reference
+        if obs is None or ref is None or v.ndim != 3:
             return None
-        return resizers[train](rgb, hw), resizers[serve](rgb, hw)
-    if kind == "crop":
-        frames = [framing(n) if isinstance(n, str) else None for n in (evidence.get("train"), evidence.get("serve"))]
-        if None in frames:
-            return None
-        bilinear = RESIZERS["pil.bilinear"]
-        return tuple(bilinear(frame(rgb, hw), hw) for frame in frames)  # type: ignore[return-value,misc]
-    if kind == "color-profile":
-        raw, managed = ref.rgb, ref.colour_managed_rgb
-        if raw is None or managed is None or ref.exif_orientation != 1:
-            return None
-        bilinear = RESIZERS["pil.bilinear"]
-        naive = raw.astype(np.float64) if raw.shape[:2] == hw else bilinear(raw, hw)
-        cms = managed.astype(np.float64) if managed.shape[:2] == hw else bilinear(managed, hw)
-        return (naive, cms) if evidence.get("ignores") == "train" else (cms, naive)
-    return None
+        both = renders(obs.evidence, ref, v.shape[:2])
+        return transplant(v, *both) if both is not None else None
+
+    return apply
+
+
+def train_values(ctx: PairContext) -> np.ndarray:
+    """Train's tensor channels last, in float64: what a repair moves serve toward."""
+    t = ctx.train.tensor
+    assert t is not None
+    return np.moveaxis(t, 0, -1).astype(np.float64) if is_chw(t) else t.astype(np.float64)
 
 
 def transparent_mask(ref: Reference, hw: tuple[int, int]) -> np.ndarray | None:

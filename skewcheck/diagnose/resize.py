@@ -11,19 +11,34 @@ methods are named, kept for the run, else ``unknown`` until labels tell.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, affine_residual_table, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.rerender import candidates
+from skewcheck.diagnose.rerender_repair import Renders, rerendered, source_rgb
+from skewcheck.diagnose.run_state import FitFirst, RunState
 from skewcheck.findings import Observation, Severity
-
-SPEC = DetectorSpec(kinds=("resize",), reads=("alpha", "color-profile", "crop", "orientation"))
 
 EDGE_RATIO = 2.5
 MAX_PIXELS = 4_000_000
 NAMED_IMAGES = 12  # every method is tried on the first images; later ones choose among those seen
 MATCHED = 0.3  # a method names a side when its rendering leaves at most this share of the sides' difference
 ODD_ONE_OUT = 3.0  # …and a side is unmatched only when its closest rendering is this much farther than the other's
+
+
+def _named_among(seen: list) -> tuple[str, ...]:
+    options = candidates()
+    named = {v for m in seen for v in m.values()}  # a closest method counts as seen
+    return tuple(sorted(n for n in named if n in options))
+
+
+@dataclass
+class ResizeState:
+    side: str | None = None  # decided on the first image whose methods are named
+    # each image's methods until NAMED_IMAGES named theirs; later images are named among those seen
+    methods: FitFirst = field(default_factory=lambda: FitFirst("resize methods", NAMED_IMAGES, keep=_named_among))
 
 
 def name_method(x, rgb, names=None) -> str:
@@ -115,37 +130,33 @@ def _said(methods: dict[str, str], side: str) -> str:
 
 def _side(ctx: PairContext, methods: dict[str, str] | None) -> str:
     """Decided on the first image whose methods are named, kept for the run (one cause, one finding)."""
-    if "resize_side" not in ctx.shared and methods:
+    state = ctx.run.of(ResizeState)
+    if state.side is None and methods:
         nearest = [side for side in ("train", "serve") if "nearest" in methods[side].lower()]
-        ctx.shared["resize_side"] = nearest[0] if len(nearest) == 1 else "unknown"
-    return ctx.shared.get("resize_side", "unknown")
+        state.side = nearest[0] if len(nearest) == 1 else "unknown"
+    return state.side or "unknown"
 
 
 def _methods(ctx: PairContext, rgb) -> dict[str, str] | None:
     """Each side's method on this image: fitted among every candidate on the first images, then
     confirmed among the methods those images named (a few resizes, not fifteen)."""
-    memo = ctx.shared.setdefault("resize_methods", [])
+    fitting = ctx.run.of(ResizeState).methods
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
     if t is None or s is None:
         return None
-    seen = frozen_names(ctx.shared)
-    measured = ctx.facts.resize_names if ctx.facts is not None else None
+    seen = hint(ctx.run)
+    measured = ctx.precomputed("resize")
     if seen is not None and measured is not None and measured[0] == seen:
         return dict(measured[1])  # named next to the tensors, among the same methods
     methods = _name_sides(t, s, rgb, seen)
-    if seen is None:
-        memo.append(methods)
+    fitting.chose(methods)
     return methods
 
 
-def frozen_names(shared: dict) -> tuple[str, ...] | None:
+def hint(run: RunState) -> tuple[str, ...] | None:
     """The methods every later image is named among, once the first images have named theirs."""
-    memo = shared.get("resize_methods", [])
-    if len(memo) < NAMED_IMAGES:
-        return None
-    options = candidates()
-    named = {v for m in memo for v in m.values()}  # a closest method counts as seen
-    return tuple(sorted(n for n in named if n in options))
+    fitting = run.of(ResizeState).methods
+    return fitting.kept if fitting.fitted else None
 
 
 def _resized_file(ctx: PairContext):
@@ -163,14 +174,17 @@ def _source(ctx: PairContext) -> str | None:
     return resampled_source(ctx.reference, ctx.train.tensor) if ctx.reference is not None else None
 
 
-def names_for_facts(ctx: PairContext, seen: tuple[str, ...]) -> dict[str, str] | None:
-    """Each side's method among ``seen``, measured with the pair's facts where :func:`detect` would
-    ask for it (whatever the other detectors find: that is known only to the audit)."""
+def precompute(ctx: PairContext, seen: tuple[str, ...] | None) -> tuple[tuple[str, ...], dict[str, str]] | None:
+    """Each side's method among ``seen`` (the run's :func:`hint`), measured with the pair's facts
+    where :func:`detect` would ask for it (whatever the other detectors find: that is known only to
+    the audit)."""
+    if seen is None:
+        return None
     rgb = _resized_file(ctx)
     t, s = to_hwc3(ctx.train.tensor), to_hwc3(ctx.serve.tensor)
     if rgb is None or t is None or s is None:
         return None
-    return _name_sides(t, s, rgb, seen)
+    return seen, _name_sides(t, s, rgb, seen)
 
 
 def _name_sides(t, s, rgb, names) -> dict[str, str]:
@@ -195,3 +209,27 @@ def _name_sides(t, s, rgb, names) -> dict[str, str]:
             out[f"{side}_closest"] = name
             out[f"{side}_left"] = f"{residual / apart:.2f}"  # share of the difference the closest leaves
     return out
+
+
+def renders(evidence: dict, ref, hw: tuple[int, int]) -> Renders | None:
+    """The file rendered with each side's named method (the repair: rerender_repair.rerendered)."""
+    from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS
+
+    rgb = source_rgb(evidence, ref)
+    resizers = {**RESIZERS, **TF_RESIZERS}
+    train, serve = evidence.get("train"), evidence.get("serve")
+    if rgb is None or not (isinstance(train, str) and isinstance(serve, str)):
+        return None
+    if train not in resizers or serve not in resizers:
+        return None
+    return resizers[train](rgb, hw), resizers[serve](rgb, hw)
+
+
+SPEC = DetectorSpec(
+    kinds=("resize",),
+    reads=("alpha", "color-profile", "crop", "orientation"),
+    state=ResizeState,
+    precompute=precompute,
+    hint=hint,
+    repairs={"resize": rerendered("resize", renders)},
+)

@@ -11,34 +11,40 @@ that stopped, after how many images, so a reader knows what was not looked for o
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+
+from skewcheck.diagnose.run_state import RunState
 
 SEARCHED = 16  # images a search runs on before it may stop
 
-_KEY = "settled_searches"
+
+@dataclass
+class Tally:
+    images: int = 0
+    found: bool = False
 
 
-def wanted(shared: dict[str, Any], search: str) -> bool:
+@dataclass
+class Searches:
+    """The run state of the settling searches: per search, the images it ran on and whether it found anything."""
+
+    tallies: dict[str, Tally] = field(default_factory=dict)
+
+
+def wanted(run: RunState, search: str) -> bool:
     """Run ``search`` on this image? Yes until it ran on SEARCHED images without finding anything."""
-    tally = shared.get(_KEY, {}).get(search)
-    return tally is None or tally["found"] or tally["images"] < SEARCHED
+    tally = run.of(Searches).tallies.get(search)
+    return tally is None or tally.found or tally.images < SEARCHED
 
 
-def ran(shared: dict[str, Any], search: str, found: bool) -> None:
+def ran(run: RunState, search: str, found: bool) -> None:
     """``search`` ran on one more image (and found something there, or not)."""
-    tally = shared.setdefault(_KEY, {}).setdefault(search, {"images": 0, "found": False})
-    tally["images"] += 1
-    tally["found"] = tally["found"] or found
+    tally = run.of(Searches).tallies.setdefault(search, Tally())
+    tally.images += 1
+    tally.found = tally.found or found
 
 
-def settled(shared: dict[str, Any]) -> dict[str, int]:
+def settled(run: RunState) -> dict[str, int]:
     """Searches that stopped, each with the number of images it ran on (for the report's summary)."""
-    tallies = shared.get(_KEY, {})
-    return {name: t["images"] for name, t in sorted(tallies.items()) if not t["found"] and t["images"] >= SEARCHED}
-
-
-def fit_first(seen: list, n: int, candidates: tuple) -> tuple:
-    """The candidates to try on this image: all of them on the first ``n`` images, then only the one
-    those images chose most (ties: the first chosen, so the same images give the same choice in
-    every process; a set's order would not). The callers append each image's choice to ``seen``."""
-    return (max(seen, key=seen.count),) if len(seen) >= n else candidates
+    tallies = run.of(Searches).tallies
+    return {name: t.images for name, t in sorted(tallies.items()) if not t.found and t.images >= SEARCHED}

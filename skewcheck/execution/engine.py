@@ -11,6 +11,7 @@ from skewcheck.images.source import ImageFile, ImageRoot
 
 if TYPE_CHECKING:
     from skewcheck.audit import AuditInputs
+    from skewcheck.diagnose.run_state import RunState
     from skewcheck.engines.ray_engine import RayEngine
     from skewcheck.execution.local import PoolEngine, SerialEngine
 
@@ -49,7 +50,7 @@ class FactsPolicy:
     (the package docstring says why): :meth:`hints` gives the hints to measure with, or None."""
 
     tolerance: tuple[float, float]  # (atol, rtol)
-    shared: dict[str, Any]  # the diagnosis's per-audit memo, which the facts are measured against
+    diagnosis: RunState  # what the detectors keep across images, which the facts are measured against
     chunk: int  # the audit's chunk (the model's batch size)
 
     def hints(self, backlog: int | None = None) -> dict[str, Any] | None:
@@ -59,10 +60,10 @@ class FactsPolicy:
 
         if backlog is not None and backlog < self.chunk * FACTS_BACKLOG_CHUNKS:
             return None
-        return hints_from(self.shared)  # read from a pool's thread too: a memo that only grows, then stays
+        return hints_from(self.diagnosis)  # read from a pool's thread too: a state that only grows, then stays
 
 
-def get_engine(inputs: AuditInputs, shared: dict[str, Any]) -> Engine:
+def get_engine(inputs: AuditInputs, diagnosis: RunState) -> Engine:
     """The audit's engine: the one the API built (``--engine ray``), else a pool of
     ``inputs.workers`` processes (``--workers N``, ``auto`` resolved by skewcheck/worker_count.py),
     else this process."""
@@ -72,7 +73,7 @@ def get_engine(inputs: AuditInputs, shared: dict[str, Any]) -> Engine:
         engine: Engine = inputs.engine
         return engine
     config = inputs.config
-    facts = FactsPolicy((config.gate.atol, config.gate.rtol), shared, max(1, config.model.batch_size))
+    facts = FactsPolicy((config.gate.atol, config.gate.rtol), diagnosis, max(1, config.model.batch_size))
     if inputs.workers < 1:
         return SerialEngine({"train": inputs.train, "serve": inputs.serve}, facts)
     return PoolEngine(
