@@ -203,9 +203,8 @@ def _report(inputs: AuditInputs, run: _Run, repeats: frozenset[int]) -> Report:
     if fixed is not None:
         summary_dict["after_all_fixes"] = fixed
     summary_dict["repeats"] = {"images": len(repeats), "miss_odds_at_5pct": round(miss_probability(len(repeats)), 6)}
-    summary_dict["diagnosis"] = {
-        "settled": settle.settled(tallies.diagnosis)
-    }  # searches stopped after the first images
+    # searches stopped after the first images, and fits narrowed to what the first images chose
+    summary_dict["diagnosis"] = {"settled": settle.settled(tallies.diagnosis), "narrowed": tallies.diagnosis.narrowed()}
     totals = _totals(inputs, run, summary_dict)
     findings = tallies.collector.findings()
     if run.replayer is not None:  # an endpoint without tensors: its candidates' findings, graded like repairs

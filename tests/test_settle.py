@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import skewcheck
 from skewcheck.diagnose import settle
-from skewcheck.diagnose.run_state import RunState
+from skewcheck.diagnose.run_state import FitFirst, RunState
 from tests.conftest import WIDE_PHOTOS as IMAGES
 
 P = "tests/skew_pairs.py:"
@@ -36,3 +36,25 @@ def test_settling_rules():
     for _ in range(30):
         settle.ran(shared, "t", found=False)
     assert settle.wanted(shared, "t") and "t" not in settle.settled(shared)
+
+
+def test_fits_narrowed_on_the_first_images_are_in_the_report(wide_photos):
+    report = skewcheck.compare(train=P + "reference", serve=P + "serve_opencv_resize", images=wide_photos)
+    narrowed = report.summary["diagnosis"]["narrowed"]
+    # the resize methods were named among every candidate on the first 12 images, then among those they named
+    assert narrowed["resize methods"] == {"images": 12, "kept": ["opencv.INTER_NEAREST", "pil.bilinear"]}
+    assert report.to_dict()["summary"]["diagnosis"]["narrowed"] == narrowed  # plain JSON values
+
+
+def test_fit_first_rules():
+    fitting = FitFirst("x", 3)
+    every = ("a", "b", "c")
+    assert fitting.candidates(every) == every and fitting.choice is None
+    for choice in ("b", "a", "b"):
+        fitting.chose(choice)
+    fitting.chose("a")  # after the third image: ignored
+    assert fitting.fitted and fitting.seen == ["b", "a", "b"]
+    assert fitting.candidates(every) == ("b",) and fitting.kept == "b"
+    tie = FitFirst("y", 2)
+    tie.chose("c"), tie.chose("a")
+    assert tie.choice == "c"  # a tie goes to the first chosen, in every process

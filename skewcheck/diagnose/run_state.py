@@ -33,6 +33,12 @@ class RunState:
             state = self._states[kind] = kind()
         return state
 
+    def narrowed(self) -> dict[str, dict[str, Any]]:
+        """Each FitFirst that narrowed: after how many images, and what later images tried (the report's
+        ``summary.diagnosis.narrowed``)."""
+        out = {f.name: {"images": f.n, "kept": _plain(f.kept)} for f in self.fit_firsts() if f.fitted}
+        return dict(sorted(out.items()))
+
     def fit_firsts(self) -> Iterator[FitFirst]:
         """Every FitFirst field of every state made so far."""
         for state in self._states.values():
@@ -84,3 +90,10 @@ class FitFirst:
 def per_side(name: str, n: int) -> dict[str, FitFirst]:
     """A FitFirst for each side of the pair (the two pipelines may do it differently)."""
     return {side: FitFirst(f"{name} ({side})", n) for side in ("train", "serve")}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy: tuples become lists."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
