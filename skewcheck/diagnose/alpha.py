@@ -17,6 +17,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line
 from skewcheck.diagnose.reference import to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, at, moved
 from skewcheck.diagnose.rerender_repair import train_values, transparent_mask
 from skewcheck.diagnose.residual import abs_residual
 from skewcheck.findings import Observation, Severity
@@ -100,4 +101,30 @@ def repaired(ctx: PairContext, v: np.ndarray, wanted: set[str]) -> np.ndarray | 
     return np.where(mask, fit.apply(tv) if fit is not None else tv, v)
 
 
-SPEC = DetectorSpec(kinds=("alpha",), reads=("crop",), repairs={"alpha": repaired})
+def replay() -> list[Candidate]:
+    """The black-box replay's candidates (skewcheck/diagnose/replay.py): the file composited on white and on black."""
+    return [
+        Candidate(
+            f"alpha on {colour}",
+            "alpha",
+            {"serve": f"composites on {colour}"},
+            f"The serving stack composites transparent pixels on {colour}: handle alpha as training does.",
+            moved(_on(background), f"alpha-{colour}"),
+            True,
+        )
+        for colour, background in (("white", 255.0), ("black", 0.0))
+    ]
+
+
+def _on(background: float):
+    def make(ref, hw: tuple[int, int]) -> np.ndarray | None:
+        rgb = ref.rgb
+        if ref.alpha is None or rgb is None or ref.exif_orientation != 1:
+            return None
+        a = ref.alpha.astype(np.float64)[..., None] / 255.0
+        return at(np.round(rgb * a + background * (1 - a)).astype(np.uint8), hw)
+
+    return make
+
+
+SPEC = DetectorSpec(kinds=("alpha",), reads=("crop",), repairs={"alpha": repaired}, replay=replay)

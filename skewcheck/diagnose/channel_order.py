@@ -18,6 +18,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import pad_box
 from skewcheck.diagnose.reference import RGB_BGR, affine_residuals, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, ReplayImage
 from skewcheck.diagnose.rerender import RESIZERS
 from skewcheck.diagnose.rerender_repair import transparent_mask
 from skewcheck.findings import Observation, Severity
@@ -146,4 +147,21 @@ def _observation(ctx: PairContext, perm: list[int], side: str) -> Observation:
     )
 
 
-SPEC = DetectorSpec(kinds=("channel-order",), state=ChannelOrderState, precompute=precompute)
+def replay() -> list[Candidate]:
+    """The black-box replay's candidate (skewcheck/diagnose/replay.py): train's channels swapped."""
+    return [
+        Candidate(
+            "RGB→BGR",
+            "channel-order",
+            {"permutation": [2, 1, 0]},
+            "The serving stack feeds channels in BGR order (OpenCV's): convert to RGB (cv2.cvtColor(..., COLOR_BGR2RGB)) before the model, as training does.",
+            _swapped,
+        )
+    ]
+
+
+def _swapped(t: np.ndarray, img: ReplayImage) -> np.ndarray | None:
+    return t[..., ::-1] if t.ndim == 3 and t.shape[-1] == 3 else None
+
+
+SPEC = DetectorSpec(kinds=("channel-order",), state=ChannelOrderState, precompute=precompute, replay=replay)

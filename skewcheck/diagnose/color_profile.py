@@ -13,6 +13,7 @@ import numpy as np
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, at, moved
 from skewcheck.diagnose.rerender import RESIZERS
 from skewcheck.diagnose.rerender_repair import Renders, rerendered, source_rgb
 from skewcheck.findings import Observation, Severity
@@ -76,8 +77,27 @@ def renders(evidence: dict, ref, hw: tuple[int, int]) -> Renders | None:
     return (naive, cms) if evidence.get("ignores") == "train" else (cms, naive)
 
 
+def replay() -> list[Candidate]:
+    """The black-box replay's candidate (skewcheck/diagnose/replay.py): the file converted to sRGB by its profile."""
+    return [
+        Candidate(
+            "ICC profile converted",
+            "color-profile",
+            {"serve": "converts the ICC profile to sRGB"},
+            "The serving stack colour-manages the file where training does not (or the reverse): handle the ICC profile the same way on both sides.",
+            moved(_colour_managed, "icc"),
+            True,
+        )
+    ]
+
+
+def _colour_managed(ref, hw: tuple[int, int]) -> np.ndarray | None:
+    return at(ref.colour_managed_rgb, hw) if ref.icc_profile and ref.exif_orientation == 1 else None
+
+
 SPEC = DetectorSpec(
     kinds=("color-profile",),
     reads=("crop", "orientation"),
     repairs={"color-profile": rerendered("color-profile", renders)},
+    replay=replay,
 )

@@ -20,11 +20,13 @@ from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, at, moved
 from skewcheck.diagnose.rerender import (
     CENTER_FRACTIONS,
     GEOMETRIES,
     RESIZERS,
     ZOOMS,
+    center_fraction,
     crop_zoom_name,
     framing,
     zoom_name,
@@ -172,6 +174,28 @@ def renders(evidence: dict, ref, hw: tuple[int, int]) -> Renders | None:
     return bilinear(frames[0](rgb, hw), hw), bilinear(frames[1](rgb, hw), hw)
 
 
+def replay() -> list[Candidate]:
+    """The black-box replay's candidate (skewcheck/diagnose/replay.py): the file center-cropped to 87.5 %."""
+    return [
+        Candidate(
+            "center crop 87.5 %",
+            "crop",
+            {"serve": "center-crop-0.875"},
+            "The serving stack center-crops (resize 256, crop 224 style) where training does not: frame the image as training does.",
+            moved(_center(0.875), "crop"),
+            True,
+        )
+    ]
+
+
+def _center(fraction: float):
+    return lambda ref, hw: at(center_fraction(ref.rgb_oriented, fraction), hw) if ref.rgb_oriented is not None else None
+
+
 SPEC = DetectorSpec(
-    kinds=("crop",), reads=("orientation",), state=CropState, repairs={"crop": rerendered("crop", renders)}
+    kinds=("crop",),
+    reads=("orientation",),
+    state=CropState,
+    repairs={"crop": rerendered("crop", renders)},
+    replay=replay,
 )

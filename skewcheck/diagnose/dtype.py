@@ -8,11 +8,12 @@ dtype in the serving pipeline. At least major even when this model tolerates it:
 
 from __future__ import annotations
 
+import numpy as np
+
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, ReplayImage
 from skewcheck.findings import Observation, Severity
-
-SPEC = DetectorSpec(kinds=("dtype",))
 
 
 def detect(ctx: PairContext) -> list[Observation]:
@@ -48,3 +49,23 @@ def _observation(side: str, dt: str, ds: str, model: str | None) -> Observation:
         1.0,
         repair=("dtype",),
     )
+
+
+def replay() -> list[Candidate]:
+    """The black-box replay's candidate (skewcheck/diagnose/replay.py): train's tensor through float16."""
+    return [
+        Candidate(
+            "float16",
+            "dtype",
+            {"serve_dtype": "float16"},
+            "The serving stack rounds the input to float16: feed float32 as training does.",
+            _float16,
+        )
+    ]
+
+
+def _float16(t: np.ndarray, img: ReplayImage) -> np.ndarray | None:
+    return t.astype(np.float16).astype(t.dtype) if np.issubdtype(t.dtype, np.floating) else None
+
+
+SPEC = DetectorSpec(kinds=("dtype",), replay=replay)

@@ -24,6 +24,7 @@ import numpy as np
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import SRGB, Reference, affine_residual, oriented, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, at, moved
 from skewcheck.findings import Observation, Severity
 
 
@@ -31,10 +32,6 @@ from skewcheck.findings import Observation, Severity
 class JpegDecoderState:
     side: str | None = None  # the first image that tells decides the run
 
-
-SPEC = DetectorSpec(
-    kinds=("jpeg-decoder",), reads=("alpha", "color-profile", "crop", "orientation", "resize"), state=JpegDecoderState
-)
 
 MAX_MEAN_255 = 4.0
 
@@ -228,3 +225,34 @@ _DECODERS = {
     "tf.io.decode_jpeg (fast IDCT, fancy_upscaling=False)": _tf("INTEGER_FAST", False),
     "cv2.imdecode": _opencv,
 }
+
+
+def replay() -> list[Candidate]:
+    """The black-box replay's candidate (skewcheck/diagnose/replay.py): the file decoded by OpenCV."""
+    return [
+        Candidate(
+            "OpenCV JPEG decoder",
+            "jpeg-decoder",
+            {"serve": "opencv"},
+            "The serving stack decodes JPEG with OpenCV (libjpeg-turbo's other IDCT / chroma upsampling): decode with the training library.",
+            moved(_opencv_jpeg, "jpeg-opencv"),
+            True,
+        )
+    ]
+
+
+def _opencv_jpeg(ref, hw: tuple[int, int]) -> np.ndarray | None:
+    if ref.format != "JPEG" or ref.exif_orientation != 1:
+        return None
+    import cv2
+
+    bgr = cv2.imdecode(np.frombuffer(ref.file.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    return None if bgr is None else at(np.ascontiguousarray(bgr[..., ::-1]), hw)
+
+
+SPEC = DetectorSpec(
+    kinds=("jpeg-decoder",),
+    reads=("alpha", "color-profile", "crop", "orientation", "resize"),
+    state=JpegDecoderState,
+    replay=replay,
+)

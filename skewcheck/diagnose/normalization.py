@@ -15,11 +15,10 @@ import numpy as np
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import named_factor
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Apply, Candidate, ReplayImage
 from skewcheck.diagnose.sides import off_model_range, on_side
 from skewcheck.findings import Observation, Severity
 from skewcheck.presets import ALIASES, PRESETS, STDS, std_factor
-
-SPEC = DetectorSpec(kinds=("normalization",))
 
 SAMPLE = 200_000  # pixels the per-channel gains are fitted on
 
@@ -149,3 +148,32 @@ def detect(ctx: PairContext) -> list[Observation]:
             repair=("values",),
         )
     ]
+
+
+def replay() -> list[Candidate]:
+    """The black-box replay's candidates (skewcheck/diagnose/replay.py): the file's pixels under each preset."""
+    return [
+        Candidate(
+            f"preset {name}",
+            "normalization",
+            {"serve_preset": name},
+            f"The serving stack normalizes as {preset.description}: use training's normalization.",
+            _preset(name),
+        )
+        for name, preset in PRESETS.items()
+    ]
+
+
+def _preset(name: str) -> Apply:
+    def apply(t: np.ndarray, img: ReplayImage) -> np.ndarray | None:
+        raw = img.raw_rgb
+        if raw is None or raw.shape != t.shape:
+            return None
+        out = PRESETS[name].apply(raw)
+        scale = float(np.ptp(t)) or 1.0
+        return None if float(np.max(np.abs(out - t))) < 1e-3 * scale else out  # train's own convention
+
+    return apply
+
+
+SPEC = DetectorSpec(kinds=("normalization",), replay=replay)

@@ -14,6 +14,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import fit_line, rms
 from skewcheck.diagnose.reference import affine_residual, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, at, moved
 from skewcheck.diagnose.rerender_repair import train_values
 from skewcheck.findings import Observation, Severity
 
@@ -158,4 +159,22 @@ def repaired(ctx: PairContext, v: np.ndarray, wanted: set[str]) -> np.ndarray:
     return np.ascontiguousarray(best)
 
 
-SPEC = DetectorSpec(kinds=("orientation",), pure=True, repairs={"orientation": repaired})
+def replay() -> list[Candidate]:
+    """The black-box replay's candidate (skewcheck/diagnose/replay.py): the file without its EXIF orientation."""
+    return [
+        Candidate(
+            "EXIF orientation ignored",
+            "orientation",
+            {"exif": "ignored"},
+            "The serving stack ignores the EXIF orientation: apply it (PIL.ImageOps.exif_transpose) as training does.",
+            moved(_no_exif, "exif"),
+            True,
+        )
+    ]
+
+
+def _no_exif(ref, hw: tuple[int, int]) -> np.ndarray | None:
+    return at(ref.rgb, hw) if ref.exif_orientation != 1 else None
+
+
+SPEC = DetectorSpec(kinds=("orientation",), pure=True, repairs={"orientation": repaired}, replay=replay)

@@ -37,6 +37,8 @@ class DetectorSpec:
     hint: Callable[[Any], Any] | None = None
     # the repair components it owns (skewcheck/diagnose/repair.py): component -> apply(ctx, v) -> v or None
     repairs: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # the candidate skews the black-box replay of an endpoint may try for its kinds (skewcheck/diagnose/replay.py)
+    replay: Callable[[], list[Any]] | None = None
 
 
 @dataclass(frozen=True)

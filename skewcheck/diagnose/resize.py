@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.reference import affine_residual, affine_residual_table, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, moved
 from skewcheck.diagnose.rerender import candidates
 from skewcheck.diagnose.rerender_repair import Renders, rerendered, source_rgb
 from skewcheck.diagnose.run_state import FitFirst, RunState
@@ -225,6 +226,26 @@ def renders(evidence: dict, ref, hw: tuple[int, int]) -> Renders | None:
     return resizers[train](rgb, hw), resizers[serve](rgb, hw)
 
 
+def replay() -> list[Candidate]:
+    """The black-box replay's candidates (skewcheck/diagnose/replay.py): the file resized by every other method."""
+    return [
+        Candidate(
+            f"resize {name}",
+            "resize",
+            {"serve": name},
+            f"The serving stack resizes with {name}: resize as training does.",
+            moved(_resized(resizer), f"resize:{name}"),
+            True,
+        )
+        for name, resizer in candidates().items()
+        if name != "pil.bilinear"
+    ]
+
+
+def _resized(resizer):
+    return lambda ref, hw: resizer(ref.rgb_oriented, hw) if ref.rgb_oriented is not None else None
+
+
 SPEC = DetectorSpec(
     kinds=("resize",),
     reads=("alpha", "color-profile", "crop", "orientation"),
@@ -232,4 +253,5 @@ SPEC = DetectorSpec(
     precompute=precompute,
     hint=hint,
     repairs={"resize": rerendered("resize", renders)},
+    replay=replay,
 )

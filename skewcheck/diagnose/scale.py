@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.fit import named_factor
 from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Apply, Candidate
 from skewcheck.diagnose.sides import by_side, off_model_range, on_side
 from skewcheck.findings import Observation, Severity
-
-SPEC = DetectorSpec(kinds=("scale",), reads=("normalization",))
 
 _RAW_UNIT = {"raw", "unit"}
 
@@ -84,3 +85,30 @@ def detect(ctx: PairContext) -> list[Observation]:
 
 def name_of_inverse(k: float) -> str:
     return named_factor(1 / k) or f"{1 / k:.4g}"
+
+
+def replay() -> list[Candidate]:
+    """The black-box replay's candidates (skewcheck/diagnose/replay.py): train's values ×255 and ÷255."""
+    return [
+        Candidate(
+            "×255",
+            "scale",
+            {"k": 255.0},
+            "The serving stack feeds values 255× larger than training: divide by 255 in its preprocessing, as training does.",
+            _times(255.0),
+        ),
+        Candidate(
+            "÷255",
+            "scale",
+            {"k": round(1 / 255, 8)},
+            "The serving stack divides by 255 once more than training: remove the extra scaling.",
+            _times(1 / 255),
+        ),
+    ]
+
+
+def _times(k: float) -> Apply:
+    return lambda t, img: t.astype(np.float64) * k
+
+
+SPEC = DetectorSpec(kinds=("scale",), reads=("normalization",), replay=replay)
