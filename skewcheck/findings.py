@@ -230,7 +230,7 @@ def _tally_evidence(finding: Finding, new: dict[str, Any]) -> None:
         else:
             finding.evidence[key] = _distribution([(n, v) for n, v in tally.values()])
     if finding.kind == "shape" and "sizes" in new:  # one rule from every shape pair, not a list of pairs
-        from skewcheck.diagnose.resize_policy import derive
+        from skewcheck.diagnose.measure.resize_policy import derive
 
         derive(finding)
 

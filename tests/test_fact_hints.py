@@ -5,8 +5,8 @@ next to their tensors, and the audit takes those names instead of naming again."
 from __future__ import annotations
 
 import skewcheck
-from skewcheck.diagnose import resize
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.detectors import resize
 from tests.conftest import WIDE_PHOTOS as IMAGES
 
 P = "tests/skew_pairs.py:"

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 import skewcheck
-from skewcheck.diagnose.rerender import MAX_CANVAS, pad_to_aspect
+from skewcheck.diagnose.measure.rerender import MAX_CANVAS, pad_to_aspect
 from skewcheck.findings import Severity
 
 REF = "tests/pipelines_for_tests.py:"

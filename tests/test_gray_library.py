@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import skewcheck
-from skewcheck.diagnose import gray_library
+from skewcheck.diagnose.detectors import gray_library
 from skewcheck.findings import Severity
 from skewcheck.probes import write_probes
 

@@ -13,8 +13,8 @@ import skewcheck
 from skewcheck.cli import app
 from skewcheck.comparison.detections import match_detections, parse_detections
 from skewcheck.comparison.outputs import OutputJudge, dense_metrics, infer_kind, nn_agreement
-from skewcheck.diagnose import prediction
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.detectors import prediction
 from skewcheck.findings import Severity
 from skewcheck.pipelines.outcome import Outcome
 from tests.conftest import REPO, photo_like, write_png

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import skewcheck
-from skewcheck.diagnose.fit import fit_values, padding
+from skewcheck.diagnose.measure.fit import fit_values, padding
 from skewcheck.probes import write_probes
 
 P = "tests/padded_pipelines.py:"

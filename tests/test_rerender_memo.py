@@ -1,4 +1,4 @@
-"""The re-render memo (skewcheck/diagnose/rerender.py) gives what rendering again gives."""
+"""The re-render memo (skewcheck/diagnose/measure/rerender.py) gives what rendering again gives."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import gc
 import numpy as np
 from PIL import Image
 
-from skewcheck.diagnose import rerender
-from skewcheck.diagnose.rerender import RESIZERS, center_fraction
+from skewcheck.diagnose.measure import rerender
+from skewcheck.diagnose.measure.rerender import RESIZERS, center_fraction
 
 
 def _decoded(seed: int = 0) -> np.ndarray:

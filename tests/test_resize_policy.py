@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import skewcheck
-from skewcheck.diagnose.resize_policy import fit_policy
+from skewcheck.diagnose.measure.resize_policy import fit_policy
 from tests.conftest import photo_like, write_png
 
 P = "tests/dynamic_pipelines.py:"

@@ -16,9 +16,9 @@ import pytest
 
 import skewcheck
 from skewcheck.comparison import metrics
-from skewcheck.diagnose import residual as residual_module
-from skewcheck.diagnose.fit import SAMPLE_PIXELS, ValueFit, _fit_whole, fit_values
-from skewcheck.diagnose.residual import abs_residual, residual_stats
+from skewcheck.diagnose.measure import residual as residual_module
+from skewcheck.diagnose.measure.fit import SAMPLE_PIXELS, ValueFit, _fit_whole, fit_values
+from skewcheck.diagnose.measure.residual import abs_residual, residual_stats
 
 
 def _old_stats(serve: np.ndarray, predicted: np.ndarray) -> tuple[float, float, float]:

@@ -334,8 +334,8 @@ def test_a_decode_handed_over_through_a_file_comes_back_the_same_and_leaves_noth
     import numpy as np
 
     from skewcheck.diagnose.facts import PairFacts
-    from skewcheck.diagnose.reference import Reference
-    from skewcheck.diagnose.rerender import RESIZERS, renders_of
+    from skewcheck.diagnose.measure.reference import Reference
+    from skewcheck.diagnose.measure.rerender import RESIZERS, renders_of
     from skewcheck.execution import handoff
 
     path = tmp_path / "photo.png"

@@ -13,7 +13,7 @@ from skewcheck.diagnose.context import PairContext
 from skewcheck.diagnose.registry import Detector, ordered
 from skewcheck.findings import Observation
 
-# The built-in detectors, by module name (skewcheck/diagnose/<name>.py); a plugin uses register_detector.
+# The built-in detectors, by module name (skewcheck/diagnose/detectors/<name>.py); a plugin uses register_detector.
 BUILTIN = (
     "alpha",
     "channel_order",
@@ -37,7 +37,7 @@ BUILTIN = (
     "scale",
     "shape_layout",
 )
-MODULES: list[ModuleType] = [importlib.import_module(f"skewcheck.diagnose.{name}") for name in BUILTIN]
+MODULES: list[ModuleType] = [importlib.import_module(f"skewcheck.diagnose.detectors.{name}") for name in BUILTIN]
 DETECTORS: tuple[Detector, ...] = ordered(MODULES)
 
 

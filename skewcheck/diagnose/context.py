@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from skewcheck.comparison.metrics import ClassComparison, within
-from skewcheck.diagnose.fit import ValueFit, fit_values
-from skewcheck.diagnose.reference import Reference
-from skewcheck.diagnose.residual import ResidualStats, residual_stats
+from skewcheck.diagnose.measure.fit import ValueFit, fit_values
+from skewcheck.diagnose.measure.reference import Reference
+from skewcheck.diagnose.measure.residual import ResidualStats, residual_stats
 from skewcheck.diagnose.run_state import RunState
 from skewcheck.images.source import ImageFile
 from skewcheck.pipelines.outcome import Outcome
@@ -84,7 +84,7 @@ class PairContext:
     @property
     def fitted_pair(self) -> tuple[np.ndarray, np.ndarray, ValueFit] | None:
         """(train, serve, the value fit), both tensors channels last (views, in their own dtypes),
-        when there is a fit: what the residual is measured on (skewcheck/diagnose/residual.py)."""
+        when there is a fit: what the residual is measured on (skewcheck/diagnose/measure/residual.py)."""
         fit = self.value_fit
         s, _ = self.aligned_serve
         if fit is None or s is None or self.train.tensor is None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from skewcheck.diagnose.fit import ValueFit
-from skewcheck.diagnose.reference import Reference
-from skewcheck.diagnose.residual import ResidualStats
+from skewcheck.diagnose.measure.fit import ValueFit
+from skewcheck.diagnose.measure.reference import Reference
+from skewcheck.diagnose.measure.residual import ResidualStats
 from skewcheck.diagnose.run_state import RunState
 from skewcheck.images.source import ImageFile
 from skewcheck.pipelines.outcome import Outcome
@@ -35,7 +35,7 @@ class PairFacts:
 
     def adopt_reference(self, file: ImageFile) -> Reference:
         """The file's Reference rebuilt from the decode, with the renders already drawn of it."""
-        from skewcheck.diagnose.rerender import adopt
+        from skewcheck.diagnose.measure.rerender import adopt
 
         ref = Reference.from_portable(file, self.reference)  # type: ignore[arg-type]
         if ref.rgb is not None and self.renders:
@@ -60,7 +60,7 @@ def pair_facts(
     has settled for the run so far (:func:`hints_from`), by detector, which some facts are measured against."""
     from skewcheck.diagnose import DETECTORS, pure_observations
     from skewcheck.diagnose.context import PairContext
-    from skewcheck.diagnose.rerender import renders_of
+    from skewcheck.diagnose.measure.rerender import renders_of
 
     if not (train.ok and serve.ok):
         return None

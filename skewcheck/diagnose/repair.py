@@ -43,7 +43,7 @@ import numpy as np
 
 from skewcheck.comparison.metrics import CHUNK
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.rerender_repair import Apply, train_values
+from skewcheck.diagnose.measure.rerender_repair import Apply, train_values
 from skewcheck.presets import PRESETS
 from skewcheck.tensor_layout import is_chw
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from skewcheck.diagnose.reference import Reference
-from skewcheck.diagnose.rerender import RESIZERS
-from skewcheck.diagnose.rerender_repair import transplant
+from skewcheck.diagnose.measure.reference import Reference
+from skewcheck.diagnose.measure.rerender import RESIZERS
+from skewcheck.diagnose.measure.rerender_repair import transplant
 from skewcheck.images.source import ImageFile
 
 MAX_PIXELS = 4_000_000  # files larger than this are not re-rendered (value candidates still apply)
@@ -69,7 +69,7 @@ class ReplayImage:
         base = self.base
         if base is None:
             return None
-        from skewcheck.diagnose.fit import fit_line
+        from skewcheck.diagnose.measure.fit import fit_line
 
         best: tuple[float, np.ndarray] | None = None
         t = self.tensor.astype(np.float64)

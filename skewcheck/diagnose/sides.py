@@ -18,7 +18,7 @@ def off_model_range(ctx: PairContext) -> str:
     expected = ctx.model_expects
     if expected is None:
         return UNKNOWN
-    from skewcheck.diagnose.model_range import value_range
+    from skewcheck.diagnose.detectors.model_range import value_range
 
     lo, hi = expected.range
     tol = 0.05 * (hi - lo)

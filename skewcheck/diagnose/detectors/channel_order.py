@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import pad_box
-from skewcheck.diagnose.reference import RGB_BGR, affine_residuals, to_hwc3
+from skewcheck.diagnose.measure.fit import pad_box
+from skewcheck.diagnose.measure.reference import RGB_BGR, affine_residuals, to_hwc3
+from skewcheck.diagnose.measure.rerender import RESIZERS
+from skewcheck.diagnose.measure.rerender_repair import transparent_mask
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Candidate, ReplayImage
-from skewcheck.diagnose.rerender import RESIZERS
-from skewcheck.diagnose.rerender_repair import transparent_mask
 from skewcheck.findings import Observation, Severity
 
 

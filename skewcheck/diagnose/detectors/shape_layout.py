@@ -64,7 +64,7 @@ def detect(ctx: PairContext) -> list[Observation]:
         ]
     sizes = _sizes(ctx, t.shape, s.shape)
     if sizes is not None:
-        evidence["sizes"] = sizes  # merged into the fitted resize policy (skewcheck/diagnose/resize_policy.py)
+        evidence["sizes"] = sizes  # merged into the fitted resize policy (skewcheck/diagnose/measure/resize_policy.py)
     return [
         Observation(
             "shape",
@@ -83,7 +83,7 @@ def detect(ctx: PairContext) -> list[Observation]:
 
 def _sizes(ctx: PairContext, train_shape, serve_shape) -> list[list[int]] | None:
     """[[H0, W0], train H×W, serve H×W] when both are images of another spatial size than each other."""
-    from skewcheck.diagnose.resize_policy import spatial
+    from skewcheck.diagnose.measure.resize_policy import spatial
 
     ref = ctx.reference
     t_hw, s_hw = spatial(tuple(train_shape)), spatial(tuple(serve_shape))

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import _fit_whole, fit_line, pad_box
-from skewcheck.diagnose.reference import resampled_source
+from skewcheck.diagnose.measure.fit import _fit_whole, fit_line, pad_box
+from skewcheck.diagnose.measure.reference import resampled_source
+from skewcheck.diagnose.measure.rerender import USUAL_RESIZERS
 from skewcheck.diagnose.registry import DetectorSpec
-from skewcheck.diagnose.rerender import USUAL_RESIZERS
 from skewcheck.diagnose.run_state import FitFirst, per_side
 from skewcheck.findings import Observation, Severity
 
@@ -94,7 +94,7 @@ def _view(x: np.ndarray | None) -> np.ndarray | None:
 
 
 def _resize(rgb: np.ndarray, name: str, hw: tuple[int, int]) -> np.ndarray:
-    from skewcheck.diagnose.rerender import RESIZERS
+    from skewcheck.diagnose.measure.rerender import RESIZERS
 
     return RESIZERS[name](rgb, (max(1, hw[0]), max(1, hw[1])))
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.rerender import MORE_RESIZERS
+from skewcheck.diagnose.measure.rerender import MORE_RESIZERS
 from skewcheck.diagnose.run_state import FitFirst
 
 Converter = Callable[[np.ndarray], np.ndarray]  # uint8 H×W×3 RGB -> uint8 H×W gray
@@ -69,8 +69,8 @@ def _u8(x: np.ndarray) -> np.ndarray:
 def render(ctx: PairContext, rgb: np.ndarray, library: str, how: str, hw: tuple[int, int]) -> np.ndarray:
     """The file converted by ``library`` at ``hw`` (float64 H×W): ``how`` is ``"gray → RESIZER"``
     (converted, then resized), ``"RESIZER → gray"`` (resized, then converted) or ``NO_RESIZE``."""
-    from skewcheck.diagnose.color_conversion import _render
-    from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS
+    from skewcheck.diagnose.detectors.color_conversion import _render
+    from skewcheck.diagnose.measure.rerender import RESIZERS, TF_RESIZERS
 
     convert = LIBRARIES[library]
     if how == NO_RESIZE:
@@ -84,7 +84,7 @@ def render(ctx: PairContext, rgb: np.ndarray, library: str, how: str, hw: tuple[
 
 def _fit(x: np.ndarray, candidate: np.ndarray) -> tuple[float, float, float]:
     """(relative RMS left, share of pixels reproduced exactly, slope) of ``x ≈ a·candidate + b``."""
-    from skewcheck.diagnose.fit import fit_line
+    from skewcheck.diagnose.measure.fit import fit_line
 
     a, b = fit_line(candidate.ravel(), x.ravel())
     left = x - (a * candidate + b)
@@ -131,7 +131,7 @@ def which_library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarra
     evidence shows only what was told."""
     if ctx.within_tolerance or np.array_equal(t, s):
         return None
-    from skewcheck.diagnose.color_conversion import ColorConversionState
+    from skewcheck.diagnose.detectors.color_conversion import ColorConversionState
 
     state = ctx.run.of(ColorConversionState)
     fitting, told = state.gray_library_how, state.gray_library_told

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.measure.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.measure.rerender import RESIZERS
+from skewcheck.diagnose.measure.rerender_repair import Renders, rerendered, source_rgb
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Candidate, at, moved
-from skewcheck.diagnose.rerender import RESIZERS
-from skewcheck.diagnose.rerender_repair import Renders, rerendered, source_rgb
 from skewcheck.findings import Observation, Severity
 
 

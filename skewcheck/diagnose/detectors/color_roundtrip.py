@@ -17,8 +17,8 @@ import numpy as np
 
 from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import rms
-from skewcheck.diagnose.rerender import USUAL_RESIZERS
+from skewcheck.diagnose.measure.fit import rms
+from skewcheck.diagnose.measure.rerender import USUAL_RESIZERS
 
 RoundTrip = Callable[[np.ndarray], np.ndarray]  # uint8 RGB -> uint8 RGB
 
@@ -130,7 +130,7 @@ def repaired_replicated(ctx: PairContext, v: np.ndarray, fitted: tuple[str, np.n
 
 
 def _render(rgb: np.ndarray, name: str, hw: tuple[int, int]) -> np.ndarray:
-    from skewcheck.diagnose.rerender import RESIZERS
+    from skewcheck.diagnose.measure.rerender import RESIZERS
 
     return rgb.astype(np.float64) if rgb.shape[:2] == hw else RESIZERS[name](rgb, hw)
 
@@ -146,8 +146,8 @@ def _variants(
     trip (applied after the resize, or at decode before it). The resizer is fitted per side: the
     two sides may resize differently, and a render with the other side's resizer leaves a residual
     that a round trip could appear to explain."""
-    from skewcheck.diagnose.color_conversion import ColorConversionState
-    from skewcheck.diagnose.reference import affine_residual
+    from skewcheck.diagnose.detectors.color_conversion import ColorConversionState
+    from skewcheck.diagnose.measure.reference import affine_residual
 
     fitting = ctx.run.of(ColorConversionState).round_trip_resizer[side]
     names = fitting.candidates(USUAL_RESIZERS)
@@ -218,7 +218,7 @@ def _round_trip(ctx: PairContext, rgb: np.ndarray | None) -> dict[str, Any] | No
 
 
 def _named_round_trip(ctx: PairContext, rgb: np.ndarray, t: np.ndarray, s: np.ndarray) -> dict[str, Any] | None:
-    from skewcheck.diagnose.reference import affine_residual
+    from skewcheck.diagnose.measure.reference import affine_residual
 
     named, variants = {}, {}
     for side, x in (("train", t), ("serve", s)):
@@ -238,7 +238,7 @@ def _named_round_trip(ctx: PairContext, rgb: np.ndarray, t: np.ndarray, s: np.nd
 
 
 def repaired_round_trip(ctx: PairContext, v: np.ndarray, evidence: dict[str, Any]) -> np.ndarray | None:
-    from skewcheck.diagnose.rerender_repair import transplant
+    from skewcheck.diagnose.measure.rerender_repair import transplant
 
     ref = ctx.reference
     if ref is None or ref.rgb_oriented is None or v.ndim != 3 or v.shape[-1] != 3:

@@ -4,7 +4,7 @@ Cause: another RGB → gray conversion. Pillow ``convert("L")``, ``cv2.cvtColor(
 and ``tf.image.rgb_to_grayscale`` weigh R, G, B by BT.601 (0.299, 0.587, 0.114); an RGB decode
 handed to ``cv2.cvtColor(COLOR_BGR2GRAY)`` applies those weights to B, G, R; video paths use BT.709
 (0.2126, 0.7152, 0.0722); quick code averages the channels. With the same BT.601 weights the
-libraries still round their own way (skewcheck/diagnose/gray_library.py): Pillow in 16-bit fixed
+libraries still round their own way (skewcheck/diagnose/detectors/gray_library.py): Pillow in 16-bit fixed
 point, ``(R·19595 + G·38470 + B·7471 + 0x8000) >> 16``; OpenCV on uint8 in fixed point with its
 own coefficients (4.x/5: 15-bit); TensorFlow in float32 with (0.2989, 0.587, 0.114), truncated back
 to uint8. Pillow and OpenCV disagree by one gray level on a fraction of a percent of the pixels,
@@ -19,7 +19,7 @@ library before or after each resize, up to an affine value map; ``train_render``
 run told it apart by on others (``train_candidates`` until one did). Such a finding is ``info``
 when it moves the tensor by under 0.1 gray level on average, ``minor`` under 2, and is graded by
 what re-converting with the other library buys through the model. Fix: one conversion on
-both sides. Between 3-channel tensors (skewcheck/diagnose/color_roundtrip.py): gray replicated to
+both sides. Between 3-channel tensors (skewcheck/diagnose/detectors/color_roundtrip.py): gray replicated to
 three channels on one side against true colour (evidence: the gray weights fitted from the colour
 side's channels), and a YCbCr / YUV round trip (``cv2.COLOR_RGB2YUV`` and back, Pillow
 ``convert("YCbCr")`` and back) on one side only (evidence: the round trip each side matches, after
@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import fit_line
+from skewcheck.diagnose.measure.fit import fit_line
+from skewcheck.diagnose.measure.rerender import MORE_RESIZERS
 from skewcheck.diagnose.registry import DetectorSpec
-from skewcheck.diagnose.rerender import MORE_RESIZERS
 from skewcheck.diagnose.run_state import FitFirst, per_side
 from skewcheck.findings import Observation, Severity
 
@@ -97,7 +97,7 @@ def gray_of(tensor: np.ndarray | None) -> np.ndarray | None:
 
 def _residual(x: np.ndarray, candidate: np.ndarray) -> tuple[float, float, float]:
     """(relative RMS left, slope, offset) of the affine fit x ≈ a·candidate + b."""
-    from skewcheck.diagnose.fit import fit_line
+    from skewcheck.diagnose.measure.fit import fit_line
 
     a, b = fit_line(candidate.ravel(), x.ravel())
     left = float(np.sqrt(np.mean((x - (a * candidate + b)) ** 2)))
@@ -116,7 +116,7 @@ def fitted_weights(x: np.ndarray, render: np.ndarray) -> tuple[float, float, flo
 
 
 def _render(ctx: PairContext, rgb: np.ndarray, name: str, hw: tuple[int, int]) -> np.ndarray:
-    from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS
+    from skewcheck.diagnose.measure.rerender import RESIZERS, TF_RESIZERS
 
     def make() -> np.ndarray:
         return rgb.astype(np.float64) if rgb.shape[:2] == hw else {**RESIZERS, **TF_RESIZERS}[name](rgb, hw)
@@ -204,8 +204,8 @@ def detect(ctx: PairContext) -> list[Observation]:
 
 
 def _library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarray) -> list[Observation]:
-    """Both sides BT.601: told apart by the library's own rounding (skewcheck/diagnose/gray_library.py)."""
-    from skewcheck.diagnose import gray_library
+    """Both sides BT.601: told apart by the library's own rounding (skewcheck/diagnose/detectors/gray_library.py)."""
+    from skewcheck.diagnose.detectors import gray_library
 
     evidence = gray_library.which_library(ctx, t, s, rgb)
     if evidence is None:
@@ -245,7 +245,7 @@ def _library(ctx: PairContext, t: np.ndarray, s: np.ndarray, rgb: np.ndarray) ->
 def _replicated_under_value_fit(ctx: PairContext) -> list[Observation]:
     """On a nearly gray picture (a 16-px thumbnail, a page) a per-channel affine map fits gray
     replicated against colour too: the replicated side, not the map, is the cause."""
-    from skewcheck.diagnose import color_roundtrip
+    from skewcheck.diagnose.detectors import color_roundtrip
 
     found = color_roundtrip.replicated_gray(ctx)
     rgb = ctx.reference.rgb_oriented if ctx.reference is not None else None
@@ -274,7 +274,7 @@ def _affine_channels(x: np.ndarray) -> bool:
 
 def _three_channels(ctx: PairContext) -> list[Observation]:
     """Gray replicated to three channels against colour, or a YCbCr/YUV round trip on one side."""
-    from skewcheck.diagnose import color_roundtrip
+    from skewcheck.diagnose.detectors import color_roundtrip
 
     evidence = color_roundtrip.replicated_gray(ctx)
     if evidence is not None:
@@ -354,13 +354,13 @@ def repaired(ctx: PairContext, v: np.ndarray, wanted: set[str]) -> np.ndarray | 
     if obs is None or ref is None or ref.rgb_oriented is None:
         return None
     if obs.evidence.get("cause") == "gray library":
-        from skewcheck.diagnose import gray_library
+        from skewcheck.diagnose.detectors import gray_library
 
         g = gray_of(v)
         out = None if g is None else gray_library.repaired(ctx, g, obs.evidence)
         return None if out is None else out.reshape(v.shape)
     if obs.evidence.get("cause") in ("replicated gray", "round trip"):
-        from skewcheck.diagnose import color_roundtrip
+        from skewcheck.diagnose.detectors import color_roundtrip
 
         if obs.evidence["cause"] == "round trip":
             return color_roundtrip.repaired_round_trip(ctx, v, obs.evidence)

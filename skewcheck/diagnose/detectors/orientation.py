@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import fit_line, rms
-from skewcheck.diagnose.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.measure.fit import fit_line, rms
+from skewcheck.diagnose.measure.reference import affine_residual, to_hwc3
+from skewcheck.diagnose.measure.rerender_repair import train_values
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Candidate, at, moved
-from skewcheck.diagnose.rerender_repair import train_values
 from skewcheck.findings import Observation, Severity
 
 TRANSFORMS = {
@@ -97,7 +97,7 @@ def _affine_rms(t: np.ndarray, s: np.ndarray) -> float:
 
 
 def _render(rgb: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    from skewcheck.diagnose.rerender import RESIZERS
+    from skewcheck.diagnose.measure.rerender import RESIZERS
 
     return rgb.astype(np.float64) if rgb.shape[:2] == hw else RESIZERS["pil.bilinear"](rgb, hw[:2])
 

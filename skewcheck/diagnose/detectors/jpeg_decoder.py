@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import SRGB, Reference, affine_residual, oriented, resampled_source, to_hwc3
+from skewcheck.diagnose.measure.reference import SRGB, Reference, affine_residual, oriented, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Candidate, at, moved
 from skewcheck.findings import Observation, Severity
@@ -87,8 +87,8 @@ def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray
     decoder difference survives a resize both sides share; the other side's own match is blurred
     by the very difference looked for). Where both tensors are gray, a decode is first converted
     to gray as Pillow's ``convert("L")`` does (BT.601), then compared."""
-    from skewcheck.diagnose.rerender import candidates
-    from skewcheck.diagnose.resize import closest_methods
+    from skewcheck.diagnose.detectors.resize import closest_methods
+    from skewcheck.diagnose.measure.rerender import candidates
 
     rgb = _accurate(ctx)
     tensors = {side: to_hwc3(getattr(ctx, side).tensor) for side in ("train", "serve")}

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import named_factor
+from skewcheck.diagnose.measure.fit import named_factor
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Apply, Candidate
 from skewcheck.diagnose.sides import by_side, off_model_range, on_side

@@ -14,12 +14,12 @@ import numpy as np
 from PIL import Image
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import fit_line
-from skewcheck.diagnose.reference import to_hwc3
+from skewcheck.diagnose.measure.fit import fit_line
+from skewcheck.diagnose.measure.reference import to_hwc3
+from skewcheck.diagnose.measure.rerender_repair import train_values, transparent_mask
+from skewcheck.diagnose.measure.residual import abs_residual
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Candidate, at, moved
-from skewcheck.diagnose.rerender_repair import train_values, transparent_mask
-from skewcheck.diagnose.residual import abs_residual
 from skewcheck.findings import Observation, Severity
 
 SHARE = 0.8  # at least this share of |difference| on transparent pixels

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skewcheck.comparison.metrics import CHUNK
-from skewcheck.diagnose.fit import ValueFit
+from skewcheck.diagnose.measure.fit import ValueFit
 
 EDGE_PIXELS = 4 * 2**20  # pixels the edge ratio reads at most (a 2048×2048 image: all of them)
 

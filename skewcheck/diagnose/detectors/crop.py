@@ -18,10 +18,8 @@ import numpy as np
 
 from skewcheck.diagnose import settle
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual, resampled_source, to_hwc3
-from skewcheck.diagnose.registry import DetectorSpec
-from skewcheck.diagnose.replay import Candidate, at, moved
-from skewcheck.diagnose.rerender import (
+from skewcheck.diagnose.measure.reference import affine_residual, resampled_source, to_hwc3
+from skewcheck.diagnose.measure.rerender import (
     CENTER_FRACTIONS,
     GEOMETRIES,
     RESIZERS,
@@ -32,7 +30,9 @@ from skewcheck.diagnose.rerender import (
     zoom_name,
     zoom_names,
 )
-from skewcheck.diagnose.rerender_repair import Renders, rerendered, source_rgb
+from skewcheck.diagnose.measure.rerender_repair import Renders, rerendered, source_rgb
+from skewcheck.diagnose.registry import DetectorSpec
+from skewcheck.diagnose.replay import Candidate, at, moved
 from skewcheck.diagnose.run_state import FitFirst
 from skewcheck.findings import Observation, Severity
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.reference import affine_residual, affine_residual_table, resampled_source, to_hwc3
+from skewcheck.diagnose.measure.reference import affine_residual, affine_residual_table, resampled_source, to_hwc3
+from skewcheck.diagnose.measure.rerender import candidates
+from skewcheck.diagnose.measure.rerender_repair import Renders, rerendered, source_rgb
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Candidate, moved
-from skewcheck.diagnose.rerender import candidates
-from skewcheck.diagnose.rerender_repair import Renders, rerendered, source_rgb
 from skewcheck.diagnose.run_state import FitFirst, RunState
 from skewcheck.findings import Observation, Severity
 
@@ -214,7 +214,7 @@ def _name_sides(t, s, rgb, names) -> dict[str, str]:
 
 def renders(evidence: dict, ref, hw: tuple[int, int]) -> Renders | None:
     """The file rendered with each side's named method (the repair: rerender_repair.rerendered)."""
-    from skewcheck.diagnose.rerender import RESIZERS, TF_RESIZERS
+    from skewcheck.diagnose.measure.rerender import RESIZERS, TF_RESIZERS
 
     rgb = source_rgb(evidence, ref)
     resizers = {**RESIZERS, **TF_RESIZERS}

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from skewcheck.diagnose.fit import fit_line
-from skewcheck.diagnose.reference import RGB_BGR, Reference
+from skewcheck.diagnose.measure.fit import fit_line
+from skewcheck.diagnose.measure.reference import RGB_BGR, Reference
 from skewcheck.tensor_layout import is_chw
 
 if TYPE_CHECKING:

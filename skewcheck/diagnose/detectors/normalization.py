@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.fit import named_factor
+from skewcheck.diagnose.measure.fit import named_factor
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Apply, Candidate, ReplayImage
 from skewcheck.diagnose.sides import off_model_range, on_side
