@@ -18,8 +18,9 @@ alternating, ``--rounds`` times (default 3):
   pixel sample's size costs;
 * with ``--baseline DIR`` (another commit's tree), ``profile@base`` and ``profile-1p@base``.
 
-Prints per round, then the median seconds of each case, images/s, the median over rounds of the
-ratio of images/s to the loop's (each round's pair), the median CPU seconds (user + system of the
+Prints per round (and the 1-minute load average after it: the benchmark's own process counts
+about 1), then the median seconds of each case, images/s, the median over rounds of the ratio of
+images/s to the loop's (each round's pair), the median CPU seconds (user + system of the
 process and the children it waited for: workers and the decode helper included) and the median
 ratio of the loop's CPU seconds to the case's (on a machine other jobs share, wall time depends on
 what they leave free; CPU time much less), and memory: the peak RSS of the main process (its
@@ -225,6 +226,7 @@ def main() -> None:
     rss: dict[str, list[int]] = {name: [] for name in cases}
     tree: dict[str, list[int]] = {name: [] for name in cases}
     cpus: dict[str, list[float]] = {name: [] for name in cases}
+    loads: list[float] = []  # other jobs on the machine: wall time depends on what they leave free
     for r in range(args.rounds):
         for name, cmd in cases.items():
             seconds, peak, summed, cpu = run(cmd, roots[name])
@@ -232,8 +234,15 @@ def main() -> None:
             times[name].append(seconds)
             rss[name].append(peak)
             tree[name].append(summed)
-        print(f"round {r + 1}: " + ", ".join(f"{c} {times[c][-1]:.2f} s" for c in cases), flush=True)
-    print(f"\n{n} {'tiny ' if args.tiny else ''}images, {args.rounds} rounds, {os.cpu_count()} CPUs (medians)")
+        loads.append(os.getloadavg()[0])
+        print(
+            f"round {r + 1}: " + ", ".join(f"{c} {times[c][-1]:.2f} s" for c in cases) + f" (load {loads[-1]:.2f})",
+            flush=True,
+        )
+    print(
+        f"\n{n} {'tiny ' if args.tiny else ''}images, {args.rounds} rounds, {os.cpu_count()} CPUs (medians);"
+        f" 1-minute load average {min(loads):.2f}-{max(loads):.2f} after the rounds"
+    )
     print(
         f"{'case':<16} {'seconds':>8} {'images/s':>9} {'ratio vs loop':>14} {'CPU s':>6} {'CPU ratio':>10}"
         f" {'main RSS':>9} {'tree RSS':>9}"

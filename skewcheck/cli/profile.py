@@ -3,6 +3,8 @@ reference set, without a model (Pillow and NumPy only: TensorFlow is never impor
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import typer
@@ -61,6 +63,8 @@ def profile_cmd(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no terminal output"),
 ) -> None:
+    if "numpy" not in sys.modules:  # a profile does no BLAS work: NumPy's BLAS starts no thread pool
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from skewcheck.profile.write import profile_format, write_profile
 
     try:

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from skewcheck.errors import one_line
 from skewcheck.images.source import ImageFile
@@ -305,6 +305,8 @@ def _orientation(im: Image.Image) -> int | None:
 def _icc_name(icc: bytes) -> str:
     name = _ICC_NAMES.get(icc)
     if name is None:
+        from PIL import ImageCms  # littlecms: loaded by the first profile met, not by every start
+
         try:
             name = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip() or "unnamed"
         except Exception:  # noqa: BLE001 (littlecms refuses a malformed profile)
