@@ -67,6 +67,9 @@ def compare(
 ) -> Report:
     """Audit ``serve`` against ``train`` on ``images`` (default: the built-in probe set).
 
+    (Over 80 lines on purpose: flat keywords, one per CLI option, converted once into a frozen
+    AuditConfig (``AuditConfig.from_keywords``); the body only does that and runs :func:`audit`.)
+
     ``images`` is a folder, or a URI that pyarrow resolves (``s3://bucket/prefix``, ``gs://...``,
     ``file:///...``; needs the ``ray`` extra's pyarrow), read through pyarrow by every stage; a
     ``labels`` URI is read the same way (docs/scale.md).

@@ -29,11 +29,11 @@ from skewcheck.audit_pair import Tallies, finish_pair
 from skewcheck.comparison.heads import check_choices
 from skewcheck.comparison.intervals import sample_intervals
 from skewcheck.comparison.outputs import OutputJudge
-from skewcheck.comparison.predict import SidePrediction, predict_side
 from skewcheck.comparison.summary import SIDES, RunningSummary
 from skewcheck.diagnose import settle
 from skewcheck.diagnose.run_state import RunState
 from skewcheck.execution.engine import get_engine
+from skewcheck.execution.model_stage import predict_chunk
 from skewcheck.execution.pair import Pair
 from skewcheck.findings import FindingCollector
 from skewcheck.images.source import ImageFile, ImageRoot
@@ -167,9 +167,10 @@ def _run_chunk(inputs: AuditInputs, run: _Run, pairs: list[Pair]) -> None:
     """One chunk: its predictions (where the engine gave none), each pair finished, the repaired
     tensors through the model, then the chunk's tensors let go."""
     if inputs.runner is not None and not all(p.predictions for p in pairs):  # an engine may have predicted
-        for side in SIDES:
-            for pair, pred in zip(pairs, _predict(inputs, side, pairs), strict=True):
-                pair.predictions[side] = pred
+        sides = [{"train": p.train, "serve": p.serve} for p in pairs]
+        predicted = predict_chunk(inputs.runner, sides, inputs.serve_source, [p.file for p in pairs])
+        for pair, pred in zip(pairs, predicted, strict=True):
+            pair.predictions.update(pred)
     if run.replayer is not None:  # keeps train's tensor of its sample, to replay candidate skews at the end
         for pair in pairs:
             run.replayer.offer(
@@ -278,14 +279,6 @@ def _model_dict(inputs: AuditInputs) -> dict[str, Any]:
     if inputs.model_expects is not None:
         out["expected_input"] = inputs.model_expects.to_dict()
     return out
-
-
-def _predict(inputs: AuditInputs, side: str, pairs: list[Pair]) -> list[SidePrediction | None]:
-    """One side's predictions for a chunk: from its prediction source (an endpoint), else the local model."""
-    if side == "serve" and inputs.serve_source is not None:
-        train = [p.predictions.get("train") for p in pairs]  # what the model's answers look like
-        return inputs.serve_source.predict([p.file for p in pairs], [p.serve for p in pairs], train)
-    return predict_side(inputs.runner, [getattr(p, side).tensor if getattr(p, side).ok else None for p in pairs])
 
 
 def _replayer(inputs: AuditInputs, total: int) -> Any:

@@ -76,3 +76,22 @@ def test_the_pre_commit_hooks_run_this_command() -> None:
     assert hooks["skewcheck-check-config"]["pass_filenames"] is False
     assert hooks["skewcheck-check-specs"]["entry"].startswith("skewcheck check-config")
     assert all(h["language"] == "python" for h in hooks.values())
+
+
+def test_options_that_cannot_go_together_fail_as_compare_would(project: Path) -> None:
+    # each value is valid alone; together they break a rule compare checks when it builds its configuration
+    (project / "skewcheck.toml").write_text(
+        'model = "model.keras"\ntrain = "specs.toml#train"\nserve = "specs.toml#serve"\nworkers = 0\ntimeout = 5\n'
+        '[profiles.ray]\nworkers = 2\nray_address = "auto"\n'
+    )
+    result = _check()
+    assert result.exit_code == 2, result.output
+    assert "skewcheck.toml: the options together: --timeout needs --workers 1 or more" in result.output
+    assert "profile 'ray': the options together: --ray-address needs --engine ray" in result.output
+
+
+def test_a_file_that_leaves_the_pipelines_to_the_command_line_is_checked_on_its_own_options(project: Path) -> None:
+    (project / "skewcheck.toml").write_text('model = "model.keras"\nworkers = 2\n')
+    result = _check()
+    assert result.exit_code == 0, result.output
+    assert f"ok: {project}/skewcheck.toml: the options together" in result.output

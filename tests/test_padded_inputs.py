@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import skewcheck
-from skewcheck.diagnose.measure.fit import fit_values, padding
+from skewcheck.diagnose.measure.fit import fit_values
+from skewcheck.diagnose.measure.pad_box import padding
 from skewcheck.probes import write_probes
 
 P = "tests/padded_pipelines.py:"

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 import skewcheck
 from skewcheck.cli import app
 from skewcheck.diagnose.detectors.padding import BOTTOM_RIGHT, TOP_LEFT, framing_name
-from skewcheck.diagnose.measure.fit import fit_values, pad_box
+from skewcheck.diagnose.measure.fit import fit_values
+from skewcheck.diagnose.measure.pad_box import pad_box
 from skewcheck.probes import write_probes
 from tests.padded_pipelines import write_wide_crops
 

@@ -57,7 +57,9 @@ from typing import Any
 
 from skewcheck.attribution.damage import MAJOR_SHARE as GROSS_SHARE
 from skewcheck.attribution.damage import is_contract, share_severity
+from skewcheck.attribution.finding_side import side_from_labels, side_from_probes
 from skewcheck.attribution.measure import ALL, Attributor, Tally
+from skewcheck.attribution.residual import unexplained_flips, unexplained_inputs
 from skewcheck.findings import Finding, Severity
 
 CRITICAL_SHARE = 0.10
@@ -94,8 +96,8 @@ def grade_and_rank(
     flipped_sets: dict[frozenset[Any], int] | None = None,
 ) -> list[Finding]:
     for finding in findings:
-        _side_from_probes(finding)
-        _side_from_labels(finding)
+        side_from_probes(finding)
+        side_from_labels(finding)
         tally = attributor.tallies.get(finding.key) if attributor is not None and finding.key else None
         finding.impact = impact(finding, tally, run)
         finding.flips = (
@@ -107,7 +109,10 @@ def grade_and_rank(
             finding.rank_severity = detector_said
             finding.explanation += CAPPED_NOTE.format(said=detector_said.label)
     kept = _fold_residue(findings)
-    residual = _unexplained_flips(kept, flipped_sets or {}, run) + _unexplained_inputs(run)
+    residual = unexplained_flips(kept, flipped_sets or {}, run)
+    for finding in unexplained_inputs(run):
+        finding.severity = max(finding.severity, _floor(finding, run))  # the gross-image floor every finding gets
+        residual.append(finding)
     return sorted(kept + residual, key=_rank_key)
 
 
@@ -115,113 +120,6 @@ CAPPED_NOTE = (
     " Graded minor, not {said}: no answer was judged on its images and none moved grossly, so the "
     "gate does not fail on it (--fail-on minor does); it keeps its rank among the causes."
 )
-RESIDUAL_EXPLANATION = (
-    "{n} flipped image(s) carry no finding whose repair changes anything measurable: "
-    "the difference that flips them is one no detector names."
-)
-
-
-def _unexplained_flips(
-    findings: list[Finding], flipped_sets: dict[frozenset[Any], int], run: RunTotals
-) -> list[Finding]:
-    """Flips on images whose only findings were measured to change nothing (``info``) are the
-    residual: they join the ``prediction`` catch-all, or make one, graded by the flips it holds."""
-    weak = {f.key for f in findings if f.severity == Severity.INFO}
-    n = sum(count for keys, count in flipped_sets.items() if keys and keys <= weak)
-    if not n:
-        return []
-    catch_all = next((f for f in findings if f.kind == "prediction"), None)
-    if catch_all is not None:
-        catch_all.images += n
-        catch_all.flips += n
-        catch_all.flips_on_images += n
-        catch_all.severity = max(catch_all.severity, share_severity(catch_all.flips, run.predicted) or Severity.MINOR)
-        return []
-    return [
-        Finding(
-            "prediction",
-            max(Severity.MINOR, share_severity(n, run.predicted) or Severity.MINOR),
-            "unknown",
-            {"unexplained_flips": n},
-            RESIDUAL_EXPLANATION.format(n=n),
-            "Inspect the worst images' tensors; pin decoder/resize libraries and versions on both sides.",
-            images=n,
-            flips=n,
-            flips_on_images=n,
-            key=("prediction", "unknown", "residual"),
-        )
-    ]
-
-
-UNEXPLAINED_EXPLANATION = (
-    "{n} serve tensor(s) grossly differ from train's (even averaged over 8×8 cells) and no detector "
-    "names a cause that moves an image this far{named}: a bug no known cause matches (noise, blank "
-    "or foreign images, a stamp, a wrong crop or file)."
-)
-
-
-def _unexplained_inputs(run: RunTotals) -> list[Finding]:
-    """Grossly changed images that no detector explains: the tensors' residual, as one finding."""
-    n = run.gross_unexplained
-    if not n:
-        return []
-    named = ", ".join(f"{kind} on {count}" for kind, count in sorted(run.gross_named.items()))
-    finding = Finding(
-        "unexplained",
-        Severity.MINOR,
-        "unknown",
-        {"gross_images": n},
-        UNEXPLAINED_EXPLANATION.format(
-            n=n, named=f" (named on them, too small a cause alone: {named})" if named else ""
-        ),
-        "Look at the example images' serve tensors next to train's; log what the serving side "
-        "feeds the model for these files.",
-        images=n,
-        examples=list(run.gross_examples),
-        gross_images=n,
-        key=("unexplained", "unknown", "residual"),
-    )
-    finding.severity = max(finding.severity, _floor(finding, run))  # the gross-image floor every finding gets
-    return [finding]
-
-
-LABELLED_MIN = 5  # labelled images a finding needs before its accuracy gap names a side
-ACCURACY_GAP = 0.05
-
-
-def _side_from_probes(finding: Finding) -> None:
-    """A finding whose side no detector told gets the side that breaks its probes' expected decode,
-    when one side alone does so on at least half of its images (decided for the whole finding: one
-    cause is never split into a side-told and an untold finding by which of its images are probes)."""
-    wrong = {side: finding.deviating.get(side, 0) for side in ("train", "serve")}
-    if finding.side != "unknown" or min(wrong.values()) > 0 or finding.deviating.get("both"):
-        return
-    side = max(wrong, key=lambda s: wrong[s])
-    if 2 * wrong[side] < finding.images:
-        return
-    finding.side = side
-    finding.explanation += (
-        f" The probes tell the side: on {wrong[side]} of these {finding.images} images {side} "
-        "breaks the probe's expected decode, the other side never does."
-    )
-    finding.fix = dict(finding.fix_by_side).get(side, finding.fix + f" (Here: fix {side}.)")
-
-
-def _side_from_labels(finding: Finding) -> None:
-    """A finding whose side no evidence told gets the side that is less accurate on its images."""
-    n = finding.labelled["images"]
-    if finding.side != "unknown" or n < LABELLED_MIN:
-        return
-    acc = {side: finding.labelled[side] / n for side in ("train", "serve")}
-    if abs(acc["train"] - acc["serve"]) < ACCURACY_GAP:
-        return
-    finding.side = min(acc, key=lambda side: acc[side])
-    note = (
-        f" The labels tell the side: on these {n} labelled images {finding.side} is right "
-        f"{acc[finding.side]:.0%} of the time, the other side {max(acc.values()):.0%}."
-    )
-    finding.explanation += note
-    finding.fix = dict(finding.fix_by_side).get(finding.side, finding.fix + f" (Here: fix {finding.side}.)")
 
 
 def impact(finding: Finding, tally: Tally | None, run: RunTotals) -> dict[str, Any] | None:

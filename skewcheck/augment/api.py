@@ -16,6 +16,48 @@ def _fraction(flag: str, value: float) -> None:
         raise UsageError(f"{flag} must be a number in (0, 1], got {value!r}")
 
 
+def _check_options(
+    model: Any,
+    fail_on: str,
+    max_drop: float,
+    confidence: float,
+    break_share: float,
+    device: str,
+    task: str | None,
+    threshold: float,
+    postprocess: Any,
+) -> None:
+    """Usage errors before anything loads: each a one-line UsageError naming its flag."""
+    from skewcheck.comparison.outputs import check_task
+    from skewcheck.models._common import check_device_name
+    from skewcheck.report.model import GATES
+
+    if fail_on not in GATES:
+        raise UsageError(f"--fail-on must be one of {', '.join(GATES)}, got {fail_on!r}")
+    if not (isinstance(max_drop, (int, float)) and math.isfinite(max_drop) and 0 <= max_drop <= 100):
+        raise UsageError(f"--max-drop must be a number of points from 0 to 100, got {max_drop!r}")
+    _fraction("--confidence", confidence)
+    _fraction("--break-share", break_share)
+    check_device_name(device)
+    check_task(task, threshold, postprocess)
+    if model is None or (isinstance(model, str) and model.strip().lower() in ("", "none")):
+        raise UsageError("augment measures the model's answers: --model is required")
+
+
+def _sampled(found: Any, root: Any, wanted: Any, seed: int, label_map: dict[str, Any]) -> Any:
+    """``--sample``'s seeded draw of the files, per label (None without ``--sample``)."""
+    from skewcheck.images.sample import SampledFiles
+
+    if wanted is None:
+        return None
+
+    def stratum(name: str) -> tuple[str | None, str | None]:
+        label = label_map.get(name)
+        return None, str(label) if label is not None else None
+
+    return SampledFiles(found, root, wanted, seed, stratum)
+
+
 def audit_policy(
     *,
     model: Any,
@@ -45,32 +87,24 @@ def audit_policy(
     fraction or a percentage, drawn per label), as ``compare``'s. ``workers`` ≥ 1 decodes with the
     train pipeline (a reference string) in that many worker processes; ``auto`` decodes in this
     process (decoding is a small share of an augmentation audit's work). The report is the same
-    whatever the number of workers."""
+    whatever the number of workers.
+
+    (Over 80 lines on purpose: a flat keyword signature, one keyword per CLI option, as the
+    ``compare`` API keeps; the body checks, loads and hands one AugmentInputs to the audit.)"""
     from skewcheck.api import _class_names, _load_model
     from skewcheck.augment.audit import AugmentInputs, run_augment_audit
     from skewcheck.augment.spec import load_spec
     from skewcheck.augment.value_range import parse_value_range
-    from skewcheck.comparison.outputs import check_task, load_postprocess
+    from skewcheck.comparison.outputs import load_postprocess
     from skewcheck.images.discover import ImageFiles, check_images_dir
     from skewcheck.images.labels import read_labels
-    from skewcheck.images.sample import SampledFiles, parse_sample
+    from skewcheck.images.sample import parse_sample
     from skewcheck.images.source import ImageFile, relative_name
-    from skewcheck.models._common import check_device_name
     from skewcheck.native import quiet_imports, quiet_tensorflow_env
     from skewcheck.pipelines import load_pipeline
-    from skewcheck.report.model import GATES
     from skewcheck.worker_count import AUTO, parse_workers
 
-    if fail_on not in GATES:
-        raise UsageError(f"--fail-on must be one of {', '.join(GATES)}, got {fail_on!r}")
-    if not (isinstance(max_drop, (int, float)) and math.isfinite(max_drop) and 0 <= max_drop <= 100):
-        raise UsageError(f"--max-drop must be a number of points from 0 to 100, got {max_drop!r}")
-    _fraction("--confidence", confidence)
-    _fraction("--break-share", break_share)
-    check_device_name(device)
-    check_task(task, threshold, postprocess)
-    if model is None or (isinstance(model, str) and model.strip().lower() in ("", "none")):
-        raise UsageError("augment measures the model's answers: --model is required")
+    _check_options(model, fail_on, max_drop, confidence, break_share, device, task, threshold, postprocess)
     span = parse_value_range(value_range)
     wanted = parse_sample(sample)
     count = parse_workers(workers)
@@ -90,14 +124,7 @@ def audit_policy(
     label_map = read_labels(Path(labels), names) if labels is not None else {}
     skip: set[ImageFile] = {Path(labels).absolute()} if labels is not None else set()
     found = ImageFiles(root, skip=skip)
-    sampled = None
-    if wanted is not None:
-
-        def stratum(name: str) -> tuple[str | None, str | None]:
-            label = label_map.get(name)
-            return None, str(label) if label is not None else None
-
-        sampled = SampledFiles(found, root, wanted, seed, stratum)
+    sampled = _sampled(found, root, wanted, seed, label_map)
     files = [(relative_name(f, root), f) for f in (sampled if sampled is not None else found)]
     if not files:
         raise UsageError(f"no files found under {root}")

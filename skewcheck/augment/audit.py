@@ -22,6 +22,10 @@ only one chunk's tensors exist at a time, whatever the number of images.
 
 The value range the built-in transforms work in (``--value-range auto``) is read from the clean
 tensors of the first chunk that has any: the report says so.
+
+(Over 400 lines on purpose: :class:`_Audit` holds one chunk's tensors, the model's batched answers
+and the running tallies as one state, steps 1-4 above in order; the tallies and findings live in
+measure.py and findings.py.)
 """
 
 from __future__ import annotations

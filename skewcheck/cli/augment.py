@@ -1,4 +1,8 @@
-"""`skewcheck augment`: audit a training augmentation policy (docs/augment.md)."""
+"""`skewcheck augment`: audit a training augmentation policy (docs/augment.md).
+
+(``augment_cmd`` is long on purpose: the typer declaration of the command's options, one parameter
+each; its body calls ``skewcheck.augment.audit_policy``.)
+"""
 
 from __future__ import annotations
 

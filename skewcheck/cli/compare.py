@@ -1,4 +1,9 @@
-"""`skewcheck compare`: the audit."""
+"""`skewcheck compare`: the audit.
+
+(``compare_cmd`` is long on purpose: it is the typer declaration of the command's options, one
+parameter each with its flag, help and panel; its body only builds the configuration once and
+calls the API.)
+"""
 
 from __future__ import annotations
 

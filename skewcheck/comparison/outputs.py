@@ -334,7 +334,8 @@ class OutputJudge:
         self, train: list[np.ndarray], serve: list[np.ndarray]
     ) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
         """Per-output numbers by index (for the image's record) and, for a dense / embedding /
-        detection task, the image's answer ``{"changed": bool, ...}``; the run's totals grow."""
+        detection task, the image's answer ``{"changed": bool, ...}``; the run's totals grow.
+        (Over 80 lines on purpose: one branch per output kind, each a few lines, in one place.)"""
         self.kinds_for(train)
         per: dict[int, dict[str, Any]] = {}
         for i, (a, b) in enumerate(zip(train, serve, strict=True)):

@@ -48,7 +48,19 @@ def check_config(
         checked.append(f"{where}: every key and value")
         for key, ref in _references(config.values):
             _collect(checked, problems, f"{where}: {key} = {ref}", lambda k=key, r=ref: check_reference(k, r))
+        _collect(checked, problems, f"{where}: the options together", lambda c=config: _builds(c.values))
     return checked, problems
+
+
+def _builds(values: Mapping[str, Any]) -> None:
+    """The audit's configuration builds from these values, as ``compare`` builds it (the rules
+    between options: --timeout needs --workers, --ray-address needs --engine ray, a worker needs
+    pipeline references, the heads, an endpoint's settings …). A file may leave the pipelines to the
+    command line: a placeholder reference stands in for a side it does not name."""
+    from skewcheck.config.audit_config import AuditConfig
+
+    placeholders = {side: values.get(side) or f"{side}_pipeline.py:fn" for side in ("train", "serve")}
+    AuditConfig.from_options({**values, **placeholders})
 
 
 def _collect(checked: list[str], problems: list[str], label: str, check: Any) -> None:

@@ -104,8 +104,8 @@ class PipelineStage:
 
 
 class ModelStage:
-    """The model, loaded once per actor, on one chunk at a time: one batched call per side, as in
-    the local engine (:func:`skewcheck.comparison.predict.predict_side`)."""
+    """The model, loaded once per actor, on one chunk at a time: the local engines' model stage
+    (:func:`skewcheck.execution.model_stage.predict_chunk`)."""
 
     def __init__(self, model: str, device: str, unsafe_load: bool, cwd: str, sys_path: list[str]) -> None:
         from skewcheck.models import load_model
@@ -117,17 +117,13 @@ class ModelStage:
             self.runner = load_model(model, device=device, unsafe_load=unsafe_load)
 
     def __call__(self, batch: Batch) -> Batch:
-        from skewcheck.comparison.predict import predict_side
+        from skewcheck.execution.model_stage import predict_chunk
         from skewcheck.native import single_threaded_blas
 
         out: list[bytes] = []
         for payload in batch["payload"]:
             runs: list[ImageRuns] = decode(payload)
-            predictions: list[dict[str, Any]] = [{} for _ in runs]
             with single_threaded_blas(), np.errstate(all="ignore"):
-                for side in ("train", "serve"):
-                    tensors = [r.first[side].tensor if r.first[side].ok else None for r in runs]
-                    for slot, pred in zip(predictions, predict_side(self.runner, tensors), strict=True):
-                        slot[side] = pred
+                predictions = predict_chunk(self.runner, [r.first for r in runs])
             out.append(encode(list(zip(runs, predictions, strict=True)))[0])
         return {"chunk": batch["chunk"], "payload": np.array(out, dtype=object)}

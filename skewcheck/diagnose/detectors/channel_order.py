@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.measure.fit import pad_box
+from skewcheck.diagnose.measure.pad_box import pad_box
 from skewcheck.diagnose.measure.reference import RGB_BGR, affine_residuals, to_hwc3
 from skewcheck.diagnose.measure.rerender import RESIZERS
 from skewcheck.diagnose.measure.rerender_repair import transparent_mask

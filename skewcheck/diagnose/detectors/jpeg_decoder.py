@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
+from skewcheck.diagnose.measure.pad_box import common_pad_box
 from skewcheck.diagnose.measure.reference import SRGB, Reference, affine_residual, oriented, resampled_source, to_hwc3
 from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.diagnose.replay import Candidate, at, moved
@@ -86,13 +87,14 @@ def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray
     file's own size, else resized by the method the side nearer the accurate decode matches (a
     decoder difference survives a resize both sides share; the other side's own match is blurred
     by the very difference looked for). Where both tensors are gray, a decode is first converted
-    to gray as Pillow's ``convert("L")`` does (BT.601), then compared."""
+    to gray as Pillow's ``convert("L")`` does (BT.601), then compared; where both pad the same
+    region (a letterbox), their content alone is compared."""
     from skewcheck.diagnose.detectors.resize import closest_methods
     from skewcheck.diagnose.measure.rerender import candidates
 
     rgb = _accurate(ctx)
-    tensors = {side: to_hwc3(getattr(ctx, side).tensor) for side in ("train", "serve")}
-    if rgb is None or any(x is None for x in tensors.values()):
+    tensors = _content({side: to_hwc3(getattr(ctx, side).tensor) for side in ("train", "serve")})
+    if rgb is None or tensors is None:
         return None
     gray = all(_is_gray(x) for x in tensors.values() if x is not None)
     if gray:
@@ -113,6 +115,19 @@ def _views(ctx: PairContext) -> dict[str, tuple[np.ndarray, Callable[[np.ndarray
             bring = functools.partial(_resized, candidates()[method], x.shape[:2])
         views[side] = (x, functools.partial(_gray_then, bring) if gray else bring)
     return views
+
+
+def _content(tensors: dict[str, np.ndarray | None]) -> dict[str, np.ndarray] | None:
+    """Both tensors, cut to the content where both pad the same region (a letterbox each side
+    frames alike: the decoders differ inside it, and the padding is no decode of the file)."""
+    t, s = tensors["train"], tensors["serve"]
+    if t is None or s is None:
+        return None
+    box = common_pad_box(t, s)
+    if box is None:
+        return {"train": t, "serve": s}
+    top, bottom, left, right = box
+    return {"train": t[top:bottom, left:right], "serve": s[top:bottom, left:right]}
 
 
 def _is_gray(x: np.ndarray) -> bool:

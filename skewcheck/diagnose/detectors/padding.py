@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.measure.fit import _fit_whole, fit_line, pad_box
+from skewcheck.diagnose.measure.fit import _fit_whole, fit_line
+from skewcheck.diagnose.measure.pad_box import pad_box
 from skewcheck.diagnose.measure.reference import resampled_source
 from skewcheck.diagnose.measure.rerender import USUAL_RESIZERS
 from skewcheck.diagnose.registry import DetectorSpec

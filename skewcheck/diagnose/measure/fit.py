@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from skewcheck.comparison.metrics import CHUNK, row_blocks
+from skewcheck.diagnose.measure.moments import Moments, residual_bounds
+from skewcheck.diagnose.measure.pad_box import common_pad_box, padding
 from skewcheck.presets import PRESETS
 
 # A transform "explains" the pair when what it leaves is below this fraction of the difference it
@@ -128,96 +129,6 @@ def named_factor(k: float) -> str | None:
     return None
 
 
-MIN_PADDING = 2  # rows or columns of constant padding that count as a padded region
-
-
-def padding(train: np.ndarray, serve: np.ndarray) -> tuple[int, int] | None:
-    """(rows, columns) of the content when the bottom rows and/or right columns of both tensors
-    (H×W or H×W×C) hold one constant value, the same on both sides; None when there is none."""
-    if train.shape != serve.shape or train.ndim not in (2, 3) or min(train.shape[:2]) < 2 * MIN_PADDING:
-        return None
-    value = train[-1, -1]
-    if not (_edge_equal(train[-1], value) and _edge_equal(serve[-1], value)) and not (
-        _edge_equal(train[:, -1], value) and _edge_equal(serve[:, -1], value)
-    ):
-        return None  # neither the bottom row nor the right column is padding: no padded band
-    same = (train == serve) & (train == value)
-    if same.ndim == 3:
-        same = same.all(axis=-1)
-    h, w = same.shape
-    cols = w - _trailing(same.all(axis=0))
-    rows = h - _trailing(same[:, :cols].all(axis=1)) if cols > 0 else h
-    if cols == w and rows == h:  # no padding; else the bottom band alone
-        return None
-    if w - cols < MIN_PADDING:
-        cols = w
-        rows = h - _trailing(same.all(axis=1))
-    if h - rows < MIN_PADDING:
-        rows = h
-    if (rows, cols) == (h, w) or rows < MIN_PADDING or cols < MIN_PADDING:
-        return None
-    return rows, cols
-
-
-def pad_box(x: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
-    """Where one tensor (H×W or H×W×C) is padded: ((top, bottom, left, right) of the content, the
-    pad value per channel) when whole rows and/or columns at its edges hold one constant value,
-    on any side (right/bottom pad, centred letterbox, top/left); None when no edge is padded."""
-    if x.ndim not in (2, 3) or min(x.shape[:2]) < 2 * MIN_PADDING:
-        return None
-    h, w = x.shape[:2]
-    best: tuple[int, tuple[int, int, int, int], np.ndarray] | None = None
-    edges = (x[0], x[-1], x[:, 0], x[:, -1])
-    for corner in (x[-1, -1], x[0, 0], x[0, -1], x[-1, 0]):
-        if not any(_edge_equal(edge, corner) for edge in edges):
-            continue  # no whole edge row or column holds this value: nothing padded with it
-        same = x == corner
-        if same.ndim == 3:
-            same = same.all(axis=-1)
-        cols, rows = same.all(axis=0), same.all(axis=1)
-        left, right = _leading(cols), _trailing(cols)
-        if left + right >= w:
-            continue  # a constant image: nothing tells content from padding
-        top, bottom = _leading(rows), _trailing(rows)
-        box = (top, h - bottom, left, w - right)
-        area = h * w - (box[1] - box[0]) * (box[3] - box[2])
-        if area and (best is None or area > best[0]):
-            best = (area, box, np.atleast_1d(np.asarray(corner, dtype=np.float64)).copy())
-    if best is None:
-        return None
-    top, bottom, left, right = best[1]
-    if bottom - top < MIN_PADDING or right - left < MIN_PADDING:
-        return None
-    return best[1], best[2]
-
-
-def _edge_equal(edge: np.ndarray, value: np.ndarray) -> bool:
-    """Every pixel of one edge row or column equals ``value`` (a pixel)."""
-    return bool(np.all(edge == value))
-
-
-def common_pad_box(train: np.ndarray, serve: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The content box when both sides pad the same region, each with its own constant."""
-    if train.shape != serve.shape:
-        return None
-    t, s = pad_box(train), pad_box(serve)
-    if t is None or s is None or t[0] != s[0]:
-        return None
-    return t[0]
-
-
-def _leading(flags: np.ndarray) -> int:
-    """How many of ``flags`` are true at its start."""
-    false = np.flatnonzero(~flags)
-    return len(flags) if false.size == 0 else int(false[0])
-
-
-def _trailing(flags: np.ndarray) -> int:
-    """How many of ``flags`` are true at its end."""
-    false = np.flatnonzero(~flags)
-    return len(flags) if false.size == 0 else len(flags) - 1 - int(false[-1])
-
-
 def fit_values(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     """``train`` and ``serve`` have equal shapes, channels last when there are 3 or 4 of them.
 
@@ -258,7 +169,7 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     if sampled:  # the fits are global: an even sample of pixels decides as well
         baseline, spread = rms(sc - tc), float(np.std(sc))
 
-    moments = _Moments(tc, sc)
+    moments = Moments(tc, sc)
     preset_fit = _fit_presets(tc, sc, baseline, spread, moments) if channels == 3 and tc.size >= 48 else None
 
     # a channel with no texture on either side makes affine fits meaningless (any slope fits)
@@ -267,7 +178,7 @@ def _fit_whole(train: np.ndarray, serve: np.ndarray) -> ValueFit:
     # Every candidate's residual from the pair's first and second moments (a few 3×3 matrices): the
     # exact fit (and its acceptance) runs only on candidates these bounds cannot rule out, so the
     # outcome is the one of fitting them all in turn, at a fraction of the cost.
-    bounds = _residual_bounds(moments, perms, models)
+    bounds = residual_bounds(moments, perms, models)
     limit = max(EXPLAINED_FRACTION * baseline, NEGLIGIBLE * max(spread, 1e-12))
     for model in models:
         for perm, (low, _) in zip(perms, bounds[model], strict=True):
@@ -338,124 +249,6 @@ def _pixels(x: np.ndarray, channels: int) -> tuple[np.ndarray, bool]:
     return rows.reshape(-1, channels).astype(np.float64), True
 
 
-def stacked_moments(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(raw, mean, cov)`` of the N×k column blocks side by side, from one pass over the pixels (one
-    product): ``raw[i, j]`` is the mean of column i times column j, its last row and column those of
-    a column of ones (the means); ``mean`` and ``cov`` are over the blocks' columns."""
-    stacked = np.empty((blocks[0].shape[0], sum(b.shape[1] for b in blocks) + 1))
-    at = 0
-    for block in blocks:
-        stacked[:, at : at + block.shape[1]] = block
-        at += block.shape[1]
-    stacked[:, -1] = 1.0
-    raw = stacked.T @ stacked / stacked.shape[0]
-    mean = raw[-1, :-1]
-    return raw, mean, raw[:-1, :-1] - np.outer(mean, mean)
-
-
-class _Moments:
-    """First and second moments of a pair (N×C train, N×C serve): what the preset, bound and
-    flatness checks read."""
-
-    def __init__(self, tc: np.ndarray, sc: np.ndarray) -> None:
-        c = tc.shape[1]
-        self.raw, mean, cov = stacked_moments([tc, sc])  # raw's last row and column (2c): the ones
-        self.mt, self.ms = mean[:c], mean[c:]
-        self.gram, self.cross = cov[:c, :c], cov[:c, c:]  # train covariances; cross[i, c]: train i, serve c
-        self.vs = np.maximum(cov.diagonal()[c:], 0.0)  # serve variances
-        self.std_t, self.std_s = np.sqrt(np.maximum(cov.diagonal()[:c], 0.0)), np.sqrt(self.vs)
-        self.t_min, self.t_max = tc.min(axis=0), tc.max(axis=0)
-        s_min, s_max = sc.min(axis=0), sc.max(axis=0)
-        self.ptp_t = float(self.t_max.max() - self.t_min.min())
-        self.ptp_s = float(s_max.max() - s_min.min())
-        self.size = float(
-            max(np.abs(self.t_min).max(), np.abs(self.t_max).max(), np.abs(s_min).max(), np.abs(s_max).max())
-        )
-        self.any_train = bool(np.any(self.t_min != 0) or np.any(self.t_max != 0))
-
-
-def _mean(values: list[float]) -> float:
-    total = -0.0
-    for v in values:
-        total += v
-    return total / len(values)
-
-
-def _residual_bounds(
-    m: _Moments, perms: list[tuple[int, ...]], models: tuple[str, ...]
-) -> dict[str, list[tuple[float, float]]]:
-    """Per model, per permutation: bounds (low, high) on the residual ``_fit_one`` would find.
-
-    Least squares has closed forms in the moments (means, covariances) of the two tensors, so
-    no candidate is applied to the pixels. The moments are rounded differently from the direct
-    fit; the bounds allow 1e-9 of the tensors' squared magnitude for that, a thousand times
-    more than float64 rounding over the sampled pixels can make. ``(inf, inf)`` where
-    ``_fit_one`` returns no fit.
-    """
-    # In Python floats: a handful of numbers per candidate, where numpy's per-call cost dominated.
-    # The same operations in the same order as numpy's on these few elements (its sums of fewer than
-    # 8 run left to right from -0.0), so the bounds are the ones numpy computed.
-    channels = m.mt.shape[0]
-    mt, ms, vs, gd = m.mt.tolist(), m.ms.tolist(), m.vs.tolist(), m.gram.diagonal().tolist()
-    cross, size = m.cross.tolist(), m.size
-    err = 4e-9 * size * size + 1e-300  # on a mean square
-    direct = 1e-12 * size  # the direct fit's own rounding, on the RMS
-    cs = range(channels)
-
-    def bounds(mse: float, scale: float = 1.0) -> tuple[float, float]:
-        e = err * scale
-        return (
-            max(math.sqrt(max(mse - e, 0.0)) - direct * scale, 0.0),
-            math.sqrt(max(mse + e, 0.0)) + direct * scale,
-        )
-
-    identity = tuple(cs)
-    ms2 = _mean([vs[c] + ms[c] * ms[c] for c in cs])  # mean of serve squared
-    t2 = [gd[c] + mt[c] * mt[c] for c in cs]  # per train channel: mean of its square
-    out: dict[str, list[tuple[float, float]]] = {model: [] for model in models}
-    for perm in perms:
-        xcov = [cross[perm[c]][c] for c in cs]  # covariance of serve channel c with train channel perm[c]
-        tps = _mean([xcov[c] + mt[perm[c]] * ms[c] for c in cs])  # mean of train[perm] · serve
-        for model in models:
-            if model == "permutation":
-                if perm == identity:
-                    out[model].append((math.inf, math.inf))
-                    continue
-                dev = [ms[c] - mt[perm[c]] for c in cs]
-                out[model].append(bounds(_mean([vs[c] + gd[perm[c]] - 2 * xcov[c] + dev[c] * dev[c] for c in cs])))
-            elif model == "scale":
-                denom = _mean(t2)
-                if not m.any_train:  # _fit_one's no-fit case
-                    out[model].append((math.inf, math.inf))
-                    continue
-                if denom == 0:  # underflow: not bounded here
-                    out[model].append((0.0, math.inf))
-                    continue
-                k = tps / denom
-                out[model].append(bounds(ms2 - k * tps, 1.0 + k * k))
-            elif model == "affine":
-                xm, ym = _mean(mt), _mean(ms)
-                dx, dy = [mt[c] - xm for c in cs], [ms[c] - ym for c in cs]
-                var_x = _mean([gd[c] + dx[c] * dx[c] for c in cs])
-                var_y = _mean([vs[c] + dy[c] * dy[c] for c in cs])
-                cov = _mean([xcov[c] + dx[perm[c]] * dy[c] for c in cs])
-                if var_x == 0:
-                    out[model].append((0.0, math.inf))  # fit_line's constant case: not bounded here
-                    continue
-                a = cov / var_x
-                out[model].append(bounds(var_y - cov * cov / var_x, 1.0 + a * a))
-            else:  # channel-affine
-                var_t = [gd[perm[c]] for c in cs]
-                if any(v == 0 for v in var_t):
-                    out[model].append((0.0, math.inf))
-                    continue
-                slopes = [xcov[c] / var_t[c] for c in cs]
-                out[model].append(
-                    bounds(_mean([vs[c] - xcov[c] * slopes[c] for c in cs]), 1.0 + max(a * a for a in slopes))
-                )
-    return out
-
-
 def _fit_one(model: str, tp: np.ndarray, sc: np.ndarray, perm: tuple[int, ...], baseline: float) -> ValueFit | None:
     identity = perm == tuple(range(len(perm)))
     if model == "permutation":
@@ -506,7 +299,7 @@ def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return a, ym - a * xm
 
 
-def _fit_presets(t: np.ndarray, s: np.ndarray, baseline: float, spread: float, moments: _Moments) -> ValueFit | None:
+def _fit_presets(t: np.ndarray, s: np.ndarray, baseline: float, spread: float, moments: Moments) -> ValueFit | None:
     """Name the conventions when serve = P_serve(P_train⁻¹(train)) for two known presets.
 
     Every preset is per-channel affine, so each pair's prediction is ``A·train[j] + B`` per

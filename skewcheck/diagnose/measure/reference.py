@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from skewcheck.diagnose.measure.fit import stacked_moments
+from skewcheck.diagnose.measure.moments import stacked_moments
 from skewcheck.images.source import ImageFile
 from skewcheck.tensor_layout import channels_last
 

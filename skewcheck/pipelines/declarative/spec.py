@@ -8,6 +8,9 @@ which take ``(width, height)``.
 A decoder's options default to what that library does when called plainly (OpenCV returns BGR and
 applies EXIF orientation; Pillow and TensorFlow return RGB and ignore it), so a spec that leaves
 them out describes the plain library call, and ``to_dict`` writes them all out.
+
+(Over 400 lines on purpose: the schema of every op, its defaults and its checks read as one list,
+the one place a user's TOML is validated; split by op they would scatter it.)
 """
 
 from __future__ import annotations
