@@ -65,7 +65,7 @@ def excerpt(args: str, port: str) -> str:
 
 def main(check: bool, servers: Callable[[str], str] | None = None) -> int:
     """``servers(bug)``: the base URL of a running example server with that bug (the tests pass
-    the servers they started for tests/test_serving.py); without it one is started here per bug."""
+    the servers they started for tests/serving/test_serving.py); without it one is started here per bug."""
     text = PAGE.read_text()
     bugs = sorted({m["bug"] for m in BLOCK.finditer(text)})
     log_dir = Path(os.environ.get("TMPDIR", "/tmp"))

@@ -34,35 +34,39 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # Tests of about 5 s or more each on the 2-core development machine (pytest --durations), besides
 # those marked ``ray`` or ``serving`` (slow too): marked ``slow`` here, so that ``pytest -m "not slow"``
 # is the quick set while developing (CONTRIBUTING.md). The default ``pytest`` runs every test.
-SLOW_FILES = {"tests/test_skew_matrix.py"}  # the generated matrix's slice (that file is another owner's)
+SLOW_FILES = {"tests/e2e/test_skew_matrix.py"}  # the generated matrix's slice (that file is another owner's)
 SLOW = {
-    "tests/test_cli_augment.py": {
+    "tests/cli/test_cli_augment.py": {
         "test_the_report_is_the_same_with_0_1_and_2_workers",
         "test_chunks_change_nothing_but_the_chunk_count",
     },
-    "tests/test_corrupt_models.py": {"test_a_crashing_tflite_file_is_a_usage_error"},
-    "tests/test_docs.py": {
+    "tests/models/test_corrupt_models.py": {"test_a_crashing_tflite_file_is_a_usage_error"},
+    "tests/e2e/test_docs.py": {
         "test_doc_excerpts_are_what_the_documented_commands_print",
         "test_models_page_example_runs_are_what_the_documented_commands_print",
         "test_augment_page_runs_are_what_the_documented_commands_print",
     },
-    "tests/test_fact_hints.py": {"test_later_pairs_are_named_with_their_facts_and_the_report_is_the_same"},
-    "tests/test_fuzz_keras_archives.py": {"test_mutated_keras_archives_load_or_are_one_usage_error_line"},
-    "tests/test_github_action.py": {
+    "tests/diagnose/test_fact_hints.py": {"test_later_pairs_are_named_with_their_facts_and_the_report_is_the_same"},
+    "tests/e2e/test_fuzz_keras_archives.py": {"test_mutated_keras_archives_load_or_are_one_usage_error_line"},
+    "tests/ci/test_github_action.py": {
         "test_the_step_on_the_example_fails_the_job_and_fills_summary_and_outputs",
         "test_fail_on_skew_false_reports_the_skew_without_failing",
     },
-    "tests/test_heads.py": {"test_yolov8_builtin_postprocess_judges_detections"},
-    "tests/test_interrupt.py": {"test_a_signal_stops_workers_and_writes_no_report"},
-    "tests/test_model_memory_bounds.py": {"test_a_tflite_file_asking_for_memory_without_end_is_refused_within_a_limit"},
-    "tests/test_models.py": {"test_import_is_lazy_and_tflite_logs_are_captured"},
-    "tests/test_mutation_corpus.py": {"test_opencv_vs_tf_with_workers"},
-    "tests/test_readable_output.py": {"test_tensorflow_import_noise_stays_out_of_a_usage_error"},
-    "tests/test_reports.py": {"test_html_renders_in_headless_chromium"},
-    "tests/test_roundtrip_false_positive.py": {"test_bgr_service_is_channel_order_and_resize_only"},
-    "tests/test_skew_suite.py": {"test_multi_cause_first_finding_is_the_repair_that_recovers_most"},
-    "tests/test_stale_report_after_exit_3.py": {"test_a_run_that_could_not_audit_removes_the_previous_passing_report"},
-    "tests/test_workers.py": {"test_the_example_with_workers_gives_the_same_report"},
+    "tests/comparison/test_heads.py": {"test_yolov8_builtin_postprocess_judges_detections"},
+    "tests/cli/test_interrupt.py": {"test_a_signal_stops_workers_and_writes_no_report"},
+    "tests/models/test_model_memory_bounds.py": {
+        "test_a_tflite_file_asking_for_memory_without_end_is_refused_within_a_limit"
+    },
+    "tests/models/test_models.py": {"test_import_is_lazy_and_tflite_logs_are_captured"},
+    "tests/e2e/test_mutation_corpus.py": {"test_opencv_vs_tf_with_workers"},
+    "tests/cli/test_readable_output.py": {"test_tensorflow_import_noise_stays_out_of_a_usage_error"},
+    "tests/report/test_reports.py": {"test_html_renders_in_headless_chromium"},
+    "tests/diagnose/detectors/test_roundtrip_false_positive.py": {"test_bgr_service_is_channel_order_and_resize_only"},
+    "tests/e2e/test_skew_suite.py": {"test_multi_cause_first_finding_is_the_repair_that_recovers_most"},
+    "tests/cli/test_stale_report_after_exit_3.py": {
+        "test_a_run_that_could_not_audit_removes_the_previous_passing_report"
+    },
+    "tests/execution/test_workers.py": {"test_the_example_with_workers_gives_the_same_report"},
 }
 
 
@@ -71,7 +75,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ``server`` fixture); ``slow`` on those, on ``ray`` tests and on the tests listed above."""
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        if path == "tests/test_serving.py" and "server" in getattr(item, "fixturenames", ()):
+        if path == "tests/serving/test_serving.py" and "server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.serving)
         name = getattr(item, "originalname", item.name)
         if (

@@ -1,6 +1,6 @@
 """A seeded mutation corpus of probe files, and the pipelines it is fed through (issue 10).
 
-Used by tests/test_mutation_corpus.py (a few hundred files) and benchmarks/fuzz_campaign.py
+Used by tests/e2e/test_mutation_corpus.py (a few hundred files) and benchmarks/fuzz_campaign.py
 (thousands, as whole ``skewcheck compare`` processes). Everything is a pure function of the seed:
 the same seed writes the same bytes.
 

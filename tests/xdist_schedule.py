@@ -22,25 +22,25 @@ from typing import Any
 
 from xdist.scheduler import LoadFileScheduling
 
-SPLIT = {"tests/test_docs.py"}
-JOINED = {"tests/test_ray_sigterm.py": "tests/test_ray_engine.py"}
+SPLIT = {"tests/e2e/test_docs.py"}
+JOINED = {"tests/engines/test_ray_sigterm.py": "tests/engines/test_ray_engine.py"}
 WEIGHTS = {  # seconds, from a full run on a busy machine (about twice a quiet one's): only the order counts
-    "tests/test_ray_engine.py": 238,  # with test_ray_sigterm.py
-    "tests/test_serving.py": 74,
-    "tests/test_cli_augment.py": 62,
-    "tests/test_workers.py": 61,
-    "tests/test_corrupt_models.py": 39,
-    "tests/test_skew_suite.py": 34,
-    "tests/test_docs.py::test_doc_excerpts_are_what_the_documented_commands_print": 34,
-    "tests/test_skew_matrix.py": 33,
-    "tests/test_docs.py::test_models_page_example_runs_are_what_the_documented_commands_print": 32,
-    "tests/test_mutation_corpus.py": 29,
-    "tests/test_skew_suite_models.py": 22,
-    "tests/test_github_action.py": 22,
-    "tests/test_models.py": 21,
-    "tests/test_interrupt.py": 20,
-    "tests/test_model_memory_bounds.py": 19,
-    "tests/test_docs.py::test_augment_page_runs_are_what_the_documented_commands_print": 19,
+    "tests/engines/test_ray_engine.py": 238,  # with test_ray_sigterm.py
+    "tests/serving/test_serving.py": 74,
+    "tests/cli/test_cli_augment.py": 62,
+    "tests/execution/test_workers.py": 61,
+    "tests/models/test_corrupt_models.py": 39,
+    "tests/e2e/test_skew_suite.py": 34,
+    "tests/e2e/test_docs.py::test_doc_excerpts_are_what_the_documented_commands_print": 34,
+    "tests/e2e/test_skew_matrix.py": 33,
+    "tests/e2e/test_docs.py::test_models_page_example_runs_are_what_the_documented_commands_print": 32,
+    "tests/e2e/test_mutation_corpus.py": 29,
+    "tests/e2e/test_skew_suite_models.py": 22,
+    "tests/ci/test_github_action.py": 22,
+    "tests/models/test_models.py": 21,
+    "tests/cli/test_interrupt.py": 20,
+    "tests/models/test_model_memory_bounds.py": 19,
+    "tests/e2e/test_docs.py::test_augment_page_runs_are_what_the_documented_commands_print": 19,
 }
 
 

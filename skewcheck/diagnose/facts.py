@@ -6,7 +6,7 @@ tensors are equal within tolerance, the value fit and what it leaves, what the d
 ``pure`` find, and, when the tensors differ, the file's own decode, the channel order each side
 holds against it, and the renders of the file those measurements drew. Each is a pure function
 of the tensors and the file, computed by the same code the detectors would run, so the numbers
-are the ones the audit's process would have found itself (``tests/test_workers.py`` checks the
+are the ones the audit's process would have found itself (``tests/execution/test_workers.py`` checks the
 reports are identical).
 """
 

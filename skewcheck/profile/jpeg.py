@@ -137,7 +137,7 @@ def fast_headers(data: bytes) -> dict[str, Any] | None:
     as Pillow joins them), ``scan`` (the offset of the first scan). None for anything this does not
     read exactly as Pillow does (an MPO, XMP without an EXIF orientation, an unusual frame type,
     junk between markers, headers longer than ``data`` …): the caller asks Pillow then.
-    tests/test_profile.py checks both agree.
+    tests/profiling/test_profile.py checks both agree.
 
     The quantization tables and the frame's components are parsed once per distinct bytes (a data
     set shares a few encoders' tables and layouts; parsing them was most of this function's time)."""

@@ -44,7 +44,7 @@ def _opencv(rgb: np.ndarray) -> np.ndarray:
 
 def _tf(rgb: np.ndarray) -> np.ndarray:
     """``tf.image.rgb_to_grayscale`` on uint8, in NumPy float32 (no TensorFlow import in a
-    tensor-only audit); tests/test_gray_library.py checks it against the real call."""
+    tensor-only audit); tests/diagnose/detectors/test_gray_library.py checks it against the real call."""
     x = rgb.astype(np.float32) * np.float32(1 / 255)
     gray = x[..., 0] * np.float32(0.2989) + x[..., 1] * np.float32(0.587) + x[..., 2] * np.float32(0.114)
     return (gray * np.float32(255.5)).astype(np.uint8)  # convert_image_dtype: scale by max + 0.5, truncate

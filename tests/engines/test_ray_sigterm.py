@@ -22,7 +22,7 @@ pytestmark = pytest.mark.ray
 
 def _ray_started(pid: int) -> bool:
     """The driver has a raylet among its descendants: ``ray.init`` has run (or is about to return)."""
-    from tests.test_interrupt import _children
+    from tests.cli.test_interrupt import _children
 
     for child in _children(pid):
         try:

@@ -17,7 +17,7 @@ from skewcheck.report.common import headline
 from tests import dynamic_pipelines as dyn
 from tests.conftest import photo_like, write_png
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DYN = "fixtures/models/dense_dynamic.keras"
 D = "tests/dynamic_pipelines.py:"
 SIZES = [(200, 100), (100, 200), (150, 100), (120, 90), (300, 100), (90, 160), (256, 192)]  # (w, h), as the suite

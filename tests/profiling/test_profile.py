@@ -229,7 +229,7 @@ def test_profile_imports_neither_tensorflow_nor_opencv(folders, tmp_path):
         capture_output=True,
         text=True,
         timeout=180,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
@@ -406,7 +406,7 @@ def _jpeg_variants(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(5)
     base = Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8))
-    icc = Path(__file__).resolve().parents[1] / "skewcheck" / "data" / "icc" / "compatibleWithAdobeRGB1998.icc"
+    icc = Path(__file__).resolve().parents[2] / "skewcheck" / "data" / "icc" / "compatibleWithAdobeRGB1998.icc"
     variants: dict[str, tuple[Image.Image, dict]] = {
         "progressive": (base, {"progressive": True}),
         "gray": (base.convert("L"), {}),

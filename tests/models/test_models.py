@@ -15,7 +15,7 @@ import pytest
 from skewcheck.errors import UsageError
 from skewcheck.models import Mismatch, TensorSpec, fit_to_input, load_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "fixtures" / "models"
 
 

@@ -5,7 +5,7 @@ Mutants of ``fixtures/models/tiny.keras`` (a zip of metadata.json, config.json a
 model.weights.h5, stored): the central directory's declared sizes of a member changed (0, cut,
 doubled, 2 GiB, 4 GiB - 1), the archive cut short, one member's data cut short inside a valid zip,
 a member missing or twice, and config.json mutated as a tree (values of other types, non-finite
-or out-of-range numbers, keys dropped or added; tests/test_fuzz_answers.py's mutator) or as bytes
+or out-of-range numbers, keys dropped or added; tests/e2e/test_fuzz_answers.py's mutator) or as bytes
 (truncated, flipped, nested deeper than the JSON reader goes). All load in one child process
 (TensorFlow imports once), whose largest RSS is checked: a crash there fails the test with the
 mutant it was on, not pytest. Seeded. Its memory is not bounded yet (see the test's last lines).
@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 
 from tests.conftest import REPO
-from tests.test_fuzz_answers import mutate_bytes, mutate_tree
+from tests.e2e.test_fuzz_answers import mutate_bytes, mutate_tree
 
 TINY = REPO / "fixtures" / "models" / "tiny.keras"
 

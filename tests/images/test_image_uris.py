@@ -2,7 +2,7 @@
 
 Only local storage is reachable here, so the URIs are ``file://`` ones (pyarrow's local
 filesystem) and a ``SubTreeFileSystem`` registered under a made-up URI, which pyarrow lists as it
-lists an object store. The Ray engine's side of it is in tests/test_ray_engine.py.
+lists an object store. The Ray engine's side of it is in tests/engines/test_ray_engine.py.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from skewcheck.images.discover import discover_images
 from skewcheck.images.source import ObjectFile
 from skewcheck.images.uri import open_folder
 from tests.conftest import photo_like, write_png
-from tests.test_workers import without_timings
+from tests.execution.test_workers import without_timings
 
 fs = pytest.importorskip("pyarrow.fs", reason="the [ray] extra (pyarrow) is not installed (it is part of [test])")
 

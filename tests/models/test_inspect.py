@@ -18,7 +18,7 @@ from skewcheck.errors import UsageError
 from skewcheck.models.inspect import inspect_model
 from tests.conftest import photo_like, write_png
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "models"
 runner = CliRunner()
 
 
@@ -202,7 +202,7 @@ def test_missing_onnx_extra_is_a_one_line_usage_error(monkeypatch: pytest.Monkey
     message = "skewcheck: error: ONNX models need the optional extra: pip install 'skewcheck[onnx]'"
     result = runner.invoke(app, ["inspect", str(FIX / "tiny.onnx")])
     assert (result.exit_code, result.output.strip()) == (2, message)
-    pipe = f"{Path(__file__).parent / 'pipelines_for_tests.py'}:pil_unit"
+    pipe = f"{Path(__file__).parents[1] / 'pipelines_for_tests.py'}:pil_unit"
     args = ["compare", "--model", str(FIX / "tiny.onnx"), "--train", pipe, "--serve", pipe, "--images", str(images16)]
     result = runner.invoke(app, args)
     assert (result.exit_code, result.output.strip()) == (2, message)

@@ -16,7 +16,7 @@ import skewcheck
 from skewcheck.findings import Severity
 from skewcheck.probes import write_probes
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 GRAY_MODEL = "fixtures/models/gray64.keras"
 P = "tests/gray_pipelines.py:"
 # no ICC probe: neither gray path manages colour, and the probe expectation would say so (both sides)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_interrupt import _alive
 from tests.conftest import REPO
-from tests.test_interrupt import _alive
 
 HOSTILE = "tests/hostile_pipelines.py:"
 

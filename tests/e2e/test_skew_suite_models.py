@@ -21,7 +21,7 @@ from skewcheck.probes import write_probes
 from tests.conftest import photo_like, write_png
 from tests.padded_pipelines import write_wide_crops
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 M = "fixtures/models/"
 GRAY, PAD, DYN, DET = M + "gray64.keras", M + "pad_chw.keras", M + "dense_dynamic.keras", M + "detector.keras"
 POST = M + "detector_postprocess.py:top3"

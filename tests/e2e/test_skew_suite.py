@@ -24,7 +24,7 @@ from skewcheck.images.discover import iter_image_files
 from skewcheck.probes import load_manifest, write_probes
 from tests import skew_pairs
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MODEL = "fixtures/models/suite64.keras"
 
 P = "tests/skew_pairs.py:"

@@ -21,7 +21,7 @@ from skewcheck.cli import app
 from skewcheck.errors import UsageError
 from skewcheck.report.markdown import render_markdown
 from tests.conftest import REPO
-from tests.test_workers import without_timings
+from tests.execution.test_workers import without_timings
 
 pytest.importorskip("ray.data", reason="the [ray] extra is not installed (it is part of [test])")
 

@@ -468,7 +468,7 @@ def test_from_user_dir_colour_manages_tagged_images(tmp_path):
     src.mkdir()
     y, x = np.mgrid[0:32, 0:48]
     srgb = np.dstack([x * 5, y * 7, 255 - x * 5]).astype(np.uint8)
-    adobe_path = Path(__file__).resolve().parents[1] / "skewcheck/data/icc/compatibleWithAdobeRGB1998.icc"
+    adobe_path = Path(__file__).resolve().parents[2] / "skewcheck/data/icc/compatibleWithAdobeRGB1998.icc"
     adobe = ImageCms.getOpenProfile(str(adobe_path))
     stored = ImageCms.profileToProfile(Image.fromarray(srgb), ImageCms.createProfile("sRGB"), adobe, outputMode="RGB")
     stored.save(src / "tagged.png", icc_profile=adobe.tobytes())

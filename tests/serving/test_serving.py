@@ -22,7 +22,7 @@ from skewcheck.cli import app
 from skewcheck.serving import protocol
 from tests.serving_server import example_server, free_port, kserve_python_or_reason
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "skewcheck" / "example"
 TRAIN = "skewcheck.example.pipelines:train_preprocess"
 V1 = "/v1/models/example:predict"
