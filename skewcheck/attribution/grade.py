@@ -47,7 +47,8 @@ catch-all (or make one): what no named cause explains is reported as such.
 
 Residue: a finding that recovers no flip and adds under 5 % to what the other repairs of its
 images remove (all repairs but it, against all of them), on images a stronger finding covers
-(≥ 80 % of them), is folded into that finding (listed under ``absorbed``).
+(≥ 80 % of them), is folded into that finding (listed under ``absorbed``); a ``jpeg-decoder``
+finding never is (another decoder reproduces its side from the file: a cause of its own).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ CRITICAL_SHARE = 0.10
 MAJOR_SHARE = 0.01
 AT_LEAST_MAJOR = frozenset({"dtype", "layout", "shape"})
 FAILURE_KINDS = frozenset({"pipeline-error", "decode-tolerance"})
-NEVER_FOLDED = AT_LEAST_MAJOR | FAILURE_KINDS | {"nondeterminism", "prediction", "unexplained"}
+# jpeg-decoder is named only where another decoder reproduces a side from the file itself: its own
+# cause, never the by-product of another cause's repair, however little it adds to that repair
+NEVER_FOLDED = AT_LEAST_MAJOR | FAILURE_KINDS | {"nondeterminism", "prediction", "unexplained", "jpeg-decoder"}
 RESIDUAL_KINDS = frozenset({"prediction", "unexplained"})  # what no named cause explains
 UNMEASURABLE = frozenset({"nondeterminism"})  # randomness makes every measure of the run random
 RESIDUE_ADDED = 0.05
