@@ -10,7 +10,7 @@ import importlib
 from types import ModuleType
 
 from skewcheck.diagnose.context import PairContext
-from skewcheck.diagnose.registry import Detector, ordered
+from skewcheck.diagnose.registry import Detector, DetectorSpec, ordered
 from skewcheck.findings import Observation
 
 # The built-in detectors, by module name (skewcheck/diagnose/detectors/<name>.py); a plugin uses register_detector.
@@ -81,6 +81,16 @@ def pure_observations(ctx: PairContext) -> dict[str, list[Observation]]:
             out[_name(detector)] = detector(ctx)
         except Exception:  # noqa: BLE001, S112 (recorded when the audit runs it)
             continue
+    return out
+
+
+def specs() -> list[tuple[str, DetectorSpec]]:
+    """Each detector's name and SPEC, in run order (a bare callable in DETECTORS declares none)."""
+    out = []
+    for detector in DETECTORS:
+        spec = getattr(detector, "spec", None)
+        if isinstance(spec, DetectorSpec):
+            out.append((_name(detector), spec))
     return out
 
 

@@ -58,7 +58,7 @@ def pair_facts(
 ) -> PairFacts | None:
     """The facts of a pair whose pipelines both gave a tensor, else None. ``hints``: what the audit
     has settled for the run so far (:func:`hints_from`), by detector, which some facts are measured against."""
-    from skewcheck.diagnose import DETECTORS, pure_observations
+    from skewcheck.diagnose import pure_observations, specs
     from skewcheck.diagnose.context import PairContext
     from skewcheck.diagnose.measure.rerender import renders_of
 
@@ -69,11 +69,11 @@ def pair_facts(
     if fit is None or ctx.reference is None:
         return PairFacts(ctx.within_tolerance, fit, ctx.residual_stats, observations=pure_observations(ctx))
     precomputed = {}
-    for detector in DETECTORS:
-        if detector.spec.precompute is not None:
-            value = detector.spec.precompute(ctx, (hints or {}).get(detector.name))
+    for name, spec in specs():
+        if spec.precompute is not None:
+            value = spec.precompute(ctx, (hints or {}).get(name))
             if value is not None:
-                precomputed[detector.name] = value
+                precomputed[name] = value
     observations = pure_observations(ctx)
     rgb = ctx.reference.rgb
     return PairFacts(
@@ -90,7 +90,7 @@ def pair_facts(
 def hints_from(run: RunState) -> dict[str, Any]:
     """What the audit's diagnosis has settled for the run so far, by detector (its ``SPEC.hint``), for
     the facts to be measured against."""
-    from skewcheck.diagnose import DETECTORS
+    from skewcheck.diagnose import specs
 
-    hints = {d.name: d.spec.hint(run) for d in DETECTORS if d.spec.hint is not None}
+    hints = {name: spec.hint(run) for name, spec in specs() if spec.hint is not None}
     return {name: hint for name, hint in hints.items() if hint is not None}

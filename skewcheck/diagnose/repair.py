@@ -142,9 +142,9 @@ def _whole(ctx: PairContext, aligned: np.ndarray, wanted: set[str], chw: bool, d
 
 def _owned() -> dict[str, Apply]:
     """Each detector's repair components (``SPEC.repairs``), by name."""
-    from skewcheck.diagnose import DETECTORS
+    from skewcheck.diagnose import specs
 
-    return {name: apply for d in DETECTORS for name, apply in d.spec.repairs.items()}
+    return {component: apply for _, spec in specs() for component, apply in spec.repairs.items()}
 
 
 def _order(owned: dict[str, Apply]) -> tuple[str, ...]:

@@ -29,8 +29,8 @@ PLAINER_FIRST = (
 
 def all_candidates() -> list[Candidate]:
     """Every detector's candidates, plainer explanations first (kinds not listed above: last, by name)."""
-    from skewcheck.diagnose import DETECTORS
+    from skewcheck.diagnose import specs
 
-    declared = [c for d in DETECTORS if d.spec.replay is not None for c in d.spec.replay()]
+    declared = [c for _, spec in specs() if spec.replay is not None for c in spec.replay()]
     rank = {kind: i for i, kind in enumerate(PLAINER_FIRST)}
     return sorted(declared, key=lambda c: (rank.get(c.kind, len(rank)), c.kind if c.kind not in rank else ""))
