@@ -115,8 +115,11 @@ def _per_channel(pairs: list[tuple[np.ndarray, np.ndarray]], side: str) -> tuple
 
 def _quantized(q: np.ndarray, o: np.ndarray) -> tuple[int, int] | None:
     """(levels of ``q``, levels of ``o``) when ``q`` is a quantized step function of a rich ``o``."""
-    lq, lo = int(np.unique(q).size), int(np.unique(o).size)
-    if lq > MAX_LEVELS or lo < RICH or lo < RATIO * lq:
+    lq = int(np.unique(q).size)
+    if lq > MAX_LEVELS:
+        return None  # a rich side (every pair without a rounding): the other side is not counted
+    lo = int(np.unique(o).size)
+    if lo < RICH or lo < RATIO * lq:
         return None
     if _covering(o) < max(RATIO * lq, MIN_COVER):
         return None
