@@ -18,6 +18,8 @@ Components, applied in this order:
   serve's, under serve's value convention (skewcheck/diagnose/color_conversion.py); between two
   libraries with the same weights, serve re-converted with train's library, rendered as serve was
   (skewcheck/diagnose/gray_library.py).
+- ``gamma``: the transfer curve (sRGB linearization, a power) undone on serve's values, under
+  serve's own value convention (skewcheck/diagnose/gamma.py).
 - ``alpha``: on the file's transparent pixels only, serve replaced by train's rendering under
   serve's value convention.
 - ``residual``: what the value fit leaves replaced by train's rendering under serve's value
@@ -52,6 +54,7 @@ COMPONENTS = (
     "crop",
     "color-profile",
     "color-conversion",
+    "gamma",
     "alpha",
     "residual",
     "values",
@@ -160,6 +163,13 @@ def _whole(ctx: PairContext, aligned: np.ndarray, wanted: set[str], chw: bool, d
         if converted is None:
             return None
         v = converted
+    if "gamma" in wanted:
+        from skewcheck.diagnose.gamma import repaired as uncurved
+
+        straight = uncurved(ctx, v)
+        if straight is None:
+            return None
+        v = straight
     if "alpha" in wanted or "residual" in wanted:
         tv = train_view()
         predicted = fit.apply(tv) if fit is not None else tv
