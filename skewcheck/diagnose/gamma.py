@@ -44,14 +44,15 @@ SPEC = DetectorSpec(
     supersedes=("resize", "jpeg-decoder"),
 )
 
-SAMPLE = 16_384  # pixels the curves are fitted on (an even stride over the tensor)
+SAMPLE = 4_096  # pixels the curves are fitted on (an even grid over the image): three numbers per channel
 MIN_AFFINE = 0.02  # the per-channel affine map must leave at least this share of serve's spread…
 SHARE = 0.35  # …and the curve at most this share of what the affine map leaves
 MIN_GAMMA = 1.2  # a power is a curve when γ ≥ this or ≤ 1 / this
 MIN_MIDTONES = 0.1  # share of train's values strictly inside (0.02, 0.98) of its range: a curve bends only those
 CLEAR = 0.5  # the side without the curve leaves at most this share of the other's residual against the file
 LOOSE = 2.0  # pixel units a preset's inverse may fall outside [0, 255] (rounding, resampling overshoot)
-GRID = np.geomspace(0.2, 5.0, 97)
+GRID = np.geomspace(0.2, 5.0, 25)  # the powers tried first (14 % apart), then refined around the best
+GIVE_UP = 0.6  # no refinement when the best power on the grid leaves this share of the affine residual
 
 
 def srgb_to_linear(u: np.ndarray) -> np.ndarray:
@@ -96,12 +97,6 @@ class CurveFit:
             return False
         return self.curve != "power" or abs(math.log(self.gamma)) >= math.log(MIN_GAMMA)
 
-    def forward(self, u: np.ndarray) -> np.ndarray:
-        return CURVES[self.curve](u) if self.curve in CURVES else u**self.gamma
-
-    def backward(self, z: np.ndarray) -> np.ndarray:
-        return INVERSE[self.curve](z) if self.curve in INVERSE else z ** (1 / self.gamma)
-
 
 def _pair(ctx: PairContext) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int] | None] | None:
     """(train, serve) channels last, on the content the value fit read, and that content's box."""
@@ -121,11 +116,11 @@ def _pair(ctx: PairContext) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int
 
 
 def _sampled(x: np.ndarray) -> np.ndarray:
-    """An even sample of at most SAMPLE pixels, as N×C float64 (colour channels only)."""
+    """An even grid of at most about SAMPLE pixels (H×W×C, every k-th row and column: no copy of the
+    whole tensor), as N×C float64 (colour channels only)."""
     c = 1 if x.shape[-1] == 1 else 3
-    flat = x.reshape(-1, x.shape[-1])[:, :c]
-    step = max(1, flat.shape[0] // SAMPLE)
-    return flat[::step].astype(np.float64)
+    step = max(1, math.ceil(math.sqrt(x.shape[0] * x.shape[1] / SAMPLE)))
+    return x[::step, ::step, :c].reshape(-1, c).astype(np.float64)
 
 
 def _unit(t: np.ndarray) -> tuple[str, np.ndarray] | None:
@@ -161,8 +156,9 @@ def _left(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return (math.sqrt(float(sse.sum()) / total) if total > 0 else 0.0), a, ym - a * xm
 
 
-def _power(u: np.ndarray, s: np.ndarray) -> tuple[float, float]:
-    """(γ, RMS share left) of the best s ≈ a·u**γ + b, one γ for every channel."""
+def _power(u: np.ndarray, s: np.ndarray, give_up: float) -> tuple[float, float]:
+    """(γ, RMS share left) of the best s ≈ a·u**γ + b, one γ for every channel; the grid's best
+    alone when it leaves more than ``give_up``."""
     with np.errstate(divide="ignore"):
         logu = np.log(u)
 
@@ -171,11 +167,13 @@ def _power(u: np.ndarray, s: np.ndarray) -> tuple[float, float]:
 
     scores = [left(g) for g in GRID]
     i = int(np.argmin(scores))
+    if scores[i] > give_up:
+        return float(GRID[i]), scores[i]
     lo, hi = math.log(GRID[max(i - 1, 0)]), math.log(GRID[min(i + 1, len(GRID) - 1)])
     ratio = (math.sqrt(5) - 1) / 2  # golden-section search on log γ between the grid's neighbours
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
     fa, fb = left(math.exp(a)), left(math.exp(b))
-    for _ in range(24):
+    for _ in range(20):
         if fa < fb:
             hi, b, fb = b, a, fa
             a = hi - ratio * (hi - lo)
@@ -188,9 +186,9 @@ def _power(u: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     return (g, f) if f <= scores[i] else (float(GRID[i]), scores[i])
 
 
-def fit_curve(ctx: PairContext) -> CurveFit | None:
-    """The transfer curve that best maps train onto serve (named or not), or None when the pair
-    has nothing to fit (equal, other shapes, not numbers, no value preset for train)."""
+def _prepared(ctx: PairContext) -> tuple[str, np.ndarray, np.ndarray, tuple[int, ...], float, float] | None:
+    """Train's sample in [0, 1] and serve's, the channel order that pairs them, what a per-channel
+    affine map leaves, and the share of mid-tones: (preset, u, serve, order, affine, midtones)."""
     fit = ctx.value_fit
     if fit is None or fit.model in ("identical", "permutation"):
         return None
@@ -207,19 +205,28 @@ def fit_curve(ctx: PairContext) -> CurveFit | None:
     preset, u = unit
     mid = float(np.mean((u > 0.02) & (u < 0.98)))
     orders = [(0, 1, 2), (2, 1, 0)] if u.shape[1] == 3 else [(0,)]
-    best: CurveFit | None = None
-    for order in orders:
-        uo = u[:, list(order)]
-        affine = _left(uo, sp)[0]
-        gamma, by_power = _power(uo, sp)
-        named = {"power": by_power} | {name: _left(f(uo), sp)[0] for name, f in CURVES.items()}
-        curve = min(named, key=lambda n: named[n])
-        x = uo**gamma if curve == "power" else CURVES[curve](uo)
-        _, a, b = _left(x, sp)
-        found = CurveFit(curve, gamma, named[curve], affine, preset, order, tuple(a), tuple(b), mid)
-        if best is None or found.residual_curve < best.residual_curve:
-            best = found
-    return best
+    # serve channel c against train channel order[c]: RGB, or BGR beside the curve
+    affine, order = min((_left(u[:, list(o)], sp)[0], o) for o in orders)
+    return preset, u[:, list(order)], sp, order, affine, mid
+
+
+def fit_curve(ctx: PairContext) -> CurveFit | None:
+    """The transfer curve that best maps train onto serve (named or not), or None when the pair
+    has nothing to fit (equal, other shapes, not numbers, no value preset for train) or an affine
+    map leaves too little for any curve to be named."""
+    prepared = _prepared(ctx)
+    if prepared is None or prepared[4] < MIN_AFFINE:
+        return None
+    preset, u, sp, order, affine, mid = prepared
+    named = {name: _left(f(u), sp)[0] for name, f in CURVES.items()}
+    gamma, named["power"] = _power(u, sp, GIVE_UP * affine)
+    curve = min(named, key=lambda n: named[n])
+    _, a, b = _left(_curve(curve, gamma)(u), sp)
+    return CurveFit(curve, gamma, named[curve], affine, preset, order, tuple(a), tuple(b), mid)
+
+
+def _curve(name: str, gamma: float) -> Callable[[np.ndarray], np.ndarray]:
+    return CURVES[name] if name in CURVES else (lambda u: u**gamma)
 
 
 def _side(ctx: PairContext, box: tuple[int, int, int, int] | None) -> tuple[str, dict[str, float]]:
@@ -273,7 +280,7 @@ def detect(ctx: PairContext) -> list[Observation]:
     mean_255 = stats.mean_abs_255 if stats is not None else 0.0
     evidence: dict[str, object] = {
         "curve": found.curve,
-        "gamma": round(found.gamma, 2),
+        "gamma": round(found.gamma, 3),
         "residual_affine": round(found.residual_affine, 4),
         "residual_curve": round(found.residual_curve, 4),
         "applied_by": side,
@@ -311,18 +318,24 @@ def detect(ctx: PairContext) -> list[Observation]:
 
 def repaired(ctx: PairContext, v: np.ndarray) -> np.ndarray | None:
     """Repair component ``gamma``: the curve undone on serve's values (``v``: channels last, float64,
-    train's layout), under serve's own value convention: ``a·f(u) + b`` becomes ``a·u + b``."""
-    found = fit_curve(ctx)
+    train's layout), under serve's own value convention: ``a·f(u) + b`` becomes ``a·u + b``. The
+    curve and γ are this image's observation's; only the per-channel ``a``, ``b`` are fitted again."""
+    obs = next((o for o in ctx.found if o.kind == "gamma"), None)
+    prepared = _prepared(ctx)
     pair = _pair(ctx)
-    if found is None or pair is None:
+    if obs is None or prepared is None or pair is None:
         return None
+    curve, gamma = str(obs.evidence.get("curve")), float(obs.evidence.get("gamma") or 1.0)
+    _, u, sp, _, _, _ = prepared
+    _, slope, offset = _left(_curve(curve, gamma)(u), sp)
+    backward = INVERSE.get(curve) or (lambda z: z ** (1 / gamma))
     box = pair[2]
     out = v.copy()
     x = out if out.ndim == 3 else out[..., None]
     region = x if box is None else x[box[0] : box[1], box[2] : box[3]]
-    for c, (a, b) in enumerate(zip(found.slope, found.offset, strict=True)):
+    for c, (a, b) in enumerate(zip(slope.tolist(), offset.tolist(), strict=True)):
         if c >= region.shape[-1] or abs(a) < 1e-12:
             continue
         z = np.clip((region[..., c] - b) / a, 0.0, 1.0)
-        region[..., c] = a * found.backward(z) + b
+        region[..., c] = a * backward(z) + b
     return out
