@@ -116,6 +116,8 @@ CAUSES: list[Cause] = [
     Cause("chw", "layout", {"layout": "chw"}, _on(RGB_SPECS - {"chw64"})),
     Cause("hwc", "layout", {"layout": "hwc"}, _on({"chw64"})),
     Cause("size-48", "shape", {"size": 48}, _on(RESIZING)),
+    Cause("srgb-linearized", "gamma", {"curve": "srgb-to-linear"}, notes="sRGB → linear before the network"),
+    Cause("gamma-2.2", "gamma", {"curve": "gamma-2.2"}, notes="x ** 2.2 (adjust_gamma, a gamma LUT)"),
     Cause("uint8-intdiv", "quantization", {"quant": "intdiv"}, notes="uint8 // 255"),
     Cause("bits5", "quantization", {"quant": "bits5"}),
     Cause("bits3", "quantization", {"quant": "bits3"}),

@@ -2,7 +2,7 @@
 
 A pipeline is: decode (PIL or OpenCV; EXIF orientation; ICC → sRGB; alpha composited on a
 background) → optional gray conversion → framing + resize to the model size → optional
-quantization → value map (``/255``, ``[-1, 1]``, ImageNet mean/std …) → channel order → layout
+quantization → optional transfer curve (sRGB linearized, a gamma) → value map (``/255``, ``[-1, 1]``, ImageNet mean/std …) → channel order → layout
 → dtype. ``REFERENCE`` is the careful training pipeline; a cause is a change of one or two keys
 (benchmarks/skew_matrix/causes.py), an equivalent port a change of ``impl`` only.
 
@@ -34,6 +34,7 @@ REFERENCE: dict[str, Any] = {
     "size": 64,  # None: keep the file's own size (a dynamic-size model)
     "resize": "pil.bilinear",
     "quant": None,  # None | intdiv | bits5 | bits3 | round
+    "curve": None,  # None | srgb-to-linear | gamma-<γ>: a transfer curve on the pixel values (0-255)
     "value": "unit",  # unit | raw | tf | imagenet | imagenet-nostd | caffe | double
     "channels": "rgb",  # rgb | bgr
     "layout": "hwc",  # hwc | chw
@@ -223,6 +224,20 @@ def quantize(x: np.ndarray, how: str | None) -> np.ndarray:
     return ((q // step) * step).astype(np.float32)
 
 
+def curve(x: np.ndarray, how: str | None) -> np.ndarray:
+    """A transfer curve on pixel values (float32, 0-255), before the value map: sRGB linearized
+    (the IEC 61966-2-1 curve, as "linearize before the network" code writes it) or a plain power
+    ``x ** γ`` (``gamma-2.2``: adjust_gamma, a gamma LUT), on [0, 1] and back to pixel units."""
+    if how is None:
+        return x
+    u = np.clip(x / np.float32(255), 0, 1)
+    if how == "srgb-to-linear":
+        out = np.where(u <= 0.04045, u / np.float32(12.92), ((u + np.float32(0.055)) / np.float32(1.055)) ** 2.4)
+    else:
+        out = u ** np.float32(float(how.removeprefix("gamma-")))
+    return (out * np.float32(255)).astype(np.float32)
+
+
 def values(x: np.ndarray, how: str, impl: str) -> np.ndarray:
     if how == "raw":
         return x
@@ -262,7 +277,7 @@ def build(cfg: dict[str, Any], path: str) -> np.ndarray:
         arr = np.repeat(to_gray(rgb, "pil")[..., None], 3, -1)
     else:
         arr = rgb
-    x = quantize(frame(arr, cfg), cfg["quant"])
+    x = curve(quantize(frame(arr, cfg), cfg["quant"]), cfg["curve"])
     x = values(x, cfg["value"], cfg["impl"]).astype(np.float32)
     if cfg["channels"] == "bgr" and x.shape[-1] == 3:
         x = x[..., ::-1]

@@ -22,6 +22,7 @@ BUILTIN = (
     "crop",
     "decode_tolerance",
     "dtype",
+    "gamma",
     "jpeg_decoder",
     "model_input",
     "model_range",

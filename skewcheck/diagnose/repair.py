@@ -31,8 +31,9 @@ Components, applied in this order:
   left at that point) (padding.py).
 - ``dtype``: cast to train's dtype.
 
-A detector's component that is not in this list is applied just before ``values`` (on pixels in
-serve's own value convention, after the re-renderings).
+A detector's component that is not in this list is applied just before ``alpha``: on pixels in
+serve's own value convention, after the re-renderings and before what the value fit predicts
+replaces any (``gamma``: its transfer curve undone).
 """
 
 from __future__ import annotations
@@ -148,9 +149,9 @@ def _owned() -> dict[str, Apply]:
 
 
 def _order(owned: dict[str, Apply]) -> tuple[str, ...]:
-    """COMPONENTS, with any component a detector owns that they do not list just before ``values``."""
+    """COMPONENTS, with any component a detector owns that they do not list just before ``alpha``."""
     extra = tuple(sorted(set(owned) - set(COMPONENTS)))
-    at = COMPONENTS.index("values")
+    at = COMPONENTS.index("alpha")
     return COMPONENTS[:at] + extra + COMPONENTS[at:]
 
 
