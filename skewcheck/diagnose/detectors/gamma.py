@@ -39,7 +39,7 @@ from skewcheck.diagnose.registry import DetectorSpec
 from skewcheck.findings import Observation, Severity
 from skewcheck.presets import PRESETS
 
-READS = ("alpha", "color-profile", "crop", "orientation")
+READS = ("alpha", "color-profile", "crop", "orientation", "padding")
 SEARCH = "gamma curves"  # the settling search (skewcheck/diagnose/settle.py)
 
 SAMPLE = 4_096  # pixels the curves are fitted on (an even grid over the image): three numbers per channel
