@@ -75,10 +75,10 @@ def kind_docs() -> dict[str, dict[str, str]]:
 def render() -> str:
     rows, bodies = [], []
     for detector in DETECTORS:
-        name = detector.name
         summary, named = sections(detector.doc)
         title, _, meaning = summary.partition(":")
-        rows.append(f"| {title} | `skewcheck/diagnose/{name}.py` |")
+        path = detector.detect.__module__.replace(".", "/") + ".py"  # where the detector's module is
+        rows.append(f"| {title} | `{path}` |")
         body = [f"## {title}", "", _capital(meaning.strip() or summary), ""]
         for label in ("Cause", "Evidence", "Fix"):
             if label in named:

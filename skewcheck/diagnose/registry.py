@@ -35,7 +35,7 @@ class DetectorSpec:
     # has settled so far that the measurement depends on (sent to the worker), or None
     precompute: Callable[[Any, Any], Any] | None = None
     hint: Callable[[Any], Any] | None = None
-    # the repair components it owns (skewcheck/diagnose/repair.py): component -> apply(ctx, v) -> v or None
+    # the repair components it owns (skewcheck/diagnose/repair.py): component -> apply(ctx, v, wanted) -> v or None
     repairs: dict[str, Callable[..., Any]] = field(default_factory=dict)
     # the candidate skews the black-box replay of an endpoint may try for its kinds (skewcheck/diagnose/replay.py)
     replay: Callable[[], list[Any]] | None = None
